@@ -1,0 +1,48 @@
+# One interface for people and CI. Every target sets up what it needs (virtualenv, dataset, broker jars).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DATA   := data/dataset_SCL.csv
+
+.PHONY: run test train bench setup data lint typecheck pytest broker clean
+
+run: setup data  ## the main job: broker, topics (the scorer itself arrives with issue #4)
+	$(BIN)/flightdelay-kafka up
+	@echo "not there yet: model training, consumer and producer (issues #3 and #4); 'make run' will run them."
+
+test: lint typecheck pytest  ## lint, type checks and the whole test suite (starts a real Kafka broker)
+
+train: setup data
+	@echo "not there yet: the training pipeline (issue #3)"; exit 1
+
+bench: setup
+	@echo "not there yet: the benchmark (issue #5)"; exit 1
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $@
+
+data:
+	$(PYTHON) data/fetch_dataset.py
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup data
+	$(BIN)/pytest
+
+broker: setup  ## a local Kafka broker in the foreground, for working by hand
+	$(BIN)/flightdelay-kafka broker
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -1,0 +1,266 @@
+"""A real Apache Kafka broker (KRaft, broker+controller in one JVM) run from Maven Central artifacts.
+
+Used where no Docker engine exists: `mvn` resolves `org.apache.kafka:kafka_2.13` and a log4j2 backend into a
+cache outside the repository (once), then `java` runs `kafka.Kafka` on free loopback ports. The JVM is bound
+to this process (Linux parent-death signal plus an atexit hook), so it cannot outlive a crashed test run.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import contextlib
+import ctypes
+import hashlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+
+from confluent_kafka.admin import AdminClient
+
+log = logging.getLogger(__name__)
+
+_BROKER_FILES = resources.files("kafka_common") / "broker"
+
+
+class LocalBrokerError(RuntimeError):
+    """The local broker could not be resolved, formatted or started; the message says why."""
+
+
+def default_cache_dir() -> Path:
+    """Where resolved jars live between runs (`FLIGHTDELAY_CACHE_DIR`, else ~/.cache/flightdelay)."""
+    configured = os.environ.get("FLIGHTDELAY_CACHE_DIR")
+    return Path(configured) if configured else Path.home() / ".cache" / "flightdelay"
+
+
+def kafka_version() -> str:
+    """The Kafka release pinned in the broker POM."""
+    pom = (_BROKER_FILES / "broker-pom.xml").read_text()
+    start = pom.index("<kafka.version>") + len("<kafka.version>")
+    return pom[start : pom.index("</kafka.version>")]
+
+
+def resolve_classpath(cache_dir: Path | None = None) -> list[str]:
+    """Resolve the broker's jars with Maven (the first run downloads, later runs reuse the cache)."""
+    cache_dir = cache_dir or default_cache_dir()
+    pom_text = (_BROKER_FILES / "broker-pom.xml").read_bytes()
+    key = hashlib.sha256(pom_text).hexdigest()[:16]
+    classpath_file = cache_dir / f"kafka-{kafka_version()}-{key}.classpath"
+    if classpath_file.exists():
+        jars = classpath_file.read_text().strip().split(os.pathsep)
+        if jars and all(Path(j).is_file() for j in jars):
+            return jars
+    for tool in ("mvn", "java"):
+        if shutil.which(tool) is None:
+            raise LocalBrokerError(f"`{tool}` is not on PATH: the local broker needs Java 17+ and Maven")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    pom_path = cache_dir / f"broker-pom-{key}.xml"
+    pom_path.write_bytes(pom_text)
+    log.warning("Resolving Apache Kafka %s from Maven Central into %s (once)", kafka_version(), cache_dir)
+    command = [
+        "mvn",
+        "-B",
+        "-q",
+        "-f",
+        str(pom_path),
+        f"-Dmaven.repo.local={cache_dir / 'm2'}",
+        "dependency:build-classpath",
+        f"-Dmdep.outputFile={classpath_file}",
+        "-Dmdep.includeScope=runtime",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not classpath_file.exists():
+        raise LocalBrokerError(
+            f"Maven could not resolve kafka_2.13:{kafka_version()} (exit {done.returncode}):\n"
+            f"{(done.stdout + done.stderr)[-3000:]}"
+        )
+    return classpath_file.read_text().strip().split(os.pathsep)
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _kill_with_parent() -> None:
+    """Runs in the forked child: ask Linux to SIGKILL the JVM when the Python parent dies."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+class LocalKafkaBroker:
+    """One KRaft broker+controller on loopback with transactions enabled (replication 1, min ISR 1).
+
+    `start()` / `stop()` keep the data directory and ports, so a test can take the broker away and bring it
+    back; `close()` stops it and deletes everything.
+    """
+
+    def __init__(
+        self,
+        cache_dir: Path | None = None,
+        extra_properties: dict[str, str] | None = None,
+        heap: str = "768m",
+        ready_timeout_s: float = 120.0,
+    ) -> None:
+        self.cache_dir = cache_dir or default_cache_dir()
+        self.extra_properties = extra_properties or {}
+        self.heap = heap
+        self.ready_timeout_s = ready_timeout_s
+        self.port = free_port()
+        self.controller_port = free_port()
+        self.workdir = Path(tempfile.mkdtemp(prefix="kafka-local-"))
+        self.log_path = self.workdir / "broker.log"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._formatted = False
+        atexit.register(self.close)
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def properties(self) -> dict[str, str]:
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": str(self.workdir / "data"),
+            "num.partitions": "1",
+            "auto.create.topics.enable": "false",
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "12",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "transaction.state.log.num.partitions": "12",
+            # Abort transactions of crashed producers soon after transaction.timeout.ms, not 10 s later.
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms": "1000",
+            "group.initial.rebalance.delay.ms": "0",
+            "num.network.threads": "2",
+            "num.io.threads": "4",
+        }
+        props.update(self.extra_properties)
+        return props
+
+    def _write_properties(self) -> Path:
+        path = self.workdir / "server.properties"
+        path.write_text("".join(f"{key}={value}\n" for key, value in self.properties().items()))
+        return path
+
+    def _java(self, classpath: list[str], main: str, *args: str) -> list[str]:
+        log_config = _BROKER_FILES / "log4j2.properties"
+        return [
+            "java",
+            "-Xms256m",
+            f"-Xmx{self.heap}",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={log_config}",
+            "-cp",
+            os.pathsep.join(classpath),
+            main,
+            *args,
+        ]
+
+    def start(self) -> LocalKafkaBroker:
+        """Resolve, format (first time) and start the broker; return once an AdminClient sees it."""
+        if self._process and self._process.poll() is None:
+            return self
+        classpath = resolve_classpath(self.cache_dir)
+        config = self._write_properties()
+        if not self._formatted:
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            fmt = subprocess.run(
+                self._java(
+                    classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)
+                ),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if fmt.returncode != 0:
+                raise LocalBrokerError(f"formatting KRaft storage failed:\n{fmt.stdout}{fmt.stderr}")
+            self._formatted = True
+        with self.log_path.open("ab") as log_file:
+            self._process = subprocess.Popen(
+                self._java(classpath, "kafka.Kafka", str(config)),
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=_kill_with_parent,
+                cwd=self.workdir,
+            )
+        self._wait_ready()
+        log.info("Kafka %s ready on %s (pid %s)", kafka_version(), self.bootstrap_servers, self.pid)
+        return self
+
+    def _wait_ready(self) -> None:
+        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers, "log_level": 0})
+        deadline = time.monotonic() + self.ready_timeout_s
+        while time.monotonic() < deadline:
+            if self._process is None or self._process.poll() is not None:
+                raise LocalBrokerError(f"the Kafka JVM exited during start-up:\n{self.log_tail()}")
+            with contextlib.suppress(Exception):
+                if admin.list_topics(timeout=1.0).brokers:
+                    return
+            time.sleep(0.2)
+        self.stop()
+        raise LocalBrokerError(f"no answer within {self.ready_timeout_s:.0f} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return "(no log)"
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop the JVM (SIGTERM, then SIGKILL after `timeout_s`), keeping data and ports for a restart."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL the JVM, as a crashed broker host would die."""
+        if self._process and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def close(self) -> None:
+        """Stop the broker and delete its data directory."""
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        atexit.unregister(self.close)
+
+    def __enter__(self) -> LocalKafkaBroker:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,62 @@
+"""Connection and topic settings, read from the environment so every process is configured the same way."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN", "OAUTHBEARER"]
+
+
+class KafkaSettings(BaseSettings):
+    """How to reach the broker; an empty `KAFKA_BOOTSTRAP_SERVERS` means "start a local one"."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = Field(default="", description="host:port list; empty = local broker")
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_ca_location: str | None = Field(default=None, description="PEM file of the CA that signed the broker")
+    client_id: str = "flightdelay"
+
+    def client_config(self, bootstrap_servers: str | None = None) -> dict[str, Any]:
+        """librdkafka configuration common to producers, consumers and admin clients."""
+        servers = bootstrap_servers or self.bootstrap_servers
+        if not servers:
+            raise ValueError("KAFKA_BOOTSTRAP_SERVERS is not set and no broker address was given")
+        config: dict[str, Any] = {
+            "bootstrap.servers": servers,
+            "security.protocol": self.security_protocol,
+            "client.id": self.client_id,
+        }
+        if self.sasl_mechanism:
+            config["sasl.mechanism"] = self.sasl_mechanism
+        if self.sasl_username:
+            config["sasl.username"] = self.sasl_username
+        if self.sasl_password:
+            config["sasl.password"] = self.sasl_password.get_secret_value()
+        if self.ssl_ca_location:
+            config["ssl.ca.location"] = self.ssl_ca_location
+        return config
+
+
+class TopicSettings(BaseSettings):
+    """Names and shape of the three topics of the scorer; `flightdelay-kafka topics` creates them."""
+
+    model_config = SettingsConfigDict(env_prefix="TOPIC_", extra="ignore")
+
+    input: str = "flights.scheduled"
+    predictions: str = "flights.delay-predictions"
+    dead_letter: str = "flights.dead-letter"
+    partitions: int = Field(default=6, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    retention_ms: int = Field(default=7 * 24 * 3600 * 1000, ge=-1, description="-1 keeps forever")
+    dead_letter_retention_ms: int = Field(default=30 * 24 * 3600 * 1000, ge=-1)
+
+    def names(self) -> list[str]:
+        return [self.input, self.predictions, self.dead_letter]

@@ -1,0 +1,1 @@
+"""Contracts of the three topics: flight event, delay prediction, dead letter (issue #4)."""

@@ -1,0 +1,78 @@
+"""The local JVM broker: restart keeps data, close leaves nothing, a dead parent takes the JVM along."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from kafka_common.local_broker import LocalKafkaBroker
+
+pytestmark = pytest.mark.integration
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); it is gone for our purposes.
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split()[2] != "Z"
+
+
+def _wait_gone(pid: int, timeout_s: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_restart_keeps_topics_and_close_removes_everything() -> None:
+    broker = LocalKafkaBroker().start()
+    try:
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap_servers})
+        admin.create_topics([NewTopic("survives-restart", num_partitions=2, replication_factor=1)])[
+            "survives-restart"
+        ].result()
+        first_pid = broker.pid
+        broker.stop()
+        assert first_pid is not None and _wait_gone(first_pid)
+        broker.start()
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap_servers})
+        assert "survives-restart" in admin.list_topics(timeout=10).topics
+        pid = broker.pid
+    finally:
+        broker.close()
+    assert pid is not None and _wait_gone(pid), "JVM still running after close()"
+    assert not broker.workdir.exists()
+
+
+def test_jvm_dies_with_a_killed_parent(tmp_path: os.PathLike[str]) -> None:
+    script = (
+        "import sys, time\n"
+        "from kafka_common.local_broker import LocalKafkaBroker\n"
+        "b = LocalKafkaBroker().start()\n"
+        "print(b.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        line = parent.stdout.readline()
+        assert line.strip().isdigit(), f"broker did not start: {line!r}"
+        jvm_pid = int(line)
+        assert _alive(jvm_pid)
+        parent.send_signal(signal.SIGKILL)  # no atexit, no finally: only the kernel can clean up
+        parent.wait()
+        assert _wait_gone(jvm_pid), f"orphan Kafka JVM {jvm_pid} outlived its killed parent"
+    finally:
+        if parent.poll() is None:
+            parent.kill()

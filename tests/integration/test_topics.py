@@ -1,0 +1,46 @@
+"""Topics as code against the real broker: create, re-run idempotently, report drift."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from confluent_kafka.admin import AdminClient
+
+from kafka_common.settings import TopicSettings
+from kafka_common.topics import ensure_topics, topic_specs, wait_for_topics
+
+pytestmark = pytest.mark.integration
+
+
+def _settings(**overrides: object) -> TopicSettings:
+    suffix = uuid.uuid4().hex[:8]
+    base: dict[str, object] = {
+        "input": f"in-{suffix}",
+        "predictions": f"pred-{suffix}",
+        "dead_letter": f"dlq-{suffix}",
+    }
+    return TopicSettings.model_validate(base | overrides)
+
+
+def test_creates_then_is_idempotent_then_reports_drift(admin: AdminClient) -> None:
+    settings = _settings()
+    first = ensure_topics(admin, topic_specs(settings))
+    assert [s.state for s in first] == ["created"] * 3
+
+    metadata = wait_for_topics(admin, settings.names())
+    assert all(len(metadata[name].partitions) == 6 for name in settings.names())
+
+    second = ensure_topics(admin, topic_specs(settings))
+    assert [(s.state, s.differences) for s in second] == [("unchanged", [])] * 3
+
+    drifted = settings.model_copy(update={"partitions": 3, "retention_ms": 1000})
+    third = ensure_topics(admin, topic_specs(drifted))
+    assert [s.state for s in third] == ["differs"] * 3
+    assert "partitions: has 6, configured 3" in third[0].differences
+    assert any(d.startswith("retention.ms: has 604800000, configured 1000") for d in third[0].differences)
+    metadata = admin.list_topics(timeout=10).topics
+    assert len(metadata[settings.input].partitions) == 6, "ensure_topics must never alter an existing topic"
+
+    for future in admin.delete_topics(settings.names()).values():
+        future.result()

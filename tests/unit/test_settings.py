@@ -1,0 +1,46 @@
+"""Settings come from the environment and turn into librdkafka configuration without leaking secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from kafka_common.settings import KafkaSettings, TopicSettings
+from kafka_common.topics import topic_specs
+
+
+def test_defaults_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "b1:9096,b2:9096")
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")
+    monkeypatch.setenv("KAFKA_SASL_USERNAME", "scorer")
+    monkeypatch.setenv("KAFKA_SASL_PASSWORD", "s3cret")
+    settings = KafkaSettings()
+    config = settings.client_config()
+    assert config["bootstrap.servers"] == "b1:9096,b2:9096"
+    assert config["security.protocol"] == "SASL_SSL"
+    assert config["sasl.password"] == "s3cret"
+    assert "s3cret" not in repr(settings)
+
+
+def test_missing_bootstrap_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    with pytest.raises(ValueError, match="KAFKA_BOOTSTRAP_SERVERS"):
+        KafkaSettings().client_config()
+
+
+def test_invalid_protocol_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "PLAIN_TEXT")
+    with pytest.raises(ValueError, match="security_protocol"):
+        KafkaSettings()
+
+
+def test_topic_specs_follow_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOPIC_PARTITIONS", "12")
+    specs = topic_specs(TopicSettings())
+    assert [s.name for s in specs] == [
+        "flights.scheduled",
+        "flights.delay-predictions",
+        "flights.dead-letter",
+    ]
+    assert {s.partitions for s in specs} == {12}
+    assert specs[2].config["retention.ms"] == str(30 * 24 * 3600 * 1000)
