@@ -7,14 +7,16 @@ DATA   := data/dataset_SCL.csv
 
 .PHONY: run test train bench setup data lint typecheck pytest broker clean
 
-run: setup data  ## the main job: broker, topics (the scorer itself arrives with issue #4)
+run: setup data  ## the main job: a model (trained if none), broker, topics; the scorer arrives with issue #4
+	@test -e models/latest || $(BIN)/training fit --data $(DATA) --out models
+	$(BIN)/training verify models
 	$(BIN)/flightdelay-kafka up
-	@echo "not there yet: model training, consumer and producer (issues #3 and #4); 'make run' will run them."
+	@echo "not there yet: the consumer and the producer (issue #4); 'make run' will stream through them."
 
 test: lint typecheck pytest  ## lint, type checks and the whole test suite (starts a real Kafka broker)
 
-train: setup data
-	@echo "not there yet: the training pipeline (issue #3)"; exit 1
+train: setup data  ## train on the real dataset: models/<version>/ with model, manifest and report
+	$(BIN)/training fit --data $(DATA) --out models
 
 bench: setup
 	@echo "not there yet: the benchmark (issue #5)"; exit 1

@@ -94,6 +94,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id as Kafka makes them: url-safe base64 of a UUID, never starting with '-'
+    (the storage tool would read such an id as an option)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def _kill_with_parent() -> None:
     """Runs in the forked child: ask Linux to SIGKILL the JVM when the Python parent dies."""
     if sys.platform.startswith("linux"):
@@ -189,11 +198,9 @@ class LocalKafkaBroker:
         classpath = resolve_classpath(self.cache_dir)
         config = self._write_properties()
         if not self._formatted:
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            cluster_id = new_cluster_id()
             fmt = subprocess.run(
-                self._java(
-                    classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)
-                ),
+                self._java(classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)),
                 capture_output=True,
                 text=True,
                 check=False,

@@ -44,3 +44,11 @@ def test_topic_specs_follow_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     ]
     assert {s.partitions for s in specs} == {12}
     assert specs[2].config["retention.ms"] == str(30 * 24 * 3600 * 1000)
+
+
+def test_cluster_ids_never_look_like_options() -> None:
+    """About 1 in 64 random ids starts with '-', which the storage tool parsed as a flag (seen in CI)."""
+    from kafka_common.local_broker import new_cluster_id
+
+    ids = [new_cluster_id() for _ in range(2000)]
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)

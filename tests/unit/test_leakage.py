@@ -1,0 +1,70 @@
+"""Leakage guard: nothing known only after departure may influence a prediction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.pipeline import Pipeline
+
+from tests.synthetic import make_flights
+from training.dataset import LABEL, load_flights
+from training.features import INPUT_COLUMNS, OPERATED_COLUMNS, build_features
+from training.models import production_model
+
+
+def scramble_operated(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Shuffle every operated/operation-date column independently and blank some of them."""
+    rng = np.random.default_rng(seed)
+    scrambled = frame.copy()
+    for column in OPERATED_COLUMNS:
+        scrambled[column] = rng.permutation(scrambled[column].to_numpy())
+    scrambled["DIANOM"] = "Nunca"
+    return scrambled
+
+
+def assert_operated_columns_do_not_matter(pipeline: Pipeline, frame: pd.DataFrame) -> None:
+    baseline = pipeline.predict_proba(frame)[:, 1]
+    assert np.array_equal(baseline, pipeline.predict_proba(scramble_operated(frame))[:, 1])
+    assert np.array_equal(baseline, pipeline.predict_proba(frame.drop(columns=list(OPERATED_COLUMNS)))[:, 1])
+
+
+def test_inputs_and_operated_columns_are_disjoint() -> None:
+    assert not set(INPUT_COLUMNS) & set(OPERATED_COLUMNS)
+
+
+def test_features_need_only_scheduled_columns() -> None:
+    frame = make_flights(100)
+    pd.testing.assert_frame_equal(build_features(frame), build_features(frame[list(INPUT_COLUMNS)]))
+
+
+def test_scrambling_operated_columns_changes_no_prediction(tmp_path: Path) -> None:
+    path = tmp_path / "flights.csv"
+    make_flights(3000).to_csv(path, index=False)
+    flights = load_flights(path)
+    pipeline = production_model().fit(flights, flights[LABEL])
+    assert_operated_columns_do_not_matter(pipeline, flights)
+
+
+def test_the_guard_catches_a_leaky_model(tmp_path: Path) -> None:
+    """The guard is not vacuous: a model that reads `Fecha-O` fails it."""
+
+    class LeakyFeatures:
+        def fit(self, raw: pd.DataFrame, y: object = None) -> LeakyFeatures:
+            return self
+
+        def transform(self, raw: pd.DataFrame) -> pd.DataFrame:
+            features = build_features(raw)
+            features["operated_hour"] = pd.to_datetime(raw["Fecha-O"]).dt.hour.astype(str)
+            return features
+
+    path = tmp_path / "flights.csv"
+    make_flights(2000).to_csv(path, index=False)
+    flights = load_flights(path)
+    leaky = production_model()
+    leaky.steps[0] = ("features", LeakyFeatures())
+    leaky.fit(flights, flights[LABEL])
+    with pytest.raises((AssertionError, KeyError)):
+        assert_operated_columns_do_not_matter(leaky, flights)

@@ -1,0 +1,83 @@
+"""`training`: fit the delay model on the dataset and write a verified artifact with its report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from training.artifact import ModelVerificationError, load_artifact
+from training.dataset import DatasetFormatError
+from training.train import PRODUCTION, TOTAL_STEPS, train
+
+app = typer.Typer(help="Train and inspect the flight-delay model.", no_args_is_help=True)
+console = Console()
+if not console.is_terminal:  # logs and pipes: keep table rows on one line
+    console.width = 150
+
+
+@app.command()
+def fit(
+    data: Annotated[Path, typer.Option(help="the SCL flights CSV")] = Path("data/dataset_SCL.csv"),
+    out: Annotated[Path, typer.Option(help="models directory; the run writes out/<version>/")] = Path("models"),
+    version: Annotated[str | None, typer.Option(help="version name (default: UTC timestamp)")] = None,
+) -> None:
+    """Train, compare candidates, choose the threshold, write model.joblib, manifest.json and report.md."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    )
+    try:
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("training", total=TOTAL_STEPS)
+
+            def step(description: str) -> None:
+                progress.update(task, description=description, advance=1)
+
+            run = train(data, out, version, step)
+    except DatasetFormatError as exc:
+        console.print(f"[red]bad dataset[/]: {exc}")
+        raise typer.Exit(2) from exc
+    table = Table(title=f"model {run.manifest['version']} in {run.directory} ({run.seconds:.1f} s)")
+    for column in ("model", "split", "ROC-AUC", "PR-AUC", "Brier", "recall", "precision", "F1", "threshold"):
+        table.add_column(column)
+    for r in run.results:
+        m = r.metrics
+        style = "bold" if r.name == PRODUCTION else ""
+        table.add_row(
+            r.name,
+            r.split,
+            f"{m.roc_auc:.3f}",
+            f"{m.pr_auc:.3f}",
+            f"{m.brier:.4f}",
+            f"{m.recall_delayed:.3f}",
+            f"{m.precision_delayed:.3f}",
+            f"{m.f1_delayed:.3f}",
+            f"{m.threshold:.3f}",
+            style=style,
+        )
+    console.print(table)
+    console.print(f"report: {run.directory / 'report.md'}")
+
+
+@app.command()
+def verify(
+    path: Annotated[Path, typer.Argument(help="a version directory or a models directory")] = Path("models"),
+) -> None:
+    """Check an artifact (manifest, sha256, library versions) and print its headline figures."""
+    try:
+        model = load_artifact(path)
+    except ModelVerificationError as exc:
+        console.print(f"[red]refused[/]: {exc}")
+        raise typer.Exit(1) from exc
+    test = model.manifest["metrics"]["test"]
+    console.print(
+        f"[green]ok[/] {model.directory}: version {model.version}, threshold {model.threshold:.3f}, "
+        f"test ROC-AUC {test['roc_auc']:.3f}, recall {test['recall_delayed']:.3f}"
+    )

@@ -1,0 +1,154 @@
+"""One training run: load, split, fit and compare, choose the threshold, write artifact, manifest and report."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import Pipeline
+
+from training.artifact import read_manifest, save_artifact
+from training.dataset import LABEL, file_sha256, load_flights
+from training.evaluate import THRESHOLD_RULE, Split, choose_threshold, random_split, score, temporal_split
+from training.explain import coefficients, largest
+from training.features import DESTINATION, FEATURE_NAMES, INPUT_COLUMNS
+from training.models import CANDIDATES, PRODUCTION_C_GRID, production_model
+from training.report import ModelResult, write_report
+
+PRODUCTION = "production logistic"
+SEED_AT_HALF = "seed baseline @ 0.5"
+# Progress steps: load, C grid, production x2, candidates x2, report/artifact.
+TOTAL_STEPS = 2 + len(PRODUCTION_C_GRID) + 2 + 2 * len(CANDIDATES) + 1
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    directory: Path
+    manifest: dict[str, Any]
+    results: list[ModelResult]
+    seconds: float
+
+
+def _labels(frame: pd.DataFrame) -> np.ndarray:
+    return frame[LABEL].to_numpy()
+
+
+def _fit_and_score(name: str, pipeline: Pipeline, split: Split) -> tuple[Pipeline, ModelResult]:
+    """Fit on train, pick the threshold on validation, score on test."""
+    started = time.perf_counter()
+    pipeline.fit(split.train, _labels(split.train))
+    seconds = time.perf_counter() - started
+    threshold = choose_threshold(_labels(split.validation), pipeline.predict_proba(split.validation)[:, 1])
+    probability = pipeline.predict_proba(split.test)[:, 1]
+    y_true = _labels(split.test)
+    return pipeline, ModelResult(name, split.name, score(y_true, probability, threshold), seconds, y_true, probability)
+
+
+def choose_c(split: Split, progress: Progress) -> float:
+    """The production model's regularisation: best validation ROC-AUC over PRODUCTION_C_GRID."""
+    best_c, best_auc = PRODUCTION_C_GRID[0], -1.0
+    for c in PRODUCTION_C_GRID:
+        progress(f"choosing C on validation: C={c}")
+        model = production_model(c).fit(split.train, _labels(split.train))
+        auc = float(roc_auc_score(_labels(split.validation), model.predict_proba(split.validation)[:, 1]))
+        if auc > best_auc:
+            best_c, best_auc = c, auc
+    return best_c
+
+
+def git_commit() -> str:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def destination_names(frame: pd.DataFrame) -> dict[str, str]:
+    """Most frequent city name for each destination code (the raw data is not always consistent)."""
+    return {str(k): str(v) for k, v in frame.groupby(DESTINATION)["SIGLADES"].agg(lambda s: s.mode().iloc[0]).items()}
+
+
+def train(
+    data_path: Path, models_dir: Path, version: str | None = None, progress: Progress | None = None
+) -> TrainingRun:
+    """Run the whole training; see the module docstring."""
+    step = progress or (lambda _description: None)
+    started = time.perf_counter()
+    step("loading and checking the dataset")
+    frame = load_flights(data_path)
+    test_split, late_split = random_split(frame), temporal_split(frame)
+    c = choose_c(test_split, step)
+    results: list[ModelResult] = []
+    step(f"fitting the production logistic model (C={c}) on the 33 % split")
+    production, chosen = _fit_and_score(PRODUCTION, production_model(c), test_split)
+    results.append(chosen)
+    step("fitting the production logistic model on the temporal split")
+    results.append(_fit_and_score(PRODUCTION, production_model(c), late_split)[1])
+    for split in (test_split, late_split):
+        for candidate in CANDIDATES:
+            step(f"fitting {candidate.name} ({split.name} split)")
+            _, result = _fit_and_score(candidate.name, candidate.build(), split)
+            results.append(result)
+            if candidate.name == "seed baseline":
+                half = score(result.y_true, result.probability, 0.5)
+                results.append(
+                    ModelResult(SEED_AT_HALF, split.name, half, result.fit_seconds, result.y_true, result.probability)
+                )
+    step("writing artifact, manifest and report")
+    version = version or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    names = destination_names(frame)
+    encoder = production.named_steps["onehot"]
+    metrics = {r.split: r.metrics.as_dict() for r in results if r.name == PRODUCTION}
+    manifest: dict[str, Any] = {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "model": {"type": "LogisticRegression", "C": c, "class_weight": None, "training_rows": len(test_split.train)},
+        "label": "delay_15: Fecha-O - Fecha-I > 15 minutes",
+        "threshold": chosen.metrics.threshold,
+        "threshold_rule": THRESHOLD_RULE,
+        "feature_schema": {
+            "input_columns": list(INPUT_COLUMNS),
+            "features": [
+                {"name": name, "categories": [str(v) for v in categories]}
+                for name, categories in zip(FEATURE_NAMES, encoder.categories_, strict=True)
+            ],
+        },
+        "destination_names": names,
+        "data_sha256": file_sha256(data_path),
+        "data_rows": len(frame),
+        "metrics": metrics,
+        "comparison": [
+            {"model": r.name, "split": r.split, "fit_seconds": round(r.fit_seconds, 3), **r.metrics.as_dict()}
+            for r in results
+        ],
+    }
+    seconds = time.perf_counter() - started
+    manifest["training_seconds"] = round(seconds, 2)
+    directory = save_artifact(production, models_dir, version, manifest)
+    manifest = read_manifest(directory)
+    top = largest(coefficients(production), 15)
+    facts = {
+        "data": f"`{data_path.name}`, {len(frame):,} flights, sha256 `{manifest['data_sha256'][:16]}…`",
+        "share delayed > 15 min": f"{frame[LABEL].mean():.2%}",
+        "production model": f"logistic regression, C={c}, no class weighting, "
+        f"{len(FEATURE_NAMES)} categorical features one-hot encoded",
+        "training rows / validation / test": f"{len(test_split.train):,} / {len(test_split.validation):,} / "
+        f"{len(test_split.test):,}",
+        "whole run (measured)": f"{seconds:.1f} s",
+        "git commit": manifest["git_commit"],
+    }
+    write_report(directory, version, results, PRODUCTION, top, names, facts)
+    return TrainingRun(directory, manifest, results, seconds)
