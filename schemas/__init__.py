@@ -1,1 +1,14 @@
-"""Contracts of the three topics: flight event, delay prediction, dead letter (issue #4)."""
+"""Contracts of the three topics: flight event in, delay prediction and dead letter out."""
+
+from schemas.flight_event import FlightEvent
+from schemas.outputs import DeadLetter, DelayPrediction, FeatureContribution, FieldError, Header, SourcePosition
+
+__all__ = [
+    "DeadLetter",
+    "DelayPrediction",
+    "FeatureContribution",
+    "FieldError",
+    "FlightEvent",
+    "Header",
+    "SourcePosition",
+]

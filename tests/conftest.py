@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Protocol
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from kafka_common.provider import BrokerEndpoint, kafka_broker
-from kafka_common.topics import wait_for_topics
+from kafka_common.settings import TopicSettings
+from kafka_common.topics import ensure_topics, topic_specs, wait_for_topics
+from training.artifact import LoadedModel, load_artifact
+from training.train import TrainingRun, train
+
+DATASET = Path(__file__).resolve().parents[1] / "data" / "dataset_SCL.csv"
 
 
 class MakeTopic(Protocol):
@@ -49,3 +55,32 @@ def make_topic(admin: AdminClient) -> Iterator[MakeTopic]:
     if created:
         for future in admin.delete_topics(created).values():
             future.result()
+
+
+@pytest.fixture(scope="session")
+def training_run(tmp_path_factory: pytest.TempPathFactory) -> TrainingRun:
+    """One real training run on the real dataset, shared by every test that needs a model."""
+    if not DATASET.is_file():
+        pytest.fail(f"{DATASET} is missing: run `python3 data/fetch_dataset.py` (make test does)")
+    return train(DATASET, tmp_path_factory.mktemp("models"), version="test-run")
+
+
+@pytest.fixture(scope="session")
+def model_dir(training_run: TrainingRun) -> Path:
+    return training_run.directory
+
+
+@pytest.fixture(scope="session")
+def model(model_dir: Path) -> LoadedModel:
+    return load_artifact(model_dir)
+
+
+@pytest.fixture
+def stream_topics(admin: AdminClient) -> Iterator[TopicSettings]:
+    """Fresh input, prediction and dead-letter topics (6 partitions) for one test."""
+    suffix = uuid.uuid4().hex[:8]
+    topics = TopicSettings(input=f"in-{suffix}", predictions=f"pred-{suffix}", dead_letter=f"dlq-{suffix}")
+    ensure_topics(admin, topic_specs(topics))
+    yield topics
+    for future in admin.delete_topics(topics.names()).values():
+        future.result()

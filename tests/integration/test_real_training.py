@@ -3,31 +3,23 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.conftest import DATASET
 from tests.unit.test_leakage import assert_operated_columns_do_not_matter
-from training.artifact import LoadedModel, load_artifact
+from training.artifact import LoadedModel
 from training.evaluate import random_split
 from training.scoring import delay_probabilities
-from training.train import TrainingRun, train
+from training.train import TrainingRun
 
-DATASET = Path(__file__).resolve().parents[2] / "data" / "dataset_SCL.csv"
 PUBLISHED_SHA256 = "66d7334fbc9c2c070842e9a99d465f552f94a2b1d5c4047be825e5954e12e829"
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> TrainingRun:
-    if not DATASET.is_file():
-        pytest.fail(f"{DATASET} is missing: run `python3 data/fetch_dataset.py` (make test does)")
-    return train(DATASET, tmp_path_factory.mktemp("models"), version="test-run")
-
-
-@pytest.fixture(scope="module")
-def model(run: TrainingRun) -> LoadedModel:
-    return load_artifact(run.directory.parent)
+def run(training_run: TrainingRun) -> TrainingRun:
+    return training_run
 
 
 def test_manifest_meets_the_targets(run: TrainingRun) -> None:

@@ -1,0 +1,391 @@
+"""The scorer: consume a micro-batch, validate, score, produce, and commit the input offsets.
+
+Exactly-once: outputs and input offsets are committed in one Kafka transaction per batch, so a
+`read_committed` reader sees each input once across crashes and rebalances. On an abortable error the
+transaction is aborted and the batch's partitions are rewound to their committed offsets; fatal errors
+(e.g. a fenced producer) stop the process with a non-zero exit. At-least-once: idempotent produce, flush,
+then a synchronous offset commit.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from consumer.health import HealthState, start_health_server
+from consumer.invalid_limit import InvalidRatioLimit
+from consumer.metrics import ScorerMetrics
+from consumer.scoring import BatchScorer
+from consumer.settings import ScorerSettings
+from consumer.validation import Rejection, validate_value
+from kafka_common.settings import KafkaSettings, TopicSettings
+from schemas import DeadLetter, DelayPrediction, FlightEvent, Header, SourcePosition
+from training.artifact import LoadedModel
+
+log = logging.getLogger("consumer")
+
+EXIT_OK = 0
+EXIT_FATAL = 1
+EXIT_CONFIG = 2
+EXIT_INVALID_RATIO = 3
+COMMIT_RETRIES = 5
+
+
+class FatalKafkaError(RuntimeError):
+    """The client cannot continue (fenced, unrecoverable); the process must exit and be replaced."""
+
+
+class InvalidRatioExceededError(RuntimeError):
+    """Too much invalid input: fail closed."""
+
+
+@dataclass(frozen=True)
+class Output:
+    topic: str
+    key: bytes | None
+    value: bytes
+    dead_letter_kind: str | None = None
+
+
+def _b64(data: bytes | None) -> str | None:
+    return None if data is None else base64.b64encode(data).decode("ascii")
+
+
+def next_offsets(messages: list[Message]) -> list[TopicPartition]:
+    """Offsets to commit: one past the last record of each partition in the batch."""
+    last: dict[tuple[str, int], int] = {}
+    for message in messages:
+        key = (message.topic() or "", message.partition() or 0)
+        last[key] = max(last.get(key, -1), message.offset() or 0)
+    return [TopicPartition(topic, partition, offset + 1) for (topic, partition), offset in sorted(last.items())]
+
+
+class ScorerApp:
+    """One scorer instance in the consumer group."""
+
+    def __init__(
+        self,
+        settings: ScorerSettings,
+        kafka: KafkaSettings,
+        topics: TopicSettings,
+        model: LoadedModel,
+        bootstrap_servers: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.topics = topics
+        self.model = model
+        self.exactly_once = settings.processing_guarantee == "exactly_once"
+        self.metrics = ScorerMetrics()
+        self.metrics.model.labels(version=model.version).set(1)
+        self.health = HealthState()
+        self.health.model_loaded = True
+        self.scorer = BatchScorer(model, settings.top_contributions)
+        self.limit = InvalidRatioLimit(settings.max_invalid_ratio, settings.invalid_window, settings.invalid_min_events)
+        self._stop = threading.Event()
+        self._fatal: KafkaError | None = None
+        self.http_port: int | None = None
+        base = kafka.client_config(bootstrap_servers)
+        common = {**base, "error_cb": self._on_error, "statistics.interval.ms": 2000}
+        self.consumer = Consumer(
+            {
+                **common,
+                "group.id": settings.group_id,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                "session.timeout.ms": settings.session_timeout_ms,
+                "heartbeat.interval.ms": max(settings.session_timeout_ms // 5, 500),
+                "fetch.wait.max.ms": min(settings.batch_max_wait_ms, 500),
+                "stats_cb": self._on_stats,
+            }
+        )
+        producer_config: dict[str, Any] = {
+            **common,
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 5,
+            "compression.type": "lz4",
+            "queue.buffering.max.messages": max(100_000, 4 * settings.batch_size),
+        }
+        if self.exactly_once:
+            producer_config |= {
+                "transactional.id": settings.transactional_id,
+                "transaction.timeout.ms": settings.transaction_timeout_ms,
+            }
+        self.producer = Producer(producer_config)
+
+    # --- callbacks (called from librdkafka's poll in this thread) ---------------------------------------
+    def _on_error(self, error: KafkaError) -> None:
+        if error.code() == KafkaError._ALL_BROKERS_DOWN:
+            self.health.broker_up = False
+        if error.fatal():
+            self._fatal = error
+        log.warning("kafka: %s", error.str(), extra={"code": error.name()})
+
+    def _on_stats(self, stats_json: str) -> None:
+        self.health.broker_up = self.metrics.update_from_statistics(stats_json)
+
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.health.assigned_partitions = len(partitions)
+        self.metrics.rebalances.labels(kind="assign").inc()
+        log.info("assigned", extra={"partitions": sorted(p.partition for p in partitions)})
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Each batch commits (or aborts) before the next consume(), so nothing is open here.
+        self.health.assigned_partitions = 0
+        self.metrics.rebalances.labels(kind="revoke").inc()
+        log.info("revoked", extra={"partitions": sorted(p.partition for p in partitions)})
+
+    def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.health.assigned_partitions = 0
+        self.metrics.rebalances.labels(kind="lost").inc()
+        log.warning("partitions lost", extra={"partitions": sorted(p.partition for p in partitions)})
+
+    # --- lifecycle ----------------------------------------------------------------------------------------
+    def request_stop(self) -> None:
+        """Finish the in-flight batch, commit it, then leave the group (called from a signal handler)."""
+        self._stop.set()
+
+    def run(self) -> int:
+        """Process until stopped; return the process exit code."""
+        server = start_health_server(self.settings.http_port, self.health, self.metrics.registry)
+        self.http_port = server.server_address[1]
+        log.info(
+            "scorer starting",
+            extra={
+                "model_version": self.model.version,
+                "guarantee": self.settings.processing_guarantee,
+                "input": self.topics.input,
+                "group": self.settings.group_id,
+                "http_port": self.http_port,
+            },
+        )
+        try:
+            if self.exactly_once:
+                self.producer.init_transactions(30)
+            self.consumer.subscribe(
+                [self.topics.input], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+            )
+            wait_s = self.settings.batch_max_wait_ms / 1000
+            while not self._stop.is_set():
+                self.health.last_loop = time.monotonic()
+                messages = self.consumer.consume(self.settings.batch_size, timeout=wait_s)
+                if self._fatal is not None:
+                    raise FatalKafkaError(self._fatal.str())
+                if messages:
+                    self._process(messages)
+            log.info("stopping: in-flight batch committed")
+            return EXIT_OK
+        except InvalidRatioExceededError as exc:
+            log.error("failing closed: %s", exc)
+            return EXIT_INVALID_RATIO
+        except (FatalKafkaError, KafkaException) as exc:
+            log.error("fatal Kafka error, exiting: %s", exc)
+            return EXIT_FATAL
+        finally:
+            self._close()
+            server.shutdown()
+
+    def _close(self) -> None:
+        try:
+            self.consumer.close()  # leaves the group at once, so partitions move without waiting for a timeout
+        except (KafkaException, RuntimeError) as exc:
+            log.warning("closing the consumer: %s", exc)
+        self.producer.flush(5)
+
+    # --- one batch ----------------------------------------------------------------------------------------
+    def _process(self, messages: list[Message]) -> None:
+        records: list[Message] = []
+        for message in messages:
+            error = message.error()
+            if error is None:
+                records.append(message)
+            elif error.fatal():
+                raise FatalKafkaError(error.str())
+            else:
+                log.warning("consume error: %s", error.str())
+        if not records:
+            return
+        started = time.perf_counter()
+        outputs = self._outputs(records)
+        self.metrics.scoring_seconds.observe(time.perf_counter() - started)
+        offsets = next_offsets(records)
+        committed = (
+            self._commit_transaction(outputs, offsets) if self.exactly_once else self._commit_alo(outputs, offsets)
+        )
+        if committed:
+            now_ms = time.time() * 1000
+            for message in records:
+                timestamp_type, timestamp = message.timestamp()
+                if timestamp_type != 0 and timestamp > 0:
+                    self.metrics.latency.observe(max(now_ms - timestamp, 0) / 1000)
+
+    def _outputs(self, records: list[Message]) -> list[Output]:
+        valid: list[tuple[Message, FlightEvent]] = []
+        rejected: list[tuple[Message, Rejection]] = []
+        for message in records:
+            result = validate_value(message.value(), self.settings.max_payload_bytes, self.scorer.known_airlines)
+            if isinstance(result, Rejection):
+                rejected.append((message, result))
+            else:
+                valid.append((message, result))
+        self.limit.record(len(valid), len(rejected))
+        if self.limit.exceeded():
+            raise InvalidRatioExceededError(self.limit.describe())
+        self.metrics.consumed.inc(len(records))
+        self.metrics.batch_size.observe(len(records))
+        scored = self.scorer.score([event for _, event in valid])
+        now = datetime.now(UTC)
+        threshold = self.model.threshold
+        outputs: list[Output] = []
+        for index, (message, event) in enumerate(valid):
+            probability = float(scored.probabilities[index])
+            prediction = DelayPrediction(
+                flight_id=event.resolved_id(message.key()),
+                delay_probability=probability,
+                delayed=probability >= threshold,
+                threshold=threshold,
+                model_version=self.model.version,
+                top_contributions=scored.contributions[index],
+                unseen_categories=scored.unseen[index],
+                scheduled_departure=event.scheduled_departure,
+                event_time=datetime.fromtimestamp(message.timestamp()[1] / 1000, UTC),
+                scored_at=now,
+                source=self._source(message),
+            )
+            outputs.append(
+                Output(self.topics.predictions, prediction.flight_id.encode(), prediction.model_dump_json().encode())
+            )
+        for message, rejection in rejected:
+            letter = DeadLetter(
+                error_kind=rejection.kind,
+                reason=rejection.reason,
+                errors=rejection.errors,
+                key_base64=_b64(message.key()),
+                value_base64=_b64(message.value()),
+                headers=_headers(message),
+                source=self._source(message),
+                consumer_group=self.settings.group_id,
+                dead_lettered_at=now,
+            )
+            outputs.append(
+                Output(self.topics.dead_letter, message.key(), letter.model_dump_json().encode(), rejection.kind)
+            )
+        return outputs
+
+    @staticmethod
+    def _source(message: Message) -> SourcePosition:
+        return SourcePosition(
+            topic=message.topic() or "", partition=message.partition() or 0, offset=message.offset() or 0
+        )
+
+    def _produce_all(self, outputs: list[Output]) -> list[KafkaError]:
+        failures: list[KafkaError] = []
+
+        def on_delivery(error: KafkaError | None, _message: Message) -> None:
+            if error is not None:
+                failures.append(error)
+
+        for output in outputs:
+            while True:
+                try:
+                    self.producer.produce(output.topic, key=output.key, value=output.value, on_delivery=on_delivery)
+                    break
+                except BufferError:
+                    self.producer.poll(0.05)  # local queue full: let deliveries drain
+        return failures
+
+    def _commit_transaction(self, outputs: list[Output], offsets: list[TopicPartition]) -> bool:
+        timeout = self.settings.transaction_timeout_ms / 1000
+        try:
+            self.producer.begin_transaction()
+            self._produce_all(outputs)
+            self._retrying(
+                lambda: self.producer.send_offsets_to_transaction(
+                    offsets, self.consumer.consumer_group_metadata(), timeout
+                )
+            )
+            self._retrying(lambda: self.producer.commit_transaction(timeout))
+        except KafkaException as exc:
+            error: KafkaError = exc.args[0]
+            if error.fatal():
+                raise FatalKafkaError(f"transaction failed fatally: {error.str()}") from exc
+            log.warning("aborting transaction and rewinding: %s", error.str())
+            self._abort_and_rewind(offsets)
+            return False
+        self._count(outputs)
+        return True
+
+    def _retrying(self, call: Any) -> None:
+        for attempt in range(COMMIT_RETRIES):
+            try:
+                call()
+                return
+            except KafkaException as exc:
+                error: KafkaError = exc.args[0]
+                if not error.retriable() or error.txn_requires_abort() or attempt == COMMIT_RETRIES - 1:
+                    raise
+                log.info("retrying after %s", error.str())
+
+    def _abort_and_rewind(self, offsets: list[TopicPartition]) -> None:
+        try:
+            self.producer.abort_transaction(self.settings.transaction_timeout_ms / 1000)
+        except KafkaException as exc:
+            if exc.args[0].fatal():
+                raise FatalKafkaError(f"abort failed fatally: {exc.args[0].str()}") from exc
+            raise
+        self.metrics.aborted.inc()
+        self._rewind(offsets)
+
+    def _rewind(self, offsets: list[TopicPartition]) -> None:
+        """Seek the batch's partitions back to their committed offsets, so the batch is read again."""
+        partitions = [TopicPartition(tp.topic, tp.partition) for tp in offsets]
+        try:
+            committed = self.consumer.committed(partitions, timeout=10)
+        except KafkaException as exc:
+            log.warning("could not read committed offsets (%s); partitions will be re-read after rebalance", exc)
+            return
+        for tp in committed:
+            target = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
+            # A partition that is no longer ours raises: its new owner starts from the committed offset anyway.
+            with contextlib.suppress(KafkaException):
+                self.consumer.seek(TopicPartition(tp.topic, tp.partition, target))
+
+    def _commit_alo(self, outputs: list[Output], offsets: list[TopicPartition]) -> bool:
+        failures = self._produce_all(outputs)
+        remaining = self.producer.flush(30)
+        if failures or remaining:
+            log.warning("%d outputs failed, %d undelivered: rewinding", len(failures), remaining)
+            self._rewind(offsets)
+            return False
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            log.warning("offset commit failed (%s): the batch may be redelivered", exc.args[0].str())
+        self._count(outputs)
+        return True
+
+    def _count(self, outputs: list[Output]) -> None:
+        for output in outputs:
+            if output.dead_letter_kind is None:
+                self.metrics.scored.inc()
+            else:
+                self.metrics.dead_lettered.labels(reason=output.dead_letter_kind).inc()
+
+
+def _headers(message: Message) -> list[Header]:
+    """Original headers, values base64-encoded (Kafka header values are bytes, or null)."""
+    result: list[Header] = []
+    headers = message.headers() or []
+    for key, value in headers.items() if isinstance(headers, dict) else headers:
+        raw = value.encode() if isinstance(value, str) else value
+        result.append(Header(key=key, value_base64=_b64(raw)))
+    return result

@@ -1,0 +1,64 @@
+"""`flightdelay-scorer`: run one scorer instance until SIGTERM/SIGINT (exit 0) or a failure (non-zero)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import typer
+from pydantic import ValidationError
+
+from consumer.app import EXIT_CONFIG, ScorerApp
+from consumer.logs import configure_json_logging
+from consumer.settings import ScorerSettings
+from kafka_common.settings import KafkaSettings, TopicSettings
+from training.artifact import ModelVerificationError, load_artifact
+
+log = logging.getLogger("consumer")
+EXIT_SHUTDOWN_TIMEOUT = 4
+
+app = typer.Typer(
+    help="Score flight events from Kafka. Configured by environment variables (see README).", add_completion=False
+)
+
+
+@app.command()
+def run() -> None:
+    """Consume, validate, score and publish until stopped."""
+    try:
+        settings, kafka, topics = ScorerSettings(), KafkaSettings(), TopicSettings()
+    except ValidationError as exc:
+        configure_json_logging()
+        log.error("invalid configuration: %s", exc)
+        raise typer.Exit(EXIT_CONFIG) from exc
+    configure_json_logging(settings.log_level)
+    if not kafka.bootstrap_servers:
+        log.error("KAFKA_BOOTSTRAP_SERVERS is not set")
+        raise typer.Exit(EXIT_CONFIG)
+    try:
+        model = load_artifact(Path(settings.model_uri))
+    except ModelVerificationError as exc:
+        log.error("refusing to start: %s", exc)
+        raise typer.Exit(EXIT_CONFIG) from exc
+    scorer = ScorerApp(settings, kafka, topics, model)
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: draining", signal.Signals(signum).name)
+        scorer.request_stop()
+        watchdog = threading.Timer(settings.shutdown_timeout_s, _give_up, args=(settings.shutdown_timeout_s,))
+        watchdog.daemon = True
+        watchdog.start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    raise typer.Exit(scorer.run())
+
+
+def _give_up(timeout_s: float) -> None:
+    log.error("shutdown took longer than %.0f s; exiting without a clean close", timeout_s)
+    logging.shutdown()
+    os._exit(EXIT_SHUTDOWN_TIMEOUT)

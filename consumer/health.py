@@ -1,0 +1,63 @@
+"""HTTP `/healthz` (alive), `/readyz` (model, partitions, broker) and `/metrics` (Prometheus)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+
+class HealthState:
+    """What the endpoints report; written by the processing loop."""
+
+    def __init__(self, stall_after_s: float = 60.0) -> None:
+        self.model_loaded = False
+        self.assigned_partitions = 0
+        self.broker_up = False
+        self.last_loop = time.monotonic()
+        self.stall_after_s = stall_after_s
+
+    def alive(self) -> bool:
+        return time.monotonic() - self.last_loop < self.stall_after_s
+
+    def readiness(self) -> dict[str, bool]:
+        return {
+            "model_loaded": self.model_loaded,
+            "partitions_assigned": self.assigned_partitions > 0,
+            "broker_reachable": self.broker_up,
+        }
+
+
+def start_health_server(port: int, state: HealthState, registry: CollectorRegistry) -> ThreadingHTTPServer:
+    """Serve on 0.0.0.0:`port` (0 picks a free one) in a daemon thread."""
+    routes: dict[str, Callable[[], tuple[int, str, bytes]]] = {
+        "/healthz": lambda: (200 if state.alive() else 503, "text/plain", b"ok" if state.alive() else b"stalled"),
+        "/readyz": lambda: _ready(state),
+        "/metrics": lambda: (200, CONTENT_TYPE_LATEST, generate_latest(registry)),
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            route = routes.get(self.path.split("?")[0])
+            status, content_type, body = route() if route else (404, "text/plain", b"not found")
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:  # probes every few seconds would flood the log
+            pass
+
+    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)  # noqa: S104  (a container's probe port)
+    threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
+    return server
+
+
+def _ready(state: HealthState) -> tuple[int, str, bytes]:
+    checks = state.readiness()
+    return (200 if all(checks.values()) else 503), "application/json", orjson.dumps(checks)

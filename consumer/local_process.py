@@ -1,0 +1,93 @@
+"""Run scorer instances as child processes on this machine (for `make run` and the integration tests)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from kafka_common.local_broker import free_port
+
+
+class ScorerProcess:
+    """One `python -m consumer` child with its own health port and log file."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        model_uri: Path,
+        log_path: Path,
+        instance_id: str,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.port = free_port()
+        self.log_path = log_path
+        self.instance_id = instance_id
+        self.env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+            "MODEL_URI": str(model_uri),
+            "SCORER_HTTP_PORT": str(self.port),
+            "SCORER_INSTANCE_ID": instance_id,
+            **(env or {}),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ScorerProcess:
+        with self.log_path.open("ab") as log_file:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "consumer"],
+                env=self.env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        return self
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def wait_ready(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                raise RuntimeError(f"scorer {self.instance_id} exited early:\n{self.log_tail()}")
+            try:
+                if self.get("/readyz")[0] == 200:
+                    return
+            except OSError:
+                pass  # not listening yet
+            time.sleep(0.2)
+        raise TimeoutError(f"scorer {self.instance_id} not ready after {timeout_s:.0f} s:\n{self.log_tail()}")
+
+    def stop(self, timeout_s: float = 15.0) -> int:
+        """SIGTERM and wait; returns the exit code (SIGKILL after `timeout_s`)."""
+        if self.process is None:
+            return 0
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return int(self.process.returncode)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def log_tail(self, lines: int = 30) -> str:
+        if not self.log_path.exists():
+            return "(no log)"
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -1,0 +1,53 @@
+"""Prometheus metrics of one scorer process (own registry, so several can live in one test process)."""
+
+from __future__ import annotations
+
+import orjson
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class ScorerMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.consumed = Counter("flightdelay_events_consumed", "Input records read", registry=r)
+        self.scored = Counter("flightdelay_events_scored", "Predictions produced", registry=r)
+        self.dead_lettered = Counter(
+            "flightdelay_events_dead_lettered", "Dead letters produced, by error kind", ["reason"], registry=r
+        )
+        self.batch_size = Histogram(
+            "flightdelay_batch_size",
+            "Records per micro-batch",
+            registry=r,
+            buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000),
+        )
+        self.scoring_seconds = Histogram(
+            "flightdelay_scoring_seconds",
+            "Validation and scoring time per batch",
+            registry=r,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+        )
+        self.latency = Histogram(
+            "flightdelay_end_to_end_latency_seconds",
+            "Input record timestamp to committed output",
+            registry=r,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.lag = Gauge(
+            "flightdelay_consumer_lag", "Records behind the end of each input partition", ["partition"], registry=r
+        )
+        self.aborted = Counter("flightdelay_transactions_aborted", "Transactions aborted and retried", registry=r)
+        self.rebalances = Counter(
+            "flightdelay_rebalances", "Partition assignments and revocations", ["kind"], registry=r
+        )
+        self.model = Gauge("flightdelay_model_info", "Loaded model version", ["version"], registry=r)
+
+    def update_from_statistics(self, stats_json: str) -> bool:
+        """Take consumer lag from librdkafka statistics; return whether any broker is up."""
+        stats = orjson.loads(stats_json)
+        for topic in stats.get("topics", {}).values():
+            for partition, info in topic.get("partitions", {}).items():
+                lag = info.get("consumer_lag")
+                if partition != "-1" and info.get("fetch_state") == "active" and lag is not None and lag >= 0:
+                    self.lag.labels(partition=partition).set(lag)
+        return any(broker.get("state") == "UP" for broker in stats.get("brokers", {}).values())

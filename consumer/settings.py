@@ -1,0 +1,44 @@
+"""Scorer settings (`SCORER_*` and `MODEL_URI`), read from the environment."""
+
+from __future__ import annotations
+
+import socket
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ScorerSettings(BaseSettings):
+    """How the consumer batches, commits, limits dead letters and reports its health."""
+
+    model_config = SettingsConfigDict(env_prefix="SCORER_", extra="ignore", populate_by_name=True)
+
+    model_uri: str = Field(
+        default="models",
+        validation_alias="MODEL_URI",
+        description="model version directory, or a models directory (its `latest`)",
+    )
+    group_id: str = "flightdelay-scorer"
+    instance_id: str = Field(
+        default_factory=socket.gethostname, description="stable per instance; names the transactional id"
+    )
+    processing_guarantee: Literal["exactly_once", "at_least_once"] = "exactly_once"
+    batch_size: int = Field(default=500, ge=1, le=100_000)
+    batch_max_wait_ms: int = Field(default=100, ge=1, le=60_000)
+    # A crashed instance's open transaction blocks read_committed readers until the coordinator aborts it:
+    # transaction.timeout.ms plus the broker's abort-check interval (10 s by default, 1 s on the local broker).
+    transaction_timeout_ms: int = Field(default=5_000, ge=1_000)
+    max_payload_bytes: int = Field(default=64 * 1024, ge=256)
+    max_invalid_ratio: float = Field(default=0.5, gt=0, le=1, description="fail closed above this share")
+    invalid_window: int = Field(default=1_000, ge=1, description="events in the sliding window of that share")
+    invalid_min_events: int = Field(default=200, ge=1, description="events seen before the limit applies")
+    http_port: int = Field(default=8080, ge=0, le=65535, description="0 picks a free port")
+    shutdown_timeout_s: float = Field(default=8.0, gt=0)
+    top_contributions: int = Field(default=3, ge=0, le=20)
+    session_timeout_ms: int = Field(default=10_000, ge=1_000)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @property
+    def transactional_id(self) -> str:
+        return f"{self.group_id}-{self.instance_id}"

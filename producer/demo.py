@@ -1,0 +1,141 @@
+"""`make run`: broker, topics, scorers, a replay of real flights (plus a few bad events), a summary, a clean stop."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import orjson
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from consumer.local_process import ScorerProcess
+from kafka_common.provider import kafka_broker
+from kafka_common.settings import KafkaSettings, TopicSettings
+from kafka_common.topics import ensure_topics, topic_specs
+from producer.reading import committed_reader, parse_output, read_messages
+from producer.replay import dataset_events, publish
+from producer.watch import prediction_table
+from schemas import DeadLetter, DelayPrediction
+
+BAD_EVENTS: list[tuple[bytes, bytes]] = [
+    (
+        b"bad-airline",
+        orjson.dumps(
+            {
+                "scheduled_departure": "2017-05-01T10:00:00",
+                "airline_name": "Nowhere Air",
+                "airline_code": "NWA",
+                "flight_number": "1",
+                "flight_type": "N",
+                "destination": "SCFA",
+            }
+        ),
+    ),
+    (
+        b"bad-type",
+        orjson.dumps(
+            {
+                "Fecha-I": "2017-05-01 10:00:00",
+                "OPERA": "Sky Airline",
+                "Emp-I": "SKU",
+                "Vlo-I": "11",
+                "TIPOVUELO": "X",
+                "Des-I": "SCFA",
+            }
+        ),
+    ),
+    (b"bad-json", b'{"Fecha-I": "2017-05-01 10:00:00", "OPERA": '),
+]
+
+
+def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Console) -> int:
+    """Return 0 when every event came out exactly once and every scorer stopped cleanly."""
+    kafka = KafkaSettings()
+    with kafka_broker(kafka) as endpoint, tempfile.TemporaryDirectory(prefix="flightdelay-run-") as workdir:
+        topics = TopicSettings()
+        if endpoint.kind != "local-jvm":  # a shared broker: keep this run's records apart
+            suffix = uuid.uuid4().hex[:8]
+            topics = topics.model_copy(
+                update={
+                    name: f"{getattr(topics, name)}.run-{suffix}" for name in ("input", "predictions", "dead_letter")
+                }
+            )
+        config = kafka.client_config(endpoint.bootstrap_servers)
+        console.print(f"broker ({endpoint.kind}) at {endpoint.bootstrap_servers}")
+        ensure_topics(AdminClient(config), topic_specs(topics))
+        env = {
+            "TOPIC_INPUT": topics.input,
+            "TOPIC_PREDICTIONS": topics.predictions,
+            "TOPIC_DEAD_LETTER": topics.dead_letter,
+            "SCORER_GROUP_ID": f"flightdelay-run-{uuid.uuid4().hex[:6]}",
+        }
+        scorers = [
+            ScorerProcess(endpoint.bootstrap_servers, models, Path(workdir) / f"scorer-{i}.log", f"run-{i}", env)
+            for i in range(consumers)
+        ]
+        codes: list[int] = []
+        try:
+            with console.status(f"starting {consumers} scorer(s)…"):
+                for scorer in scorers:
+                    scorer.start()
+                for scorer in scorers:
+                    scorer.wait_ready()
+            console.print(f"{consumers} scorer(s) ready (model from {models})")
+            reader = committed_reader(config, [topics.predictions, topics.dead_letter])
+            started = time.monotonic()
+            with Progress(console=console, transient=True) as progress:
+                task = progress.add_task(f"replaying {flights:,} flights", total=flights + len(BAD_EVENTS))
+                events = [*dataset_events(data, limit=flights), *BAD_EVENTS]
+                report = publish(Producer(config), topics.input, events, on_sent=lambda: progress.advance(task))
+            console.print(f"published {report.delivered:,} events ({report.failed} failed)")
+            predictions: list[DelayPrediction] = []
+            letters: list[DeadLetter] = []
+            expected = flights + len(BAD_EVENTS)
+            with console.status("waiting for committed predictions…"):
+                for message in read_messages(reader, lambda: len(predictions) + len(letters) >= expected, 20, 120):
+                    output = parse_output(message, topics.predictions)
+                    (predictions if isinstance(output, DelayPrediction) else letters).append(output)  # type: ignore[arg-type]
+            reader.close()
+            elapsed = time.monotonic() - started
+        finally:
+            codes = [scorer.stop() for scorer in scorers]
+        _summary(console, flights, predictions, letters, elapsed)
+        clean = all(code == 0 for code in codes)
+        console.print(f"scorers stopped with exit codes {codes}" + ("" if clean else " [red](not clean)[/]"))
+        exact = len(predictions) == flights and len(letters) == len(BAD_EVENTS)
+        if not exact:
+            console.print(f"[red]expected {flights} predictions and {len(BAD_EVENTS)} dead letters[/]")
+    console.print("broker stopped; nothing left running" if endpoint.kind == "local-jvm" else "done")
+    return 0 if clean and exact else 1
+
+
+def _summary(
+    console: Console, flights: int, predictions: list[DelayPrediction], letters: list[DeadLetter], elapsed: float
+) -> None:
+    table = Table(title="summary", show_header=False)
+    delayed = sum(p.delayed for p in predictions)
+    table.add_row("flights replayed", f"{flights:,}")
+    table.add_row("predictions (read_committed)", f"{len(predictions):,}")
+    table.add_row("predicted delayed", f"{delayed:,} ({delayed / max(len(predictions), 1):.1%})")
+    mean = sum(p.delay_probability for p in predictions) / max(len(predictions), 1)
+    table.add_row("mean delay_probability", f"{mean:.3f}")
+    table.add_row(
+        "dead letters",
+        f"{len(letters)}: " + ", ".join(f"{k} x{v}" for k, v in Counter(d.error_kind for d in letters).items()),
+    )
+    table.add_row("replay to last output", f"{elapsed:.1f} s")
+    console.print(table)
+    examples = sorted(predictions, key=lambda p: -p.delay_probability)[:3] + predictions[:2]
+    console.print(prediction_table(examples, "example predictions"))
+    for p in examples[:3]:
+        reasons = "; ".join(f"{c.feature} {c.log_odds:+.2f}" for c in p.top_contributions)
+        console.print(f"  {p.flight_id}: P(delay)={p.delay_probability:.2f} because {reasons}")
+    for letter in letters:
+        console.print(f"  dead letter at offset {letter.source.offset}: [yellow]{letter.error_kind}[/] {letter.reason}")

@@ -1,0 +1,60 @@
+"""A live table of predictions as they are committed."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from producer.reading import committed_reader, read_messages
+from schemas import DelayPrediction
+
+
+def prediction_table(rows: list[DelayPrediction], title: str) -> Table:
+    table = Table(title=title)
+    for column in ("flight", "scheduled (SCL)", "P(delay)", "delayed", "main reason", "unseen"):
+        table.add_column(column)
+    for p in rows:
+        reason = p.top_contributions[0] if p.top_contributions else None
+        table.add_row(
+            p.flight_id,
+            p.scheduled_departure.strftime("%Y-%m-%d %H:%M"),
+            f"{p.delay_probability:.2f}",
+            "[red]yes[/]" if p.delayed else "no",
+            f"{reason.feature} ({reason.log_odds:+.2f})" if reason else "",
+            ", ".join(p.unseen_categories),
+        )
+    return table
+
+
+def watch(
+    config: dict[str, Any],
+    topic: str,
+    limit: int,
+    idle_timeout_s: float,
+    from_beginning: bool,
+    console: Console,
+    rows: int = 15,
+) -> int:
+    """Show the latest `rows` predictions until `limit` were read or the topic is idle; return the count."""
+    consumer = committed_reader(config, [topic], from_beginning)
+    recent: deque[DelayPrediction] = deque(maxlen=rows)
+
+    def enough() -> bool:
+        return 0 < limit <= len(seen)
+
+    seen: list[None] = []
+    try:
+        with Live(prediction_table([], f"{topic}: waiting"), console=console, refresh_per_second=4) as live:
+            for message in read_messages(consumer, enough, idle_timeout_s, float("inf")):
+                recent.appendleft(DelayPrediction.model_validate_json(message.value() or b""))
+                seen.append(None)
+                live.update(prediction_table(list(recent), f"{topic}: {len(seen):,} predictions"))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        consumer.close()
+    return len(seen)

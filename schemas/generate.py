@@ -1,0 +1,111 @@
+"""Write the JSON Schema files and the AsyncAPI 3 document from the pydantic models.
+
+`python -m schemas.generate` rewrites them; a test fails when a committed file is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from kafka_common.settings import TopicSettings
+from schemas.flight_event import FlightEvent
+from schemas.outputs import DeadLetter, DelayPrediction
+
+SCHEMA_DIR = Path(__file__).resolve().parent
+SCHEMA_FILES = {
+    "flight_event.schema.json": lambda: FlightEvent.model_json_schema(mode="validation"),
+    "delay_prediction.schema.json": lambda: DelayPrediction.model_json_schema(mode="serialization"),
+    "dead_letter.schema.json": lambda: DeadLetter.model_json_schema(mode="serialization"),
+}
+
+
+def asyncapi() -> dict[str, Any]:
+    """AsyncAPI 3.0 description of the three topics (default names and partition count)."""
+    topics = TopicSettings()
+    key = {"type": "string", "description": "flight id, UTF-8 (e.g. `LAN-226-20170101T2330`)"}
+
+    def channel(name: str, message: str, description: str) -> dict[str, Any]:
+        return {
+            "address": name,
+            "description": description,
+            "messages": {message: {"$ref": f"#/components/messages/{message}"}},
+            "bindings": {
+                "kafka": {
+                    "topic": name,
+                    "partitions": topics.partitions,
+                    "replicas": topics.replication_factor,
+                    "bindingVersion": "0.5.0",
+                }
+            },
+        }
+
+    def message(schema_file: str, title: str, summary: str) -> dict[str, Any]:
+        return {
+            "name": title,
+            "title": title,
+            "summary": summary,
+            "contentType": "application/json",
+            "payload": {"$ref": f"./{schema_file}"},
+            "bindings": {"kafka": {"key": key, "bindingVersion": "0.5.0"}},
+        }
+
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "flight-delay streaming scorer",
+            "version": "1.0.0",
+            "description": "Scheduled SCL departures in; delay predictions (> 15 min) and dead letters out. "
+            "Outputs are written in Kafka transactions: read them with isolation.level=read_committed.",
+        },
+        "defaultContentType": "application/json",
+        "channels": {
+            "flightEvents": channel(topics.input, "FlightEvent", "Scheduled flights to score, keyed by flight id."),
+            "delayPredictions": channel(topics.predictions, "DelayPrediction", "One prediction per valid event."),
+            "deadLetters": channel(topics.dead_letter, "DeadLetter", "Invalid input, bytes preserved, with reasons."),
+        },
+        "operations": {
+            "publishFlightEvent": {"action": "send", "channel": {"$ref": "#/channels/flightEvents"}},
+            "receiveDelayPrediction": {"action": "receive", "channel": {"$ref": "#/channels/delayPredictions"}},
+            "receiveDeadLetter": {"action": "receive", "channel": {"$ref": "#/channels/deadLetters"}},
+        },
+        "components": {
+            "messages": {
+                "FlightEvent": message(
+                    "flight_event.schema.json",
+                    "FlightEvent",
+                    "One scheduled departure; dataset column names are accepted as aliases.",
+                ),
+                "DelayPrediction": message(
+                    "delay_prediction.schema.json",
+                    "DelayPrediction",
+                    "Calibrated delay probability, decision and its reasons.",
+                ),
+                "DeadLetter": message(
+                    "dead_letter.schema.json",
+                    "DeadLetter",
+                    "The original key, value and headers, and why they were rejected.",
+                ),
+            }
+        },
+    }
+
+
+def rendered() -> dict[str, str]:
+    """File name -> exact text the generator writes."""
+    files = {name: build() for name, build in SCHEMA_FILES.items()}
+    files["asyncapi.json"] = asyncapi()
+    return {name: json.dumps(content, indent=2, ensure_ascii=False) + "\n" for name, content in files.items()}
+
+
+def main() -> int:
+    for name, text in rendered().items():
+        (SCHEMA_DIR / name).write_text(text)
+        print(f"wrote {SCHEMA_DIR / name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

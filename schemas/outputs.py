@@ -1,0 +1,71 @@
+"""Payloads the scorer writes: `DelayPrediction` (prediction topic) and `DeadLetter` (dead-letter topic)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SourcePosition(BaseModel):
+    """Where the input record was read: lets anyone trace an output back to its input."""
+
+    topic: str
+    partition: int = Field(ge=0)
+    offset: int = Field(ge=0)
+
+
+class FeatureContribution(BaseModel):
+    """One term of the logistic model's sum, in words: `destination=SCCI (Punta Arenas)` adds `log_odds`."""
+
+    feature: str
+    log_odds: float
+
+
+class DelayPrediction(BaseModel):
+    """The chance that a flight leaves more than 15 minutes late, with the reasons."""
+
+    model_config = ConfigDict(frozen=True)
+
+    flight_id: str
+    delay_probability: float = Field(ge=0, le=1, description="Calibrated probability of a delay > 15 min")
+    delayed: bool = Field(description="delay_probability >= threshold")
+    threshold: float = Field(ge=0, le=1)
+    model_version: str
+    top_contributions: list[FeatureContribution] = Field(description="Largest terms of the log-odds, by size")
+    unseen_categories: list[str] = Field(
+        description="Features whose value the model never saw in training (scored as neutral), e.g. `destination`"
+    )
+    scheduled_departure: datetime
+    event_time: datetime = Field(description="Timestamp of the input record")
+    scored_at: datetime
+    source: SourcePosition
+
+
+ErrorKind = Literal["not_utf8", "not_json", "not_an_object", "too_large", "empty", "invalid_event"]
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Dotted path of the offending field, or `$` for the whole payload")
+    error: str = Field(description="Machine-readable error type, e.g. `missing`, `unknown_airline`")
+    message: str
+
+
+class Header(BaseModel):
+    key: str
+    value_base64: str | None
+
+
+class DeadLetter(BaseModel):
+    """An input record that could not be scored: the original bytes, exactly, and why."""
+
+    error_kind: ErrorKind
+    reason: str = Field(description="One line for people")
+    errors: list[FieldError]
+    key_base64: str | None = Field(description="Original key, standard base64 (RFC 4648 section 4)")
+    value_base64: str | None = Field(description="Original value, standard base64 (RFC 4648 section 4)")
+    headers: list[Header]
+    source: SourcePosition
+    consumer_group: str
+    dead_lettered_at: datetime

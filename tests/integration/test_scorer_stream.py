@@ -1,0 +1,199 @@
+"""The scorer on the real broker: exact outputs, dead letters with reasons, groups, crashes, fail-closed."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import time
+from collections import Counter
+from pathlib import Path
+
+import orjson
+import pytest
+from confluent_kafka import Producer
+
+from consumer.local_process import ScorerProcess
+from kafka_common.settings import TopicSettings
+from tests.streaming import dataset_rows, read_outputs, scorer_env, scorers, send, send_dataset
+from training.artifact import LoadedModel
+from training.features import records_to_frame
+
+pytestmark = pytest.mark.integration
+
+
+def _metric(process: ScorerProcess, name: str) -> float:
+    body = process.get("/metrics")[1].decode()
+    match = re.search(rf"^{name} ([0-9.e+]+)$", body, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_ten_thousand_events_give_exactly_the_offline_predictions(
+    bootstrap: str, model_dir: Path, model: LoadedModel, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    with scorers(bootstrap, model_dir, stream_topics, tmp_path) as (scorer,):
+        assert scorer.get("/healthz")[0] == 200
+        status, body = scorer.get("/readyz")
+        assert status == 200
+        assert orjson.loads(body) == {"model_loaded": True, "partitions_assigned": True, "broker_reachable": True}
+        sent = send_dataset(bootstrap, stream_topics.input, 10_000)
+        predictions, letters = read_outputs(bootstrap, stream_topics, 10_000)
+        metrics = scorer.get("/metrics")[1].decode()
+    assert letters == []
+    assert len(predictions) == 10_000
+    assert len({(p.source.partition, p.source.offset) for p in predictions}) == 10_000, "duplicates"
+    assert Counter(p.flight_id for p in predictions) == Counter(key.decode() for key, _ in sent)
+    offline = model.pipeline.predict_proba(records_to_frame(dataset_rows(10_000)))[:, 1]
+    expected = sorted(zip((key.decode() for key, _ in sent), offline.tolist(), strict=True))
+    assert sorted((p.flight_id, p.delay_probability) for p in predictions) == expected
+    assert all(p.delayed == (p.delay_probability >= model.threshold) for p in predictions)
+    assert all(p.model_version == model.version and len(p.top_contributions) == 3 for p in predictions)
+    assert "flightdelay_events_scored_total 10000.0" in metrics
+    assert 'flightdelay_model_info{version="test-run"} 1.0' in metrics
+    assert "flightdelay_end_to_end_latency_seconds_count 10000.0" in metrics
+
+
+BASE = {
+    "scheduled_departure": "2017-03-10T20:15:00",
+    "airline_name": "Sky Airline",
+    "airline_code": "SKU",
+    "flight_number": "800",
+    "flight_type": "N",
+    "destination": "SCFA",
+}
+INVALID: dict[str, tuple[bytes | None, str, str]] = {
+    # name: (value, error kind, field error type)
+    "unknown airline": (orjson.dumps({**BASE, "airline_name": "Nowhere Air"}), "invalid_event", "unknown_airline"),
+    "flight type": (orjson.dumps({**BASE, "flight_type": "C"}), "invalid_event", "literal_error"),
+    "month range": (orjson.dumps({**BASE, "month": 13}), "invalid_event", "less_than_equal"),
+    "month mismatch": (orjson.dumps({**BASE, "month": 7}), "invalid_event", "month_mismatch"),
+    "bad date": (
+        orjson.dumps({**BASE, "scheduled_departure": "2017-02-30 10:00"}),
+        "invalid_event",
+        "datetime_from_date_parsing",
+    ),
+    "missing field": (orjson.dumps({k: v for k, v in BASE.items() if k != "destination"}), "invalid_event", "missing"),
+    "not json": (b'{"scheduled_departure": ', "not_json", "not_json"),
+    "not utf-8": (b'{"airline_name": "\xe9"}', "not_utf8", "not_utf8"),
+    "oversized": (orjson.dumps({**BASE, "destination_city": "x" * 70_000}), "too_large", "too_large"),
+    "empty": (b"", "empty", "empty"),
+    "array": (b"[1,2,3]", "not_an_object", "not_an_object"),
+}
+
+
+def test_mixed_stream_dead_letters_every_invalid_event_with_its_reason(
+    bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    valid = [
+        (key, value)
+        for key, value in __import__("producer.replay", fromlist=["x"]).dataset_events(
+            Path("data/dataset_SCL.csv"), start=20_000, limit=2_000
+        )
+    ]
+    unseen = (b"unseen-dest", orjson.dumps({**BASE, "destination": "ZZZZ", "flight_number": "77777"}))
+    bad = [(f"bad-{name}-{i}".encode(), value) for name, (value, _, _) in INVALID.items() for i in range(20)]
+    stream: list[tuple[bytes | None, bytes]] = []
+    for index, event in enumerate(valid):
+        stream.append(event)
+        if index % 9 == 0 and bad:
+            stream.append(bad.pop())
+    stream += [*bad, unseen]
+    with scorers(bootstrap, model_dir, stream_topics, tmp_path):
+        producer = Producer({"bootstrap.servers": bootstrap})
+        for key, value in stream:
+            producer.produce(stream_topics.input, key=key, value=value, headers=[("trace", b"\x00\x01")])
+        producer.produce(stream_topics.input, key=None, value=b"null key, not json")
+        assert producer.flush(30) == 0
+        predictions, letters = read_outputs(bootstrap, stream_topics, len(stream) + 1)
+    assert len(predictions) == len(valid) + 1
+    assert len(letters) == len(INVALID) * 20 + 1
+    by_key = {base64.b64decode(d.key_base64 or "").decode() if d.key_base64 else None: d for d in letters}
+    for name, (value, kind, error) in INVALID.items():
+        for i in range(20):
+            letter = by_key[f"bad-{name}-{i}"]
+            assert letter.error_kind == kind, name
+            assert error in {e.error for e in letter.errors}, (name, letter.errors)
+            assert base64.b64decode(letter.value_base64 or "") == (value or b""), "original bytes changed"
+            assert [(h.key, base64.b64decode(h.value_base64 or "")) for h in letter.headers] == [("trace", b"\x00\x01")]
+            assert letter.consumer_group == f"group-{stream_topics.input}"
+    assert by_key[None].error_kind == "not_json"
+    flagged = [p for p in predictions if p.flight_id == "unseen-dest"]
+    assert len(flagged) == 1
+    assert flagged[0].unseen_categories == ["destination", "flight"]
+
+
+def test_two_consumers_share_the_partitions_and_produce_each_prediction_once(
+    bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    with scorers(bootstrap, model_dir, stream_topics, tmp_path, count=2) as processes:
+        send_dataset(bootstrap, stream_topics.input, 10_000, start=30_000)
+        predictions, _ = read_outputs(bootstrap, stream_topics, 10_000)
+        scored = [_metric(p, "flightdelay_events_scored_total") for p in processes]
+    assert len(predictions) == 10_000
+    assert len({(p.source.partition, p.source.offset) for p in predictions}) == 10_000
+    assert all(count > 0 for count in scored), f"one consumer did nothing: {scored}"
+    assert sum(scored) == 10_000
+
+
+def test_sigkill_mid_stream_and_restart_loses_and_duplicates_nothing(
+    bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    send_dataset(bootstrap, stream_topics.input, 20_000, start=40_000)
+    env = scorer_env(stream_topics, SCORER_BATCH_SIZE="100")
+    victim = ScorerProcess(bootstrap, model_dir, tmp_path / "victim.log", "crashy", env).start()
+    victim.wait_ready()
+    deadline = time.monotonic() + 60
+    while _metric(victim, "flightdelay_events_scored_total") < 3_000 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    killed_at = _metric(victim, "flightdelay_events_scored_total")
+    victim.kill()
+    assert 0 < killed_at < 20_000, f"kill did not land mid-stream ({killed_at})"
+    # Same instance id: init_transactions fences the dead producer and aborts its open transaction at once.
+    with scorers(bootstrap, model_dir, stream_topics, tmp_path, SCORER_INSTANCE_ID="crashy"):
+        predictions, _ = read_outputs(bootstrap, stream_topics, 20_000)
+    positions = Counter((p.source.partition, p.source.offset) for p in predictions)
+    assert len(positions) == 20_000, f"lost {20_000 - len(positions)}"
+    assert max(positions.values()) == 1, "duplicates seen by a read_committed reader"
+
+
+def test_too_many_invalid_events_fail_closed(
+    bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    env = scorer_env(
+        stream_topics,
+        SCORER_MAX_INVALID_RATIO="0.5",
+        SCORER_INVALID_WINDOW="300",
+        SCORER_INVALID_MIN_EVENTS="100",
+        SCORER_BATCH_SIZE="50",
+    )
+    process = ScorerProcess(bootstrap, model_dir, tmp_path / "closed.log", "closed", env).start()
+    process.wait_ready()
+    good = send_dataset(bootstrap, stream_topics.input, 200)
+    send(bootstrap, stream_topics.input, [(b"junk", b"not json")] * 2_000)
+    assert process.process is not None
+    assert process.process.wait(60) == 3
+    assert "failing closed" in process.log_tail()
+    predictions, letters = read_outputs(bootstrap, stream_topics, len(good), idle_s=5)
+    assert len(predictions) == len(good)
+    assert len(letters) < 300, "the invalid records were drained into the dead-letter topic"
+
+
+def test_at_least_once_mode_delivers_everything(
+    bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    with scorers(bootstrap, model_dir, stream_topics, tmp_path, SCORER_PROCESSING_GUARANTEE="at_least_once"):
+        send_dataset(bootstrap, stream_topics.input, 5_000, start=50_000)
+        predictions, _ = read_outputs(bootstrap, stream_topics, 5_000)
+    assert len({(p.source.partition, p.source.offset) for p in predictions}) == 5_000
+
+
+def test_refuses_to_start_with_a_tampered_model(bootstrap: str, model_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / model_dir.name
+    shutil.copytree(model_dir, copy)
+    with (copy / "model.joblib").open("r+b") as handle:
+        handle.seek(100)
+        handle.write(b"\x00\x00\x00")
+    process = ScorerProcess(bootstrap, copy, tmp_path / "tampered.log", "tampered").start()
+    assert process.process is not None
+    assert process.process.wait(60) == 2
+    assert "refusing to start" in process.log_tail() and "sha256" in process.log_tail()

@@ -1,0 +1,91 @@
+"""Helpers for tests that stream through real scorer processes on the real broker."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import islice
+from pathlib import Path
+
+from confluent_kafka import Producer
+
+from consumer.local_process import ScorerProcess
+from kafka_common.settings import TopicSettings
+from producer.reading import committed_reader, parse_output, read_messages
+from producer.replay import dataset_events, publish
+from schemas import DeadLetter, DelayPrediction
+from tests.conftest import DATASET
+
+
+def dataset_rows(count: int, start: int = 0) -> list[dict[str, str]]:
+    with DATASET.open(encoding="utf-8", newline="") as handle:
+        return list(islice(csv.DictReader(handle), start, start + count))
+
+
+def send(bootstrap: str, topic: str, events: list[tuple[bytes | None, bytes]], headers: bool = False) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5})
+    report = publish(producer, topic, events)
+    assert report.failed == 0, report.first_error
+
+
+def send_dataset(bootstrap: str, topic: str, count: int, start: int = 0) -> list[tuple[bytes, bytes]]:
+    events = list(dataset_events(DATASET, start=start, limit=count))
+    send(bootstrap, topic, list(events))
+    return events
+
+
+def read_outputs(
+    bootstrap: str, topics: TopicSettings, expected: int, max_wait_s: float = 90, idle_s: float = 20
+) -> tuple[list[DelayPrediction], list[DeadLetter]]:
+    """Everything committed on the output topics, read until `expected` records plus a quiet grace period."""
+    reader = committed_reader({"bootstrap.servers": bootstrap}, [topics.predictions, topics.dead_letter])
+    predictions: list[DelayPrediction] = []
+    letters: list[DeadLetter] = []
+    try:
+        for message in read_messages(reader, lambda: len(predictions) + len(letters) >= expected, idle_s, max_wait_s):
+            output = parse_output(message, topics.predictions)
+            if isinstance(output, DelayPrediction):
+                predictions.append(output)
+            else:
+                letters.append(output)
+        # Anything beyond `expected` would be a duplicate: listen a little longer for it.
+        for message in read_messages(reader, lambda: False, 3, 3):
+            output = parse_output(message, topics.predictions)
+            (predictions if isinstance(output, DelayPrediction) else letters).append(output)  # type: ignore[arg-type]
+    finally:
+        reader.close()
+    return predictions, letters
+
+
+def scorer_env(topics: TopicSettings, **extra: str) -> dict[str, str]:
+    return {
+        "TOPIC_INPUT": topics.input,
+        "TOPIC_PREDICTIONS": topics.predictions,
+        "TOPIC_DEAD_LETTER": topics.dead_letter,
+        "SCORER_GROUP_ID": f"group-{topics.input}",
+        "SCORER_LOG_LEVEL": "INFO",
+        **extra,
+    }
+
+
+@contextmanager
+def scorers(
+    bootstrap: str, model_dir: Path, topics: TopicSettings, log_dir: Path, count: int = 1, **extra: str
+) -> Iterator[list[ScorerProcess]]:
+    """Start `count` ready scorer processes; on exit stop them and require a clean exit 0."""
+    processes = [
+        ScorerProcess(bootstrap, model_dir, log_dir / f"scorer-{i}.log", f"i{i}", scorer_env(topics, **extra)).start()
+        for i in range(count)
+    ]
+    try:
+        for process in processes:
+            process.wait_ready()
+        yield processes
+    except BaseException:
+        for process in processes:
+            print(f"--- {process.instance_id} log ---\n{process.log_tail(60)}")
+        raise
+    finally:
+        codes = [process.stop() for process in processes]
+    assert all(code == 0 for code in codes if code is not None), f"unclean exits {codes}"

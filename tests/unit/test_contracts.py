@@ -1,0 +1,114 @@
+"""The flight-event contract: aliases, time zones, derived ids, month rules; committed schemas are current."""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from itertools import islice
+
+import pytest
+from pydantic import ValidationError
+
+from schemas import FlightEvent
+from schemas.generate import SCHEMA_DIR, rendered
+from tests.conftest import DATASET
+
+CANONICAL = {
+    "scheduled_departure": "2017-03-10T20:15:00",
+    "airline_name": "Sky Airline",
+    "airline_code": "SKU",
+    "flight_number": "800",
+    "flight_type": "N",
+    "destination": "SCCI",
+    "destination_city": "Punta Arenas",
+}
+
+
+def test_committed_schema_files_are_current() -> None:
+    for name, text in rendered().items():
+        path = SCHEMA_DIR / name
+        assert path.exists(), f"{path} missing: run `python -m schemas.generate`"
+        assert path.read_text() == text, f"{path} is stale: run `python -m schemas.generate`"
+
+
+def test_dataset_rows_are_valid_events() -> None:
+    with DATASET.open(encoding="utf-8", newline="") as handle:
+        for row in islice(csv.DictReader(handle), 2000):
+            event = FlightEvent.model_validate(row)
+            record = event.model_record()
+            assert record["Fecha-I"] == row["Fecha-I"]
+            assert (record["OPERA"], record["Des-I"], record["Vlo-I"]) == (row["OPERA"], row["Des-I"], row["Vlo-I"])
+
+
+def test_operated_fields_never_reach_the_event() -> None:
+    event = FlightEvent.model_validate(
+        {
+            **CANONICAL,
+            "Fecha-O": "2017-03-10 22:00:00",
+            "Vlo-O": "801",
+            "Des-O": "SCFA",
+            "Emp-O": "LAN",
+            "DIANOM": "Viernes",
+        }
+    )
+    dumped = event.model_dump()
+    assert not {"Fecha-O", "Vlo-O", "Des-O", "Emp-O", "DIANOM"} & set(dumped)
+    assert "22:00" not in str(dumped)
+
+
+def test_naive_time_is_santiago_and_offsets_are_converted() -> None:
+    naive = FlightEvent.model_validate(CANONICAL)
+    assert naive.local_departure == datetime(2017, 3, 10, 20, 15)
+    assert naive.scheduled_departure.utcoffset() is not None
+    utc = FlightEvent.model_validate({**CANONICAL, "scheduled_departure": "2017-06-01T12:00:00Z"})
+    assert utc.local_departure == datetime(2017, 6, 1, 8, 0)  # Santiago winter time is UTC-4
+    summer = FlightEvent.model_validate({**CANONICAL, "scheduled_departure": "2017-01-15T12:00:00+00:00"})
+    assert summer.local_departure == datetime(2017, 1, 15, 9, 0)  # UTC-3 in summer
+
+
+def test_flight_id_from_body_key_or_flight() -> None:
+    assert FlightEvent.model_validate({**CANONICAL, "flight_id": "X1"}).resolved_id(b"K") == "X1"
+    assert FlightEvent.model_validate(CANONICAL).resolved_id(b"K") == "K"
+    assert FlightEvent.model_validate(CANONICAL).resolved_id() == "SKU-800-20170310T2015"
+
+
+def test_numeric_flight_number_is_text() -> None:
+    assert FlightEvent.model_validate({**CANONICAL, "flight_number": 800}).flight_number == "800"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "error"),
+    [
+        ({"flight_type": "X"}, "flight_type", "literal_error"),
+        ({"scheduled_departure": "31/12/2017"}, "scheduled_departure", "datetime_from_date_parsing"),
+        ({"month": 13}, "month", "less_than_equal"),
+        ({"month": 0}, "month", "greater_than_equal"),
+        ({"month": 5}, "", "month_mismatch"),
+        ({"destination": ""}, "destination", "string_pattern_mismatch"),
+        ({"origin": "SCFA"}, "origin", "literal_error"),
+        ({"airline_code": None}, "airline_code", "string_type"),
+    ],
+)
+def test_invalid_fields_are_named(change: dict[str, object], field: str, error: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        FlightEvent.model_validate({**CANONICAL, **change})
+    errors = caught.value.errors()
+    assert (".".join(map(str, errors[0]["loc"])), errors[0]["type"]) == (field, error)
+
+
+def test_missing_field_and_unknown_airline() -> None:
+    body = {k: v for k, v in CANONICAL.items() if k != "destination"}
+    with pytest.raises(ValidationError, match="destination"):
+        FlightEvent.model_validate(body)
+    with pytest.raises(ValidationError) as caught:
+        FlightEvent.model_validate(CANONICAL, context={"known_airlines": {"Grupo LATAM"}})
+    assert caught.value.errors()[0]["type"] == "unknown_airline"
+
+
+def test_month_follows_the_operation_date_when_sent() -> None:
+    """The dataset's MES is the operation month: a flight at 23:55 on Jan 31 that left after midnight is MES 2."""
+    late = {**CANONICAL, "scheduled_departure": "2017-01-31 23:55:00"}
+    assert FlightEvent.model_validate({**late, "MES": "2", "Fecha-O": "2017-02-01 00:11:00"}).month == 2
+    assert FlightEvent.model_validate({**late, "MES": 2}).month == 2  # without Fecha-O: next day's month is fine
+    with pytest.raises(ValidationError, match="does not match"):
+        FlightEvent.model_validate({**late, "MES": "1", "Fecha-O": "2017-02-01 00:11:00"})

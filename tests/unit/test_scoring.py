@@ -1,0 +1,55 @@
+"""The scorer's batch path gives the training pipeline's probabilities bit for bit, and explains them."""
+
+from __future__ import annotations
+
+import csv
+from itertools import islice
+
+import numpy as np
+import pytest
+
+from consumer.scoring import BatchScorer
+from schemas import FlightEvent
+from tests.conftest import DATASET
+from training.artifact import LoadedModel
+from training.features import records_to_frame
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[dict[str, str]]:
+    with DATASET.open(encoding="utf-8", newline="") as handle:
+        return list(islice(csv.DictReader(handle), 0, 68206, 23))
+
+
+def test_batch_scores_equal_the_pipeline(model: LoadedModel, rows: list[dict[str, str]]) -> None:
+    scorer = BatchScorer(model, top=3)
+    events = [FlightEvent.model_validate(row) for row in rows]
+    scored = scorer.score(events)
+    expected = model.pipeline.predict_proba(records_to_frame(rows))[:, 1]
+    assert np.array_equal(scored.probabilities, expected)
+
+
+def test_contributions_are_the_largest_terms(model: LoadedModel, rows: list[dict[str, str]]) -> None:
+    scorer = BatchScorer(model, top=50)
+    scored = scorer.score([FlightEvent.model_validate(rows[0])])
+    terms = scored.contributions[0]
+    logit = model.pipeline.named_steps["logreg"].intercept_[0] + sum(t.log_odds for t in terms)
+    assert 1 / (1 + np.exp(-logit)) == pytest.approx(scored.probabilities[0], abs=1e-3)
+    sizes = [abs(t.log_odds) for t in terms]
+    assert sizes == sorted(sizes, reverse=True)
+
+
+def test_unseen_destination_and_flight_are_flagged_not_rejected(model: LoadedModel) -> None:
+    event = FlightEvent.model_validate(
+        {
+            "scheduled_departure": "2017-03-10T20:15:00",
+            "airline_name": "Sky Airline",
+            "airline_code": "SKU",
+            "flight_number": "99999",
+            "flight_type": "N",
+            "destination": "ZZZZ",
+        }
+    )
+    scored = BatchScorer(model).score([event])
+    assert scored.unseen[0] == ["destination", "flight"]
+    assert 0 < scored.probabilities[0] < 1

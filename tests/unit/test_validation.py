@@ -1,0 +1,66 @@
+"""Each kind of bad input becomes a precise rejection; nothing raises."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from consumer.invalid_limit import InvalidRatioLimit
+from consumer.validation import Rejection, validate_value
+from schemas import FlightEvent
+
+GOOD = orjson.dumps(
+    {
+        "scheduled_departure": "2017-03-10T20:15:00",
+        "airline_name": "Sky Airline",
+        "airline_code": "SKU",
+        "flight_number": "800",
+        "flight_type": "N",
+        "destination": "SCCI",
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "field", "error"),
+    [
+        (None, "empty", "$", "empty"),
+        (b"", "empty", "$", "empty"),
+        (b"x" * 5000, "too_large", "$", "too_large"),
+        (b"\xff\xfe{}", "not_utf8", "$", "not_utf8"),
+        (b"{nope", "not_json", "$", "not_json"),
+        (b"[1, 2]", "not_an_object", "$", "not_an_object"),
+        (b'"text"', "not_an_object", "$", "not_an_object"),
+        (GOOD.replace(b'"N"', b'"Q"'), "invalid_event", "flight_type", "literal_error"),
+        (GOOD.replace(b"Sky Airline", b"Nowhere Air"), "invalid_event", "airline_name", "unknown_airline"),
+        (GOOD.replace(b'"flight_number":"800",', b""), "invalid_event", "flight_number", "missing"),
+        (
+            GOOD.replace(b"2017-03-10T20:15:00", b"2017-02-30T20:15:00"),
+            "invalid_event",
+            "scheduled_departure",
+            "datetime_from_date_parsing",
+        ),
+    ],
+)
+def test_rejections(value: bytes | None, kind: str, field: str, error: str) -> None:
+    result = validate_value(value, max_bytes=4096, known_airlines={"Sky Airline", "Grupo LATAM"})
+    assert isinstance(result, Rejection)
+    assert result.kind == kind
+    assert (result.errors[0].field, result.errors[0].error) == (field, error)
+    assert result.reason
+
+
+def test_valid_event_passes() -> None:
+    assert isinstance(validate_value(GOOD, 4096, {"Sky Airline"}), FlightEvent)
+
+
+def test_invalid_ratio_limit_window() -> None:
+    limit = InvalidRatioLimit(max_ratio=0.5, window=100, min_events=50)
+    limit.record(valid=10, invalid=30)
+    assert not limit.exceeded(), "fewer events than min_events"
+    limit.record(valid=0, invalid=20)
+    assert limit.exceeded()
+    for _ in range(10):
+        limit.record(valid=20, invalid=0)
+    assert not limit.exceeded(), "old invalid batches must slide out of the window"
+    assert limit.ratio == 0.0
