@@ -18,5 +18,5 @@ COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1
 USER app
 WORKDIR /home/app
-ENTRYPOINT ["flightdelay-kafka"]
-CMD ["--help"]
+EXPOSE 8080
+CMD ["flightdelay-scorer"]

@@ -5,13 +5,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   := data/dataset_SCL.csv
 
-.PHONY: run test train bench setup data lint typecheck pytest broker clean
+.PHONY: run test train bench setup data lint typecheck pytest broker schemas clean
 
-run: setup data  ## the main job: a model (trained if none), broker, topics; the scorer arrives with issue #4
+FLIGHTS ?= 3000
+CONSUMERS ?= 2
+
+run: setup data  ## the main job: model (trained if none), broker, topics, scorers, replay, summary, clean stop
 	@test -e models/latest || $(BIN)/training fit --data $(DATA) --out models
 	$(BIN)/training verify models
-	$(BIN)/flightdelay-kafka up
-	@echo "not there yet: the consumer and the producer (issue #4); 'make run' will stream through them."
+	$(BIN)/flightdelay-producer demo --flights $(FLIGHTS) --consumers $(CONSUMERS) --data $(DATA) --models models
 
 test: lint typecheck pytest  ## lint, type checks and the whole test suite (starts a real Kafka broker)
 
@@ -45,6 +47,9 @@ pytest: setup data
 
 broker: setup  ## a local Kafka broker in the foreground, for working by hand
 	$(BIN)/flightdelay-kafka broker
+
+schemas: setup  ## regenerate the JSON Schema files and the AsyncAPI document from the pydantic models
+	$(BIN)/python -m schemas.generate
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

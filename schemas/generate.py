@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from schemas.flight_event import FlightEvent
 from schemas.outputs import DeadLetter, DelayPrediction
 
 SCHEMA_DIR = Path(__file__).resolve().parent
-SCHEMA_FILES = {
+SCHEMA_FILES: dict[str, Callable[[], dict[str, Any]]] = {
     "flight_event.schema.json": lambda: FlightEvent.model_json_schema(mode="validation"),
     "delay_prediction.schema.json": lambda: DelayPrediction.model_json_schema(mode="serialization"),
     "dead_letter.schema.json": lambda: DeadLetter.model_json_schema(mode="serialization"),

@@ -15,6 +15,8 @@ from confluent_kafka import Producer
 
 from consumer.local_process import ScorerProcess
 from kafka_common.settings import TopicSettings
+from producer.replay import dataset_events
+from tests.conftest import DATASET
 from tests.streaming import dataset_rows, read_outputs, scorer_env, scorers, send, send_dataset
 from training.artifact import LoadedModel
 from training.features import records_to_frame
@@ -61,7 +63,7 @@ BASE = {
     "flight_type": "N",
     "destination": "SCFA",
 }
-INVALID: dict[str, tuple[bytes | None, str, str]] = {
+INVALID: dict[str, tuple[bytes, str, str]] = {
     # name: (value, error kind, field error type)
     "unknown airline": (orjson.dumps({**BASE, "airline_name": "Nowhere Air"}), "invalid_event", "unknown_airline"),
     "flight type": (orjson.dumps({**BASE, "flight_type": "C"}), "invalid_event", "literal_error"),
@@ -84,12 +86,7 @@ INVALID: dict[str, tuple[bytes | None, str, str]] = {
 def test_mixed_stream_dead_letters_every_invalid_event_with_its_reason(
     bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
 ) -> None:
-    valid = [
-        (key, value)
-        for key, value in __import__("producer.replay", fromlist=["x"]).dataset_events(
-            Path("data/dataset_SCL.csv"), start=20_000, limit=2_000
-        )
-    ]
+    valid = list(dataset_events(DATASET, start=20_000, limit=2_000))
     unseen = (b"unseen-dest", orjson.dumps({**BASE, "destination": "ZZZZ", "flight_number": "77777"}))
     bad = [(f"bad-{name}-{i}".encode(), value) for name, (value, _, _) in INVALID.items() for i in range(20)]
     stream: list[tuple[bytes | None, bytes]] = []
@@ -113,7 +110,7 @@ def test_mixed_stream_dead_letters_every_invalid_event_with_its_reason(
             letter = by_key[f"bad-{name}-{i}"]
             assert letter.error_kind == kind, name
             assert error in {e.error for e in letter.errors}, (name, letter.errors)
-            assert base64.b64decode(letter.value_base64 or "") == (value or b""), "original bytes changed"
+            assert base64.b64decode(letter.value_base64 or "") == value, "original bytes changed"
             assert [(h.key, base64.b64decode(h.value_base64 or "")) for h in letter.headers] == [("trace", b"\x00\x01")]
             assert letter.consumer_group == f"group-{stream_topics.input}"
     assert by_key[None].error_kind == "not_json"
