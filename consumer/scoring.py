@@ -11,10 +11,10 @@ from scipy import sparse
 from schemas import FeatureContribution, FlightEvent
 from training.artifact import LoadedModel
 from training.explain import coefficients
-from training.features import FEATURE_NAMES, records_to_frame
+from training.features import BASE_FEATURES, FEATURE_NAMES, records_to_frame
 
 # Crosses are not flagged: a seen destination in an unseen month is not news to a reader.
-FLAGGED_FEATURES = tuple(name for name in FEATURE_NAMES if "_x_" not in name)
+FLAGGED_FEATURES = BASE_FEATURES
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr
@@ -23,6 +24,7 @@ class KafkaSettings(BaseSettings):
     sasl_password: SecretStr | None = None
     ssl_ca_location: str | None = Field(default=None, description="PEM file of the CA that signed the broker")
     client_id: str = "flightdelay"
+    aws_region: str | None = Field(default=None, description="MSK IAM: region used to sign the OAUTHBEARER token")
 
     def client_config(self, bootstrap_servers: str | None = None) -> dict[str, Any]:
         """librdkafka configuration common to producers, consumers and admin clients."""
@@ -42,7 +44,23 @@ class KafkaSettings(BaseSettings):
             config["sasl.password"] = self.sasl_password.get_secret_value()
         if self.ssl_ca_location:
             config["ssl.ca.location"] = self.ssl_ca_location
+        if self.sasl_mechanism == "OAUTHBEARER":
+            if not self.aws_region:
+                raise ValueError("KAFKA_SASL_MECHANISM=OAUTHBEARER (MSK IAM) needs KAFKA_AWS_REGION")
+            config["oauth_cb"] = msk_iam_token_callback(self.aws_region)
         return config
+
+
+def msk_iam_token_callback(region: str) -> Callable[[Any], tuple[str, float]]:
+    """librdkafka `oauth_cb` for MSK IAM: a SigV4-signed token from the default AWS credential chain."""
+
+    def token(_oauth_config: Any) -> tuple[str, float]:
+        from aws_msk_iam_sasl_signer import MSKAuthTokenProvider  # lazy: pulls in boto3
+
+        auth_token, expiry_ms = MSKAuthTokenProvider.generate_auth_token(region)
+        return auth_token, expiry_ms / 1000  # librdkafka wants seconds since the epoch
+
+    return token
 
 
 class TopicSettings(BaseSettings):

@@ -8,26 +8,6 @@ import pandas as pd
 AIRLINES = {"LAN": "Grupo LATAM", "SKU": "Sky Airline", "AAL": "American Airlines", "LAW": "Latin American Wings"}
 DESTINATIONS = {"SCFA": "Antofagasta", "SCCI": "Punta Arenas", "KMIA": "Miami", "SAEZ": "Buenos Aires"}
 DAYS = ("Lunes", "Martes", "Miercoles", "Jueves", "Viernes", "Sabado", "Domingo")
-COLUMNS = (
-    "Fecha-I",
-    "Vlo-I",
-    "Ori-I",
-    "Des-I",
-    "Emp-I",
-    "Fecha-O",
-    "Vlo-O",
-    "Ori-O",
-    "Des-O",
-    "Emp-O",
-    "DIA",
-    "MES",
-    "AÑO",
-    "DIANOM",
-    "TIPOVUELO",
-    "OPERA",
-    "SIGLAORI",
-    "SIGLADES",
-)
 
 
 def make_flights(rows: int = 3000, seed: int = 7) -> pd.DataFrame:
@@ -64,4 +44,4 @@ def make_flights(rows: int = 3000, seed: int = 7) -> pd.DataFrame:
             "SIGLADES": [DESTINATIONS[d] for d in destinations],
         }
     )
-    return frame[list(COLUMNS)]
+    return frame

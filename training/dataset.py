@@ -14,6 +14,8 @@ from training.features import (
     DESTINATION,
     FLIGHT_NUMBER,
     FLIGHT_TYPE,
+    INPUT_COLUMNS,
+    OPERATED_COLUMNS,
     SCHEDULED_DEPARTURE,
 )
 
@@ -21,26 +23,8 @@ OPERATED_DEPARTURE = "Fecha-O"
 LABEL = "delay_15"
 DELAY_MINUTES = 15
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
-REQUIRED_COLUMNS: tuple[str, ...] = (
-    SCHEDULED_DEPARTURE,
-    FLIGHT_NUMBER,
-    "Ori-I",
-    DESTINATION,
-    AIRLINE_CODE,
-    OPERATED_DEPARTURE,
-    "Vlo-O",
-    "Ori-O",
-    "Des-O",
-    "Emp-O",
-    "DIA",
-    "MES",
-    "AÑO",
-    "DIANOM",
-    FLIGHT_TYPE,
-    AIRLINE,
-    "SIGLAORI",
-    "SIGLADES",
-)
+# All 18 columns of the published file: what the features read, what they must not, and the rest.
+REQUIRED_COLUMNS: tuple[str, ...] = (*INPUT_COLUMNS, *OPERATED_COLUMNS, "Ori-I", "SIGLAORI", "SIGLADES")
 INTEGER_COLUMNS = ("DIA", "MES", "AÑO")
 NON_EMPTY_COLUMNS = (AIRLINE, FLIGHT_TYPE, DESTINATION, AIRLINE_CODE, FLIGHT_NUMBER)
 FLIGHT_TYPES = ("I", "N")
@@ -52,11 +36,8 @@ class DatasetFormatError(ValueError):
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _rows(mask: np.ndarray[tuple[int], np.dtype[np.bool_]]) -> str:

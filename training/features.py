@@ -44,24 +44,15 @@ OPERATED_COLUMNS: tuple[str, ...] = (
     "DIANOM",
 )
 
-# Categorical features the model sees, in order.
-FEATURE_NAMES: tuple[str, ...] = (
-    "month",
-    "week",
-    "weekday",
-    "hour",
-    "period_of_day",
-    "high_season",
-    "airline",
-    "flight_type",
-    "destination",
-    "flight",
-    "airline_x_period",
-    "airline_x_month",
-    "destination_x_month",
-    "month_x_weekday",
-    "flight_type_x_hour",
-)
+# Categorical features the model sees, in order: the plain ones, then their crosses.
+BASE_FEATURES: tuple[str, ...] = (
+    "month", "week", "weekday", "hour", "period_of_day", "high_season",
+    "airline", "flight_type", "destination", "flight",
+)  # fmt: skip
+CROSSED_FEATURES: tuple[str, ...] = (
+    "airline_x_period", "airline_x_month", "destination_x_month", "month_x_weekday", "flight_type_x_hour",
+)  # fmt: skip
+FEATURE_NAMES: tuple[str, ...] = BASE_FEATURES + CROSSED_FEATURES
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 # High season, inclusive, as (month, day) ranges: Dec 15 - Mar 3, Jul 15 - Jul 31, Sep 11 - Sep 30.

@@ -11,23 +11,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
-from training.features import FlightFeatures
+from training.features import BASE_FEATURES, FlightFeatures
 
 # Regularisation strengths tried for the production model; the best validation ROC-AUC wins.
 PRODUCTION_C_GRID = (0.03, 0.1, 0.3)
 # Trees learn interactions themselves: they get the plain features, not the crosses.
-TREE_FEATURES = (
-    "month",
-    "week",
-    "weekday",
-    "hour",
-    "period_of_day",
-    "high_season",
-    "airline",
-    "flight_type",
-    "destination",
-    "flight",
-)
+TREE_FEATURES = BASE_FEATURES
 SEED = 42
 
 

@@ -194,3 +194,25 @@ def test_refuses_to_start_with_a_tampered_model(bootstrap: str, model_dir: Path,
     assert process.process is not None
     assert process.process.wait(60) == 2
     assert "refusing to start" in process.log_tail() and "sha256" in process.log_tail()
+
+
+def test_a_fenced_instance_exits_and_its_twin_finishes_exactly_once(
+    bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    """Two instances with one transactional id: the newer fences the older, which exits 1; nothing doubles."""
+    env = scorer_env(stream_topics, SCORER_BATCH_SIZE="100")
+    older = ScorerProcess(bootstrap, model_dir, tmp_path / "older.log", "twin", env).start()
+    older.wait_ready()
+    send_dataset(bootstrap, stream_topics.input, 3_000, start=60_000)
+    deadline = time.monotonic() + 60
+    while _metric(older, "flightdelay_events_scored_total") < 500 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    with scorers(bootstrap, model_dir, stream_topics, tmp_path, SCORER_INSTANCE_ID="twin"):
+        send_dataset(bootstrap, stream_topics.input, 3_000, start=63_000)
+        assert older.process is not None
+        assert older.process.wait(60) == 1, older.log_tail()
+        predictions, _ = read_outputs(bootstrap, stream_topics, 6_000)
+    assert "fatal" in older.log_tail().lower()
+    positions = Counter((p.source.partition, p.source.offset) for p in predictions)
+    assert len(positions) == 6_000
+    assert max(positions.values()) == 1

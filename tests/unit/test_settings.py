@@ -52,3 +52,33 @@ def test_cluster_ids_never_look_like_options() -> None:
 
     ids = [new_cluster_id() for _ in range(2000)]
     assert all(len(i) == 22 and not i.startswith("-") for i in ids)
+
+
+def test_msk_iam_token_callback_signs_locally(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake AWS credentials, no network: the callback returns a signed token and a future expiry."""
+    import base64
+    import time
+    from urllib.parse import parse_qs, urlparse
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEFAKEFAKE1234")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake-secret-never-sent")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "b-1.msk.example:9098")
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("KAFKA_SASL_MECHANISM", "OAUTHBEARER")
+    monkeypatch.setenv("KAFKA_AWS_REGION", "us-east-1")
+    config = KafkaSettings().client_config()
+    token, expiry = config["oauth_cb"](None)
+    url = urlparse(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
+    query = parse_qs(url.query)
+    assert url.netloc == "kafka.us-east-1.amazonaws.com"
+    assert query["Action"] == ["kafka-cluster:Connect"]
+    assert query["X-Amz-Credential"][0].startswith("AKIAFAKEFAKEFAKE1234/")
+    assert "fake-secret-never-sent" not in token
+    assert time.time() < expiry < time.time() + 3600
+
+
+def test_oauthbearer_without_region_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_SASL_MECHANISM", "OAUTHBEARER")
+    monkeypatch.delenv("KAFKA_AWS_REGION", raising=False)
+    with pytest.raises(ValueError, match="KAFKA_AWS_REGION"):
+        KafkaSettings().client_config("b:9098")

@@ -64,3 +64,28 @@ def test_invalid_ratio_limit_window() -> None:
         limit.record(valid=20, invalid=0)
     assert not limit.exceeded(), "old invalid batches must slide out of the window"
     assert limit.ratio == 0.0
+
+
+def test_lag_and_broker_state_come_from_librdkafka_statistics() -> None:
+    from consumer.metrics import ScorerMetrics
+
+    metrics = ScorerMetrics()
+    stats = orjson.dumps(
+        {
+            "brokers": {"127.0.0.1:9092/1": {"state": "UP"}},
+            "topics": {
+                "in": {
+                    "partitions": {
+                        "0": {"fetch_state": "active", "consumer_lag": 42},
+                        "1": {"fetch_state": "none", "consumer_lag": -1},
+                        "-1": {"fetch_state": "none", "consumer_lag": -1},
+                    }
+                }
+            },
+        }
+    ).decode()
+    assert metrics.update_from_statistics(stats) is True
+    assert metrics.registry.get_sample_value("flightdelay_consumer_lag", {"partition": "0"}) == 42
+    assert metrics.registry.get_sample_value("flightdelay_consumer_lag", {"partition": "1"}) is None
+    down = orjson.dumps({"brokers": {"b/1": {"state": "DOWN"}}, "topics": {}}).decode()
+    assert metrics.update_from_statistics(down) is False

@@ -1,0 +1,95 @@
+"""`flightdelay-producer replay` and `watch` against the real broker, as a person would call them."""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from confluent_kafka import Consumer, Producer
+from typer.testing import CliRunner
+
+from kafka_common.settings import TopicSettings
+from producer.cli import app
+from schemas import DelayPrediction, FlightEvent, SourcePosition
+from tests.conftest import DATASET
+
+pytestmark = pytest.mark.integration
+
+
+def _count(bootstrap: str, topic: str, expected: int) -> list[bytes]:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": uuid.uuid4().hex, "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    keys: list[bytes] = []
+    for _ in range(40):
+        keys += [m.key() or b"" for m in consumer.consume(1000, timeout=0.5) if m.error() is None]
+        if len(keys) >= expected:
+            break
+    keys += [m.key() or b"" for m in consumer.consume(1000, timeout=1) if m.error() is None]
+    consumer.close()
+    return keys
+
+
+def test_replay_a_date_range(bootstrap: str, stream_topics: TopicSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOPIC_INPUT", stream_topics.input)
+    with DATASET.open(encoding="utf-8", newline="") as handle:
+        expected = [r for r in csv.DictReader(handle) if "2017-07-01" <= r["Fecha-I"][:10] <= "2017-07-02"]
+    result = CliRunner().invoke(
+        app,
+        [
+            "replay",
+            "--bootstrap",
+            bootstrap,
+            "--data",
+            str(DATASET),
+            "--from",
+            "2017-07-01",
+            "--to",
+            "2017-07-02",
+            "--rate",
+            "2000",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert f"delivered {len(expected):,}, failed 0" in result.output
+    keys = _count(bootstrap, stream_topics.input, len(expected))
+    assert sorted(k.decode() for k in keys) == sorted(FlightEvent.model_validate(r).resolved_id() for r in expected)
+
+
+def test_replay_without_a_broker_says_so() -> None:
+    result = CliRunner().invoke(app, ["replay", "--limit", "1"], env={"KAFKA_BOOTSTRAP_SERVERS": ""})
+    assert result.exit_code == 2
+    assert "no broker" in result.output
+
+
+def test_watch_prints_committed_predictions(
+    bootstrap: str, stream_topics: TopicSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOPIC_PREDICTIONS", stream_topics.predictions)
+    producer = Producer({"bootstrap.servers": bootstrap})
+    now = datetime.now(UTC)
+    for i in range(5):
+        prediction = DelayPrediction(
+            flight_id=f"LAN-{i}",
+            delay_probability=0.1 * i,
+            delayed=i > 2,
+            threshold=0.2,
+            model_version="v",
+            top_contributions=[],
+            unseen_categories=["destination"] if i == 4 else [],
+            scheduled_departure=now,
+            event_time=now,
+            scored_at=now,
+            source=SourcePosition(topic="in", partition=0, offset=i),
+        )
+        producer.produce(
+            stream_topics.predictions, key=prediction.flight_id.encode(), value=prediction.model_dump_json().encode()
+        )
+    producer.flush(10)
+    result = CliRunner().invoke(
+        app, ["watch", "--bootstrap", bootstrap, "--limit", "5", "--from-beginning", "--idle", "20"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "5 predictions read" in result.output
+    assert "LAN-4" in result.output
