@@ -216,3 +216,26 @@ def test_a_fenced_instance_exits_and_its_twin_finishes_exactly_once(
     positions = Counter((p.source.partition, p.source.offset) for p in predictions)
     assert len(positions) == 6_000
     assert max(positions.values()) == 1
+
+
+def test_sigterm_under_load_drains_commits_and_exits_zero(
+    bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    send_dataset(bootstrap, stream_topics.input, 20_000, start=44_000)
+    env = scorer_env(stream_topics, SCORER_BATCH_SIZE="100")
+    first = ScorerProcess(bootstrap, model_dir, tmp_path / "first.log", "drain", env).start()
+    first.wait_ready()
+    deadline = time.monotonic() + 60
+    while _metric(first, "flightdelay_events_scored_total") < 3_000 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stopping = time.monotonic()
+    code = first.stop(timeout_s=30)
+    took = time.monotonic() - stopping
+    assert code == 0, first.log_tail()
+    assert took < 10, f"graceful stop took {took:.1f} s"
+    assert "stopping: in-flight batch committed" in first.log_tail()
+    with scorers(bootstrap, model_dir, stream_topics, tmp_path, SCORER_INSTANCE_ID="drain-2"):
+        predictions, _ = read_outputs(bootstrap, stream_topics, 20_000)
+    positions = Counter((p.source.partition, p.source.offset) for p in predictions)
+    assert len(positions) == 20_000
+    assert max(positions.values()) == 1
