@@ -14,9 +14,10 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
@@ -31,16 +32,25 @@ from schemas import DeadLetter, DelayPrediction, FlightEvent, Header, SourcePosi
 from training.artifact import LoadedModel
 
 log = logging.getLogger("consumer")
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_FATAL = 1
 EXIT_CONFIG = 2
 EXIT_INVALID_RATIO = 3
 COMMIT_RETRIES = 5
+# Errors that mean "this configuration can never connect", unlike a broker that is merely away.
+ACCESS_ERRORS = frozenset({KafkaError._AUTHENTICATION, KafkaError._SSL})
+# Another live instance took over our transactional id: stop, never fight it for the id.
+FENCING_ERRORS = frozenset({KafkaError._FENCED, KafkaError.PRODUCER_FENCED})
 
 
 class FatalKafkaError(RuntimeError):
     """The client cannot continue (fenced, unrecoverable); the process must exit and be replaced."""
+
+
+class BrokerAccessError(RuntimeError):
+    """Credentials or TLS trust are wrong: retrying will not help, so the process exits with a config error."""
 
 
 class InvalidRatioExceededError(RuntimeError):
@@ -91,9 +101,15 @@ class ScorerApp:
         self.limit = InvalidRatioLimit(settings.max_invalid_ratio, settings.invalid_window, settings.invalid_min_events)
         self._stop = threading.Event()
         self._fatal: KafkaError | None = None
+        self._access_error: KafkaError | None = None
         self.http_port: int | None = None
         base = kafka.client_config(bootstrap_servers)
-        common = {**base, "error_cb": self._on_error, "statistics.interval.ms": 2000}
+        common = {
+            **base,
+            "error_cb": self._on_error,
+            "statistics.interval.ms": 2000,
+            "logger": logging.getLogger("librdkafka"),
+        }
         self.consumer = Consumer(
             {
                 **common,
@@ -120,12 +136,15 @@ class ScorerApp:
                 "transactional.id": settings.transactional_id,
                 "transaction.timeout.ms": settings.transaction_timeout_ms,
             }
+        self._producer_config = producer_config
         self.producer = Producer(producer_config)
 
     # --- callbacks (called from librdkafka's poll in this thread) ---------------------------------------
     def _on_error(self, error: KafkaError) -> None:
         if error.code() == KafkaError._ALL_BROKERS_DOWN:
             self.health.broker_up = False
+        if error.code() in ACCESS_ERRORS:
+            self._access_error = error
         if error.fatal():
             self._fatal = error
         log.warning("kafka: %s", error.str(), extra={"code": error.name()})
@@ -169,6 +188,7 @@ class ScorerApp:
             },
         )
         try:
+            self._await_broker()
             if self.exactly_once:
                 self.producer.init_transactions(30)
             self.consumer.subscribe(
@@ -178,8 +198,12 @@ class ScorerApp:
             while not self._stop.is_set():
                 self.health.last_loop = time.monotonic()
                 messages = self.consumer.consume(self.settings.batch_size, timeout=wait_s)
-                if self._fatal is not None:
-                    raise FatalKafkaError(self._fatal.str())
+                if self._access_error is not None:
+                    raise BrokerAccessError(self._access_error.str())
+                if self._fatal is not None:  # reported through error_cb, outside a transaction call
+                    error, self._fatal = self._fatal, None
+                    self._replace_producer(error)
+                    self._rewind(self.consumer.assignment())
                 if messages:
                     self._process(messages)
             log.info("stopping: in-flight batch committed")
@@ -187,6 +211,12 @@ class ScorerApp:
         except InvalidRatioExceededError as exc:
             log.error("failing closed: %s", exc)
             return EXIT_INVALID_RATIO
+        except BrokerAccessError as exc:
+            log.error(
+                "cannot access the broker (check KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_* and KAFKA_SSL_CA_LOCATION): %s",
+                exc,
+            )
+            return EXIT_CONFIG
         except (FatalKafkaError, KafkaException) as exc:
             log.error("fatal Kafka error, exiting: %s", exc)
             return EXIT_FATAL
@@ -194,12 +224,29 @@ class ScorerApp:
             self._close()
             server.shutdown()
 
+    def _await_broker(self) -> None:
+        """Wait for the broker at start-up; fail fast on credentials or TLS, give up after the start-up timeout."""
+        deadline = time.monotonic() + self.settings.startup_timeout_s
+        while not self._stop.is_set():
+            try:
+                self.consumer.list_topics(timeout=2)
+                return
+            except KafkaException:
+                self.consumer.poll(0)  # serves error_cb, which classifies the failure
+            if self._access_error is not None:
+                raise BrokerAccessError(self._access_error.str())
+            if time.monotonic() > deadline:
+                raise FatalKafkaError(f"no broker answered within {self.settings.startup_timeout_s:.0f} s")
+
     def _close(self) -> None:
         try:
             self.consumer.close()  # leaves the group at once, so partitions move without waiting for a timeout
         except (KafkaException, RuntimeError) as exc:
             log.warning("closing the consumer: %s", exc)
-        self.producer.flush(5)
+        try:
+            self.producer.flush(5)
+        except KafkaException as exc:  # a producer that failed fatally has nothing left to deliver
+            log.warning("flushing the producer: %s", exc.args[0].str())
 
     # --- one batch ----------------------------------------------------------------------------------------
     def _process(self, messages: list[Message]) -> None:
@@ -305,21 +352,16 @@ class ScorerApp:
 
     def _commit_transaction(self, outputs: list[Output], offsets: list[TopicPartition]) -> bool:
         timeout = self.settings.transaction_timeout_ms / 1000
+        started = time.monotonic()
         try:
             self.producer.begin_transaction()
             self._produce_all(outputs)
-            self._retrying(
-                lambda: self.producer.send_offsets_to_transaction(
-                    offsets, self.consumer.consumer_group_metadata(), timeout
-                )
-            )
+            # Not retried: a failure here aborts the transaction and re-reads the batch (see _recover).
+            self.producer.send_offsets_to_transaction(offsets, self.consumer.consumer_group_metadata(), timeout)
             self._retrying(lambda: self.producer.commit_transaction(timeout))
         except KafkaException as exc:
-            error: KafkaError = exc.args[0]
-            if error.fatal():
-                raise FatalKafkaError(f"transaction failed fatally: {error.str()}") from exc
-            log.warning("aborting transaction and rewinding: %s", error.str())
-            self._abort_and_rewind(offsets)
+            log.warning("transaction failed, re-reading the batch: %s", exc.args[0].str())
+            self._recover(exc.args[0], offsets, time.monotonic() - started)
             return False
         self._count(outputs)
         return True
@@ -333,26 +375,75 @@ class ScorerApp:
                 error: KafkaError = exc.args[0]
                 if not error.retriable() or error.txn_requires_abort() or attempt == COMMIT_RETRIES - 1:
                     raise
+                self.health.broker_up = False  # callbacks are not served while we retry: say so ourselves
                 log.info("retrying after %s", error.str())
 
-    def _abort_and_rewind(self, offsets: list[TopicPartition]) -> None:
+    def _recover(self, error: KafkaError, offsets: list[TopicPartition], transaction_age_s: float) -> None:
+        """Abort the failed transaction (or replace a producer that hit a fatal error) and re-read the batch.
+
+        Both must happen, so they outlast a broker outage; only fencing ends the process.
+        """
+        if error.fatal():
+            self._replace_producer(error, transaction_age_s)
+        else:
+            try:
+                self._persist("aborting the transaction", self._abort)
+            except KafkaException as exc:  # the abort itself hit a fatal error
+                self._replace_producer(exc.args[0], transaction_age_s)
+        self.metrics.aborted.inc()
+        self._rewind(offsets)
+
+    def _abort(self) -> None:
         try:
             self.producer.abort_transaction(self.settings.transaction_timeout_ms / 1000)
         except KafkaException as exc:
-            if exc.args[0].fatal():
-                raise FatalKafkaError(f"abort failed fatally: {exc.args[0].str()}") from exc
-            raise
-        self.metrics.aborted.inc()
-        self._rewind(offsets)
+            if exc.args[0].code() != KafkaError._STATE:  # _STATE: no transaction was open
+                raise
+
+    def _replace_producer(self, error: KafkaError, transaction_age_s: float | None = None) -> None:
+        """After a fatal producer error, start a new producer with the same transactional id.
+
+        Its init_transactions() aborts whatever the old one left open, so nothing it wrote becomes visible.
+        Fencing means another live instance holds our id, and we stop; except when our own transaction had
+        outlived transaction.timeout.ms (the broker was away): the coordinator then aborted it and bumped the
+        epoch, which the client reports as fencing too.
+        """
+        timed_out = transaction_age_s is not None and transaction_age_s * 1000 > self.settings.transaction_timeout_ms
+        if error.code() in FENCING_ERRORS and not timed_out:
+            raise FatalKafkaError(
+                f"fenced by another instance with transactional id {self.settings.transactional_id!r}: {error.str()}"
+            )
+        if not self.exactly_once:
+            raise FatalKafkaError(f"producer failed fatally: {error.str()}")
+        log.warning("producer failed fatally (%s); replacing it", error.str())
+        self.metrics.producer_restarts.inc()
+        self.producer = Producer(self._producer_config)
+        self._persist("initialising transactions", lambda: self.producer.init_transactions(30))
+        self._fatal = None
+
+    def _persist(self, what: str, call: Callable[[], T]) -> T:
+        """Repeat a call that must succeed eventually (the broker may be away); fatal errors are re-raised."""
+        delay = 0.2
+        while True:
+            try:
+                return call()
+            except KafkaException as exc:
+                error: KafkaError = exc.args[0]
+                if error.fatal():
+                    raise
+                if self._stop.is_set():
+                    raise FatalKafkaError(f"{what} still failing at shutdown: {error.str()}") from exc
+                self.health.broker_up = False
+                log.warning("%s failed (%s); retrying in %.1f s", what, error.str(), delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     def _rewind(self, offsets: list[TopicPartition]) -> None:
         """Seek the batch's partitions back to their committed offsets, so the batch is read again."""
         partitions = [TopicPartition(tp.topic, tp.partition) for tp in offsets]
-        try:
-            committed = self.consumer.committed(partitions, timeout=10)
-        except KafkaException as exc:
-            log.warning("could not read committed offsets (%s); partitions will be re-read after rebalance", exc)
+        if not partitions:
             return
+        committed = self._persist("reading committed offsets", lambda: self.consumer.committed(partitions, timeout=10))
         for tp in committed:
             target = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
             # A partition that is no longer ours raises: its new owner starts from the committed offset anyway.

@@ -37,6 +37,9 @@ class ScorerMetrics:
             "flightdelay_consumer_lag", "Records behind the end of each input partition", ["partition"], registry=r
         )
         self.aborted = Counter("flightdelay_transactions_aborted", "Transactions aborted and retried", registry=r)
+        self.producer_restarts = Counter(
+            "flightdelay_producer_restarts", "Producers replaced after a fatal error", registry=r
+        )
         self.rebalances = Counter(
             "flightdelay_rebalances", "Partition assignments and revocations", ["kind"], registry=r
         )

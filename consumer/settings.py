@@ -35,6 +35,7 @@ class ScorerSettings(BaseSettings):
     invalid_min_events: int = Field(default=200, ge=1, description="events seen before the limit applies")
     http_port: int = Field(default=8080, ge=0, le=65535, description="0 picks a free port")
     shutdown_timeout_s: float = Field(default=8.0, gt=0)
+    startup_timeout_s: float = Field(default=60.0, gt=0, description="wait this long for a broker at start")
     top_contributions: int = Field(default=3, ge=0, le=20)
     session_timeout_ms: int = Field(default=10_000, ge=1_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

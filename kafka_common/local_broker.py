@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
@@ -110,6 +111,16 @@ def _kill_with_parent() -> None:
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+@dataclass(frozen=True)
+class SaslSslListener:
+    """Serve clients only over SASL_SSL with SCRAM-SHA-512 (PEM files; users created at format time)."""
+
+    keystore_pem: Path  # broker private key (PKCS#8) followed by its certificate chain
+    ca_pem: Path  # the CA that signed it, for the broker's own inter-broker connections
+    users: dict[str, str]  # SCRAM-SHA-512 user -> password
+    broker_user: str = "broker"
+
+
 class LocalKafkaBroker:
     """One KRaft broker+controller on loopback with transactions enabled (replication 1, min ISR 1).
 
@@ -123,9 +134,13 @@ class LocalKafkaBroker:
         extra_properties: dict[str, str] | None = None,
         heap: str = "768m",
         ready_timeout_s: float = 120.0,
+        sasl_ssl: SaslSslListener | None = None,
     ) -> None:
         self.cache_dir = cache_dir or default_cache_dir()
         self.extra_properties = extra_properties or {}
+        self.sasl_ssl = sasl_ssl
+        if sasl_ssl and sasl_ssl.broker_user not in sasl_ssl.users:
+            raise ValueError(f"the SCRAM users must include the broker's own user {sasl_ssl.broker_user!r}")
         self.heap = heap
         self.ready_timeout_s = ready_timeout_s
         self.port = free_port()
@@ -168,8 +183,43 @@ class LocalKafkaBroker:
             "num.network.threads": "2",
             "num.io.threads": "4",
         }
+        if self.sasl_ssl:
+            props.update(self._sasl_ssl_properties(self.sasl_ssl))
         props.update(self.extra_properties)
         return props
+
+    def _sasl_ssl_properties(self, tls: SaslSslListener) -> dict[str, str]:
+        password = tls.users[tls.broker_user]
+        jaas = (
+            f'org.apache.kafka.common.security.scram.ScramLoginModule required username="{tls.broker_user}" '
+            f'password="{password}";'
+        )
+        return {
+            "listeners": f"SASL_SSL://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": f"SASL_SSL://127.0.0.1:{self.port}",
+            "inter.broker.listener.name": "SASL_SSL",
+            "listener.security.protocol.map": "SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
+            "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+            "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config": jaas,
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.location": str(tls.keystore_pem),
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": str(tls.ca_pem),
+        }
+
+    def client_config(self) -> dict[str, str | int | float | bool]:
+        """librdkafka settings that reach this broker (as the broker's own SCRAM user when secured)."""
+        config: dict[str, str | int | float | bool] = {"bootstrap.servers": self.bootstrap_servers}
+        if self.sasl_ssl:
+            config |= {
+                "security.protocol": "SASL_SSL",
+                "sasl.mechanism": "SCRAM-SHA-512",
+                "ssl.ca.location": str(self.sasl_ssl.ca_pem),
+                "sasl.username": self.sasl_ssl.broker_user,
+                "sasl.password": self.sasl_ssl.users[self.sasl_ssl.broker_user],
+            }
+        return config
 
     def _write_properties(self) -> Path:
         path = self.workdir / "server.properties"
@@ -199,8 +249,13 @@ class LocalKafkaBroker:
         config = self._write_properties()
         if not self._formatted:
             cluster_id = new_cluster_id()
+            scram = [
+                arg
+                for user, password in (self.sasl_ssl.users.items() if self.sasl_ssl else [])
+                for arg in ("--add-scram", f"SCRAM-SHA-512=[name={user},password={password}]")
+            ]
             fmt = subprocess.run(
-                self._java(classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)),
+                self._java(classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config), *scram),
                 capture_output=True,
                 text=True,
                 check=False,
@@ -222,7 +277,7 @@ class LocalKafkaBroker:
         return self
 
     def _wait_ready(self) -> None:
-        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers, "log_level": 0})
+        admin = AdminClient({**self.client_config(), "log_level": 0})
         deadline = time.monotonic() + self.ready_timeout_s
         while time.monotonic() < deadline:
             if self._process is None or self._process.poll() is not None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka import Producer
 
@@ -36,10 +37,11 @@ def send_dataset(bootstrap: str, topic: str, count: int, start: int = 0) -> list
 
 
 def read_outputs(
-    bootstrap: str, topics: TopicSettings, expected: int, max_wait_s: float = 90, idle_s: float = 20
+    bootstrap: str | dict[str, Any], topics: TopicSettings, expected: int, max_wait_s: float = 90, idle_s: float = 20
 ) -> tuple[list[DelayPrediction], list[DeadLetter]]:
     """Everything committed on the output topics, read until `expected` records plus a quiet grace period."""
-    reader = committed_reader({"bootstrap.servers": bootstrap}, [topics.predictions, topics.dead_letter])
+    config = {"bootstrap.servers": bootstrap} if isinstance(bootstrap, str) else bootstrap
+    reader = committed_reader(config, [topics.predictions, topics.dead_letter])
     predictions: list[DelayPrediction] = []
     letters: list[DeadLetter] = []
     try:

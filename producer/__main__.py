@@ -1,0 +1,5 @@
+"""`python -m producer` is `flightdelay-producer`."""
+
+from producer.cli import app
+
+app()

@@ -1,0 +1,98 @@
+"""Shared pieces of the chaos and security tests: a live output recorder and the figures they measure."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kafka_common.settings import TopicSettings
+from producer.reading import committed_reader, parse_output
+from schemas import DelayPrediction
+
+FIGURES_FILE = Path(__file__).resolve().parents[2] / "build" / "reliability-figures.json"
+
+
+class OutputRecorder:
+    """Reads both output topics with read_committed in a thread, noting when each record became visible."""
+
+    def __init__(self, config: dict[str, Any], topics: TopicSettings) -> None:
+        self.topics = topics
+        self._consumer = committed_reader(config, [topics.predictions, topics.dead_letter])
+        self.arrivals: list[tuple[float, str, int, int]] = []  # (time, kind, source partition, source offset)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for message in self._consumer.consume(1000, timeout=0.2):
+                if message.error() is not None:
+                    continue
+                output = parse_output(message, self.topics.predictions)
+                kind = "prediction" if isinstance(output, DelayPrediction) else "dead_letter"
+                with self._lock:
+                    self.arrivals.append((time.monotonic(), kind, output.source.partition, output.source.offset))
+        self._consumer.close()
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self.arrivals)
+
+    def wait_for(self, count: int, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self.count() < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {self.count()} of {count} outputs after {timeout_s:.0f} s")
+            time.sleep(0.02)
+
+    def settle(self, quiet_s: float = 3.0) -> None:
+        """Wait until nothing new arrived for `quiet_s` (late duplicates would show up here)."""
+        last = self.count()
+        while True:
+            time.sleep(quiet_s)
+            if self.count() == last:
+                return
+            last = self.count()
+
+    def first_after(self, moment: float, partitions: set[int] | None = None) -> float | None:
+        with self._lock:
+            times = [t for t, _, p, _ in self.arrivals if t > moment and (partitions is None or p in partitions)]
+        return min(times) if times else None
+
+    def longest_gap(self, start: float, end: float, partitions: set[int] | None = None) -> float:
+        """Longest time without a new output (from `partitions`) between `start` and `end`: the stall."""
+        with self._lock:
+            times = sorted(
+                t for t, _, p, _ in self.arrivals if start <= t <= end and (partitions is None or p in partitions)
+            )
+        return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
+
+    def summary(self) -> tuple[Counter[str], Counter[tuple[int, int]]]:
+        with self._lock:
+            kinds = Counter(kind for _, kind, _, _ in self.arrivals)
+            positions = Counter((p, o) for _, _, p, o in self.arrivals)
+        return kinds, positions
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def figures() -> Iterator[dict[str, Any]]:
+    """Figures the scenarios measured; written to build/reliability-figures.json for docs/reliability.md."""
+    collected: dict[str, Any] = {}
+    yield collected
+    if collected:
+        FIGURES_FILE.parent.mkdir(exist_ok=True)
+        previous = json.loads(FIGURES_FILE.read_text()) if FIGURES_FILE.exists() else {}
+        FIGURES_FILE.write_text(json.dumps(previous | collected, indent=2) + "\n")

@@ -1,0 +1,258 @@
+"""Crashes, rebalances and broker loss on the real broker: exactly-once holds and the stalls are measured."""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from collections.abc import Iterator
+from itertools import cycle, islice
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
+
+from consumer.local_process import ScorerProcess
+from kafka_common.local_broker import LocalKafkaBroker
+from kafka_common.settings import TopicSettings
+from kafka_common.topics import ensure_topics, topic_specs
+from producer.replay import dataset_events, publish
+from tests.conftest import DATASET
+from tests.reliability.conftest import OutputRecorder
+from tests.streaming import scorer_env
+
+pytestmark = [pytest.mark.integration, pytest.mark.chaos]
+
+BAD_PAYLOADS = [
+    b"not json",
+    b"\xff\xfe\x00",
+    b"[]",
+    b"",
+    orjson.dumps(
+        {
+            "Fecha-I": "2017-13-01 10:00:00",
+            "OPERA": "Sky Airline",
+            "Emp-I": "SKU",
+            "Vlo-I": "1",
+            "TIPOVUELO": "N",
+            "Des-I": "SCFA",
+        }
+    ),
+    orjson.dumps(
+        {
+            "Fecha-I": "2017-01-01 10:00:00",
+            "OPERA": "Nowhere Air",
+            "Emp-I": "NWA",
+            "Vlo-I": "1",
+            "TIPOVUELO": "N",
+            "Des-I": "SCFA",
+        }
+    ),
+]
+Events = list[tuple[bytes | None, bytes]]
+
+
+def mixed_stream(valid: int, invalid: int, seed: int = 7) -> Events:
+    """`valid` dataset events (re-keyed on the second pass over the file) with `invalid` bad ones mixed in."""
+    base = list(dataset_events(DATASET))
+    events: Events = []
+    for index, (key, value) in enumerate(islice(cycle(base), valid)):
+        if index >= len(base):  # a second pass: new flight ids, so keys stay unique
+            body = orjson.loads(value)
+            body["flight_id"] = f"{body['flight_id']}-r{index // len(base)}"
+            key, value = body["flight_id"].encode(), orjson.dumps(body)
+        events.append((key, value))
+    rng = random.Random(seed)
+    for number, payload in enumerate(islice(cycle(BAD_PAYLOADS), invalid)):
+        events.insert(rng.randrange(len(events) + 1), (f"bad-{number}".encode(), payload))
+    return events
+
+
+@pytest.fixture
+def chaos_topics(admin: AdminClient) -> Iterator[TopicSettings]:
+    suffix = f"chaos-{time.monotonic_ns() % 10**9}"
+    topics = TopicSettings(input=f"in-{suffix}", predictions=f"pred-{suffix}", dead_letter=f"dlq-{suffix}")
+    ensure_topics(admin, topic_specs(topics))
+    yield topics
+    for future in admin.delete_topics(topics.names()).values():
+        future.result()
+
+
+def _send(config: dict[str, Any], topic: str, events: Events, rate: float = 0.0) -> None:
+    report = publish(Producer({**config, "enable.idempotence": True, "linger.ms": 5}), topic, events, rate)
+    assert report.failed == 0, report.first_error
+
+
+def _assert_exact(recorder: OutputRecorder, valid: int, invalid: int) -> dict[str, int]:
+    recorder.settle()
+    kinds, positions = recorder.summary()
+    duplicated = sum(count - 1 for count in positions.values() if count > 1)
+    lost = valid + invalid - len(positions)
+    assert (lost, duplicated) == (0, 0), f"lost {lost}, duplicated {duplicated}"
+    assert kinds == {"prediction": valid, "dead_letter": invalid}
+    return {"lost": lost, "duplicated": duplicated}
+
+
+def _assigned_partitions(process: ScorerProcess) -> set[int]:
+    """The partitions of the instance's last assignment, from its JSON log."""
+    lines = [line for line in process.log_path.read_text().splitlines() if '"message": "assigned"' in line]
+    return set(orjson.loads(lines[-1])["partitions"]) if lines else set()
+
+
+def test_five_sigkills_and_restarts_lose_and_duplicate_nothing(
+    bootstrap: str, model_dir: Path, chaos_topics: TopicSettings, tmp_path: Path, figures: dict[str, Any]
+) -> None:
+    valid, invalid = 90_000, 10_000
+    _send({"bootstrap.servers": bootstrap}, chaos_topics.input, mixed_stream(valid, invalid))
+    recorder = OutputRecorder({"bootstrap.servers": bootstrap}, chaos_topics)
+    env = scorer_env(chaos_topics, SCORER_BATCH_SIZE="250")
+    kill_points = sorted(random.Random(11).sample(range(5_000, 95_000), 5))
+    kills: list[float] = []
+    try:
+        for number, point in enumerate([*kill_points, None]):
+            process = ScorerProcess(bootstrap, model_dir, tmp_path / f"run-{number}.log", "crashy", env).start()
+            process.wait_ready()
+            if point is None:
+                recorder.wait_for(valid + invalid, 180)
+                assert process.stop() == 0
+                break
+            recorder.wait_for(point, 180)
+            process.kill()
+            kills.append(time.monotonic())
+        stalls = [recorder.longest_gap(moment - 1, moment + 60) for moment in kills]
+        figures["crash_single"] = {
+            "events": valid + invalid,
+            "valid": valid,
+            "invalid": invalid,
+            "kills": len(kill_points),
+            **_assert_exact(recorder, valid, invalid),
+            "stall_s_max": round(max(stalls), 2),
+            "stall_s_mean": round(sum(stalls) / len(stalls), 2),
+        }
+    finally:
+        recorder.close()
+
+
+def test_one_of_three_consumers_killed(
+    bootstrap: str, model_dir: Path, chaos_topics: TopicSettings, tmp_path: Path, figures: dict[str, Any]
+) -> None:
+    valid, invalid = 54_000, 6_000
+    _send({"bootstrap.servers": bootstrap}, chaos_topics.input, mixed_stream(valid, invalid, seed=3))
+    recorder = OutputRecorder({"bootstrap.servers": bootstrap}, chaos_topics)
+    env = scorer_env(chaos_topics, SCORER_BATCH_SIZE="250")
+    group = [ScorerProcess(bootstrap, model_dir, tmp_path / f"{name}.log", name, env).start() for name in "abc"]
+    try:
+        for process in group:
+            process.wait_ready()
+        recorder.wait_for(15_000, 120)
+        victim = group[1]
+        orphaned = _assigned_partitions(victim)
+        victim.kill()
+        killed_at = time.monotonic()
+        recorder.wait_for(valid + invalid, 180)
+        stall = recorder.longest_gap(killed_at - 1, killed_at + 90, orphaned)
+        codes = [group[0].stop(), group[2].stop()]
+        assert codes == [0, 0]
+        figures["crash_one_of_three"] = {
+            "events": valid + invalid,
+            "consumers": 3,
+            "kills": 1,
+            **_assert_exact(recorder, valid, invalid),
+            "orphaned_partitions": sorted(orphaned),
+            "stall_s_orphaned_partitions": round(stall, 2),
+        }
+    finally:
+        for process in group:
+            process.kill()
+        recorder.close()
+
+
+def test_scaling_one_to_three_to_one_mid_stream(
+    bootstrap: str, model_dir: Path, chaos_topics: TopicSettings, tmp_path: Path, figures: dict[str, Any]
+) -> None:
+    valid, invalid = 45_000, 5_000
+    stream = mixed_stream(valid, invalid, seed=5)
+    recorder = OutputRecorder({"bootstrap.servers": bootstrap}, chaos_topics)
+    env = scorer_env(chaos_topics, SCORER_BATCH_SIZE="250")
+    sender = threading.Thread(target=_send, args=({"bootstrap.servers": bootstrap}, chaos_topics.input, stream, 2_500))
+    first = ScorerProcess(bootstrap, model_dir, tmp_path / "first.log", "first", env).start()
+    extra = [ScorerProcess(bootstrap, model_dir, tmp_path / f"extra-{i}.log", f"extra-{i}", env) for i in range(2)]
+    try:
+        first.wait_ready()
+        sender.start()
+        recorder.wait_for(8_000, 120)
+        for process in extra:
+            process.start()
+        recorder.wait_for(25_000, 120)
+        assert all(process.stop() == 0 for process in extra), "scale-in must be clean"
+        sender.join(120)
+        recorder.wait_for(valid + invalid, 120)
+        assert first.stop() == 0
+        scored_by_extras = sum(1 for process in extra if "assigned" in process.log_path.read_text())
+        assert scored_by_extras == 2, "the added consumers never got partitions"
+        figures["rebalance_1_3_1"] = {
+            "events": valid + invalid,
+            "input_rate_eps": 2_500,
+            **_assert_exact(recorder, valid, invalid),
+        }
+    finally:
+        for process in [first, *extra]:
+            process.kill()
+        recorder.close()
+
+
+def _readiness(process: ScorerProcess) -> dict[str, bool]:
+    _, body = process.get("/readyz")
+    return dict(orjson.loads(body))
+
+
+def test_broker_loss_and_return(model_dir: Path, tmp_path: Path, figures: dict[str, Any]) -> None:
+    valid, invalid = 27_000, 3_000
+    with LocalKafkaBroker() as broker:
+        config = broker.client_config()
+        topics = TopicSettings(input="in-loss", predictions="pred-loss", dead_letter="dlq-loss")
+        ensure_topics(AdminClient(config), topic_specs(topics))
+        _send(config, topics.input, mixed_stream(valid, invalid, seed=9))
+        recorder = OutputRecorder(config, topics)
+        env = scorer_env(topics, SCORER_BATCH_SIZE="250")
+        process = ScorerProcess(broker.bootstrap_servers, model_dir, tmp_path / "loss.log", "loss", env).start()
+        try:
+            process.wait_ready()
+            recorder.wait_for(8_000, 120)
+            broker.stop()
+            stopped_at = time.monotonic()
+            deadline = stopped_at + 30
+            while _readiness(process)["broker_reachable"] and time.monotonic() < deadline:
+                time.sleep(0.1)
+            not_ready_after = time.monotonic() - stopped_at
+            assert not _readiness(process)["broker_reachable"], "readiness still claims a reachable broker"
+            assert process.get("/readyz")[0] == 503
+            assert process.get("/healthz")[0] == 200
+            time.sleep(5)
+            assert process.process is not None and process.process.poll() is None, process.log_tail()
+            broker.start()
+            restarted_at = time.monotonic()
+            process.wait_ready(60)
+            recorder.wait_for(valid + invalid, 180)
+            resumed_after = (recorder.first_after(restarted_at) or time.monotonic()) - restarted_at
+            assert process.stop() == 0
+            figures["broker_loss"] = {
+                "events": valid + invalid,
+                "broker_down_s": round(restarted_at - stopped_at, 1),
+                "not_ready_after_s": round(not_ready_after, 2),
+                "outputs_resumed_after_restart_s": round(resumed_after, 2),
+                "consumer_exit_code": 0,
+                **_assert_exact(recorder, valid, invalid),
+            }
+        finally:
+            process.kill()
+            recorder.close()
+
+
+def _metric(process: ScorerProcess, name: str) -> float:
+    match = re.search(rf"^{name} ([0-9.e+]+)$", process.get("/metrics")[1].decode(), re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
