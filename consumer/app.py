@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import logging
 import threading
 import time
@@ -24,11 +25,11 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from consumer.health import HealthState, start_health_server
 from consumer.invalid_limit import InvalidRatioLimit
 from consumer.metrics import ScorerMetrics
-from consumer.scoring import BatchScorer
+from consumer.scoring import BatchScorer, ScoredBatch
 from consumer.settings import ScorerSettings
 from consumer.validation import Rejection, validate_value
 from kafka_common.settings import KafkaSettings, TopicSettings
-from schemas import DeadLetter, DelayPrediction, FlightEvent, Header, SourcePosition
+from schemas import DeadLetter, DelayPrediction, FieldError, FlightEvent, Header, SourcePosition
 from training.artifact import LoadedModel
 
 log = logging.getLogger("consumer")
@@ -130,6 +131,7 @@ class ScorerApp:
             "linger.ms": 5,
             "compression.type": "lz4",
             "queue.buffering.max.messages": max(100_000, 4 * settings.batch_size),
+            "message.max.bytes": topics.dead_letter_max_message_bytes + 64 * 1024,
         }
         if self.exactly_once:
             producer_config |= {
@@ -289,7 +291,7 @@ class ScorerApp:
             raise InvalidRatioExceededError(self.limit.describe())
         self.metrics.consumed.inc(len(records))
         self.metrics.batch_size.observe(len(records))
-        scored = self.scorer.score([event for _, event in valid])
+        valid, rejected, scored = self._score(valid, rejected)
         now = datetime.now(UTC)
         threshold = self.model.threshold
         outputs: list[Output] = []
@@ -312,12 +314,15 @@ class ScorerApp:
                 Output(self.topics.predictions, prediction.flight_id.encode(), prediction.model_dump_json().encode())
             )
         for message, rejection in rejected:
+            value = message.value()
             letter = DeadLetter(
                 error_kind=rejection.kind,
                 reason=rejection.reason,
                 errors=rejection.errors,
                 key_base64=_b64(message.key()),
-                value_base64=_b64(message.value()),
+                value_base64=_b64(value) if len(value or b"") <= self.settings.dead_letter_max_value_bytes else None,
+                value_bytes=len(value or b""),
+                value_sha256=hashlib.sha256(value).hexdigest() if value is not None else None,
                 headers=_headers(message),
                 source=self._source(message),
                 consumer_group=self.settings.group_id,
@@ -327,6 +332,32 @@ class ScorerApp:
                 Output(self.topics.dead_letter, message.key(), letter.model_dump_json().encode(), rejection.kind)
             )
         return outputs
+
+    def _score(
+        self, valid: list[tuple[Message, FlightEvent]], rejected: list[tuple[Message, Rejection]]
+    ) -> tuple[list[tuple[Message, FlightEvent]], list[tuple[Message, Rejection]], ScoredBatch]:
+        """Score the batch in one call; if that fails, score event by event and dead-letter the ones that fail.
+
+        A valid event the model still cannot score is a bug to fix, but it must not stop the stream.
+        """
+        try:
+            return valid, rejected, self.scorer.score([event for _, event in valid])
+        except Exception:
+            log.exception("batch scoring failed; isolating the events that cannot be scored")
+        scorable: list[tuple[Message, FlightEvent]] = []
+        for message, event in valid:
+            try:
+                self.scorer.score([event])
+                scorable.append((message, event))
+            except Exception as exc:  # deliberately broad: any failure makes this one event unscorable
+                reason = f"valid event the model could not score: {type(exc).__name__}: {exc}"
+                rejected.append(
+                    (
+                        message,
+                        Rejection("unscorable", reason, [FieldError(field="$", error="unscorable", message=reason)]),
+                    )
+                )
+        return scorable, rejected, self.scorer.score([event for _, event in scorable])
 
     @staticmethod
     def _source(message: Message) -> SourcePosition:
@@ -348,6 +379,8 @@ class ScorerApp:
                     break
                 except BufferError:
                     self.producer.poll(0.05)  # local queue full: let deliveries drain
+                except KafkaException as exc:  # e.g. larger than message.max.bytes: retrying cannot help
+                    raise FatalKafkaError(f"cannot produce to {output.topic}: {exc.args[0].str()}") from exc
         return failures
 
     def _commit_transaction(self, outputs: list[Output], offsets: list[TopicPartition]) -> bool:

@@ -30,6 +30,11 @@ class ScorerSettings(BaseSettings):
     # transaction.timeout.ms plus the broker's abort-check interval (10 s by default, 1 s on the local broker).
     transaction_timeout_ms: int = Field(default=5_000, ge=1_000)
     max_payload_bytes: int = Field(default=64 * 1024, ge=256)
+    dead_letter_max_value_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=0,
+        description="larger originals are referenced by sha256 and position instead of copied (fits the topic)",
+    )
     max_invalid_ratio: float = Field(default=0.5, gt=0, le=1, description="fail closed above this share")
     invalid_window: int = Field(default=1_000, ge=1, description="events in the sliding window of that share")
     invalid_min_events: int = Field(default=200, ge=1, description="events seen before the limit applies")

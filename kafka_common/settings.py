@@ -75,6 +75,11 @@ class TopicSettings(BaseSettings):
     replication_factor: int = Field(default=1, ge=1)
     retention_ms: int = Field(default=7 * 24 * 3600 * 1000, ge=-1, description="-1 keeps forever")
     dead_letter_retention_ms: int = Field(default=30 * 24 * 3600 * 1000, ge=-1)
+    dead_letter_max_message_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="a dead letter carries its input base64-encoded: room for a 1 MB input and more",
+    )
 
     def names(self) -> list[str]:
         return [self.input, self.predictions, self.dead_letter]

@@ -34,18 +34,22 @@ class TopicStatus:
 def topic_specs(settings: TopicSettings) -> list[TopicSpec]:
     """The input, prediction and dead-letter topics described by the settings."""
 
-    def spec(name: str, retention_ms: int) -> TopicSpec:
+    def spec(name: str, retention_ms: int, **extra: str) -> TopicSpec:
         return TopicSpec(
             name=name,
             partitions=settings.partitions,
             replication_factor=settings.replication_factor,
-            config={"retention.ms": str(retention_ms), "cleanup.policy": "delete"},
+            config={"retention.ms": str(retention_ms), "cleanup.policy": "delete", **extra},
         )
 
     return [
         spec(settings.input, settings.retention_ms),
         spec(settings.predictions, settings.retention_ms),
-        spec(settings.dead_letter, settings.dead_letter_retention_ms),
+        spec(
+            settings.dead_letter,
+            settings.dead_letter_retention_ms,
+            **{"max.message.bytes": str(settings.dead_letter_max_message_bytes)},
+        ),
     ]
 
 

@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 
 SANTIAGO = ZoneInfo("America/Santiago")
 LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"
+FIRST_YEAR, LAST_YEAR = 1970, 2100
 
 
 def _alias(*names: str) -> Any:
@@ -95,13 +96,26 @@ class FlightEvent(BaseModel):
             return str(value)
         return value
 
+    @field_validator("scheduled_departure", mode="before")
+    @classmethod
+    def _iso_text_only(cls, value: Any) -> Any:
+        """ISO-8601 text only: a bare number would silently be read as a Unix timestamp."""
+        if isinstance(value, bool | int | float):
+            raise PydanticCustomError("datetime_type", "scheduled departure must be ISO-8601 text, not a number")
+        return value
+
     @field_validator("scheduled_departure")
     @classmethod
     def _to_santiago(cls, value: datetime) -> datetime:
-        """Naive means Santiago local; an offset is converted to Santiago local time."""
-        if value.tzinfo is None:
-            return value.replace(tzinfo=SANTIAGO)
-        return value.astimezone(SANTIAGO)
+        """Naive means Santiago local; an offset is converted to Santiago local time. Years 1970-2100 only."""
+        local = value.replace(tzinfo=SANTIAGO) if value.tzinfo is None else value.astimezone(SANTIAGO)
+        if not FIRST_YEAR <= local.year <= LAST_YEAR:
+            raise PydanticCustomError(
+                "departure_out_of_range",
+                "scheduled departure {value} is outside {first}-{last}",
+                {"value": local.isoformat(), "first": FIRST_YEAR, "last": LAST_YEAR},
+            )
+        return local
 
     @field_validator("airline_name")
     @classmethod

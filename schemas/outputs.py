@@ -43,7 +43,7 @@ class DelayPrediction(BaseModel):
     source: SourcePosition
 
 
-ErrorKind = Literal["not_utf8", "not_json", "not_an_object", "too_large", "empty", "invalid_event"]
+ErrorKind = Literal["not_utf8", "not_json", "not_an_object", "too_large", "empty", "invalid_event", "unscorable"]
 
 
 class FieldError(BaseModel):
@@ -64,7 +64,12 @@ class DeadLetter(BaseModel):
     reason: str = Field(description="One line for people")
     errors: list[FieldError]
     key_base64: str | None = Field(description="Original key, standard base64 (RFC 4648 section 4)")
-    value_base64: str | None = Field(description="Original value, standard base64 (RFC 4648 section 4)")
+    value_base64: str | None = Field(
+        description="Original value, standard base64 (RFC 4648 section 4); null when the value was null, or too "
+        "large to fit in a dead letter (then `value_sha256` and the source position identify it)"
+    )
+    value_bytes: int = Field(ge=0, description="Size of the original value")
+    value_sha256: str | None = Field(description="sha256 of the original value, hex")
     headers: list[Header]
     source: SourcePosition
     consumer_group: str

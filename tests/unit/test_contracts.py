@@ -87,6 +87,8 @@ def test_numeric_flight_number_is_text() -> None:
         ({"destination": ""}, "destination", "string_pattern_mismatch"),
         ({"origin": "SCFA"}, "origin", "literal_error"),
         ({"airline_code": None}, "airline_code", "string_type"),
+        ({"scheduled_departure": 1489190100}, "scheduled_departure", "datetime_type"),
+        ({"scheduled_departure": "0709-07-05T11:19:59"}, "scheduled_departure", "departure_out_of_range"),
     ],
 )
 def test_invalid_fields_are_named(change: dict[str, object], field: str, error: str) -> None:

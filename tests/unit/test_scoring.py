@@ -53,3 +53,35 @@ def test_unseen_destination_and_flight_are_flagged_not_rejected(model: LoadedMod
     scored = BatchScorer(model).score([event])
     assert scored.unseen[0] == ["destination", "flight"]
     assert 0 < scored.probabilities[0] < 1
+
+
+def test_an_event_the_model_cannot_score_is_isolated_not_fatal(model: LoadedModel, tmp_path: object) -> None:
+    """If batch scoring raises, events are scored one by one and only the failing ones become `unscorable`."""
+    from consumer.app import ScorerApp
+    from consumer.scoring import ScoredBatch
+    from consumer.settings import ScorerSettings
+    from consumer.validation import Rejection
+    from kafka_common.settings import KafkaSettings, TopicSettings
+
+    app = ScorerApp(ScorerSettings(http_port=0), KafkaSettings(), TopicSettings(), model, "127.0.0.1:1")
+    real_score = app.scorer.score
+
+    def fragile(events: list[FlightEvent]) -> ScoredBatch:
+        if any(e.flight_number == "666" for e in events):
+            raise ValueError("poison")
+        return real_score(events)
+
+    app.scorer.score = fragile  # type: ignore[method-assign]
+    base = {
+        "scheduled_departure": "2017-03-10T20:15:00",
+        "airline_name": "Sky Airline",
+        "airline_code": "SKU",
+        "flight_type": "N",
+        "destination": "SCFA",
+    }
+    events = [FlightEvent.model_validate({**base, "flight_number": n}) for n in ("1", "666", "2")]
+    valid, rejected, scored = app._score([(object(), e) for e in events], [])  # type: ignore[misc]
+    assert [e.flight_number for _, e in valid] == ["1", "2"]
+    assert len(scored.probabilities) == 2
+    assert [(r.kind, "poison" in r.reason) for _, r in rejected] == [("unscorable", True)]
+    assert isinstance(rejected[0][1], Rejection)
