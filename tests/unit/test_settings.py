@@ -54,7 +54,9 @@ def test_cluster_ids_never_look_like_options() -> None:
     assert all(len(i) == 22 and not i.startswith("-") for i in ids)
 
 
-def test_msk_iam_token_callback_signs_locally(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_msk_iam_token_callback_signs_locally(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """Fake AWS credentials, no network: the callback returns a signed token and a future expiry."""
     import base64
     import time
@@ -66,6 +68,7 @@ def test_msk_iam_token_callback_signs_locally(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
     monkeypatch.setenv("KAFKA_SASL_MECHANISM", "OAUTHBEARER")
     monkeypatch.setenv("KAFKA_AWS_REGION", "us-east-1")
+    caplog.set_level("DEBUG")
     config = KafkaSettings().client_config()
     token, expiry = config["oauth_cb"](None)
     url = urlparse(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
@@ -74,6 +77,8 @@ def test_msk_iam_token_callback_signs_locally(monkeypatch: pytest.MonkeyPatch) -
     assert query["Action"] == ["kafka-cluster:Connect"]
     assert query["X-Amz-Credential"][0].startswith("AKIAFAKEFAKEFAKE1234/")
     assert "fake-secret-never-sent" not in token
+    assert token not in caplog.text
+    assert "fake-secret-never-sent" not in caplog.text
     assert time.time() < expiry < time.time() + 3600
 
 
