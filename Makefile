@@ -43,7 +43,7 @@ typecheck: setup
 	$(BIN)/mypy
 
 pytest: setup data
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=12
 
 broker: setup  ## a local Kafka broker in the foreground, for working by hand
 	$(BIN)/flightdelay-kafka broker

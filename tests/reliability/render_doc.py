@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 from datetime import UTC, datetime
@@ -48,8 +49,9 @@ def render(figures: dict[str, dict[str, object]]) -> str:
     lines = [
         "# Reliability and security",
         "",
-        f"Figures measured by the `chaos` and `security` tests (part of `make test`) on {platform.node() or 'the CI'}"
-        f" machine ({platform.machine()}, Python {platform.python_version()}), rendered {datetime.now(UTC):%Y-%m-%d}.",
+        f"Figures measured by the `chaos` and `security` tests (part of `make test`) on host `{platform.node()}`"
+        f" ({os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}), rendered"
+        f" {datetime.now(UTC):%Y-%m-%d}.",
         "Every scenario runs against a real Apache Kafka broker and real scorer processes; readers use",
         '`isolation.level=read_committed`. "Lost" and "duplicated" count input records (by source partition and',
         "offset) that produced no output, or more than one, in the prediction and dead-letter topics together.",
@@ -86,9 +88,9 @@ def render(figures: dict[str, dict[str, object]]) -> str:
         "`test_security.py::test_scorer_refuses_bad_credentials_or_trust_at_once` | exit 2 at once, reason logged |",
         "| wrong password / missing CA / plaintext (client) | `test_security.py::test_refused_clients_read_nothing` | "
         "0 records read, error reported |",
-        "| no password or token in scorer, producer or broker logs | both security test files | none found |",
-        "| MSK IAM (OAUTHBEARER) token callback, fake AWS credentials, no network | "
-        "`tests/unit/test_settings.py` | signed token, future expiry |",
+        "| no SCRAM password in the scorer, producer or broker logs | `test_security.py` | none found |",
+        "| MSK IAM (OAUTHBEARER) token callback, fake AWS credentials, no network; token and secret not logged | "
+        "`tests/unit/test_settings.py` | signed token, future expiry, nothing logged |",
         "| SIGTERM under load | "
         "`test_scorer_stream.py::test_sigterm_under_load_drains_commits_and_exits_zero` | "
         "exit 0 in < 10 s, 0 lost, 0 duplicated |",
