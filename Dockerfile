@@ -1,22 +1,43 @@
 # syntax=docker/dockerfile:1
-# One image for the consumer, the producer and training; the command picks. (Issue #7 hardens and tests it.)
-FROM python:3.11.10-slim-bookworm AS build
-WORKDIR /src
+# One image for the scorer, the producer and training; the command picks:
+#   docker run IMAGE                                   -> flightdelay-scorer (MODEL_URI: a mounted path or s3://)
+#   docker run IMAGE flightdelay-producer replay ...   -> replay flights
+#   docker run IMAGE training fit --data ... --out ... -> train a model version
+# The model is not baked in: MODEL_URI points at a volume (docker compose) or S3 (ECS), so a new model version
+# is a configuration change, not a new image.
+ARG PYTHON_IMAGE=python:3.11.10-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /src
+# Binary wheels only, pinned by the lock: no compiler is needed in this stage, and none is in the final one.
 COPY requirements.lock pyproject.toml README.md ./
 COPY kafka_common kafka_common
 COPY consumer consumer
 COPY producer producer
 COPY training training
 COPY schemas schemas
-RUN pip install --no-cache-dir -c requirements.lock .
+RUN pip install --only-binary=:all: -c requirements.lock . \
+    && pip check
 
-FROM python:3.11.10-slim-bookworm
-RUN useradd --create-home --uid 10001 app
+FROM ${PYTHON_IMAGE}
+LABEL org.opencontainers.image.title="flightdelay" \
+      org.opencontainers.image.description="Streaming scorer of departure delays at SCL (Kafka in, Kafka out)"
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    MODEL_URI=/models \
+    SCORER_HTTP_PORT=8080
+RUN groupadd --gid 10001 app \
+    && useradd --uid 10001 --gid 10001 --create-home app \
+    && mkdir /models \
+    && chown 10001:10001 /models
 COPY --from=build /opt/venv /opt/venv
-ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1
-USER app
+USER 10001:10001
 WORKDIR /home/app
 EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["python", "-m", "consumer.healthcheck"]
+STOPSIGNAL SIGTERM
 CMD ["flightdelay-scorer"]

@@ -5,7 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA   := data/dataset_SCL.csv
 
-.PHONY: run test train bench setup data lint typecheck pytest broker schemas clean
+.PHONY: run test train bench setup tools data lint typecheck pytest broker schemas clean
+
+# Linters that ship as Go programs, built from the Go module proxy into the virtualenv (actionlint on PyPI is
+# an sdist that downloads its binary from GitHub at install time, which the CI machine cannot reach).
+ACTIONLINT_VERSION := v1.7.12
+COMPOSE_GO_VERSION := v2.16.2
+GO_TOOLS := $(BIN)/actionlint $(BIN)/compose-spec
 
 FLIGHTS ?= 3000
 CONSUMERS ?= 2
@@ -25,6 +31,15 @@ bench: setup
 
 setup: $(STAMP)
 
+tools: $(GO_TOOLS)  ## actionlint and the Compose Specification loader (compose-go), used by the test suite
+
+$(BIN)/actionlint: | $(STAMP)
+	GOBIN=$(abspath $(BIN)) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+$(BIN)/compose-spec: | $(STAMP)
+	GOBIN=$(abspath $(VENV))/go-build go install github.com/compose-spec/compose-go/v2/cmd@$(COMPOSE_GO_VERSION)
+	mv $(VENV)/go-build/cmd $@ && rmdir $(VENV)/go-build
+
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed; set PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +57,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-pytest: setup data
+pytest: setup data tools
 	$(BIN)/pytest --durations=12 -m "not broker_loss"
 
 broker: setup  ## a local Kafka broker in the foreground, for working by hand

@@ -6,7 +6,6 @@ import logging
 import os
 import signal
 import threading
-from pathlib import Path
 from types import FrameType
 
 import typer
@@ -16,7 +15,8 @@ from consumer.app import EXIT_CONFIG, ScorerApp
 from consumer.logs import configure_json_logging
 from consumer.settings import ScorerSettings
 from kafka_common.settings import KafkaSettings, TopicSettings
-from training.artifact import ModelVerificationError, load_artifact
+from training.artifact import ModelVerificationError
+from training.model_store import load_model
 
 log = logging.getLogger("consumer")
 EXIT_SHUTDOWN_TIMEOUT = 4
@@ -40,7 +40,7 @@ def run() -> None:
         log.error("KAFKA_BOOTSTRAP_SERVERS is not set")
         raise typer.Exit(EXIT_CONFIG)
     try:
-        model = load_artifact(Path(settings.model_uri))
+        model = load_model(settings.model_uri)
     except ModelVerificationError as exc:
         log.error("refusing to start: %s", exc)
         raise typer.Exit(EXIT_CONFIG) from exc

@@ -20,7 +20,7 @@ class ScorerProcess:
     def __init__(
         self,
         bootstrap_servers: str,
-        model_uri: Path,
+        model_uri: Path | str,
         log_path: Path,
         instance_id: str,
         env: dict[str, str] | None = None,

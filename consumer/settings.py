@@ -17,7 +17,7 @@ class ScorerSettings(BaseSettings):
     model_uri: str = Field(
         default="models",
         validation_alias="MODEL_URI",
-        description="model version directory, or a models directory (its `latest`)",
+        description="model version directory, a models directory (its `latest`), or s3://bucket/prefix/",
     )
     group_id: str = "flightdelay-scorer"
     instance_id: str = Field(

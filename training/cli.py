@@ -10,8 +10,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from training.artifact import ModelVerificationError, load_artifact
+from training.artifact import ModelVerificationError
 from training.dataset import DatasetFormatError
+from training.model_store import load_model, publish_to_s3
 from training.train import PRODUCTION, TOTAL_STEPS, train
 
 app = typer.Typer(help="Train and inspect the flight-delay model.", no_args_is_help=True)
@@ -68,16 +69,33 @@ def fit(
 
 @app.command()
 def verify(
-    path: Annotated[Path, typer.Argument(help="a version directory or a models directory")] = Path("models"),
+    uri: Annotated[
+        str, typer.Argument(help="a version directory, a models directory, or s3://bucket/prefix/")
+    ] = "models",
 ) -> None:
     """Check an artifact (manifest, sha256, library versions) and print its headline figures."""
     try:
-        model = load_artifact(path)
+        model = load_model(uri)
     except ModelVerificationError as exc:
         console.print(f"[red]refused[/]: {exc}")
         raise typer.Exit(1) from exc
     test = model.manifest["metrics"]["test"]
     console.print(
-        f"[green]ok[/] {model.directory}: version {model.version}, threshold {model.threshold:.3f}, "
+        f"[green]ok[/] {uri}: version {model.version}, threshold {model.threshold:.3f}, "
         f"test ROC-AUC {test['roc_auc']:.3f}, recall {test['recall_delayed']:.3f}"
     )
+
+
+@app.command()
+def publish(
+    to: Annotated[str, typer.Option(help="models root in S3, e.g. s3://bucket/models/")],
+    path: Annotated[Path, typer.Argument(help="a version directory or a models directory")] = Path("models"),
+    latest: Annotated[bool, typer.Option(help="point <to>/latest at this version after the upload")] = True,
+) -> None:
+    """Upload a verified version to S3 (files first, then the `latest` pointer) and print its URI."""
+    try:
+        uri = publish_to_s3(path, to, make_latest=latest)
+    except ModelVerificationError as exc:
+        console.print(f"[red]refused[/]: {exc}")
+        raise typer.Exit(1) from exc
+    print(uri)

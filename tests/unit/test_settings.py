@@ -87,3 +87,15 @@ def test_oauthbearer_without_region_is_a_clear_error(monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("KAFKA_AWS_REGION", raising=False)
     with pytest.raises(ValueError, match="KAFKA_AWS_REGION"):
         KafkaSettings().client_config("b:9098")
+
+
+def test_readme_configuration_table_lists_every_setting() -> None:
+    """One table documents every variable the settings read, and nothing that no setting reads."""
+    import re
+
+    from tests.unit.shipping import ROOT, environment_variables
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"`((?:KAFKA|TOPIC|SCORER)_[A-Z0-9_]+|MODEL_URI)`", table))
+    assert documented == environment_variables()

@@ -1,0 +1,32 @@
+"""CDK entry point (`cdk.json` runs `python -m infra.app`); deployment values come from `-c key=value`."""
+
+from __future__ import annotations
+
+from aws_cdk import App, Environment
+
+from infra.stack import FlightDelayStack, ScorerDeployment
+
+
+def build(app: App) -> FlightDelayStack:
+    def context(key: str, default: str) -> str:
+        value = app.node.try_get_context(key)
+        return str(value) if value is not None else default
+
+    deployment = ScorerDeployment(
+        image_tag=context("imageTag", "latest"),
+        model_uri=context("modelUri", ""),
+        github_repository=context("githubRepository", "owner/flightdelay"),
+    )
+    account, region = app.node.try_get_context("account"), app.node.try_get_context("region")
+    env = Environment(account=account, region=region) if account and region else None
+    return FlightDelayStack(app, "FlightDelay", deployment, env=env)
+
+
+def main() -> None:
+    app = App()
+    build(app)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

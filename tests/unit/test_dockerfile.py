@@ -1,0 +1,85 @@
+"""The image cannot be built here (no Docker engine): the Dockerfile is linted with hadolint and checked for
+the properties the deployment relies on; its install step is the one CI's fresh clone runs (`pip -c lock`)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from consumer import healthcheck
+from consumer.health import HealthState, start_health_server
+from consumer.metrics import ScorerMetrics
+from consumer.settings import ScorerSettings
+from kafka_common.local_broker import free_port
+from tests.unit.shipping import ROOT, console_scripts, run_tool
+
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def instructions(keyword: str) -> list[str]:
+    """Arguments of each instruction (continuation lines joined)."""
+    joined = re.sub(r"\\\n\s*", " ", DOCKERFILE)
+    return [m.group(1).strip() for m in re.finditer(rf"^{keyword}\s+(.*)$", joined, re.MULTILINE)]
+
+
+def test_hadolint_passes_at_info_level() -> None:
+    result = run_tool("hadolint", "--failure-threshold", "info", "Dockerfile")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_would_catch_a_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "Dockerfile"
+    bad.write_text(DOCKERFILE.replace("USER 10001:10001", "USER root") + "RUN apt-get install curl\n")
+    result = run_tool("hadolint", str(bad))
+    assert result.returncode != 0
+    assert "DL3008" in result.stdout or "DL3015" in result.stdout
+
+
+def test_multi_stage_on_a_pinned_slim_base() -> None:
+    base = instructions("ARG")[0]
+    assert re.fullmatch(r"PYTHON_IMAGE=python:3\.11\.\d+-slim-\w+", base), base
+    stages = instructions("FROM")
+    assert stages == ["${PYTHON_IMAGE} AS build", "${PYTHON_IMAGE}"]
+
+
+def test_dependencies_come_from_the_lock_as_wheels() -> None:
+    install = next(run for run in instructions("RUN") if "pip install" in run)
+    assert "-c requirements.lock" in install
+    assert "--only-binary=:all:" in install, "no compiler is needed, so none is installed"
+    final_stage = DOCKERFILE.split("\nFROM ${PYTHON_IMAGE}\n", 1)[1]
+    assert not re.search(r"\b(gcc|build-essential|g\+\+|make)\b", final_stage)
+    assert "COPY --from=build /opt/venv /opt/venv" in final_stage
+
+
+def test_runs_as_a_non_root_user() -> None:
+    users = instructions("USER")
+    assert users and users[-1] not in {"root", "0", "0:0"}
+    assert re.fullmatch(r"\d+:\d+", users[-1]), "numeric, so Kubernetes/ECS runAsNonRoot can verify it"
+
+
+def test_one_image_three_commands_scorer_by_default() -> None:
+    assert instructions("CMD")[-1] == '["flightdelay-scorer"]'
+    for script in ("flightdelay-scorer", "flightdelay-producer", "training", "flightdelay-kafka"):
+        assert script in console_scripts()
+
+
+def test_health_check_and_port_follow_the_scorer_settings() -> None:
+    port = ScorerSettings().http_port
+    assert instructions("EXPOSE") == [str(port)]
+    assert f"SCORER_HTTP_PORT={port}" in DOCKERFILE
+    assert instructions("HEALTHCHECK")[0].endswith('CMD ["python", "-m", "consumer.healthcheck"]')
+    assert "MODEL_URI=/models" in DOCKERFILE
+
+
+def test_healthcheck_command_reports_the_scorer_health(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The HEALTHCHECK's own module against a live health server, then against nothing."""
+    server = start_health_server(0, HealthState(), ScorerMetrics().registry)
+    try:
+        monkeypatch.setenv("SCORER_HTTP_PORT", str(server.server_address[1]))
+        assert healthcheck.main() == 0
+    finally:
+        server.shutdown()
+    monkeypatch.setenv("SCORER_HTTP_PORT", str(free_port()))
+    assert healthcheck.main() == 1

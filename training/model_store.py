@@ -1,0 +1,107 @@
+"""Where models are published: a local path or `s3://bucket/prefix/`, resolved to a local version directory.
+
+S3 objects are only downloaded here; `load_artifact` then applies the same checks as to local files (manifest,
+sha256 before unpickling, library versions), so a model from S3 is never trusted more than one from disk.
+A prefix names either one version (`.../<version>/` holding `manifest.json` and `model.joblib`) or a models
+root whose `latest` object holds the version name, as `training publish` writes it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from training.artifact import LATEST, MANIFEST_FILE, MODEL_FILE, LoadedModel, ModelVerificationError, load_artifact
+
+S3_SCHEME = "s3://"
+VERSION_FILES = (MANIFEST_FILE, MODEL_FILE)
+
+
+def load_model(uri: str, download_dir: Path | None = None) -> LoadedModel:
+    """Load a verified model from a local path or an S3 URI."""
+    if not uri.startswith(S3_SCHEME):
+        return load_artifact(Path(uri))
+    target = download_dir or Path(tempfile.mkdtemp(prefix="flightdelay-model-"))
+    return load_artifact(download_s3_version(uri, target))
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """`s3://bucket/a/b` -> (`bucket`, `a/b/`): the prefix always ends with one slash (or is empty)."""
+    bucket, _, prefix = uri.removeprefix(S3_SCHEME).partition("/")
+    if not bucket:
+        raise ModelVerificationError(f"{uri!r} names no bucket: expected s3://bucket/prefix/")
+    prefix = prefix.strip("/")
+    return bucket, f"{prefix}/" if prefix else ""
+
+
+def download_s3_version(uri: str, target: Path) -> Path:
+    """Download one model version's files into `target/<version>/` and return that directory."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, prefix = split_s3_uri(uri)
+    s3 = boto3.client("s3")
+    try:
+        _check_bucket(s3, bucket)
+        if not _exists(s3, bucket, prefix + MANIFEST_FILE):
+            latest = prefix + LATEST
+            if not _exists(s3, bucket, latest):
+                raise ModelVerificationError(
+                    f"no model at {uri}: expected {prefix}{MANIFEST_FILE} or a '{LATEST}' object there"
+                )
+            version = s3.get_object(Bucket=bucket, Key=latest)["Body"].read().decode().strip()
+            if not version or "/" in version:
+                raise ModelVerificationError(f"s3://{bucket}/{latest} holds {version!r}, not a version name")
+            prefix = f"{prefix}{version}/"
+        version_dir = target / prefix.rstrip("/").rsplit("/", 1)[-1]
+        version_dir.mkdir(parents=True, exist_ok=True)
+        for name in VERSION_FILES:
+            if _exists(s3, bucket, prefix + name):  # a missing file is reported by the verified load
+                s3.download_file(bucket, prefix + name, str(version_dir / name))
+    except ClientError as exc:
+        raise ModelVerificationError(f"cannot read {uri}: {exc}") from exc
+    except BotoCoreError as exc:  # no credentials, endpoint unreachable, ...
+        raise ModelVerificationError(f"cannot reach {uri}: {exc}") from exc
+    return version_dir
+
+
+def _check_bucket(s3: Any, bucket: str) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        reason = {"404": "does not exist", "403": "is not readable with these credentials"}.get(str(code), str(exc))
+        raise ModelVerificationError(f"bucket {bucket!r} {reason}") from exc
+
+
+def _exists(s3: Any, bucket: str, key: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+            return False
+        raise
+    return True
+
+
+def publish_to_s3(version_dir: Path, uri: str, make_latest: bool = True) -> str:
+    """Upload a verified local version to `uri/<version>/`, then (optionally) point `uri/latest` at it.
+
+    The files go first and the pointer last, so a reader never finds a pointer to a half-uploaded version.
+    """
+    import boto3
+
+    loaded = load_artifact(version_dir)  # refuse to publish what could not be loaded
+    bucket, prefix = split_s3_uri(uri)
+    s3 = boto3.client("s3")
+    version_prefix = f"{prefix}{loaded.version}/"
+    for name in VERSION_FILES:
+        s3.upload_file(str(loaded.directory / name), bucket, version_prefix + name)
+    if make_latest:
+        s3.put_object(Bucket=bucket, Key=prefix + LATEST, Body=loaded.version.encode())
+    return f"{S3_SCHEME}{bucket}/{version_prefix}"
