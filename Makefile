@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+BENCH_VENV  := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
 DATA   := data/dataset_SCL.csv
 
 .PHONY: run test train bench setup tools data lint typecheck pytest broker schemas clean
@@ -26,8 +28,14 @@ test: lint typecheck pytest  ## lint, type checks and the test suite (starts a r
 train: setup data  ## train on the real dataset: models/<version>/ with model, manifest and report
 	$(BIN)/training fit --data $(DATA) --out models
 
-bench: setup
-	@echo "not there yet: the benchmark (issue #5)"; exit 1
+bench: setup data $(BENCH_STAMP)  ## throughput, latency and cost against the alternatives (about 20 min; bench/results.json, docs/benchmarks.md)
+	$(BIN)/python -m bench.run
+
+# Quix Streams pins older confluent-kafka and pydantic, so it gets its own virtualenv (bench/requirements.txt).
+$(BENCH_STAMP): bench/requirements.txt bench/requirements.lock
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet -c bench/requirements.lock -r bench/requirements.txt
+	touch $@
 
 setup: $(STAMP)
 
@@ -67,4 +75,4 @@ schemas: setup  ## regenerate the JSON Schema files and the AsyncAPI document fr
 	$(BIN)/python -m schemas.generate
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

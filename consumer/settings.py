@@ -25,7 +25,10 @@ class ScorerSettings(BaseSettings):
     )
     processing_guarantee: Literal["exactly_once", "at_least_once"] = "exactly_once"
     batch_size: int = Field(default=500, ge=1, le=100_000)
-    batch_max_wait_ms: int = Field(default=100, ge=1, le=60_000)
+    batch_max_wait_ms: int = Field(
+        default=10, ge=1, le=60_000, description="longest wait to fill a batch: bounds latency at low rates"
+    )
+    linger_ms: float = Field(default=5, ge=0, le=1_000, description="producer linger: batches outputs")
     # A crashed instance's open transaction blocks read_committed readers until the coordinator aborts it:
     # transaction.timeout.ms plus the broker's abort-check interval (10 s by default, 1 s on the local broker).
     transaction_timeout_ms: int = Field(default=5_000, ge=1_000)

@@ -20,6 +20,9 @@ LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S"
 FIRST_YEAR, LAST_YEAR = 1970, 2100
 
 
+_NUMBERS = (bool, int, float)
+
+
 def _alias(*names: str) -> Any:
     return AliasChoices(*names)
 
@@ -100,7 +103,7 @@ class FlightEvent(BaseModel):
     @classmethod
     def _iso_text_only(cls, value: Any) -> Any:
         """ISO-8601 text only: a bare number would silently be read as a Unix timestamp."""
-        if isinstance(value, bool | int | float):
+        if isinstance(value, _NUMBERS):
             raise PydanticCustomError("datetime_type", "scheduled departure must be ISO-8601 text, not a number")
         return value
 

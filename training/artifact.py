@@ -81,7 +81,7 @@ def save_artifact(pipeline: Pipeline, models_dir: Path, version: str, manifest: 
 def resolve_model_dir(path: Path) -> Path:
     """Accept a version directory, or a models directory (then its `latest`)."""
     if (path / MANIFEST_FILE).is_file() or (path / MODEL_FILE).is_file():
-        return path
+        return path.resolve() if path.is_symlink() else path  # `models/latest` itself names its version
     if (path / LATEST).exists():
         return (path / LATEST).resolve()
     raise ModelVerificationError(f"no model at {path}: expected {MANIFEST_FILE} there or a '{LATEST}' link")

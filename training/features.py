@@ -10,6 +10,7 @@ training and serving cannot compute features differently.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -59,28 +60,33 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 _HIGH_SEASON = ((1215, 1231), (101, 303), (715, 731), (911, 930))
 
 
-def period_of_day(hour: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """morning 05:00-11:59, afternoon 12:00-18:59, night 19:00-04:59."""
-    return np.where((hour >= 5) & (hour < 12), "morning", np.where((hour >= 12) & (hour < 19), "afternoon", "night"))
+def flight_features(
+    departure: datetime,
+    airline: str,
+    flight_type: str,
+    destination: str,
+    airline_code: str,
+    flight_number: str,
+) -> tuple[str, ...]:
+    """The model's features of one scheduled flight, in `FEATURE_NAMES` order: the one definition.
 
-
-def high_season(month: np.ndarray[Any, Any], day: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """1 inside the high-season ranges (edges included), else 0."""
-    month_day = month * 100 + day
-    inside = np.zeros(month_day.shape, dtype=bool)
-    for first, last in _HIGH_SEASON:
-        inside |= (month_day >= first) & (month_day <= last)
-    return inside.astype(np.int64)
-
-
-def week_of_year(day_of_year: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Calendar week 1-53 counted from January 1 (not ISO weeks, which put Jan 1 in last year's week)."""
-    return (day_of_year - 1) // 7 + 1
-
-
-def flight_id(airline_code: str, flight_number: str) -> str:
-    """The scheduled flight as one category, e.g. `LAN-226`."""
-    return f"{airline_code.strip()}-{flight_number.strip()}"
+    `departure` is the naive Santiago local time. Training applies this to every row (`build_features`) and the
+    scorer to every event, so the two cannot compute features differently.
+    """
+    month, hour = departure.month, departure.hour
+    month_s, hour_s = str(month), str(hour)
+    weekday = WEEKDAYS[departure.weekday()]
+    period = "morning" if 5 <= hour < 12 else "afternoon" if 12 <= hour < 19 else "night"  # 05-11, 12-18, 19-04
+    month_day = month * 100 + departure.day
+    season = "1" if any(first <= month_day <= last for first, last in _HIGH_SEASON) else "0"  # edges included
+    week = str((departure.timetuple().tm_yday - 1) // 7 + 1)  # counted from January 1, not ISO weeks
+    airline, flight_type, destination = str(airline).strip(), str(flight_type).strip(), str(destination).strip()
+    flight = f"{str(airline_code).strip()}-{str(flight_number).strip()}"
+    return (
+        month_s, week, weekday, hour_s, period, season, airline, flight_type, destination, flight,
+        f"{airline}|{period}", f"{airline}|{month_s}", f"{destination}|{month_s}", f"{month_s}|{weekday}",
+        f"{flight_type}|{hour_s}",
+    )  # fmt: skip
 
 
 def build_features(raw: pd.DataFrame) -> pd.DataFrame:
@@ -91,40 +97,24 @@ def build_features(raw: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in INPUT_COLUMNS if c not in raw.columns]
     if missing:
         raise KeyError(f"raw flights lack the columns {missing}; features need {list(INPUT_COLUMNS)}")
-    departure = pd.to_datetime(raw[SCHEDULED_DEPARTURE])
-    month = departure.dt.month.to_numpy()
-    hour = departure.dt.hour.to_numpy()
-    weekday = departure.dt.day_of_week.to_numpy()
-    period = period_of_day(hour)
-    airline = raw[AIRLINE].astype(str).str.strip().to_numpy()
-    flight_type = raw[FLIGHT_TYPE].astype(str).str.strip().to_numpy()
-    destination = raw[DESTINATION].astype(str).str.strip().to_numpy()
-    flight = (raw[AIRLINE_CODE].astype(str).str.strip() + "-" + raw[FLIGHT_NUMBER].astype(str).str.strip()).to_numpy()
-    month_s = month.astype(str)
-    hour_s = hour.astype(str)
-    weekday_s = np.asarray(WEEKDAYS, dtype=object)[weekday]
-    features = {
-        "month": month_s,
-        "week": week_of_year(departure.dt.day_of_year.to_numpy()).astype(str),
-        "weekday": weekday_s,
-        "hour": hour_s,
-        "period_of_day": period,
-        "high_season": high_season(month, departure.dt.day.to_numpy()).astype(str),
-        "airline": airline,
-        "flight_type": flight_type,
-        "destination": destination,
-        "flight": flight,
-        "airline_x_period": _cross(airline, period),
-        "airline_x_month": _cross(airline, month_s),
-        "destination_x_month": _cross(destination, month_s),
-        "month_x_weekday": _cross(month_s, weekday_s),
-        "flight_type_x_hour": _cross(flight_type, hour_s),
-    }
-    return pd.DataFrame({name: np.asarray(features[name], dtype=object) for name in FEATURE_NAMES}, index=raw.index)
-
-
-def _cross(left: np.ndarray[Any, Any], right: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    return np.char.add(np.char.add(left.astype(str), "|"), right.astype(str)).astype(object)
+    departures = pd.to_datetime(raw[SCHEDULED_DEPARTURE])
+    rows = [
+        flight_features(*values)
+        for values in zip(
+            departures,
+            raw[AIRLINE],
+            raw[FLIGHT_TYPE],
+            raw[DESTINATION],
+            raw[AIRLINE_CODE],
+            raw[FLIGHT_NUMBER],
+            strict=True,
+        )
+    ]
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in FEATURE_NAMES]
+    return pd.DataFrame(
+        {name: np.asarray(column, dtype=object) for name, column in zip(FEATURE_NAMES, columns, strict=True)},
+        index=raw.index,
+    )
 
 
 def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:

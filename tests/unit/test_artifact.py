@@ -46,6 +46,7 @@ def test_round_trip_and_latest(models_dir: Path, flights: Any) -> None:
     assert latest.version == "v2"
     assert latest.threshold == 0.4
     assert (models_dir / "latest").resolve() == (models_dir / "v2").resolve()
+    assert load_artifact(models_dir / "latest").version == "v2", "the link itself names its version"
     v1 = load_artifact(models_dir / "v1")
     records = flights.head(50).to_dict("records")
     assert np.array_equal(delay_probabilities(v1.pipeline, records), delay_probabilities(latest.pipeline, records))

@@ -133,3 +133,47 @@ def test_records_drop_everything_but_scheduled_inputs() -> None:
     frame = records_to_frame([record])
     assert list(frame.columns) == list(INPUT_COLUMNS)
     assert not set(frame.columns) & set(OPERATED_COLUMNS)
+
+
+def _vectorized_reference(raw: pd.DataFrame) -> pd.DataFrame:
+    """The earlier column-wise (numpy) implementation, kept here as an independent check of `flight_features`."""
+    import numpy as np
+
+    from training.features import _HIGH_SEASON, WEEKDAYS
+
+    departure = pd.to_datetime(raw["Fecha-I"])
+    month, hour = departure.dt.month.to_numpy(), departure.dt.hour.to_numpy()
+    day_of_year, day = departure.dt.day_of_year.to_numpy(), departure.dt.day.to_numpy()
+    period = np.where((hour >= 5) & (hour < 12), "morning", np.where((hour >= 12) & (hour < 19), "afternoon", "night"))
+    month_day = month * 100 + day
+    season = np.zeros(month_day.shape, dtype=bool)
+    for first, last in _HIGH_SEASON:
+        season |= (month_day >= first) & (month_day <= last)
+    airline = raw["OPERA"].astype(str).str.strip().to_numpy()
+    flight_type = raw["TIPOVUELO"].astype(str).str.strip().to_numpy()
+    destination = raw["Des-I"].astype(str).str.strip().to_numpy()
+    flight = (raw["Emp-I"].astype(str).str.strip() + "-" + raw["Vlo-I"].astype(str).str.strip()).to_numpy()
+    month_s, hour_s = month.astype(str), hour.astype(str)
+    weekday = np.asarray(WEEKDAYS, dtype=object)[departure.dt.day_of_week.to_numpy()]
+
+    def cross(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        return np.char.add(np.char.add(left.astype(str), "|"), right.astype(str)).astype(object)
+
+    columns = {
+        "month": month_s, "week": ((day_of_year - 1) // 7 + 1).astype(str), "weekday": weekday, "hour": hour_s,
+        "period_of_day": period, "high_season": season.astype(np.int64).astype(str), "airline": airline,
+        "flight_type": flight_type, "destination": destination, "flight": flight,
+        "airline_x_period": cross(airline, period), "airline_x_month": cross(airline, month_s),
+        "destination_x_month": cross(destination, month_s), "month_x_weekday": cross(month_s, weekday),
+        "flight_type_x_hour": cross(flight_type, hour_s),
+    }  # fmt: skip
+    return pd.DataFrame({name: np.asarray(columns[name], dtype=object) for name in FEATURE_NAMES}, index=raw.index)
+
+
+def test_per_flight_definition_equals_the_column_wise_one_on_the_whole_dataset() -> None:
+    """`flight_features` (used by training and the scorer) against an independent vectorised implementation."""
+    from tests.conftest import DATASET
+
+    raw = pd.read_csv(DATASET, dtype=str, keep_default_na=False)
+    raw = pd.concat([raw, raw.head(3).assign(**{"OPERA": " Sky Airline ", "Vlo-I": "12 "})], ignore_index=True)
+    pd.testing.assert_frame_equal(build_features(raw), _vectorized_reference(raw))

@@ -1,0 +1,191 @@
+"""Targets checked against one run's ratios, and docs/benchmarks.md with its two figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+MODES = ("eos", "alo")
+MODE_NAMES = {"eos": "exactly-once", "alo": "at-least-once"}
+PROFILE_NOTES = Path(__file__).with_name("profile.md")
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a and b else None
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of issue #5 with the measured value; `met` is False when it could not be measured."""
+    eps = results["throughput_eps"]
+    checks: list[dict[str, Any]] = []
+
+    def check(
+        name: str, measured: float | None, goal: str, low: float | None = None, high: float | None = None
+    ) -> None:
+        checks.append({"name": name, "measured": measured, "goal": goal, "min": low, "max": high})
+
+    for mode in MODES:
+        scorer = eps["scorer"][mode]
+        check(f"scorer / passthrough ({mode})", _ratio(scorer, eps["passthrough"][mode]), ">= 0.70", low=0.70)
+        check(f"scorer / naive ({mode})", _ratio(scorer, eps["naive"][mode]), ">= 20", low=20)
+        check(f"scorer / quixstreams ({mode})", _ratio(scorer, eps["quixstreams"][mode]), ">= 2", low=2)
+    best = max(eps["scorer"][m] or 0 for m in MODES)
+    check("scorer / seed-style REST", _ratio(best, results["rest_seed_fps"]), ">= 10", low=10)
+    latency = results["latency_ms"]
+    check("p99 at 5,000/s, at-least-once (ms)", latency["alo"]["5000"]["p99"], "<= 25", high=25)
+    check("p99 at 5,000/s, exactly-once (ms)", latency["eos"]["5000"]["p99"], "<= 150", high=150)
+    check("consumer peak RSS (MB)", results["rss_mb"], "<= 250", high=250)
+    for item in checks:
+        value, low, high = item["measured"], item.pop("min"), item.pop("max")
+        if value is None or value != value:  # not measured, or NaN
+            item["met"] = False
+        else:
+            item["met"] = (low is None or value >= low) and (high is None or value <= high)
+    return checks
+
+
+def render(results: dict[str, Any], samples: dict[str, dict[str, list[float]]], doc: Path) -> None:
+    """Write the page and its figures (next to it, in figures/)."""
+    figures = doc.parent / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    _batch_figure(results, figures / "bench-batch-size.png")
+    _latency_figure(samples, figures / "bench-latency.png")
+    doc.write_text(_page(results))
+
+
+def _batch_figure(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 3.5))
+    for mode in MODES:
+        sweep = results["throughput_by_batch_size"][mode]
+        sizes = [int(s) for s in sweep]
+        axis.plot(sizes, list(sweep.values()), marker="o", label=f"scorer, {MODE_NAMES[mode]}")
+        limit = results["throughput_eps"]["passthrough"][mode]
+        if limit:
+            axis.axhline(limit, linestyle="--", linewidth=1, color=axis.lines[-1].get_color())
+    axis.set_xscale("log")
+    axis.set_xlabel("SCORER_BATCH_SIZE (records)")
+    axis.set_ylabel("events/s")
+    axis.set_title("Throughput by batch size (dashed: passthrough at 500)")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _latency_figure(samples: dict[str, dict[str, list[float]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    figure, axis = plt.subplots(figsize=(6, 3.5))
+    for mode in MODES:
+        for rate, values in samples[mode].items():
+            if not values:
+                continue
+            ordered = np.sort(np.asarray(values))
+            axis.plot(ordered, np.linspace(0, 1, len(ordered)), label=f"{MODE_NAMES[mode]}, {int(rate):,}/s")
+    axis.set_xscale("log")
+    axis.set_xlabel("end-to-end latency to read_committed visibility (ms)")
+    axis.set_ylabel("share of predictions")
+    axis.set_title("Latency distribution (CDF)")
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float) and value != value:
+        return "n/a"
+    return f"{value:,}" if isinstance(value, int | float) else str(value)
+
+
+def _page(results: dict[str, Any]) -> str:
+    machine = results["machine"]
+    throughput = results["throughput"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`bench/run.py`) from its last run; `bench/results.json` has every figure.",
+        "",
+        f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, {machine['os']}; Python "
+        f"{machine['python']}, Apache Kafka {machine['kafka']} (local KRaft broker, one node), librdkafka "
+        f"{machine['librdkafka']}. The broker, the contender and the load generator share the cores, so absolute "
+        "figures are low and noisy; the ratios come from one run, side by side.",
+        "",
+        f"## Throughput ({results['events']:,} dataset events preloaded on 6 partitions)",
+        "",
+        "Committed input records per second, from each contender's first commit to its last.",
+        "",
+        "| contender | exactly-once | at-least-once | notes |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, modes in throughput.items():
+        notes = []
+        for mode in MODES:
+            outcome = modes[mode]
+            if outcome.get("error"):
+                notes.append(f"{mode}: {outcome['error']}")
+            elif outcome.get("eps") and not outcome.get("completed"):
+                notes.append(
+                    f"{mode}: measured on the first {outcome['events_counted']:,} events ({outcome['seconds']} s cap)"
+                )
+        lines.append(
+            f"| {name} | {_fmt(modes['eos'].get('eps'))} | {_fmt(modes['alo'].get('eps'))} | {'; '.join(notes)} |"
+        )
+    rest = results["rest_seed"]
+    lines += [
+        f"| seed-style REST (flights/s, one per request, {rest['seconds']:.0f} s, 8 client threads) "
+        f"| {_fmt(rest['fps'])} | | {rest['failed']} failed requests |",
+        "",
+        "## Latency (input record timestamp to visibility for a read_committed reader)",
+        "",
+        "| mode | input rate (target / achieved) | p50 ms | p95 ms | p99 ms | all outputs seen |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]  # fmt: skip
+    for mode in MODES:
+        for rate, outcome in results["latency_ms"][mode].items():
+            lines.append(
+                f"| {MODE_NAMES[mode]} | {int(rate):,} / {outcome['input_eps']:,} | {_fmt(outcome['p50'])} | "
+                f"{_fmt(outcome['p95'])} | {_fmt(outcome['p99'])} | {'yes' if outcome['complete'] else 'no'} |"
+            )
+    cpu = results["cpu_s_per_million"]
+    lines += [
+        "",
+        "## Cost",
+        "",
+        f"- Consumer peak RSS: {_fmt(results['rss_mb'])} MB.",
+        f"- CPU seconds per million events (scorer process, after start-up): exactly-once {_fmt(cpu['eos'])}, "
+        f"at-least-once {_fmt(cpu['alo'])}.",
+        f"- Training (`training fit` on the real dataset, all candidates and the report): "
+        f"{results['training_s']:.1f} s.",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | goal | met |",
+        "| --- | --- | --- | --- |",
+    ]
+    for target in results["targets"]:
+        met = "yes" if target["met"] else "**no**"
+        lines.append(f"| {target['name']} | {_fmt(target['measured'])} | {target['goal']} | {met} |")
+    lines += [
+        "",
+        "## Figures",
+        "",
+        "![throughput by batch size](figures/bench-batch-size.png)",
+        "",
+        "![latency distribution](figures/bench-latency.png)",
+        "",
+    ]
+    if PROFILE_NOTES.exists():
+        lines += [PROFILE_NOTES.read_text().strip(), ""]
+    return "\n".join(lines)

@@ -1,0 +1,371 @@
+"""`make bench`: every contender on the same preloaded topic, in both modes, side by side in one session.
+
+Throughput is committed input records per second, from the contender's first commit to its last (start-up is
+left out, and reported as wall time); a contender too slow to finish within its time cap is measured on the
+records it committed by then, and the table says so. Latency is measured by a read_committed reader of the
+predictions against the input record's timestamp, at fixed input rates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from itertools import cycle, islice
+from pathlib import Path
+from typing import Annotated, Any
+
+import confluent_kafka
+import typer
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
+from rich.console import Console
+from rich.table import Table
+
+from bench.measure import (
+    ROOT,
+    LatencyReader,
+    ProcessCost,
+    Progress,
+    create_topics,
+    follow,
+    fresh,
+    percentiles,
+    spawn,
+    stop,
+)
+from bench.report import render, targets
+from kafka_common.local_broker import LocalKafkaBroker, free_port, kafka_version
+from producer.replay import dataset_events, publish
+
+console = Console()
+app = typer.Typer(add_completion=False, help=__doc__)
+MODES = ("eos", "alo")
+RATES = (1_000, 5_000, 20_000)
+BATCH_SIZES = (50, 200, 500, 2_000)
+PARTS = "throughput,sweep,latency,rest"
+BENCH_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
+
+
+@dataclass
+class Session:
+    config: dict[str, Any]
+    admin: AdminClient
+    models: Path
+    logs: Path
+    input: str
+    events: int
+
+    @property
+    def bootstrap(self) -> str:
+        return str(self.config["bootstrap.servers"])
+
+
+def scorer_args(session: Session, mode: str, group: str, output: str, batch_size: int, port: int = 0) -> dict[str, str]:
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": session.bootstrap,
+        "MODEL_URI": str(session.models),
+        "TOPIC_INPUT": session.input,
+        "TOPIC_PREDICTIONS": output,
+        "TOPIC_DEAD_LETTER": f"{output}.dlq",
+        "SCORER_GROUP_ID": group,
+        "SCORER_INSTANCE_ID": group,
+        "SCORER_PROCESSING_GUARANTEE": "exactly_once" if mode == "eos" else "at_least_once",
+        "SCORER_BATCH_SIZE": str(batch_size),
+        "SCORER_HTTP_PORT": str(port),
+        "SCORER_LOG_LEVEL": "WARNING",
+    }
+
+
+def run_contender(session: Session, name: str, mode: str, cap_s: float, batch_size: int = 500) -> dict[str, Any]:
+    """Start one contender on a fresh group and output topic; follow its commits; stop it."""
+    group, output = fresh(f"{name}-{mode}"), fresh(f"{name}-{mode}-out")
+    create_topics(session.admin, output, f"{output}.dlq")
+    log = session.logs / f"{name}-{mode}-{batch_size}.log"
+    if name == "scorer":
+        process = spawn("consumer", [], log, env=scorer_args(session, mode, group, output, batch_size))
+    else:
+        module = {"passthrough": "bench.passthrough", "naive": "bench.naive", "quixstreams": "bench.quix_app"}[name]
+        args = ["--bootstrap", session.bootstrap, "--input", session.input, "--output", output, "--group", group,
+                "--mode", mode, "--models", str(session.models), "--batch-size", str(batch_size)]  # fmt: skip
+        python = str(BENCH_PYTHON) if name == "quixstreams" else None
+        process = spawn(module, args, log, python=python)
+    cost = ProcessCost(process.pid)
+    started = time.monotonic()
+    try:
+        progress = follow(session.config, group, session.input, session.events, cap_s, on_sample=cost)
+        wall_s = time.monotonic() - started
+        alive = process.poll() is None
+        result = summarize(progress, session.events, wall_s, cost if alive else None)
+        if not alive and not result["completed"]:
+            result["error"] = f"exited with {process.returncode}; see {log}"
+        return result
+    finally:
+        stop(process)
+
+
+def summarize(progress: Progress, total: int, wall_s: float, cost: ProcessCost | None) -> dict[str, Any]:
+    eps, counted, seconds = progress.rate(total)
+    done = progress.samples[-1][1] if progress.samples else 0
+    result: dict[str, Any] = {
+        "eps": round(eps),
+        "events_counted": counted,
+        "seconds": round(seconds, 2),
+        "wall_s": round(wall_s, 1),
+        "completed": done >= total,
+    }
+    cpu = progress.cpu_per_event()
+    if cost is not None and cpu is not None:
+        result["cpu_s_per_million"] = round(cpu * 1e6, 1)
+        result["peak_rss_mb"] = round(cost.peak_rss_mb(), 1)
+    return result
+
+
+def preload(session: Session, data: Path) -> float:
+    """Fill the input topic with `events` dataset events (the 68,206 flights, cycled); returns seconds."""
+    source = list(dataset_events(data))
+    producer = Producer(
+        {**session.config, "enable.idempotence": True, "linger.ms": 50, "batch.size": 1_000_000,
+         "compression.type": "lz4", "queue.buffering.max.messages": 500_000}
+    )  # fmt: skip
+    started = time.monotonic()
+    report = publish(producer, session.input, islice(cycle(source), session.events))
+    if report.failed:
+        raise RuntimeError(f"preloading failed: {report.first_error}")
+    return time.monotonic() - started
+
+
+def wait_ready(port: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"scorer on port {port} not ready after {timeout_s:.0f} s")
+
+
+def latency_run(session: Session, mode: str, rate: int, seconds: float, data: Path) -> dict[str, Any]:
+    """Scorer on fresh topics; input at a fixed rate; read_committed latency of every prediction."""
+    source, output = fresh(f"lat-{mode}-{rate}"), fresh(f"lat-{mode}-{rate}-out")
+    group = fresh(f"lat-{mode}")
+    create_topics(session.admin, source, output, f"{output}.dlq")
+    port = free_port()
+    env = {**scorer_args(session, mode, group, output, 500, port), "TOPIC_INPUT": source}
+    process = spawn("consumer", [], session.logs / f"latency-{mode}-{rate}.log", env=env)
+    reader = LatencyReader(session.config, output)
+    try:
+        wait_ready(port)
+        count = int(rate * seconds)
+        events = list(islice(cycle(dataset_events(data, limit=20_000)), count))
+        producer = Producer({**session.config, "enable.idempotence": True, "linger.ms": 1, "compression.type": "lz4"})
+        started = time.monotonic()
+        publish(producer, source, events, rate=rate)
+        achieved = count / (time.monotonic() - started)
+        complete = reader.wait_for(count, 120)
+        return {
+            **percentiles(reader.latencies_ms),
+            "input_eps": round(achieved),
+            "events": count,
+            "complete": complete,
+            "samples": reader.latencies_ms,
+        }
+    finally:
+        reader.close()
+        stop(process)
+
+
+def rest_run(session: Session, data: Path, seconds: float) -> dict[str, Any]:
+    from bench.rest_seed import load
+
+    port = free_port()
+    process = spawn(
+        "bench.rest_seed", ["--port", str(port), "--models", str(session.models)], session.logs / "rest.log"
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        bodies = [value for _, value in dataset_events(data, limit=2_000)]
+        answered, failed = load(port, bodies, seconds)
+        return {"fps": round(answered / seconds, 1), "answered": answered, "failed": failed, "seconds": seconds}
+    finally:
+        stop(process)
+
+
+def train(data: Path, out: Path, logs: Path) -> tuple[Path, float]:
+    started = time.monotonic()
+    with (logs / "training.log").open("wb") as log:
+        subprocess.run(
+            [str(Path(sys.executable).parent / "training"), "fit", "--data", str(data), "--out", str(out)],
+            check=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return out, time.monotonic() - started
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    memory_kb = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+    )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory_kb / 1024**2, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "kafka": kafka_version(),
+        "librdkafka": confluent_kafka.libversion()[0],
+        "confluent_kafka": confluent_kafka.version()[0],
+        "note": "broker, contender and load generator share these cores",
+    }
+
+
+def throughput_part(session: Session, cap_s: float, naive_cap_s: float, results: dict[str, Any]) -> None:
+    throughput: dict[str, dict[str, Any]] = {}
+    for name in ("passthrough", "scorer", "quixstreams", "naive"):
+        for mode in MODES:
+            if name == "quixstreams" and not BENCH_PYTHON.exists():
+                throughput.setdefault(name, {})[mode] = {"eps": None, "error": "no .venv-bench (make bench makes it)"}
+                continue
+            cap = naive_cap_s if name == "naive" else cap_s
+            with console.status(f"{name} ({mode}) on {session.events:,} events"):
+                outcome = run_contender(session, name, mode, cap)
+            throughput.setdefault(name, {})[mode] = outcome
+            console.print(f"{name:12} {mode}: {outcome['eps']:>8,} events/s  ({outcome})")
+    results["throughput"] = throughput
+    results["throughput_eps"] = {n: {m: r[m]["eps"] for m in MODES} for n, r in throughput.items()}
+    results["rss_mb"] = max(throughput["scorer"][m].get("peak_rss_mb", 0) for m in MODES)
+    results["cpu_s_per_million"] = {m: throughput["scorer"][m].get("cpu_s_per_million") for m in MODES}
+
+
+def sweep_part(session: Session, cap_s: float, results: dict[str, Any]) -> None:
+    sweep: dict[str, dict[str, int]] = {m: {} for m in MODES}
+    for mode in MODES:
+        for size in BATCH_SIZES:
+            with console.status(f"scorer ({mode}), batch size {size}"):
+                outcome = run_contender(session, "scorer", mode, cap_s, batch_size=size)
+            sweep[mode][str(size)] = outcome["eps"]
+            console.print(f"batch {size:>5} {mode}: {outcome['eps']:,} events/s")
+    results["throughput_by_batch_size"] = sweep
+
+
+def latency_part(
+    session: Session, seconds: float, data: Path, results: dict[str, Any]
+) -> dict[str, dict[str, list[float]]]:
+    latency: dict[str, dict[str, Any]] = {m: {} for m in MODES}
+    samples: dict[str, dict[str, list[float]]] = {m: {} for m in MODES}
+    for mode in MODES:
+        for rate in RATES:
+            with console.status(f"latency ({mode}) at {rate:,} events/s"):
+                outcome = latency_run(session, mode, rate, seconds, data)
+            samples[mode][str(rate)] = outcome.pop("samples")
+            latency[mode][str(rate)] = outcome
+            console.print(f"latency {mode} {rate:>6,}/s: {outcome}")
+    results["latency_ms"] = latency
+    return samples
+
+
+@app.command()
+def main(
+    events: Annotated[int, typer.Option(help="records preloaded into the input topic")] = 500_000,
+    cap_s: Annotated[float, typer.Option(help="longest time a contender may take on the topic")] = 120,
+    naive_cap_s: Annotated[float, typer.Option(help="time the (slow) naive contender gets")] = 60,
+    sweep_cap_s: Annotated[float, typer.Option(help="time per batch size in the sweep")] = 20,
+    latency_s: Annotated[float, typer.Option(help="seconds of input per latency rate")] = 10,
+    rest_s: Annotated[float, typer.Option(help="duration of the REST stress test")] = 45,
+    parts: Annotated[str, typer.Option(help="a subset of throughput,sweep,latency,rest (no page then)")] = PARTS,
+    data: Annotated[Path, typer.Option(help="the dataset CSV")] = Path("data/dataset_SCL.csv"),
+    out: Annotated[Path, typer.Option(help="machine-readable results")] = Path("bench/results.json"),
+    doc: Annotated[Path, typer.Option(help="the benchmark page (figures next to it)")] = Path("docs/benchmarks.md"),
+) -> None:
+    """Run every contender in both modes, measure latency and cost, write results.json and the docs page."""
+    chosen = {part.strip() for part in parts.split(",")}
+    unknown = chosen - set(PARTS.split(","))
+    if unknown:
+        raise typer.BadParameter(f"unknown parts {sorted(unknown)}; choose from {PARTS}", param_hint="--parts")
+    logs = ROOT / "build" / "bench" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"machine": machine(), "events": events, "command": "make bench"}
+    samples: dict[str, dict[str, list[float]]] = {}
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    broker = None if bootstrap else LocalKafkaBroker().start()
+    try:
+        config: dict[str, Any] = dict(broker.client_config()) if broker else {"bootstrap.servers": bootstrap}
+        with console.status("training the model (timed)"):
+            models, results["training_s"] = train(data, logs.parent / "models" / fresh("run"), logs)
+        console.print(f"trained in {results['training_s']:.1f} s")
+        session = Session(config, AdminClient(config), models, logs, fresh("input"), events)
+        create_topics(session.admin, session.input)
+        if chosen & {"throughput", "sweep"}:
+            with console.status(f"preloading {events:,} events into {session.input} (6 partitions)"):
+                results["preload_s"] = round(preload(session, data), 1)
+            console.print(f"preloaded {events:,} events in {results['preload_s']} s")
+        if "throughput" in chosen:
+            throughput_part(session, cap_s, naive_cap_s, results)
+        if "sweep" in chosen:
+            sweep_part(session, sweep_cap_s, results)
+        if "latency" in chosen:
+            samples = latency_part(session, latency_s, data, results)
+        if "rest" in chosen:
+            with console.status(f"seed-style REST stress test ({rest_s:.0f} s)"):
+                results["rest_seed"] = rest_run(session, data, rest_s)
+            results["rest_seed_fps"] = results["rest_seed"]["fps"]
+    finally:
+        if broker:
+            broker.close()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if chosen != set(PARTS.split(",")):
+        console.print_json(json.dumps(results))
+        console.print("partial run: results printed above; bench/results.json and the page are left as they were")
+        return
+    results["targets"] = targets(results)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    render(results, samples, doc)
+    print_table(results)
+    console.print(f"results: {out}; page: {doc}")
+
+
+def print_table(results: dict[str, Any]) -> None:
+    table = Table(title=f"throughput on {results['events']:,} events (events/s)")
+    table.add_column("contender")
+    for mode in MODES:
+        table.add_column(mode, justify="right")
+    for name, modes in results["throughput_eps"].items():
+        table.add_row(name, *(f"{modes[m]:,}" if modes[m] is not None else "–" for m in MODES))
+    table.add_row("seed-style REST (flights/s)", f"{results['rest_seed_fps']:,}", "")
+    console.print(table)
+    checks = Table(title="targets (ratios from this run)")
+    for column in ("target", "measured", "goal", "met"):
+        checks.add_column(column)
+    for target in results["targets"]:
+        checks.add_row(
+            target["name"], str(target["measured"]), target["goal"], "yes" if target["met"] else "[red]NO[/]"
+        )
+    console.print(checks)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,50 @@
+"""The scorer's Kafka client settings, in one place: the scorer and the benchmark's passthrough share them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from consumer.settings import ScorerSettings
+from kafka_common.settings import TopicSettings
+
+# Small requests go out at once: with Nagle's algorithm, each of a transaction's sequential requests could wait
+# for a delayed ACK (tens of milliseconds each, measured in the benchmark's latency runs).
+LOW_LATENCY = {"socket.nagle.disable": True}
+
+
+def consumer_config(base: dict[str, Any], settings: ScorerSettings) -> dict[str, Any]:
+    """Manual commits, read_committed, fetches no longer than one batch wait."""
+    return {
+        **base,
+        **LOW_LATENCY,
+        "group.id": settings.group_id,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        "isolation.level": "read_committed",
+        "session.timeout.ms": settings.session_timeout_ms,
+        "heartbeat.interval.ms": max(settings.session_timeout_ms // 5, 500),
+        "fetch.wait.max.ms": min(settings.batch_max_wait_ms, 500),
+    }
+
+
+def producer_config(base: dict[str, Any], settings: ScorerSettings, topics: TopicSettings) -> dict[str, Any]:
+    """Idempotent, acks=all, lz4, a short linger; transactional when exactly-once."""
+    config: dict[str, Any] = {
+        **base,
+        **LOW_LATENCY,
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": settings.linger_ms,
+        "compression.type": "lz4",
+        # Back-to-back transactions meet CONCURRENT_TRANSACTIONS while the previous one's markers are written;
+        # retrying after 10 ms instead of 100 ms shortened each transaction here (see docs/benchmarks.md).
+        "retry.backoff.ms": 10,
+        "queue.buffering.max.messages": max(100_000, 4 * settings.batch_size),
+        "message.max.bytes": topics.dead_letter_max_message_bytes + 64 * 1024,
+    }
+    if settings.processing_guarantee == "exactly_once":
+        config |= {
+            "transactional.id": settings.transactional_id,
+            "transaction.timeout.ms": settings.transaction_timeout_ms,
+        }
+    return config

@@ -1,0 +1,71 @@
+"""The orjson prediction bytes are a valid `DelayPrediction`, equal to one built through pydantic."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from consumer.encoding import prediction_json
+from consumer.scoring import Term
+from schemas import FlightEvent
+from schemas.outputs import DelayPrediction, FeatureContribution, SourcePosition
+
+
+@pytest.mark.parametrize(
+    ("departure", "probability", "terms", "unseen"),
+    [
+        ("2017-01-01T23:30:00", 0.1910000000000001, [Term("destination=SCIE (Concepcion)", -0.1234)], []),
+        ("2017-07-15T06:05:00", 1e-05, [], ["destination", "flight"]),
+        ("2017-12-31T23:59:00-05:00", 0.999, [Term("month=7", 1.0), Term("hour=6", -2e-04)], ["flight"]),
+        ("2100-02-28T00:00:00", 0.0, [Term("airline=Sky Airline", 0.5)] * 3, []),
+    ],
+)
+def test_bytes_equal_the_pydantic_prediction(
+    departure: str, probability: float, terms: list[Term], unseen: list[str]
+) -> None:
+    event = FlightEvent.model_validate(
+        {
+            "scheduled_departure": departure,
+            "airline_name": "Sky Airline",
+            "airline_code": "SKU",
+            "flight_number": "101",
+            "flight_type": "N",
+            "destination": "SCIE",
+        }
+    )
+    event_time = datetime.fromtimestamp(1_700_000_000_123 / 1000, UTC)
+    scored_at = datetime(2026, 11, 27, 13, 0, 0, 123456, tzinfo=UTC)
+    expected = DelayPrediction(
+        flight_id="SKU-101-x",
+        delay_probability=probability,
+        delayed=probability >= 0.191,
+        threshold=0.191,
+        model_version="20261127T000000Z",
+        top_contributions=[FeatureContribution(feature=t.feature, log_odds=t.log_odds) for t in terms],
+        unseen_categories=unseen,
+        scheduled_departure=event.scheduled_departure,
+        event_time=event_time,
+        scored_at=scored_at,
+        source=SourcePosition(topic="flights.scheduled", partition=5, offset=123456789),
+    )
+    encoded = prediction_json(
+        flight_id="SKU-101-x",
+        probability=probability,
+        threshold=0.191,
+        model_version="20261127T000000Z",
+        contributions=terms,
+        unseen=unseen,
+        scheduled_departure=event.scheduled_departure,
+        event_time=event_time,
+        scored_at=scored_at,
+        topic="flights.scheduled",
+        partition=5,
+        offset=123456789,
+    )
+    parsed = DelayPrediction.model_validate_json(encoded)
+    assert parsed == expected
+    assert set(orjson.loads(encoded)) == set(DelayPrediction.model_fields), "no field missing or extra"
+    reference = orjson.loads(expected.model_dump_json())
+    assert orjson.loads(encoded) == reference, "same JSON values as pydantic writes, times included"
