@@ -170,6 +170,8 @@ class ScorerApp:
             self._await_broker()
             if self.exactly_once:
                 self.producer.init_transactions(30)
+            # Connect and learn the output partitions now, not when the first batch is waiting for them.
+            self.producer.list_topics(timeout=10)
             self.consumer.subscribe(
                 [self.topics.input], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
             )

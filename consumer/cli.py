@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -45,6 +46,9 @@ def run() -> None:
         log.error("refusing to start: %s", exc)
         raise typer.Exit(EXIT_CONFIG) from exc
     scorer = ScorerApp(settings, kafka, topics, model)
+    # Everything loaded so far (libraries, the model) lives as long as the process: keeping it out of the
+    # collector's generations stops full collections from scanning it, which showed as latency spikes.
+    gc.freeze()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: draining", signal.Signals(signum).name)

@@ -24,6 +24,8 @@ def consumer_config(base: dict[str, Any], settings: ScorerSettings) -> dict[str,
         "session.timeout.ms": settings.session_timeout_ms,
         "heartbeat.interval.ms": max(settings.session_timeout_ms // 5, 500),
         "fetch.wait.max.ms": min(settings.batch_max_wait_ms, 500),
+        # Prefetch a few batches, not librdkafka's default 64 MB: memory stays flat on a large backlog.
+        "queued.max.messages.kbytes": 8 * 1024,
     }
 
 

@@ -24,7 +24,7 @@ class ScorerSettings(BaseSettings):
         default_factory=socket.gethostname, description="stable per instance; names the transactional id"
     )
     processing_guarantee: Literal["exactly_once", "at_least_once"] = "exactly_once"
-    batch_size: int = Field(default=500, ge=1, le=100_000)
+    batch_size: int = Field(default=2_000, ge=1, le=100_000, description="records per micro-batch at most")
     batch_max_wait_ms: int = Field(
         default=10, ge=1, le=60_000, description="longest wait to fill a batch: bounds latency at low rates"
     )
