@@ -30,7 +30,7 @@ from consumer.invalid_limit import InvalidRatioLimit
 from consumer.metrics import ScorerMetrics
 from consumer.scoring import BatchScorer, ScoredBatch
 from consumer.settings import ScorerSettings
-from consumer.validation import Rejection, validate_value
+from consumer.validation import Rejection, validate_batch
 from kafka_common.settings import KafkaSettings, TopicSettings
 from schemas import DeadLetter, FieldError, FlightEvent, Header, SourcePosition
 from training.artifact import LoadedModel
@@ -259,8 +259,10 @@ class ScorerApp:
     def _outputs(self, records: list[Message]) -> list[Output]:
         valid: list[tuple[Message, FlightEvent]] = []
         rejected: list[tuple[Message, Rejection]] = []
-        for message in records:
-            result = validate_value(message.value(), self.settings.max_payload_bytes, self.scorer.known_airlines)
+        results = validate_batch(
+            [message.value() for message in records], self.settings.max_payload_bytes, self.scorer.known_airlines
+        )
+        for message, result in zip(records, results, strict=True):
             if isinstance(result, Rejection):
                 rejected.append((message, result))
             else:

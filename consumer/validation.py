@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from schemas import FieldError, FlightEvent
 from schemas.outputs import ErrorKind
@@ -29,6 +30,44 @@ def validate_value(
     value: bytes | None, max_bytes: int, known_airlines: Collection[str] | None = None
 ) -> FlightEvent | Rejection:
     """Decode and validate one record value; never raises for bad input."""
+    payload = _decode(value, max_bytes)
+    if isinstance(payload, Rejection):
+        return payload
+    return _validate(payload, known_airlines)
+
+
+def validate_batch(
+    values: Sequence[bytes | None], max_bytes: int, known_airlines: Collection[str] | None = None
+) -> list[FlightEvent | Rejection]:
+    """`validate_value` for a whole batch: each value is decoded on its own (so no value can spill into the
+    next), then all objects are validated in one call. If any of them is invalid, they are validated one by
+    one instead, which gives every event its own precise errors."""
+    results: list[FlightEvent | Rejection | None] = []
+    payloads: list[dict[str, Any]] = []
+    positions: list[int] = []
+    for value in values:
+        decoded = _decode(value, max_bytes)
+        if isinstance(decoded, Rejection):
+            results.append(decoded)
+        else:
+            positions.append(len(results))
+            payloads.append(decoded)
+            results.append(None)
+    try:
+        events: list[FlightEvent | Rejection] = list(
+            _EVENTS.validate_python(payloads, context={"known_airlines": known_airlines})
+        )
+    except ValidationError:
+        events = [_validate(payload, known_airlines) for payload in payloads]
+    for position, event in zip(positions, events, strict=True):
+        results[position] = event
+    return [result for result in results if result is not None]
+
+
+_EVENTS: TypeAdapter[list[FlightEvent]] = TypeAdapter(list[FlightEvent])
+
+
+def _decode(value: bytes | None, max_bytes: int) -> dict[str, Any] | Rejection:
     if not value:
         return _whole("empty", "empty value")
     if len(value) > max_bytes:
@@ -43,6 +82,10 @@ def validate_value(
         return _whole("not_json", f"not JSON: {exc}")
     if not isinstance(payload, dict):
         return _whole("not_an_object", f"expected a JSON object, got {type(payload).__name__}")
+    return payload
+
+
+def _validate(payload: dict[str, Any], known_airlines: Collection[str] | None) -> FlightEvent | Rejection:
     try:
         return FlightEvent.model_validate(payload, context={"known_airlines": known_airlines})
     except ValidationError as exc:

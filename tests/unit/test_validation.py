@@ -89,3 +89,23 @@ def test_lag_and_broker_state_come_from_librdkafka_statistics() -> None:
     assert metrics.registry.get_sample_value("flightdelay_consumer_lag", {"partition": "1"}) is None
     down = orjson.dumps({"brokers": {"b/1": {"state": "DOWN"}}, "topics": {}}).decode()
     assert metrics.update_from_statistics(down) is False
+
+
+def test_a_batch_is_validated_exactly_as_each_value_alone() -> None:
+    """One call for the whole batch when all are valid; per-value errors as soon as one is not."""
+    from consumer.validation import validate_batch
+
+    other = GOOD.replace(b'"800"', b'"801"')
+    unknown = GOOD.replace(b"Sky Airline", b"Nowhere Air")
+    smuggle_a, smuggle_b = GOOD[:-1] + b"}," + other[:-1], b"}"  # valid only if glued together
+    batches = [
+        [GOOD, other, GOOD],
+        [GOOD, b"", unknown, b"[1]", b"\xff", smuggle_a, smuggle_b, b"x" * 5000, other, None],
+    ]
+    known = {"Sky Airline"}
+    for batch in batches:
+        assert validate_batch(batch, 4096, known) == [validate_value(value, 4096, known) for value in batch]
+    results = validate_batch(batches[1], 4096, known)
+    assert [r.kind if isinstance(r, Rejection) else "ok" for r in results] == [
+        "ok", "empty", "invalid_event", "not_an_object", "not_utf8", "not_json", "not_json", "too_large", "ok", "empty",
+    ]  # fmt: skip
