@@ -26,6 +26,7 @@ def consumer_config(base: dict[str, Any], settings: ScorerSettings) -> dict[str,
         "fetch.wait.max.ms": min(settings.batch_max_wait_ms, 500),
         # Prefetch a few batches, not librdkafka's default 64 MB: memory stays flat on a large backlog.
         "queued.max.messages.kbytes": 8 * 1024,
+        "fetch.max.bytes": 4 * 1024 * 1024,
     }
 
 
@@ -42,6 +43,7 @@ def producer_config(base: dict[str, Any], settings: ScorerSettings, topics: Topi
         # retrying after 10 ms instead of 100 ms shortened each transaction here (see docs/benchmarks.md).
         "retry.backoff.ms": 10,
         "queue.buffering.max.messages": max(100_000, 4 * settings.batch_size),
+        "queue.buffering.max.kbytes": 64 * 1024,
         "message.max.bytes": topics.dead_letter_max_message_bytes + 64 * 1024,
     }
     if settings.processing_guarantee == "exactly_once":

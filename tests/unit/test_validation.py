@@ -98,7 +98,7 @@ def test_a_batch_is_validated_exactly_as_each_value_alone() -> None:
     other = GOOD.replace(b'"800"', b'"801"')
     unknown = GOOD.replace(b"Sky Airline", b"Nowhere Air")
     smuggle_a, smuggle_b = GOOD[:-1] + b"}," + other[:-1], b"}"  # valid only if glued together
-    batches = [
+    batches: list[list[bytes | None]] = [
         [GOOD, other, GOOD],
         [GOOD, b"", unknown, b"[1]", b"\xff", smuggle_a, smuggle_b, b"x" * 5000, other, None],
     ]
