@@ -70,7 +70,7 @@ def _batch_figure(results: dict[str, Any], path: Path) -> None:
     axis.set_xscale("log")
     axis.set_xlabel("SCORER_BATCH_SIZE (records)")
     axis.set_ylabel("events/s")
-    axis.set_title("Throughput by batch size (dashed: passthrough, shipped batch size)")
+    axis.set_title("Throughput by batch size (dashed: passthrough)", fontsize=10)
     axis.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=110)
