@@ -187,7 +187,10 @@ def test_scaling_one_to_three_to_one_mid_stream(
         recorder.wait_for(8_000, 120)
         for process in extra:
             process.start()
-        recorder.wait_for(25_000, 120)
+        for process in extra:  # ready means partitions assigned: the group is three now
+            process.wait_ready(90)
+        # The three score together while the stream goes on.
+        recorder.wait_for(min(recorder.count() + 2_000, valid + invalid), 120)
         assert all(process.stop() == 0 for process in extra), "scale-in must be clean"
         sender.join(120)
         recorder.wait_for(valid + invalid, 120)
