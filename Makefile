@@ -66,7 +66,7 @@ typecheck: setup
 	$(BIN)/mypy
 
 pytest: setup data tools
-	$(BIN)/pytest --durations=12 -m "not broker_loss"
+	$(BIN)/pytest --durations=12
 
 broker: setup  ## a local Kafka broker in the foreground, for working by hand
 	$(BIN)/flightdelay-kafka broker

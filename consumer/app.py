@@ -19,10 +19,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from consumer.bounded_call import call_within
 from consumer.clients import consumer_config, producer_config
 from consumer.encoding import prediction_json
 from consumer.health import HealthState, start_health_server
@@ -42,7 +43,8 @@ EXIT_OK = 0
 EXIT_FATAL = 1
 EXIT_CONFIG = 2
 EXIT_INVALID_RATIO = 3
-COMMIT_RETRIES = 5
+# Statistics carry lag and broker state; readiness treats a report three intervals old as stale.
+STATISTICS_INTERVAL_MS = 2000
 # Errors that mean "this configuration can never connect", unlike a broker that is merely away.
 ACCESS_ERRORS = frozenset({KafkaError._AUTHENTICATION, KafkaError._SSL})
 # Another live instance took over our transactional id: stop, never fight it for the id.
@@ -99,7 +101,7 @@ class ScorerApp:
         self.exactly_once = settings.processing_guarantee == "exactly_once"
         self.metrics = ScorerMetrics()
         self.metrics.model.labels(version=model.version).set(1)
-        self.health = HealthState()
+        self.health = HealthState(broker_stale_after_s=3 * STATISTICS_INTERVAL_MS / 1000)
         self.health.model_loaded = True
         self.scorer = BatchScorer(model, settings.top_contributions)
         self.limit = InvalidRatioLimit(settings.max_invalid_ratio, settings.invalid_window, settings.invalid_min_events)
@@ -111,7 +113,7 @@ class ScorerApp:
         common = {
             **base,
             "error_cb": self._on_error,
-            "statistics.interval.ms": 2000,
+            "statistics.interval.ms": STATISTICS_INTERVAL_MS,
             "logger": logging.getLogger("librdkafka"),
         }
         self.consumer = Consumer({**consumer_config(common, settings), "stats_cb": self._on_stats})
@@ -121,7 +123,7 @@ class ScorerApp:
     # --- callbacks (called from librdkafka's poll in this thread) ---------------------------------------
     def _on_error(self, error: KafkaError) -> None:
         if error.code() == KafkaError._ALL_BROKERS_DOWN:
-            self.health.broker_up = False
+            self.health.report_broker(False)
         if error.code() in ACCESS_ERRORS:
             self._access_error = error
         if error.fatal():
@@ -129,7 +131,7 @@ class ScorerApp:
         log.warning("kafka: %s", error.str(), extra={"code": error.name()})
 
     def _on_stats(self, stats_json: str) -> None:
-        self.health.broker_up = self.metrics.update_from_statistics(stats_json)
+        self.health.report_broker(self.metrics.update_from_statistics(stats_json))
 
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.health.assigned_partitions = len(partitions)
@@ -367,37 +369,44 @@ class ScorerApp:
     def _commit_transaction(self, outputs: list[Output], offsets: list[TopicPartition]) -> bool:
         timeout = self.settings.transaction_timeout_ms / 1000
         started = time.monotonic()
+        offsets_sent = False
         try:
             self.producer.begin_transaction()
             self._produce_all(outputs)
-            # Not retried: a failure here aborts the transaction and re-reads the batch (see _recover).
-            self.producer.send_offsets_to_transaction(offsets, self.consumer.consumer_group_metadata(), timeout)
-            self._retrying(lambda: self.producer.commit_transaction(timeout))
+            group = self.consumer.consumer_group_metadata()
+            producer = self.producer
+            call_within(
+                lambda: producer.send_offsets_to_transaction(offsets, group, timeout),
+                2 * timeout,
+                "send_offsets_to_transaction",
+            )
+            offsets_sent = True
+            # A commit that timed out (the broker is away) is resumed by calling it again: until it finishes,
+            # librdkafka refuses any other transactional call ("Conflicting ... already in progress"), abort too.
+            self._resume("committing the transaction", lambda: self.producer.commit_transaction(timeout))
         except KafkaException as exc:
-            log.warning("transaction failed, re-reading the batch: %s", exc.args[0].str())
-            self._recover(exc.args[0], offsets, time.monotonic() - started)
+            error: KafkaError = exc.args[0]
+            log.warning("transaction failed, re-reading the batch: %s", error.str())
+            # A timed-out send_offsets_to_transaction is not resumed: after an outage it can block past its
+            # timeout for good (librdkafka #5456, #5511). A new producer aborts the transaction instead.
+            replace = error.fatal() or (not offsets_sent and error.retriable() and not error.txn_requires_abort())
+            self._recover(error, offsets, time.monotonic() - started, replace)
             return False
         self._count(outputs)
         return True
 
-    def _retrying(self, call: Any) -> None:
-        for attempt in range(COMMIT_RETRIES):
-            try:
-                call()
-                return
-            except KafkaException as exc:
-                error: KafkaError = exc.args[0]
-                if not error.retriable() or error.txn_requires_abort() or attempt == COMMIT_RETRIES - 1:
-                    raise
-                self.health.broker_up = False  # callbacks are not served while we retry: say so ourselves
-                log.info("retrying after %s", error.str())
+    def _resume(self, what: str, call: Callable[[], None]) -> None:
+        """Repeat a transactional call while it only timed out (the broker is away); other errors go up."""
+        self._persist(what, call, retry_if=lambda error: error.retriable() and not error.txn_requires_abort())
 
-    def _recover(self, error: KafkaError, offsets: list[TopicPartition], transaction_age_s: float) -> None:
-        """Abort the failed transaction (or replace a producer that hit a fatal error) and re-read the batch.
+    def _recover(
+        self, error: KafkaError, offsets: list[TopicPartition], transaction_age_s: float, replace: bool
+    ) -> None:
+        """Abort the failed transaction (or replace the producer) and re-read the batch.
 
         Both must happen, so they outlast a broker outage; only fencing ends the process.
         """
-        if error.fatal():
+        if replace:
             self._replace_producer(error, transaction_age_s)
         else:
             try:
@@ -415,7 +424,7 @@ class ScorerApp:
                 raise
 
     def _replace_producer(self, error: KafkaError, transaction_age_s: float | None = None) -> None:
-        """After a fatal producer error, start a new producer with the same transactional id.
+        """After a fatal (or stuck) producer error, start a new producer with the same transactional id.
 
         Its init_transactions() aborts whatever the old one left open, so nothing it wrote becomes visible.
         Fencing means another live instance holds our id, and we stop; except when our own transaction had
@@ -429,27 +438,33 @@ class ScorerApp:
             )
         if not self.exactly_once:
             raise FatalKafkaError(f"producer failed fatally: {error.str()}")
-        log.warning("producer failed fatally (%s); replacing it", error.str())
+        log.warning("replacing the producer after: %s", error.str())
         self.metrics.producer_restarts.inc()
         self.producer = Producer(self._producer_config)
         self._persist("initialising transactions", lambda: self.producer.init_transactions(30))
         self._fatal = None
 
-    def _persist(self, what: str, call: Callable[[], T]) -> T:
-        """Repeat a call that must succeed eventually (the broker may be away); fatal errors are re-raised."""
+    def _persist(
+        self, what: str, call: Callable[[], T], retry_if: Callable[[KafkaError], bool] = lambda error: True
+    ) -> T:
+        """Repeat a call that must succeed eventually (the broker may be away); fatal errors are re-raised.
+
+        Calls that block until their own timeout are repeated at once; calls that fail fast back off up to 5 s.
+        """
         delay = 0.2
         while True:
+            attempt_started = time.monotonic()
             try:
                 return call()
             except KafkaException as exc:
                 error: KafkaError = exc.args[0]
-                if error.fatal():
+                if error.fatal() or not retry_if(error):
                     raise
                 if self._stop.is_set():
                     raise FatalKafkaError(f"{what} still failing at shutdown: {error.str()}") from exc
-                self.health.broker_up = False
-                log.warning("%s failed (%s); retrying in %.1f s", what, error.str(), delay)
-                time.sleep(delay)
+                self.health.report_broker(False)  # callbacks are not served while we retry: say so ourselves
+                log.warning("%s failed (%s); retrying", what, error.str())
+                time.sleep(max(delay - (time.monotonic() - attempt_started), 0.0))
                 delay = min(delay * 2, 5.0)
 
     def _rewind(self, offsets: list[TopicPartition]) -> None:

@@ -12,14 +12,28 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 
 class HealthState:
-    """What the endpoints report; written by the processing loop."""
+    """What the endpoints report; written by the processing loop.
 
-    def __init__(self, stall_after_s: float = 60.0) -> None:
+    Broker state arrives through librdkafka callbacks, which only the processing loop serves: a loop blocked in
+    a Kafka call (the broker went away mid-transaction) would leave the last report standing. So a report
+    older than `broker_stale_after_s` counts as "not known to be reachable".
+    """
+
+    def __init__(self, stall_after_s: float = 60.0, broker_stale_after_s: float = 6.0) -> None:
         self.model_loaded = False
         self.assigned_partitions = 0
         self.broker_up = False
+        self.broker_reported_at = time.monotonic()
+        self.broker_stale_after_s = broker_stale_after_s
         self.last_loop = time.monotonic()
         self.stall_after_s = stall_after_s
+
+    def report_broker(self, up: bool) -> None:
+        self.broker_up = up
+        self.broker_reported_at = time.monotonic()
+
+    def broker_reachable(self) -> bool:
+        return self.broker_up and time.monotonic() - self.broker_reported_at < self.broker_stale_after_s
 
     def alive(self) -> bool:
         return time.monotonic() - self.last_loop < self.stall_after_s
@@ -28,7 +42,7 @@ class HealthState:
         return {
             "model_loaded": self.model_loaded,
             "partitions_assigned": self.assigned_partitions > 0,
-            "broker_reachable": self.broker_up,
+            "broker_reachable": self.broker_reachable(),
         }
 
 

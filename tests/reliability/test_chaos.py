@@ -215,10 +215,13 @@ def _readiness(process: ScorerProcess) -> dict[str, bool]:
 
 @pytest.mark.broker_loss
 def test_broker_loss_and_return(model_dir: Path, tmp_path: Path, figures: dict[str, Any]) -> None:
-    """Not in `make test` yet: once in CI, after the restart, a read_committed reader stayed at 9,000 of 30,000
-    outputs for 180 s with no error from the scorer. The diagnostics below tell a stuck scorer (scored count
-    flat) from outputs it committed that readers cannot see (a transaction left open on an output partition).
-    Run it with `.venv/bin/pytest -m broker_loss`."""
+    """The broker goes away in the middle of the scorer's transactions and comes back.
+
+    Where the stop lands decides the path: a produce that fails, an offsets call or a commit that times out.
+    Each once hung the scorer (a commit resumed by abort, an offsets call past its timeout); the figures record
+    which recovery ran. On a stall, the diagnostics tell a stuck scorer (scored count flat) from outputs that
+    readers cannot see (a transaction left open on an output partition).
+    """
     valid, invalid = 27_000, 3_000
     with LocalKafkaBroker() as broker:
         config = broker.client_config()
@@ -262,12 +265,16 @@ def test_broker_loss_and_return(model_dir: Path, tmp_path: Path, figures: dict[s
                 )
                 raise
             resumed_after = (recorder.first_after(restarted_at) or time.monotonic()) - restarted_at
+            aborted = _metric(process, "flightdelay_transactions_aborted_total")
+            replaced = _metric(process, "flightdelay_producer_restarts_total")
             assert process.stop() == 0
             figures["broker_loss"] = {
                 "events": valid + invalid,
                 "broker_down_s": round(restarted_at - stopped_at, 1),
                 "not_ready_after_s": round(not_ready_after, 2),
                 "outputs_resumed_after_restart_s": round(resumed_after, 2),
+                "transactions_aborted": int(aborted),
+                "producers_replaced": int(replaced),
                 "consumer_exit_code": 0,
                 **_assert_exact(recorder, valid, invalid),
             }
