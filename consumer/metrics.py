@@ -38,7 +38,9 @@ class ScorerMetrics:
         )
         self.aborted = Counter("flightdelay_transactions_aborted", "Transactions aborted and retried", registry=r)
         self.producer_restarts = Counter(
-            "flightdelay_producer_restarts", "Producers replaced after a fatal error", registry=r
+            "flightdelay_producer_restarts",
+            "Producers replaced after a fatal error or a timed-out offsets call",
+            registry=r,
         )
         self.rebalances = Counter(
             "flightdelay_rebalances", "Partition assignments and revocations", ["kind"], registry=r
