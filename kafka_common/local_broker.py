@@ -294,11 +294,22 @@ class LocalKafkaBroker:
             return "(no log)"
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
+    def freeze(self) -> None:
+        """SIGSTOP the JVM: connections stay open but nothing answers, as in a long GC pause or a partition."""
+        if self._process and self._process.poll() is None:
+            self._process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT a frozen JVM."""
+        if self._process and self._process.poll() is None:
+            self._process.send_signal(signal.SIGCONT)
+
     def stop(self, timeout_s: float = 30.0) -> None:
         """Stop the JVM (SIGTERM, then SIGKILL after `timeout_s`), keeping data and ports for a restart."""
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
+        process.send_signal(signal.SIGCONT)  # a frozen JVM would not act on SIGTERM
         process.terminate()
         try:
             process.wait(timeout=timeout_s)

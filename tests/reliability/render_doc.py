@@ -38,6 +38,11 @@ SCENARIOS = [
         "test_chaos.py::test_broker_loss_and_return",
     ),
     (
+        "broker_frozen",
+        "Broker frozen: the broker process SIGSTOPped for 8 s mid-stream (connections open, nothing answers)",
+        "test_chaos.py::test_frozen_broker_and_thaw",
+    ),
+    (
         "hostile_input",
         "Hostile input: hypothesis-generated and hand-written payloads mixed with valid events",
         "test_hostile_input.py::test_hostile_payloads_are_dead_lettered_and_valid_ones_scored",

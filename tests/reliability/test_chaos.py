@@ -283,6 +283,59 @@ def test_broker_loss_and_return(model_dir: Path, tmp_path: Path, figures: dict[s
             recorder.close()
 
 
+@pytest.mark.broker_loss
+def test_frozen_broker_and_thaw(model_dir: Path, tmp_path: Path, figures: dict[str, Any]) -> None:
+    """The broker freezes (SIGSTOP) for longer than the transaction timeout, with connections still open.
+
+    Unlike a stopped broker, nothing is refused: the scorer's calls time out in the middle of a transaction
+    (here, so far, always the offsets call: the producer is replaced), and the transaction outlives its timeout,
+    so on the thaw the coordinator aborts it. The figures record which recovery ran; the outputs stay exact.
+    """
+    valid, invalid = 27_000, 3_000
+    with LocalKafkaBroker() as broker:
+        config = broker.client_config()
+        topics = TopicSettings(input="in-freeze", predictions="pred-freeze", dead_letter="dlq-freeze")
+        ensure_topics(AdminClient(config), topic_specs(topics))
+        _send(config, topics.input, mixed_stream(valid, invalid, seed=11))
+        recorder = OutputRecorder(config, topics)
+        env = scorer_env(topics, SCORER_BATCH_SIZE="250")
+        process = ScorerProcess(broker.bootstrap_servers, model_dir, tmp_path / "freeze.log", "freeze", env).start()
+        try:
+            process.wait_ready()
+            recorder.wait_for(5_000, 120)
+            broker.freeze()
+            frozen_at = time.monotonic()
+            deadline = frozen_at + 30
+            while _readiness(process)["broker_reachable"] and time.monotonic() < deadline:
+                time.sleep(0.1)
+            not_ready_after = time.monotonic() - frozen_at
+            assert process.get("/readyz")[0] == 503, "readiness still claims a reachable broker"
+            time.sleep(max(8 - not_ready_after, 0))
+            assert process.process is not None and process.process.poll() is None, process.log_tail()
+            broker.thaw()
+            thawed_at = time.monotonic()
+            recorder.wait_for(valid + invalid, 180)
+            resumed_after = (recorder.first_after(thawed_at) or time.monotonic()) - thawed_at
+            log_text = process.log_path.read_text()
+            aborted = _metric(process, "flightdelay_transactions_aborted_total")
+            replaced = _metric(process, "flightdelay_producer_restarts_total")
+            assert process.stop() == 0
+            figures["broker_frozen"] = {
+                "events": valid + invalid,
+                "broker_frozen_s": round(thawed_at - frozen_at, 1),
+                "not_ready_after_s": round(not_ready_after, 2),
+                "outputs_resumed_after_thaw_s": round(resumed_after, 2),
+                "commit_calls_resumed": log_text.count("committing the transaction failed"),
+                "transactions_aborted": int(aborted),
+                "producers_replaced": int(replaced),
+                "consumer_exit_code": 0,
+                **_assert_exact(recorder, valid, invalid),
+            }
+        finally:
+            process.kill()
+            recorder.close()
+
+
 def _metric(process: ScorerProcess, name: str) -> float:
     match = re.search(rf"^{name} ([0-9.e+]+)$", process.get("/metrics")[1].decode(), re.MULTILINE)
     return float(match.group(1)) if match else 0.0
