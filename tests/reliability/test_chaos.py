@@ -287,9 +287,10 @@ def test_broker_loss_and_return(model_dir: Path, tmp_path: Path, figures: dict[s
 def test_frozen_broker_and_thaw(model_dir: Path, tmp_path: Path, figures: dict[str, Any]) -> None:
     """The broker freezes (SIGSTOP) for longer than the transaction timeout, with connections still open.
 
-    Unlike a stopped broker, nothing is refused: the scorer's calls time out in the middle of a transaction
-    (here, so far, always the offsets call: the producer is replaced), and the transaction outlives its timeout,
-    so on the thaw the coordinator aborts it. The figures record which recovery ran; the outputs stay exact.
+    Unlike a stopped broker, nothing is refused: the scorer's calls time out in the middle of a transaction,
+    and the transaction outlives its timeout, so on the thaw the coordinator aborts it. Which call times out
+    depends on the moment (seen: the offsets call, then a replaced producer; a failed produce, then an abort).
+    The figures record which recovery ran; the outputs stay exact.
     """
     valid, invalid = 27_000, 3_000
     with LocalKafkaBroker() as broker:
