@@ -146,14 +146,21 @@ def stop(process: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
 
 
 class LatencyReader:
-    """A read_committed reader of predictions: latency = time seen here - the input record's timestamp."""
+    """A read_committed reader of outputs: latency = time seen here - the input record's timestamp.
 
-    def __init__(self, config: dict[str, Any], topic: str) -> None:
+    Predictions carry the input's timestamp (`event_time`). Outputs that carry nothing (the passthrough's copies
+    of the input) are matched to their input by key instead: give `input_topic`, and unique keys.
+    """
+
+    def __init__(self, config: dict[str, Any], topic: str, input_topic: str | None = None) -> None:
         self.consumer = Consumer(
             {**config, "group.id": fresh("reader"), "auto.offset.reset": "earliest",
              "isolation.level": "read_committed", "enable.auto.commit": False, "fetch.wait.max.ms": 5}
         )  # fmt: skip
-        self.consumer.subscribe([topic])
+        self.consumer.subscribe([topic, input_topic] if input_topic else [topic])
+        self._input_topic = input_topic
+        self._sent_ms: dict[bytes | None, float] = {}
+        self._seen_ms: dict[bytes | None, float] = {}
         self.latencies_ms: list[float] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -165,8 +172,17 @@ class LatencyReader:
             if message is None or message.error() is not None:
                 continue
             seen_ms = time.time() * 1000
-            event_time = orjson.loads(message.value() or b"{}")["event_time"]
-            self.latencies_ms.append(seen_ms - _epoch_ms(event_time))
+            if self._input_topic is None:
+                event_time = orjson.loads(message.value() or b"{}")["event_time"]
+                self.latencies_ms.append(seen_ms - _epoch_ms(event_time))
+                continue
+            key = message.key()
+            if message.topic() == self._input_topic:
+                self._sent_ms[key] = message.timestamp()[1]
+            else:
+                self._seen_ms[key] = seen_ms
+            if key in self._sent_ms and key in self._seen_ms:
+                self.latencies_ms.append(self._seen_ms.pop(key) - self._sent_ms.pop(key))
 
     def wait_for(self, count: int, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s

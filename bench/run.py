@@ -40,7 +40,7 @@ from bench.measure import (
     spawn,
     stop,
 )
-from bench.report import render, targets
+from bench.report import _ratio, render, targets
 from consumer.settings import ScorerSettings
 from kafka_common.local_broker import LocalKafkaBroker, free_port, kafka_version
 from producer.replay import dataset_events, publish
@@ -159,19 +159,34 @@ def wait_ready(port: int, timeout_s: float = 60) -> None:
     raise TimeoutError(f"scorer on port {port} not ready after {timeout_s:.0f} s")
 
 
-def latency_run(session: Session, mode: str, rate: int, seconds: float, data: Path) -> dict[str, Any]:
-    """Scorer on fresh topics; input at a fixed rate; read_committed latency of every prediction."""
+def latency_run(
+    session: Session, mode: str, rate: int, seconds: float, data: Path, contender: str = "scorer"
+) -> dict[str, Any]:
+    """A contender on fresh topics; input at a fixed rate; read_committed latency of every output.
+
+    `output_eps` is the outputs' rate from the first input sent to the last output seen: a contender that keeps
+    up matches the input rate.
+    """
     source, output = fresh(f"lat-{mode}-{rate}"), fresh(f"lat-{mode}-{rate}-out")
-    group = fresh(f"lat-{mode}")
+    group = fresh(f"lat-{contender}-{mode}")
     create_topics(session.admin, source, output, f"{output}.dlq")
+    log = session.logs / f"latency-{contender}-{mode}-{rate}.log"
     port = free_port()
-    env = {**scorer_args(session, mode, group, output, SHIPPED_BATCH, port), "TOPIC_INPUT": source}
-    process = spawn("consumer", [], session.logs / f"latency-{mode}-{rate}.log", env=env)
-    reader = LatencyReader(session.config, output)
+    if contender == "scorer":
+        env = {**scorer_args(session, mode, group, output, SHIPPED_BATCH, port), "TOPIC_INPUT": source}
+        process = spawn("consumer", [], log, env=env)
+        reader = LatencyReader(session.config, output)
+    else:
+        args = ["--bootstrap", session.bootstrap, "--input", source, "--output", output, "--group", group,
+                "--mode", mode, "--batch-size", str(SHIPPED_BATCH)]  # fmt: skip
+        process = spawn("bench.passthrough", args, log)
+        reader = LatencyReader(session.config, output, input_topic=source)  # copies carry no event time
     try:
-        wait_ready(port)
+        if contender == "scorer":
+            wait_ready(port)
         producer = Producer({**session.config, "enable.idempotence": True, "linger.ms": 5, "compression.type": "lz4"})
         source_events = list(islice(cycle(dataset_events(data, limit=20_000)), int(rate * (seconds + WARMUP_S))))
+        source_events = [(str(i).encode(), value) for i, (_, value) in enumerate(source_events)]  # unique keys
         warmup = int(rate * WARMUP_S)
         publish(producer, source, source_events[:warmup], rate=rate)  # a running service is warm: JIT, caches
         reader.wait_for(warmup, 60)
@@ -184,6 +199,7 @@ def latency_run(session: Session, mode: str, rate: int, seconds: float, data: Pa
         return {
             **percentiles(reader.latencies_ms),
             "input_eps": round(achieved),
+            "output_eps": round(len(reader.latencies_ms) / (time.monotonic() - started)) if complete else None,
             "events": count,
             "complete": complete,
             "samples": reader.latencies_ms,
@@ -267,7 +283,12 @@ def throughput_part(session: Session, cap_s: float, naive_cap_s: float, results:
     results["throughput"] = throughput
     results["throughput_eps"] = {n: {m: r[m]["eps"] for m in MODES} for n, r in throughput.items()}
     results["rss_mb"] = max(throughput["scorer"][m].get("peak_rss_mb", 0) for m in MODES)
+    results["rss_mb_passthrough"] = max(throughput["passthrough"][m].get("peak_rss_mb", 0) for m in MODES)
     results["cpu_s_per_million"] = {m: throughput["scorer"][m].get("cpu_s_per_million") for m in MODES}
+    results["cpu_s_per_million_passthrough"] = {m: throughput["passthrough"][m].get("cpu_s_per_million") for m in MODES}
+    results["cpu_ratio"] = {
+        m: _ratio(results["cpu_s_per_million"][m], results["cpu_s_per_million_passthrough"][m]) for m in MODES
+    }
 
 
 def sweep_part(session: Session, cap_s: float, results: dict[str, Any]) -> None:
@@ -284,15 +305,21 @@ def sweep_part(session: Session, cap_s: float, results: dict[str, Any]) -> None:
 def latency_part(
     session: Session, seconds: float, data: Path, results: dict[str, Any]
 ) -> dict[str, dict[str, list[float]]]:
-    latency: dict[str, dict[str, Any]] = {m: {} for m in MODES}
+    """The scorer's latency at each rate (`latency_ms.<mode>`), and the passthrough's (`latency_ms.passthrough`)."""
+    latency: dict[str, Any] = {m: {} for m in MODES} | {"passthrough": {m: {} for m in MODES}}
     samples: dict[str, dict[str, list[float]]] = {m: {} for m in MODES}
     for mode in MODES:
         for rate in RATES:
-            with console.status(f"latency ({mode}) at {rate:,} events/s"):
-                outcome = latency_run(session, mode, rate, seconds, data)
-            samples[mode][str(rate)] = outcome.pop("samples")
-            latency[mode][str(rate)] = outcome
-            console.print(f"latency {mode} {rate:>6,}/s: {outcome}")
+            for contender in ("passthrough", "scorer"):
+                with console.status(f"latency of the {contender} ({mode}) at {rate:,} events/s"):
+                    outcome = latency_run(session, mode, rate, seconds, data, contender)
+                values = outcome.pop("samples")
+                if contender == "scorer":
+                    samples[mode][str(rate)] = values
+                    latency[mode][str(rate)] = outcome
+                else:
+                    latency["passthrough"][mode][str(rate)] = outcome
+                console.print(f"latency {contender} {mode} {rate:>6,}/s: {outcome}")
     results["latency_ms"] = latency
     return samples
 

@@ -12,7 +12,8 @@ from types import FrameType
 import typer
 from pydantic import ValidationError
 
-from consumer.app import EXIT_CONFIG, ScorerApp
+from consumer.app import ScorerApp
+from consumer.exits import ExitCode
 from consumer.logs import configure_json_logging
 from consumer.settings import ScorerSettings
 from kafka_common.settings import KafkaSettings, TopicSettings
@@ -20,7 +21,6 @@ from training.artifact import ModelVerificationError
 from training.model_store import load_model
 
 log = logging.getLogger("consumer")
-EXIT_SHUTDOWN_TIMEOUT = 4
 
 app = typer.Typer(
     help="Score flight events from Kafka. Configured by environment variables (see README).", add_completion=False
@@ -35,16 +35,16 @@ def run() -> None:
     except ValidationError as exc:
         configure_json_logging()
         log.error("invalid configuration: %s", exc)
-        raise typer.Exit(EXIT_CONFIG) from exc
+        raise typer.Exit(ExitCode.CONFIG) from exc
     configure_json_logging(settings.log_level)
     if not kafka.bootstrap_servers:
         log.error("KAFKA_BOOTSTRAP_SERVERS is not set")
-        raise typer.Exit(EXIT_CONFIG)
+        raise typer.Exit(ExitCode.CONFIG)
     try:
         model = load_model(settings.model_uri)
     except ModelVerificationError as exc:
         log.error("refusing to start: %s", exc)
-        raise typer.Exit(EXIT_CONFIG) from exc
+        raise typer.Exit(ExitCode.CONFIG) from exc
     scorer = ScorerApp(settings, kafka, topics, model)
     # Everything loaded so far (libraries, the model) lives as long as the process: keeping it out of the
     # collector's generations stops full collections from scanning it, which showed as latency spikes.
@@ -65,4 +65,4 @@ def run() -> None:
 def _give_up(timeout_s: float) -> None:
     log.error("shutdown took longer than %.0f s; exiting without a clean close", timeout_s)
     logging.shutdown()
-    os._exit(EXIT_SHUTDOWN_TIMEOUT)
+    os._exit(ExitCode.SHUTDOWN_TIMEOUT)

@@ -46,7 +46,7 @@ def producer_config(base: dict[str, Any], settings: ScorerSettings, topics: Topi
         "queue.buffering.max.kbytes": 64 * 1024,
         "message.max.bytes": topics.dead_letter_max_message_bytes + 64 * 1024,
     }
-    if settings.processing_guarantee == "exactly_once":
+    if settings.exactly_once:
         config |= {
             "transactional.id": settings.transactional_id,
             "transaction.timeout.ms": settings.transaction_timeout_ms,

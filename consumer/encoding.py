@@ -6,7 +6,8 @@ compares them field by field with a prediction built through pydantic, so the tw
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import orjson
 
@@ -16,34 +17,50 @@ from consumer.scoring import Term
 _OPTIONS = orjson.OPT_UTC_Z
 
 
-def prediction_json(
+def encode_predictions(
     *,
-    flight_id: str,
-    probability: float,
+    flight_ids: Sequence[str],
+    probabilities: Sequence[float],
     threshold: float,
     model_version: str,
-    contributions: list[Term],
-    unseen: list[str],
-    scheduled_departure: datetime,
-    event_time: datetime,
+    contributions: Sequence[list[Term] | list[orjson.Fragment]],
+    unseen: Sequence[list[str]],
+    scheduled_departures: Sequence[datetime],
+    timestamps_ms: Sequence[int],
     scored_at: datetime,
-    topic: str,
-    partition: int,
-    offset: int,
-) -> bytes:
-    return orjson.dumps(
-        {
-            "flight_id": flight_id,
-            "delay_probability": probability,
-            "delayed": probability >= threshold,
-            "threshold": threshold,
-            "model_version": model_version,
-            "top_contributions": contributions,
-            "unseen_categories": unseen,
-            "scheduled_departure": scheduled_departure,
-            "event_time": event_time,
-            "scored_at": scored_at,
-            "source": {"topic": topic, "partition": partition, "offset": offset},
-        },
-        option=_OPTIONS,
-    )
+    topics: Sequence[str | None],
+    partitions: Sequence[int | None],
+    offsets: Sequence[int | None],
+) -> list[bytes]:
+    """One `DelayPrediction` JSON document per event; every sequence has one item per event."""
+    dumps, from_timestamp = orjson.dumps, datetime.fromtimestamp
+    return [
+        dumps(
+            {
+                "flight_id": flight_id,
+                "delay_probability": probability,
+                "delayed": probability >= threshold,
+                "threshold": threshold,
+                "model_version": model_version,
+                "top_contributions": terms,
+                "unseen_categories": flags,
+                "scheduled_departure": departure,
+                "event_time": from_timestamp(timestamp / 1000, UTC),
+                "scored_at": scored_at,
+                "source": {"topic": topic, "partition": partition, "offset": offset},
+            },
+            option=_OPTIONS,
+        )
+        for flight_id, probability, terms, flags, departure, timestamp, topic, partition, offset in zip(
+            flight_ids,
+            probabilities,
+            contributions,
+            unseen,
+            scheduled_departures,
+            timestamps_ms,
+            topics,
+            partitions,
+            offsets,
+            strict=True,
+        )
+    ]

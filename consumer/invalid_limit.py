@@ -20,23 +20,25 @@ class InvalidRatioLimit:
         self._invalid = 0
 
     def record(self, valid: int, invalid: int) -> None:
-        self._batches.append((valid, invalid))
-        self._total += valid + invalid
-        self._invalid += invalid
-        while self._batches and self._total - sum(self._batches[0]) >= self.window:
-            old_valid, old_invalid = self._batches.popleft()
-            self._total -= old_valid + old_invalid
-            self._invalid -= old_invalid
+        """Count a batch that was committed (a batch re-read after an abort is recorded once, when it commits)."""
+        self._batches, self._total, self._invalid = self._after(valid, invalid)
 
-    @property
-    def ratio(self) -> float:
-        return self._invalid / self._total if self._total else 0.0
+    def exceeded_with(self, valid: int, invalid: int) -> bool:
+        """Whether the window would be over the limit with this batch in it; records nothing."""
+        _, total, bad = self._after(valid, invalid)
+        return total >= self.min_events and bad / total > self.max_ratio
 
-    def exceeded(self) -> bool:
-        return self._total >= self.min_events and self.ratio > self.max_ratio
+    def describe_with(self, valid: int, invalid: int) -> str:
+        _, total, bad = self._after(valid, invalid)
+        ratio = bad / total if total else 0.0
+        return f"{bad} of the last {total} events were invalid ({ratio:.0%}), above the limit of {self.max_ratio:.0%}"
 
-    def describe(self) -> str:
-        return (
-            f"{self._invalid} of the last {self._total} events were invalid ({self.ratio:.0%}), "
-            f"above the limit of {self.max_ratio:.0%}"
-        )
+    def _after(self, valid: int, invalid: int) -> tuple[deque[tuple[int, int]], int, int]:
+        batches = deque(self._batches)
+        batches.append((valid, invalid))
+        total, bad = self._total + valid + invalid, self._invalid + invalid
+        while batches and total - sum(batches[0]) >= self.window:
+            old_valid, old_invalid = batches.popleft()
+            total -= old_valid + old_invalid
+            bad -= old_invalid
+        return batches, total, bad

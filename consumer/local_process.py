@@ -22,18 +22,19 @@ class ScorerProcess:
         bootstrap_servers: str,
         model_uri: Path | str,
         log_path: Path,
-        instance_id: str,
+        instance_id: str | None,
         env: dict[str, str] | None = None,
     ) -> None:
+        """`instance_id` None leaves the scorer its default (unique per process)."""
         self.port = free_port()
         self.log_path = log_path
-        self.instance_id = instance_id
+        self.instance_id = instance_id or log_path.stem
         self.env = {
-            **os.environ,
+            **{name: value for name, value in os.environ.items() if name != "SCORER_INSTANCE_ID"},
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
             "MODEL_URI": str(model_uri),
             "SCORER_HTTP_PORT": str(self.port),
-            "SCORER_INSTANCE_ID": instance_id,
+            **({"SCORER_INSTANCE_ID": instance_id} if instance_id else {}),
             **(env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None

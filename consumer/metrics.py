@@ -2,8 +2,45 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics_core import HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+
+class BatchHistogram(Collector):
+    """A histogram fed a whole batch of observations at once (prometheus-client observes one value per call).
+
+    The exposition is a plain Prometheus histogram: `<name>_bucket{le=...}`, `<name>_count`, `<name>_sum`.
+    """
+
+    def __init__(self, name: str, documentation: str, buckets: Sequence[float], registry: CollectorRegistry) -> None:
+        self.name = name
+        self.documentation = documentation
+        self._bounds = np.asarray(buckets, dtype=np.float64)
+        self._counts = np.zeros(len(buckets) + 1, dtype=np.int64)  # the last one: above every bound
+        self._sum = 0.0
+        self._lock = threading.Lock()
+        registry.register(self)
+
+    def observe_many(self, values: np.ndarray[Any, Any]) -> None:
+        # `le` buckets: a value equal to a bound belongs to that bound's bucket.
+        counts = np.bincount(np.searchsorted(self._bounds, values, side="left"), minlength=len(self._counts))
+        with self._lock:
+            self._counts += counts
+            self._sum += float(values.sum())
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        with self._lock:
+            cumulative, total = np.cumsum(self._counts).tolist(), self._sum
+        buckets = [(repr(float(bound)), count) for bound, count in zip(self._bounds.tolist(), cumulative, strict=False)]
+        buckets.append(("+Inf", cumulative[-1]))
+        yield HistogramMetricFamily(self.name, self.documentation, buckets=buckets, sum_value=total)
 
 
 class ScorerMetrics:
@@ -27,11 +64,17 @@ class ScorerMetrics:
             registry=r,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
         )
-        self.latency = Histogram(
+        self.latency = BatchHistogram(
             "flightdelay_end_to_end_latency_seconds",
             "Input record timestamp to committed output",
+            (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            r,
+        )
+        self.validated = Counter(
+            "flightdelay_events_validated",
+            "Input events by validation path: `fast` (column-wise) or `contract` (pydantic, the reference)",
+            ["path"],
             registry=r,
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
         self.lag = Gauge(
             "flightdelay_consumer_lag", "Records behind the end of each input partition", ["partition"], registry=r

@@ -1,28 +1,43 @@
 """Score a batch of events as sums of coefficient lookups, and explain each score by its largest terms.
 
 A logistic regression over one-hot categories is `expit(intercept + sum of the active categories'
-coefficients)`. So after the shared feature definition (`training.features.flight_features`, what the
-pipeline's own first step computes for every row) each feature value is looked up in a table built from the
-fitted encoder and model, instead of building a data frame and a sparse matrix per batch. The terms are
-added in the encoder's column order, exactly as scikit-learn's sparse dot product adds them, so the
-probabilities are the pipeline's bit for bit (asserted in tests/unit/test_scoring.py). A pipeline of any
-other shape is scored by the pipeline itself.
+coefficients)`. So each feature of a batch is turned into encoder column numbers by array indexing: calendar
+features through tables of their categories by an integer (month, hour, day of year; the tables come from
+`training.features`, the definitions the model was trained with), categorical ones through their vocabulary,
+and crosses through a table over the pair of indices they combine. The terms are added in the encoder's
+column order, exactly as scikit-learn's sparse dot product adds them, so the probabilities are the pipeline's
+bit for bit (asserted in tests/unit/test_scoring.py on every dataset row). A pipeline of any other shape is
+scored by the pipeline itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import OneHotEncoder
 
+from consumer.columnar import Columns
 from schemas import FlightEvent
 from training.artifact import LoadedModel
 from training.explain import coefficients
-from training.features import BASE_FEATURES, FEATURE_NAMES, FlightFeatures, flight_features, records_to_frame
+from training.features import (
+    BASE_FEATURES,
+    CALENDAR_CATEGORIES,
+    CALENDAR_FEATURES,
+    CROSSES,
+    FEATURE_NAMES,
+    FlightFeatures,
+    calendar,
+    cross,
+    flight_code,
+    records_to_frame,
+)
 
 # Crosses are not flagged: a seen destination in an unseen month is not news to a reader.
 FLAGGED_FEATURES = BASE_FEATURES
@@ -40,9 +55,23 @@ class Term:
 
 @dataclass(frozen=True)
 class ScoredBatch:
-    probabilities: np.ndarray
-    contributions: list[list[Term]]
+    """Probabilities, and per event the encoder columns of its top terms and its unseen-category flags."""
+
+    probabilities: np.ndarray[Any, Any]
+    top_columns: np.ndarray[Any, Any]  # (events x top), UNKNOWN where an event has fewer known terms
     unseen: list[list[str]]
+    term_objects: np.ndarray[Any, Any]  # every column's `Term`, then None (picked by UNKNOWN)
+    term_json: np.ndarray[Any, Any]  # the same as JSON fragments, what predictions embed
+
+    @property
+    def contributions(self) -> list[list[Term]]:
+        """The top terms of each event, to read."""
+        return _pick(self.term_objects, self.top_columns)
+
+    @property
+    def contribution_json(self) -> list[list[orjson.Fragment]]:
+        """The same as JSON, to write."""
+        return _pick(self.term_json, self.top_columns)
 
 
 def is_lookup_model(encoder: Any, logreg: Any) -> bool:
@@ -68,54 +97,56 @@ class BatchScorer:
         self.top = top
         steps = model.pipeline.named_steps
         encoder, logreg = steps["onehot"], steps["logreg"]
-        self._fast = is_lookup_model(encoder, logreg) and isinstance(steps["features"], FlightFeatures)
-        names = model.manifest.get("destination_names", {})
+        self.fast = is_lookup_model(encoder, logreg) and isinstance(steps["features"], FlightFeatures)
+        names = model.manifest.destination_names
         self._coef = np.asarray(logreg.coef_[0], dtype=np.float64)
         self._intercept = logreg.intercept_
         # One term per encoder column, made once: explaining a score is then picking columns.
         self._terms = [
             Term(_label(c.feature, c.category, names), round(c.log_odds, 4)) for c in coefficients(model.pipeline)
         ]
-        self._columns: list[dict[str, int]] = []
+        # The same terms as objects and as JSON, indexable by an array of columns (the last entry: none).
+        self._term_objects = _object_array([*self._terms, None])
+        self._term_json = _object_array([*(orjson.Fragment(orjson.dumps(t)) for t in self._terms), None])
+        column_of: dict[str, dict[str, int]] = {}
         offset = 0
-        for categories in encoder.categories_:
-            self._columns.append({str(category): offset + i for i, category in enumerate(categories)})
+        for name, categories in zip(FEATURE_NAMES, encoder.categories_, strict=True):
+            column_of[name] = {str(category): offset + i for i, category in enumerate(categories)}
             offset += len(categories)
-        self.known_airlines = frozenset(self._columns[FEATURE_NAMES.index("airline")])
+        self.known_airlines = frozenset(column_of["airline"])
+        self._tables = _LookupTables(column_of)
 
-    def score(self, events: list[FlightEvent]) -> ScoredBatch:
-        if not events:
-            return ScoredBatch(np.empty(0), [], [])
-        tables = self._columns
-        # The pipeline's own first step (FlightFeatures) computes exactly `flight_features` for every row.
-        columns = np.array(
-            [
-                [table.get(value, UNKNOWN) for table, value in zip(tables, _features(event), strict=True)]
-                for event in events
-            ],
-            dtype=np.int64,
-        )
-        known = columns != UNKNOWN
-        terms = np.where(known, self._coef[np.where(known, columns, 0)], 0.0)
-        if self._fast:
-            decision = np.zeros(len(events))
+    def score(self, columns: Columns) -> ScoredBatch:
+        if not len(columns):
+            return ScoredBatch(np.empty(0), np.empty((0, self.top), np.int64), [], self._term_objects, self._term_json)
+        matrix = self._tables.columns(columns)
+        known = matrix != UNKNOWN
+        terms = np.where(known, self._coef[np.where(known, matrix, 0)], 0.0)
+        if self.fast:
+            decision = np.zeros(len(columns))
             for j in range(len(FEATURE_NAMES)):  # column order, as the sparse dot product sums them
                 decision += terms[:, j]
             probabilities = expit(decision + self._intercept)
         else:
-            probabilities = self.model.pipeline.predict_proba(records_to_frame(e.model_record() for e in events))[:, 1]
-        return ScoredBatch(probabilities, self._explain(columns, terms, known), self._unseen(known))
+            probabilities = self.model.pipeline.predict_proba(_frame(columns))[:, 1]
+        chosen = self._explain(matrix, terms, known)
+        return ScoredBatch(probabilities, chosen, self._unseen(known), self._term_objects, self._term_json)
 
-    def _explain(self, columns: np.ndarray, terms: np.ndarray, known: np.ndarray) -> list[list[Term]]:
-        """The `top` terms by size (ties in column order); unknown categories add nothing and are never listed."""
-        if self.top == 0:
-            return [[] for _ in range(len(columns))]
+    def score_events(self, events: Sequence[FlightEvent]) -> ScoredBatch:
+        return self.score(Columns.of_events(events))
+
+    def _explain(
+        self, columns: np.ndarray[Any, Any], terms: np.ndarray[Any, Any], known: np.ndarray[Any, Any]
+    ) -> np.ndarray[Any, Any]:
+        """Encoder columns of the `top` terms by size (ties in column order), `UNKNOWN` where fewer are known.
+
+        Unknown categories add nothing and are never listed.
+        """
         keys = np.where(known, -np.abs(terms), np.inf)
         order = np.argsort(keys, axis=1, kind="stable")[:, : self.top]
         rows = np.arange(len(columns))[:, None]
-        chosen = np.where(known[rows, order], columns[rows, order], UNKNOWN).tolist()
-        all_terms = self._terms
-        return [[all_terms[c] for c in row if c != UNKNOWN] for row in chosen]
+        chosen: np.ndarray[Any, Any] = np.where(known[rows, order], columns[rows, order], UNKNOWN)
+        return chosen
 
     @staticmethod
     def _unseen(known: np.ndarray) -> list[list[str]]:
@@ -126,16 +157,79 @@ class BatchScorer:
         return unseen
 
 
-def _features(event: FlightEvent) -> tuple[str, ...]:
-    # A validated departure is already Santiago local time (FlightEvent converts it); the calendar fields the
-    # features read are those of `event.local_departure`, without converting again.
-    return flight_features(
-        event.scheduled_departure,
-        event.airline_name,
-        event.flight_type,
-        event.destination,
-        event.airline_code,
-        event.flight_number,
+def _object_array(items: list[Any]) -> np.ndarray[Any, Any]:
+    array = np.empty(len(items), dtype=object)
+    array[:] = items
+    return array
+
+
+def _pick(table: np.ndarray[Any, Any], chosen: np.ndarray[Any, Any]) -> list[list[Any]]:
+    """Rows of `table[chosen]` as lists, leaving out `UNKNOWN` (the table's last entry, None)."""
+    rows: list[list[Any]] = table[chosen].tolist()  # UNKNOWN (-1) picks the last entry
+    if (chosen == UNKNOWN).any():
+        rows = [[item for item in row if item is not None] for row in rows]
+    return rows
+
+
+class _LookupTables:
+    """Encoder column numbers by integer index, per feature; `UNKNOWN` for a category the model never saw."""
+
+    def __init__(self, column_of: dict[str, dict[str, int]]) -> None:
+        self._vocabulary: dict[str, dict[str, int]] = {}
+        domains: dict[str, list[str | None]] = {}
+        self._tables: dict[str, np.ndarray[Any, Any]] = {}
+        for name in CALENDAR_FEATURES:
+            domains[name] = list(CALENDAR_CATEGORIES[name])
+        for name in ("airline", "flight_type", "destination", "flight"):
+            self._vocabulary[name] = {category: i for i, category in enumerate(column_of[name])}
+            domains[name] = [*column_of[name], None]  # the last index stands for every unseen value
+        for name, domain in domains.items():
+            self._tables[name] = np.array([column_of[name].get(c, UNKNOWN) if c else UNKNOWN for c in domain])
+        self._width: dict[str, int] = {name: len(domain) for name, domain in domains.items()}
+        for name, (left, right) in CROSSES.items():
+            table = np.full(self._width[left] * self._width[right], UNKNOWN, dtype=np.int64)
+            for i, a in enumerate(domains[left]):
+                for j, b in enumerate(domains[right]):
+                    if a and b:
+                        table[i * self._width[right] + j] = column_of[name].get(cross(a, b), UNKNOWN)
+            self._tables[name] = table
+
+    def columns(self, columns: Columns) -> np.ndarray[Any, Any]:
+        """The (events x features) matrix of encoder column numbers."""
+        days = calendar(columns.local_times())
+        index: dict[str, np.ndarray[Any, Any]] = {name: days.index(name) for name in CALENDAR_FEATURES}
+        for name, values in (
+            ("airline", columns.airline_name),
+            ("flight_type", columns.flight_type),
+            ("destination", columns.destination),
+            ("flight", list(map(flight_code, columns.airline_code, columns.flight_number))),
+        ):
+            vocabulary = self._vocabulary[name]
+            unseen = len(vocabulary)
+            index[name] = np.fromiter((vocabulary.get(v, unseen) for v in values), np.int64, len(values))
+        matrix = np.empty((len(columns), len(FEATURE_NAMES)), dtype=np.int64)
+        for j, name in enumerate(FEATURE_NAMES):
+            if name in CROSSES:
+                left, right = CROSSES[name]
+                matrix[:, j] = self._tables[name][index[left] * self._width[right] + index[right]]
+            else:
+                matrix[:, j] = self._tables[name][index[name]]
+        return matrix
+
+
+def _frame(columns: Columns) -> Any:
+    """The raw frame the pipeline reads, for pipelines the lookups cannot reproduce."""
+    return records_to_frame(
+        {"Fecha-I": wall, "OPERA": name, "TIPOVUELO": kind, "Des-I": destination, "Emp-I": code, "Vlo-I": number}
+        for wall, name, kind, destination, code, number in zip(
+            columns.wall,
+            columns.airline_name,
+            columns.flight_type,
+            columns.destination,
+            columns.airline_code,
+            columns.flight_number,
+            strict=True,
+        )
     )
 
 

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import socket
+import uuid
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ProcessingGuarantee(StrEnum):
+    EXACTLY_ONCE = "exactly_once"
+    AT_LEAST_ONCE = "at_least_once"
+
+
+def unique_instance_id() -> str:
+    """Host name plus a random suffix: two scorers on one host never share a transactional id by accident."""
+    return f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
 
 
 class ScorerSettings(BaseSettings):
@@ -21,9 +33,10 @@ class ScorerSettings(BaseSettings):
     )
     group_id: str = "flightdelay-scorer"
     instance_id: str = Field(
-        default_factory=socket.gethostname, description="stable per instance; names the transactional id"
+        default_factory=unique_instance_id,
+        description="names the transactional id; unique per process unless set (see the README's trade-off)",
     )
-    processing_guarantee: Literal["exactly_once", "at_least_once"] = "exactly_once"
+    processing_guarantee: ProcessingGuarantee = ProcessingGuarantee.EXACTLY_ONCE
     batch_size: int = Field(default=2_000, ge=1, le=100_000, description="records per micro-batch at most")
     batch_max_wait_ms: int = Field(
         default=10, ge=1, le=60_000, description="longest wait to fill a batch: bounds latency at low rates"
@@ -47,6 +60,10 @@ class ScorerSettings(BaseSettings):
     top_contributions: int = Field(default=3, ge=0, le=20)
     session_timeout_ms: int = Field(default=10_000, ge=1_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @property
+    def exactly_once(self) -> bool:
+        return self.processing_guarantee is ProcessingGuarantee.EXACTLY_ONCE
 
     @property
     def transactional_id(self) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sklearn.pipeline import Pipeline
 
 from training.dataset import file_sha256
@@ -33,21 +34,46 @@ class ModelVerificationError(RuntimeError):
     """The artifact cannot be trusted or used here; the message says why and what to do."""
 
 
+class FeatureSpec(BaseModel):
+    name: str
+    categories: list[str]
+
+
+class FeatureSchema(BaseModel):
+    input_columns: list[str]
+    features: list[FeatureSpec]
+
+
+class ModelManifest(BaseModel):
+    """`manifest.json`, typed: what the scorer reads is checked once, at load. Other keys are kept as they are."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, protected_namespaces=())
+
+    format_version: int
+    version: str
+    sha256: str
+    libraries: dict[str, str]
+    threshold: float = Field(ge=0, le=1)
+    feature_schema: FeatureSchema
+    destination_names: dict[str, str] = Field(default_factory=dict)
+    metrics: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class LoadedModel:
     """A verified pipeline with its manifest."""
 
     pipeline: Pipeline
-    manifest: dict[str, Any]
+    manifest: ModelManifest
     directory: Path
 
     @property
     def version(self) -> str:
-        return str(self.manifest["version"])
+        return self.manifest.version
 
     @property
     def threshold(self) -> float:
-        return float(self.manifest["threshold"])
+        return self.manifest.threshold
 
 
 def library_versions() -> dict[str, str]:
@@ -142,7 +168,18 @@ def load_artifact(path: Path) -> LoadedModel:
     directory = resolve_model_dir(path)
     manifest = read_manifest(directory)
     verify(directory, manifest)
+    typed = typed_manifest(directory, manifest)
     pipeline = joblib.load(directory / MODEL_FILE)  # only reached once the hash matched
     if not isinstance(pipeline, Pipeline):
         raise ModelVerificationError(f"{directory / MODEL_FILE} holds a {type(pipeline).__name__}, not a Pipeline")
-    return LoadedModel(pipeline, manifest, directory)
+    return LoadedModel(pipeline, typed, directory)
+
+
+def typed_manifest(directory: Path, manifest: dict[str, Any]) -> ModelManifest:
+    try:
+        return ModelManifest.model_validate(manifest)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
+        raise ModelVerificationError(
+            f"{directory / MANIFEST_FILE} does not describe a usable model: {problems}"
+        ) from exc

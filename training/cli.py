@@ -79,7 +79,7 @@ def verify(
     except ModelVerificationError as exc:
         console.print(f"[red]refused[/]: {exc}")
         raise typer.Exit(1) from exc
-    test = model.manifest["metrics"]["test"]
+    test = model.manifest.metrics["test"]
     console.print(
         f"[green]ok[/] {uri}: version {model.version}, threshold {model.threshold:.3f}, "
         f"test ROC-AUC {test['roc_auc']:.3f}, recall {test['recall_delayed']:.3f}"

@@ -10,6 +10,7 @@ training and serving cannot compute features differently.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -58,6 +59,41 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 
 # High season, inclusive, as (month, day) ranges: Dec 15 - Mar 3, Jul 15 - Jul 31, Sep 11 - Sep 30.
 _HIGH_SEASON = ((1215, 1231), (101, 303), (715, 731), (911, 930))
+PERIODS = ("morning", "afternoon", "night")
+# Each cross is the pair of base features it combines.
+CROSSES: dict[str, tuple[str, str]] = {
+    "airline_x_period": ("airline", "period_of_day"),
+    "airline_x_month": ("airline", "month"),
+    "destination_x_month": ("destination", "month"),
+    "month_x_weekday": ("month", "weekday"),
+    "flight_type_x_hour": ("flight_type", "hour"),
+}
+assert tuple(CROSSES) == CROSSED_FEATURES
+
+
+# --- the definitions: one function per derived value ------------------------------------------------------------
+def period_of_day(hour: int) -> str:
+    """Morning 05:00-11:59, afternoon 12:00-18:59, night 19:00-04:59."""
+    return PERIODS[0] if 5 <= hour < 12 else PERIODS[1] if 12 <= hour < 19 else PERIODS[2]
+
+
+def high_season(month: int, day: int) -> str:
+    """`1` inside a high-season range (edges included), else `0`."""
+    month_day = month * 100 + day
+    return "1" if any(first <= month_day <= last for first, last in _HIGH_SEASON) else "0"
+
+
+def week_of_year(day_of_year: int) -> str:
+    """Weeks counted from January 1 (day 1), not ISO weeks."""
+    return str((day_of_year - 1) // 7 + 1)
+
+
+def flight_code(airline_code: str, flight_number: str) -> str:
+    return f"{str(airline_code).strip()}-{str(flight_number).strip()}"
+
+
+def cross(left: str, right: str) -> str:
+    return f"{left}|{right}"
 
 
 def flight_features(
@@ -68,53 +104,103 @@ def flight_features(
     airline_code: str,
     flight_number: str,
 ) -> tuple[str, ...]:
-    """The model's features of one scheduled flight, in `FEATURE_NAMES` order: the one definition.
+    """The model's features of one scheduled flight, in `FEATURE_NAMES` order (`departure`: naive local time).
 
-    `departure` is the naive Santiago local time. Training applies this to every row (`build_features`) and the
-    scorer to every event, so the two cannot compute features differently.
+    Built from the definitions above, as the column-wise form below is: a test holds the two equal on every
+    dataset row.
     """
     month, hour = departure.month, departure.hour
     month_s, hour_s = str(month), str(hour)
     weekday = WEEKDAYS[departure.weekday()]
-    period = "morning" if 5 <= hour < 12 else "afternoon" if 12 <= hour < 19 else "night"  # 05-11, 12-18, 19-04
-    month_day = month * 100 + departure.day
-    season = "1" if any(first <= month_day <= last for first, last in _HIGH_SEASON) else "0"  # edges included
-    week = str((departure.timetuple().tm_yday - 1) // 7 + 1)  # counted from January 1, not ISO weeks
+    period = period_of_day(hour)
     airline, flight_type, destination = str(airline).strip(), str(flight_type).strip(), str(destination).strip()
-    flight = f"{str(airline_code).strip()}-{str(flight_number).strip()}"
     return (
-        month_s, week, weekday, hour_s, period, season, airline, flight_type, destination, flight,
-        f"{airline}|{period}", f"{airline}|{month_s}", f"{destination}|{month_s}", f"{month_s}|{weekday}",
-        f"{flight_type}|{hour_s}",
+        month_s, week_of_year(departure.timetuple().tm_yday), weekday, hour_s, period,
+        high_season(month, departure.day), airline, flight_type, destination, flight_code(airline_code, flight_number),
+        cross(airline, period), cross(airline, month_s), cross(destination, month_s), cross(month_s, weekday),
+        cross(flight_type, hour_s),
     )  # fmt: skip
 
 
+# --- column-wise: calendar facts as integers, each feature a table of its categories by an integer index ---------
+@dataclass(frozen=True)
+class Calendar:
+    """Integer calendar facts of naive local departures, one array each (the same length)."""
+
+    month: np.ndarray[Any, Any]  # 1-12
+    day: np.ndarray[Any, Any]  # 1-31
+    day_of_year: np.ndarray[Any, Any]  # 1-366
+    weekday: np.ndarray[Any, Any]  # 0 = Monday
+    hour: np.ndarray[Any, Any]  # 0-23
+
+    def index(self, feature: str) -> np.ndarray[Any, Any]:
+        """The integer that `CALENDAR_CATEGORIES[feature]` is indexed by."""
+        if feature == "high_season":
+            month_day: np.ndarray[Any, Any] = self.month * 100 + self.day
+            return month_day
+        column: np.ndarray[Any, Any] = getattr(self, _CALENDAR_INDEX[feature])
+        return column
+
+
+def calendar(local: np.ndarray[Any, Any]) -> Calendar:
+    """Calendar facts of naive local times (`datetime64` of any unit)."""
+    seconds = local.astype("datetime64[s]")
+    days = seconds.astype("datetime64[D]")
+    months = days.astype("datetime64[M]")
+    years = days.astype("datetime64[Y]")
+    return Calendar(
+        month=(months - years.astype("datetime64[M]")).astype(np.int64) + 1,
+        day=(days - months.astype("datetime64[D]")).astype(np.int64) + 1,
+        day_of_year=(days - years.astype("datetime64[D]")).astype(np.int64) + 1,
+        weekday=(days.astype(np.int64) + 3) % 7,  # 1970-01-01 was a Thursday
+        hour=(seconds - days).astype("timedelta64[h]").astype(np.int64),
+    )
+
+
+_CALENDAR_INDEX = {
+    "month": "month",
+    "week": "day_of_year",
+    "weekday": "weekday",
+    "hour": "hour",
+    "period_of_day": "hour",
+}
+# Categories of each calendar feature by its integer index; "" where an index cannot occur.
+CALENDAR_CATEGORIES: dict[str, tuple[str, ...]] = {
+    "month": ("", *(str(month) for month in range(1, 13))),
+    "week": ("", *(week_of_year(day) for day in range(1, 367))),
+    "weekday": WEEKDAYS,
+    "hour": tuple(str(hour) for hour in range(24)),
+    "period_of_day": tuple(period_of_day(hour) for hour in range(24)),
+    "high_season": tuple(
+        high_season(index // 100, index % 100) if 1 <= index // 100 <= 12 and 1 <= index % 100 <= 31 else ""
+        for index in range(1232)
+    ),
+}
+CALENDAR_FEATURES: tuple[str, ...] = tuple(CALENDAR_CATEGORIES)
+
+
 def build_features(raw: pd.DataFrame) -> pd.DataFrame:
-    """Derive the model's categorical features (all strings) from raw scheduled-flight columns.
+    """Derive the model's categorical features (all strings) from raw scheduled-flight columns, column-wise.
 
     `raw[SCHEDULED_DEPARTURE]` holds naive Santiago local times (datetime64 or ISO strings).
     """
     missing = [c for c in INPUT_COLUMNS if c not in raw.columns]
     if missing:
         raise KeyError(f"raw flights lack the columns {missing}; features need {list(INPUT_COLUMNS)}")
-    departures = pd.to_datetime(raw[SCHEDULED_DEPARTURE])
-    rows = [
-        flight_features(*values)
-        for values in zip(
-            departures,
-            raw[AIRLINE],
-            raw[FLIGHT_TYPE],
-            raw[DESTINATION],
-            raw[AIRLINE_CODE],
-            raw[FLIGHT_NUMBER],
-            strict=True,
-        )
-    ]
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in FEATURE_NAMES]
-    return pd.DataFrame(
-        {name: np.asarray(column, dtype=object) for name, column in zip(FEATURE_NAMES, columns, strict=True)},
-        index=raw.index,
+    days = calendar(pd.to_datetime(raw[SCHEDULED_DEPARTURE]).to_numpy(dtype="datetime64[s]"))
+    columns: dict[str, np.ndarray[Any, Any]] = {
+        name: np.asarray(CALENDAR_CATEGORIES[name], dtype=object)[days.index(name)] for name in CALENDAR_FEATURES
+    }
+    for name, column in (("airline", AIRLINE), ("flight_type", FLIGHT_TYPE), ("destination", DESTINATION)):
+        columns[name] = np.asarray([str(value).strip() for value in raw[column]], dtype=object)
+    columns["flight"] = np.asarray(
+        [flight_code(c, n) for c, n in zip(raw[AIRLINE_CODE], raw[FLIGHT_NUMBER], strict=True)], dtype=object
     )
+    for name, (left, right) in CROSSES.items():
+        columns[name] = np.asarray(
+            [cross(a, b) for a, b in zip(columns[left], columns[right], strict=True)], dtype=object
+        )
+    return pd.DataFrame({name: columns[name] for name in FEATURE_NAMES}, index=raw.index)
 
 
 def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:

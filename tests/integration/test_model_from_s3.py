@@ -64,7 +64,7 @@ def test_published_version_loads_verified(s3: Any, model_dir: Path, model: Loade
     for target in (uri, f"s3://{BUCKET}/models", f"s3://{BUCKET}/models/"):  # a version, or the root's latest
         loaded = load_model(target, tmp_path / target.replace("/", "_"))
         assert loaded.version == model.version
-        assert loaded.manifest["sha256"] == model.manifest["sha256"]
+        assert loaded.manifest.sha256 == model.manifest.sha256
     assert s3.get_object(Bucket=BUCKET, Key="models/latest")["Body"].read().decode() == model.version
 
 

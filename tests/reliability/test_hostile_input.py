@@ -141,7 +141,7 @@ def test_hostile_payloads_are_dead_lettered_and_valid_ones_scored(
     figures: dict[str, Any],
 ) -> None:
     rng = random.Random(17)
-    known = frozenset(model.manifest["feature_schema"]["features"][6]["categories"])  # the "airline" feature
+    known = frozenset(model.manifest.feature_schema.features[6].categories)  # the "airline" feature
     assert "Sky Airline" in known
     generated = generate(10_500)
     payloads = [p for p, _ in HAND_WRITTEN] * 40 + generated  # each hand-written case 40 times

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from consumer.encoding import prediction_json
+from consumer.encoding import encode_predictions
 from consumer.scoring import Term
 from schemas import FlightEvent
 from schemas.outputs import DelayPrediction, FeatureContribution, SourcePosition
@@ -35,7 +35,8 @@ def test_bytes_equal_the_pydantic_prediction(
             "destination": "SCIE",
         }
     )
-    event_time = datetime.fromtimestamp(1_700_000_000_123 / 1000, UTC)
+    timestamp_ms = 1_700_000_000_123
+    event_time = datetime.fromtimestamp(timestamp_ms / 1000, UTC)
     scored_at = datetime(2026, 11, 27, 13, 0, 0, 123456, tzinfo=UTC)
     expected = DelayPrediction(
         flight_id="SKU-101-x",
@@ -50,19 +51,19 @@ def test_bytes_equal_the_pydantic_prediction(
         scored_at=scored_at,
         source=SourcePosition(topic="flights.scheduled", partition=5, offset=123456789),
     )
-    encoded = prediction_json(
-        flight_id="SKU-101-x",
-        probability=probability,
+    [encoded] = encode_predictions(
+        flight_ids=["SKU-101-x"],
+        probabilities=[probability],
         threshold=0.191,
         model_version="20261127T000000Z",
-        contributions=terms,
-        unseen=unseen,
-        scheduled_departure=event.scheduled_departure,
-        event_time=event_time,
+        contributions=[terms],
+        unseen=[unseen],
+        scheduled_departures=[event.scheduled_departure],
+        timestamps_ms=[timestamp_ms],
         scored_at=scored_at,
-        topic="flights.scheduled",
-        partition=5,
-        offset=123456789,
+        topics=["flights.scheduled"],
+        partitions=[5],
+        offsets=[123456789],
     )
     parsed = DelayPrediction.model_validate_json(encoded)
     assert parsed == expected

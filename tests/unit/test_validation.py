@@ -56,14 +56,25 @@ def test_valid_event_passes() -> None:
 
 def test_invalid_ratio_limit_window() -> None:
     limit = InvalidRatioLimit(max_ratio=0.5, window=100, min_events=50)
+    assert not limit.exceeded_with(valid=10, invalid=30), "fewer events than min_events"
     limit.record(valid=10, invalid=30)
-    assert not limit.exceeded(), "fewer events than min_events"
+    assert limit.exceeded_with(valid=0, invalid=20)
+    assert limit.describe_with(valid=0, invalid=20).startswith("50 of the last 60 events were invalid (83%)")
     limit.record(valid=0, invalid=20)
-    assert limit.exceeded()
     for _ in range(10):
         limit.record(valid=20, invalid=0)
-    assert not limit.exceeded(), "old invalid batches must slide out of the window"
-    assert limit.ratio == 0.0
+    assert not limit.exceeded_with(valid=0, invalid=0), "old invalid batches must slide out of the window"
+    assert limit.describe_with(0, 0).startswith("0 of the last 100 events")
+
+
+def test_a_batch_checked_twice_is_counted_once() -> None:
+    """A batch re-read after an aborted transaction is checked again but recorded only when it commits."""
+    limit = InvalidRatioLimit(max_ratio=0.5, window=1000, min_events=100)
+    limit.record(valid=60, invalid=0)
+    for _attempt in range(3):  # the same batch, checked before each commit attempt
+        assert not limit.exceeded_with(valid=10, invalid=50)
+    limit.record(valid=10, invalid=50)
+    assert limit.describe_with(0, 0).startswith("50 of the last 120 events")
 
 
 def test_lag_and_broker_state_come_from_librdkafka_statistics() -> None:

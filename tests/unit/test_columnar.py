@@ -1,0 +1,160 @@
+"""The fast path and the pydantic contract agree: same verdict, same normalised event, on generated payloads.
+
+The fast path may defer a payload to the contract (then the contract decides, so the verdict is the contract's
+by construction); what it accepts must be accepted by the contract and normalised to the same event.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from consumer.columnar import FastValidator
+from consumer.validation import Rejection, validate_value
+from schemas import FlightEvent
+from tests.reliability.test_hostile_input import HAND_WRITTEN, generate
+
+KNOWN = frozenset({"Sky Airline", "Grupo LATAM"})
+MAX_BYTES = 64 * 1024
+VALIDATOR = FastValidator(MAX_BYTES, KNOWN)
+CANONICAL = {
+    "scheduled_departure": "2017-03-10T20:15:00",
+    "airline_name": "Sky Airline",
+    "airline_code": "SKU",
+    "flight_number": "800",
+    "flight_type": "N",
+    "destination": "SCFA",
+}
+ALIASES = {
+    "scheduled_departure": "Fecha-I",
+    "airline_name": "OPERA",
+    "airline_code": "Emp-I",
+    "flight_number": "Vlo-I",
+    "flight_type": "TIPOVUELO",
+    "destination": "Des-I",
+    "origin": "Ori-I",
+    "origin_city": "SIGLAORI",
+    "destination_city": "SIGLADES",
+    "month": "MES",
+}
+PADDING = st.sampled_from(["", " ", "\t", "\n", "\u00a0", "\x1c", "\u2003", "\u200b", "\x85"])
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+JUNK = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 20),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    TEXT,
+    st.lists(st.integers(0, 3), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(0, 3), max_size=1),
+)
+
+
+@st.composite
+def departures(draw: st.DrawFn) -> str:
+    year = draw(st.sampled_from([1969, 1970, 2016, 2017, 2018, 2100, 2101]))
+    month, day = draw(st.integers(0, 13)), draw(st.integers(0, 32))
+    hour, minute, second = draw(st.integers(0, 25)), draw(st.integers(0, 60)), draw(st.integers(0, 61))
+    separator = draw(st.sampled_from(["T", " ", "t", "_"]))
+    suffix = draw(
+        st.sampled_from(
+            ["", "", "Z", "+00:00", "-03:00", "-04:00", "+14:00", "+23:59", "+24:00", ".5", ".123456-03:00"]
+        )
+    )
+    text = f"{year:04d}-{month:02d}-{day:02d}{separator}{hour:02d}:{minute:02d}:{second:02d}{suffix}"
+    return draw(st.sampled_from([text, text[:16], text[:10], f" {text}"]))
+
+
+def near(valid: str) -> st.SearchStrategy[Any]:
+    """A valid value, padded, re-cased, cut, or replaced by junk."""
+    padded = st.builds(lambda left, right: f"{left}{valid}{right}", PADDING, PADDING)
+    return st.one_of(st.just(valid), padded, st.just(valid.lower()), st.just(valid[:-1]), JUNK)
+
+
+@st.composite
+def valid_departures(draw: st.DrawFn) -> str:
+    moment = draw(st.datetimes(datetime(1970, 1, 2), datetime(2100, 12, 30)))
+    suffix = draw(st.sampled_from(["", "", "-03:00", "-04:00", "Z", "+05:30"]))
+    return moment.strftime(draw(st.sampled_from(["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]))) + suffix
+
+
+@st.composite
+def payloads(draw: st.DrawFn) -> dict[str, Any]:
+    body: dict[str, Any] = dict(CANONICAL)
+    body["scheduled_departure"] = draw(st.one_of(valid_departures(), valid_departures(), departures()))
+    if draw(st.booleans()):  # a consistent month, as the dataset's rows carry
+        body["month"] = draw(st.sampled_from([int, str]))(int(body["scheduled_departure"][5:7]))
+    if draw(st.booleans()):
+        body["destination_city"] = draw(st.sampled_from(["Punta Arenas", "Asunción", "São Paulo", "x" * 100]))
+    if draw(st.integers(0, 2)) == 0:
+        return body
+    for name in draw(st.lists(st.sampled_from(list(ALIASES)), max_size=4, unique=True)):
+        body[name] = draw(near(str(body.get(name, "SCEL" if name == "origin" else "Punta Arenas"))))
+    if draw(st.booleans()):
+        body["flight_number"] = draw(st.one_of(st.integers(-3, 99999), st.just(True), st.just("80.0")))
+    if draw(st.booleans()):
+        body["month"] = draw(st.one_of(st.integers(0, 13), st.sampled_from(["3", "03", "", " 3", 3.0, True, None])))
+    if draw(st.booleans()):
+        body["Fecha-O"] = draw(st.one_of(departures(), JUNK))
+    if draw(st.booleans()):
+        body["flight_id"] = draw(st.one_of(st.text(max_size=8), st.just("LAN-1-x"), st.just(" x"), JUNK))
+    if draw(st.booleans()):  # the dataset's column names, alone or beside the canonical ones
+        for name in draw(st.lists(st.sampled_from(list(ALIASES)), max_size=6, unique=True)):
+            value = body.pop(name) if draw(st.booleans()) and name in body else draw(near("SCEL"))
+            body[ALIASES[name]] = value
+    return body
+
+
+def agree(value: bytes) -> bool:
+    """Assert the two paths agree on `value`; True when the fast path decided it itself."""
+    reference = validate_value(value, MAX_BYTES, KNOWN)
+    columns, deferred = VALIDATOR.split([value])
+    if deferred:
+        assert (len(columns), deferred) == (0, [0])
+        return False
+    assert isinstance(reference, FlightEvent), f"fast path accepted what the contract rejects: {reference}"
+    assert columns.event(0) == reference.model_dump()
+    assert columns.wall[0] == reference.local_departure.strftime("%Y-%m-%dT%H:%M:%S").replace("T", columns.wall[0][10])
+    for key in (None, b"key", b"\xff"):
+        assert columns.resolved_ids([key]) == [reference.resolved_id(key)]
+    return True
+
+
+SEEN: list[tuple[bool, bool]] = []  # (the contract accepts, the fast path decided)
+
+
+@settings(max_examples=10_000, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+@given(payloads())
+def test_fast_path_agrees_with_the_contract_on_generated_payloads(body: dict[str, Any]) -> None:
+    value = orjson.dumps(body)
+    SEEN.append((isinstance(validate_value(value, MAX_BYTES, KNOWN), FlightEvent), agree(value)))
+
+
+def test_the_fast_path_decides_most_generated_valid_payloads() -> None:
+    """Not a path that defers everything: of the generated payloads the contract accepts, most are fast."""
+    assert len(SEEN) >= 10_000, "run with the generated test above"
+    accepted = sum(ok for ok, _ in SEEN)
+    decided = sum(fast for _, fast in SEEN)
+    assert accepted >= 3_000, "the generator must make valid payloads too"
+    assert decided >= 0.6 * accepted, (decided, accepted)  # padded or unusual forms are left to the contract
+
+
+def test_fast_path_agrees_on_the_hostile_corpus() -> None:
+    corpus = [value for value, _kind in HAND_WRITTEN if value is not None] + generate(2_000)
+    for value in corpus:
+        agree(value)
+    assert VALIDATOR.split([None, b""])[1] == [0, 1]
+
+
+def test_rejections_come_from_the_contract_with_field_errors() -> None:
+    value = orjson.dumps({**CANONICAL, "airline_name": "Nowhere Air"})
+    columns, deferred = VALIDATOR.split([value])
+    assert (len(columns), deferred) == (0, [0])
+    rejection = validate_value(value, MAX_BYTES, KNOWN)
+    assert isinstance(rejection, Rejection)
+    assert rejection.errors[0].error == "unknown_airline"

@@ -1,0 +1,101 @@
+"""Every recovery path seen in the chaos runs, as one row each: the error's facts and stage in, the action out."""
+
+from __future__ import annotations
+
+import pytest
+from confluent_kafka import KafkaError
+
+from consumer.exits import ExitCode
+from consumer.recovery import Action, ErrorFacts, Stage, decide
+
+TIMEOUT_S = 5.0
+TIMED_OUT = ErrorFacts(KafkaError._TIMED_OUT, retriable=True)
+ABORTABLE = ErrorFacts(KafkaError._STATE, txn_requires_abort=True)
+FENCED = ErrorFacts(KafkaError._FENCED, fatal=True)
+PRODUCER_FENCED = ErrorFacts(KafkaError.PRODUCER_FENCED, fatal=True)
+FATAL = ErrorFacts(KafkaError._FATAL, fatal=True)
+TOO_LARGE = ErrorFacts(KafkaError.MSG_SIZE_TOO_LARGE)
+AUTHENTICATION = ErrorFacts(KafkaError._AUTHENTICATION)
+
+CASES = [
+    # (why, facts, stage, exactly-once, transaction age in s or None, action, exit code)
+    (
+        "offsets call timed out: never resumed",
+        TIMED_OUT,
+        Stage.SEND_OFFSETS,
+        True,
+        5.1,
+        Action.REPLACE_AND_REWIND,
+        None,
+    ),
+    ("offsets call overran its deadline", TIMED_OUT, Stage.SEND_OFFSETS, True, 10.2, Action.REPLACE_AND_REWIND, None),
+    ("offsets call refused, abortable", ABORTABLE, Stage.SEND_OFFSETS, True, 0.1, Action.ABORT_AND_REWIND, None),
+    ("commit timed out: resumed", TIMED_OUT, Stage.COMMIT, True, 5.2, Action.RESUME, None),
+    ("commit failed, abortable", ABORTABLE, Stage.COMMIT, True, 0.2, Action.ABORT_AND_REWIND, None),
+    ("abort timed out: resumed", TIMED_OUT, Stage.ABORT, True, 6.0, Action.RESUME, None),
+    ("abort failed fatally", FATAL, Stage.ABORT, True, 6.0, Action.REPLACE_AND_REWIND, None),
+    ("fenced by a live twin", FENCED, Stage.COMMIT, True, 0.3, Action.EXIT, ExitCode.FATAL),
+    (
+        "fenced by a live twin (broker's code)",
+        PRODUCER_FENCED,
+        Stage.SEND_OFFSETS,
+        True,
+        0.3,
+        Action.EXIT,
+        ExitCode.FATAL,
+    ),
+    (
+        "'fenced' after outliving the timeout",
+        PRODUCER_FENCED,
+        Stage.COMMIT,
+        True,
+        12.0,
+        Action.REPLACE_AND_REWIND,
+        None,
+    ),
+    ("'fenced' after outliving it (client)", FENCED, Stage.ABORT, True, 9.0, Action.REPLACE_AND_REWIND, None),
+    ("fatal error through error_cb", FATAL, Stage.BACKGROUND, True, None, Action.REPLACE_AND_REWIND, None),
+    ("fencing through error_cb", FENCED, Stage.BACKGROUND, True, None, Action.EXIT, ExitCode.FATAL),
+    ("non-fatal error through error_cb", TIMED_OUT, Stage.BACKGROUND, True, None, Action.CONTINUE, None),
+    ("produce error retrying cannot fix", TOO_LARGE, Stage.PRODUCE, True, 0.1, Action.EXIT, ExitCode.FATAL),
+    ("fatal error while producing", FATAL, Stage.PRODUCE, True, 0.1, Action.REPLACE_AND_REWIND, None),
+    ("init while the broker is away", TIMED_OUT, Stage.INIT, True, None, Action.RESUME, None),
+    ("init fails fatally", FATAL, Stage.INIT, True, None, Action.EXIT, ExitCode.FATAL),
+    ("wrong credentials, any stage", AUTHENTICATION, Stage.COMMIT, True, 0.1, Action.EXIT, ExitCode.CONFIG),
+    ("at-least-once: undelivered outputs", TIMED_OUT, Stage.DELIVERY, False, None, Action.REWIND, None),
+    ("at-least-once: produce error", TOO_LARGE, Stage.PRODUCE, False, None, Action.EXIT, ExitCode.FATAL),
+    ("at-least-once: fatal producer", FATAL, Stage.BACKGROUND, False, None, Action.EXIT, ExitCode.FATAL),
+]
+
+
+@pytest.mark.parametrize(
+    ("facts", "stage", "exactly_once", "age_s", "action", "exit_code"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_recovery_decision(
+    facts: ErrorFacts,
+    stage: Stage,
+    exactly_once: bool,
+    age_s: float | None,
+    action: Action,
+    exit_code: ExitCode | None,
+) -> None:
+    decision = decide(facts, stage, exactly_once=exactly_once, transaction_age_s=age_s, transaction_timeout_s=TIMEOUT_S)
+    assert (decision.action, decision.exit_code) == (action, exit_code)
+    assert decision.why
+
+
+def test_every_stage_and_fact_combination_has_an_answer() -> None:
+    """No combination raises or leaves the process without a next step."""
+    facts = [TIMED_OUT, ABORTABLE, FENCED, PRODUCER_FENCED, FATAL, TOO_LARGE, AUTHENTICATION]
+    for fact in facts:
+        for stage in Stage:
+            for exactly_once in (True, False):
+                for age in (None, 0.1, 60.0):
+                    decision = decide(
+                        fact, stage, exactly_once=exactly_once, transaction_age_s=age, transaction_timeout_s=TIMEOUT_S
+                    )
+                    assert (decision.action is Action.EXIT) == (decision.exit_code is not None)
+                    if not exactly_once:
+                        assert decision.action not in (Action.ABORT_AND_REWIND, Action.REPLACE_AND_REWIND)
