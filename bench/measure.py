@@ -162,6 +162,7 @@ class LatencyReader:
         self._sent_ms: dict[bytes | None, float] = {}
         self._seen_ms: dict[bytes | None, float] = {}
         self.latencies_ms: list[float] = []
+        self.last_seen_s = 0.0  # monotonic time of the latest output
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -172,6 +173,8 @@ class LatencyReader:
             if message is None or message.error() is not None:
                 continue
             seen_ms = time.time() * 1000
+            if message.topic() != self._input_topic:
+                self.last_seen_s = time.monotonic()
             if self._input_topic is None:
                 event_time = orjson.loads(message.value() or b"{}")["event_time"]
                 self.latencies_ms.append(seen_ms - _epoch_ms(event_time))

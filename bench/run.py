@@ -164,8 +164,8 @@ def latency_run(
 ) -> dict[str, Any]:
     """A contender on fresh topics; input at a fixed rate; read_committed latency of every output.
 
-    `output_eps` is the outputs' rate from the first input sent to the last output seen: a contender that keeps
-    up matches the input rate.
+    `output_eps` is the outputs' rate from the first input sent to the last output seen, `input_eps` the inputs'
+    from the first sent to the last: a contender that keeps up matches the input rate but for its last latency.
     """
     source, output = fresh(f"lat-{mode}-{rate}"), fresh(f"lat-{mode}-{rate}-out")
     group = fresh(f"lat-{contender}-{mode}")
@@ -199,7 +199,7 @@ def latency_run(
         return {
             **percentiles(reader.latencies_ms),
             "input_eps": round(achieved),
-            "output_eps": round(len(reader.latencies_ms) / (time.monotonic() - started)) if complete else None,
+            "output_eps": round(len(reader.latencies_ms) / (reader.last_seen_s - started)) if complete else None,
             "events": count,
             "complete": complete,
             "samples": reader.latencies_ms,

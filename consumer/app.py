@@ -13,7 +13,6 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-import numpy as np
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from consumer.clients import consumer_config, producer_config
@@ -22,10 +21,11 @@ from consumer.exits import ExitCode, ScorerExit
 from consumer.health import HealthState, start_health_server
 from consumer.invalid_limit import InvalidRatioLimit
 from consumer.metrics import ScorerMetrics
+from consumer.records import usable_records
 from consumer.recovery import ACCESS_ERRORS
 from consumer.scoring import BatchScorer
 from consumer.settings import ScorerSettings
-from consumer.transform import BatchResult, BatchTransform, OutputKind
+from consumer.transform import BatchTransform, OutputKind
 from kafka_common.settings import KafkaSettings, TopicSettings
 from training.artifact import LoadedModel
 
@@ -59,7 +59,9 @@ class ScorerApp:
             max_payload_bytes=settings.max_payload_bytes,
             dead_letter_max_value_bytes=settings.dead_letter_max_value_bytes,
         )
-        self.limit = InvalidRatioLimit(settings.max_invalid_ratio, settings.invalid_window, settings.invalid_min_events)
+        self.limit = InvalidRatioLimit(
+            settings.max_invalid_ratio, settings.invalid_window, settings.invalid_min_events, settings.invalid_allowance
+        )
         self._topic_of = {OutputKind.PREDICTION: topics.predictions, OutputKind.DEAD_LETTER: topics.dead_letter}
         self._stop = threading.Event()
         self._access_error: KafkaError | None = None
@@ -97,20 +99,27 @@ class ScorerApp:
     def _on_stats(self, stats_json: str) -> None:
         self.health.report_broker(self.metrics.update_from_statistics(stats_json))
 
-    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._rebalanced("assign", len(partitions), partitions)
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._rebalanced("assign", len(partitions), partitions, "assigned")
+        try:  # where the lag counts from until a record arrives
+            committed = consumer.committed(partitions, timeout=5)
+            self.metrics.partitions_assigned({tp.partition: tp.offset for tp in committed if tp.offset >= 0})
+        except KafkaException as exc:
+            log.warning("reading committed offsets for the lag metric: %s", exc.args[0].str())
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Each batch commits (or aborts) before the next consume(), so nothing is open here.
-        self._rebalanced("revoke", 0, partitions)
+        self._rebalanced("revoke", 0, partitions, "revoked")
+        self.metrics.partitions_revoked([tp.partition for tp in partitions])
 
     def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._rebalanced("lost", 0, partitions)
+        self._rebalanced("lost", 0, partitions, "partitions lost")
+        self.metrics.partitions_revoked([tp.partition for tp in partitions])
 
-    def _rebalanced(self, kind: str, assigned: int, partitions: list[TopicPartition]) -> None:
+    def _rebalanced(self, kind: str, assigned: int, partitions: list[TopicPartition], message: str) -> None:
         self.health.assigned_partitions = assigned
         self.metrics.rebalances.labels(kind=kind).inc()
-        log.info("partitions %s", kind, extra={"partitions": sorted(p.partition for p in partitions)})
+        log.info(message, extra={"partitions": sorted(p.partition for p in partitions)})
 
     # --- lifecycle ----------------------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -119,21 +128,11 @@ class ScorerApp:
 
     def run(self) -> int:
         """Process until stopped; return the process exit code."""
-        server = start_health_server(self.settings.http_port, self.health, self.metrics.registry)
-        self.http_port = server.server_address[1]
-        log.info(
-            "scorer starting",
-            extra={
-                "model_version": self.model.version,
-                "guarantee": str(self.settings.processing_guarantee),
-                "transactional_id": self.settings.transactional_id if self.settings.exactly_once else None,
-                "input": self.topics.input,
-                "group": self.settings.group_id,
-                "http_port": self.http_port,
-            },
-        )
-        code = ExitCode.OK
+        server, code = None, ExitCode.OK
         try:
+            server = start_health_server(self.settings.http_port, self.health, self.metrics.registry)
+            self.http_port = server.server_address[1]
+            log.info("scorer starting", extra=self._description())
             self._await_broker()
             self.committer.start()
             self.consumer.subscribe(
@@ -149,8 +148,19 @@ class ScorerApp:
             log.error("fatal Kafka error (exit %d): %s", code, exc.args[0].str())
         finally:
             self._close()
-            server.shutdown()
+            if server is not None:
+                server.shutdown()
         return int(code)
+
+    def _description(self) -> dict[str, object]:
+        return {
+            "model_version": self.model.version,
+            "guarantee": str(self.settings.processing_guarantee),
+            "transactional_id": self.settings.transactional_id if self.settings.exactly_once else None,
+            "input": self.topics.input,
+            "group": self.settings.group_id,
+            "http_port": self.http_port,
+        }
 
     def _loop(self) -> None:
         wait_s = self.settings.batch_max_wait_ms / 1000
@@ -158,7 +168,7 @@ class ScorerApp:
             self.health.last_loop = time.monotonic()
             messages = self.consumer.consume(self.settings.batch_size, timeout=wait_s)
             self._raise_on_access_error()
-            records = _records(messages)
+            records = usable_records(messages)
             if records:
                 self._process(records)
 
@@ -195,43 +205,23 @@ class ScorerApp:
         started = time.perf_counter()
         result = self.transform(records, datetime.now(UTC))
         self.metrics.scoring_seconds.observe(time.perf_counter() - started)
-        if self.limit.exceeded_with(result.valid, result.invalid):
+        admission = self.limit.admit(result.valid, result.invalid)
+        if admission.fail_closed:
             raise ScorerExit(
-                ExitCode.INVALID_RATIO, "failing closed: " + self.limit.describe_with(result.valid, result.invalid)
+                ExitCode.INVALID_RATIO,
+                f"failing closed: {self.limit.describe_with(result.valid, result.invalid)}. Fix the producer; to "
+                "dead-letter a burst that is understood and go on, restart once with SCORER_INVALID_ALLOWANCE set "
+                f"to at least its size ({self.limit.allowance:,} left now)",
             )
         outputs = {self._topic_of[kind]: pairs for kind, pairs in result.outputs.items() if pairs}
         if self.committer.commit(outputs, result.offsets):
-            self.limit.record(result.valid, result.invalid)
-            self._observe(result)
+            self.limit.record(result.valid, admission)
+            if admission.allowed:
+                log.warning(
+                    "dead-lettered %d invalid events under SCORER_INVALID_ALLOWANCE (%d left)",
+                    admission.allowed,
+                    self.limit.allowance,
+                )
+            self.metrics.observe_batch(result, time.time())
         else:
             rewind(self.consumer, result.offsets, self._stop, self._events)
-
-    def _observe(self, result: BatchResult) -> None:
-        """Metrics of a committed batch: one update per metric and batch, none per event."""
-        metrics = self.metrics
-        metrics.consumed.inc(result.consumed)
-        metrics.batch_size.observe(result.consumed)
-        metrics.validated.labels(path="fast").inc(result.consumed - result.by_contract)
-        metrics.validated.labels(path="contract").inc(result.by_contract)
-        scored = len(result.outputs[OutputKind.PREDICTION])
-        if scored:
-            metrics.scored.inc(scored)
-        for kind, count in result.dead_lettered.items():
-            metrics.dead_lettered.labels(reason=kind).inc(count)
-        if result.timestamps_ms:
-            now_ms = time.time() * 1000
-            metrics.latency.observe_many(np.maximum(now_ms - np.asarray(result.timestamps_ms), 0) / 1000)
-
-
-def _records(messages: list[Message]) -> list[Message]:
-    """The records of a consumed batch; consume errors are logged, a fatal one ends the process."""
-    records: list[Message] = []
-    for message in messages:
-        error = message.error()
-        if error is None:
-            records.append(message)
-        elif error.fatal():
-            raise ScorerExit(ExitCode.FATAL, f"the consumer failed fatally: {error.str()}")
-        else:
-            log.warning("consume error: %s", error.str())
-    return records

@@ -10,13 +10,12 @@ import threading
 from types import FrameType
 
 import typer
-from pydantic import ValidationError
 
 from consumer.app import ScorerApp
 from consumer.exits import ExitCode
 from consumer.logs import configure_json_logging
 from consumer.settings import ScorerSettings
-from kafka_common.settings import KafkaSettings, TopicSettings
+from kafka_common.settings import KafkaSettings, SettingsError, TopicSettings, read_settings
 from training.artifact import ModelVerificationError
 from training.model_store import load_model
 
@@ -31,11 +30,15 @@ app = typer.Typer(
 def run() -> None:
     """Consume, validate, score and publish until stopped."""
     try:
-        settings, kafka, topics = ScorerSettings(), KafkaSettings(), TopicSettings()
-    except ValidationError as exc:
+        settings, kafka, topics = (
+            read_settings(ScorerSettings),
+            read_settings(KafkaSettings),
+            read_settings(TopicSettings),
+        )
+    except SettingsError as exc:
         configure_json_logging()
         log.error("invalid configuration: %s", exc)
-        raise typer.Exit(ExitCode.CONFIG) from exc
+        raise typer.Exit(ExitCode.CONFIG) from None
     configure_json_logging(settings.log_level)
     if not kafka.bootstrap_servers:
         log.error("KAFKA_BOOTSTRAP_SERVERS is not set")

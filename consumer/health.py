@@ -10,6 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from consumer.exits import ExitCode, ScorerExit
+
 
 class HealthState:
     """What the endpoints report; written by the processing loop.
@@ -47,7 +49,7 @@ class HealthState:
 
 
 def start_health_server(port: int, state: HealthState, registry: CollectorRegistry) -> ThreadingHTTPServer:
-    """Serve on 0.0.0.0:`port` (0 picks a free one) in a daemon thread."""
+    """Serve on 0.0.0.0:`port` (0 picks a free one) in a daemon thread; a taken port is a configuration error."""
     routes: dict[str, Callable[[], tuple[int, str, bytes]]] = {
         "/healthz": lambda: (200 if state.alive() else 503, "text/plain", b"ok" if state.alive() else b"stalled"),
         "/readyz": lambda: _ready(state),
@@ -67,7 +69,14 @@ def start_health_server(port: int, state: HealthState, registry: CollectorRegist
         def log_message(self, *args: object) -> None:  # probes every few seconds would flood the log
             pass
 
-    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)  # noqa: S104  (a container's probe port)
+    try:
+        server = ThreadingHTTPServer(("0.0.0.0", port), Handler)  # noqa: S104  (a container's probe port)
+    except OSError as exc:
+        raise ScorerExit(
+            ExitCode.CONFIG,
+            f"cannot serve health and metrics on port {port} (SCORER_HTTP_PORT): {exc.strerror}; give each scorer "
+            "on a host its own port, or 0 for any free one",
+        ) from None
     threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
     return server
 

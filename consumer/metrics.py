@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -11,6 +12,8 @@ import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics_core import HistogramMetricFamily
 from prometheus_client.registry import Collector
+
+from consumer.transform import BatchResult, OutputKind
 
 
 class BatchHistogram(Collector):
@@ -90,12 +93,61 @@ class ScorerMetrics:
         )
         self.model = Gauge("flightdelay_model_info", "Loaded model version", ["version"], registry=r)
 
+        self._start_offsets: dict[str, int] = {}
+
+    def observe_batch(self, result: BatchResult, now_s: float) -> None:
+        """Metrics of a committed batch: one update per metric and batch, none per event."""
+        self.consumed.inc(result.consumed)
+        self.batch_size.observe(result.consumed)
+        self.validated.labels(path="fast").inc(result.consumed - result.by_contract)
+        self.validated.labels(path="contract").inc(result.by_contract)
+        scored = len(result.outputs[OutputKind.PREDICTION])
+        if scored:
+            self.scored.inc(scored)
+        for kind, count in result.dead_lettered.items():
+            self.dead_lettered.labels(reason=kind).inc(count)
+        if result.timestamps_ms:
+            ages_ms = now_s * 1000 - np.asarray(result.timestamps_ms, dtype=np.float64)
+            self.latency.observe_many(np.maximum(ages_ms, 0) / 1000)
+
+    def partitions_assigned(self, committed: dict[int, int]) -> None:
+        """The group's committed offsets of newly assigned partitions: where the lag counts from until a record
+        is consumed (with exactly-once, offsets are committed through the producer and the consumer never
+        learns them)."""
+        self._start_offsets.update({str(partition): offset for partition, offset in committed.items()})
+
+    def partitions_revoked(self, partitions: list[int]) -> None:
+        """Another instance now reports these partitions' lag."""
+        for partition in map(str, partitions):
+            self._start_offsets.pop(partition, None)
+            with contextlib.suppress(KeyError):
+                self.lag.remove(partition)
+
     def update_from_statistics(self, stats_json: str) -> bool:
         """Take consumer lag from librdkafka statistics; return whether any broker is up."""
         stats = orjson.loads(stats_json)
         for topic in stats.get("topics", {}).values():
             for partition, info in topic.get("partitions", {}).items():
-                lag = info.get("consumer_lag")
-                if partition != "-1" and info.get("fetch_state") == "active" and lag is not None and lag >= 0:
+                lag = partition_lag(info, self._start_offsets.get(partition))
+                if partition != "-1" and lag is not None:
                     self.lag.labels(partition=partition).set(lag)
         return any(broker.get("state") == "UP" for broker in stats.get("brokers", {}).values())
+
+
+def partition_lag(info: dict[str, Any], start_offset: int | None) -> int | None:
+    """Records between the scorer's position and the end a read_committed reader sees; None when unknown.
+
+    The position is the next offset the scorer will read (`app_offset`), else the committed offset librdkafka
+    knows (at-least-once), else the one read from the group at assignment (`start_offset`). librdkafka's own
+    `consumer_lag` counts from the committed offset only, which exactly-once never tells the consumer.
+    """
+    if info.get("fetch_state") != "active":
+        return None
+    stable, high = info.get("ls_offset", -1), info.get("hi_offset", -1)
+    end = stable if stable >= 0 else high
+    if end < 0:
+        return None
+    for position in (info.get("app_offset", -1), info.get("committed_offset", -1), start_offset):
+        if position is not None and position >= 0:
+            return int(max(end - position, 0))
+    return None

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Protocol
 
-from confluent_kafka import TopicPartition
+from confluent_kafka import Message, TopicPartition
+
+from consumer.exits import ExitCode, ScorerExit
+
+log = logging.getLogger("consumer")
 
 Headers = list[tuple[str, str | bytes | None]] | dict[str, str | bytes | None] | None
 
@@ -35,3 +40,17 @@ def next_offsets(records: Sequence[Record]) -> list[TopicPartition]:
         key = (record.topic() or "", record.partition() or 0)
         last[key] = max(last.get(key, -1), record.offset() or 0)
     return [TopicPartition(topic, partition, offset + 1) for (topic, partition), offset in sorted(last.items())]
+
+
+def usable_records(messages: list[Message]) -> list[Message]:
+    """The records of a consumed batch; consume errors are logged, a fatal one ends the process."""
+    records: list[Message] = []
+    for message in messages:
+        error = message.error()
+        if error is None:
+            records.append(message)
+        elif error.fatal():
+            raise ScorerExit(ExitCode.FATAL, f"the consumer failed fatally: {error.str()}")
+        else:
+            log.warning("consume error: %s", error.str())
+    return records

@@ -13,11 +13,12 @@ from rich.console import Console
 from rich.table import Table
 
 from kafka_common.local_broker import LocalKafkaBroker, kafka_version
-from kafka_common.settings import KafkaSettings, TopicSettings
+from kafka_common.settings import KafkaSettings, SettingsError, TopicSettings, read_settings
 from kafka_common.topics import TopicStatus, ensure_topics, topic_specs
 
 app = typer.Typer(help="Kafka plumbing for the flight-delay scorer.", no_args_is_help=True)
-console = Console(stderr=True)
+console = Console()  # results (the topic table, the broker address) to stdout
+errors = Console(stderr=True)
 
 EXIT_TOPICS_DIFFER = 3
 
@@ -55,17 +56,25 @@ def create_topics(bootstrap_servers: str, kafka: KafkaSettings, topics: TopicSet
     return statuses
 
 
+def _settings() -> tuple[KafkaSettings, TopicSettings]:
+    try:
+        return read_settings(KafkaSettings), read_settings(TopicSettings)
+    except SettingsError as exc:
+        errors.print(f"[red]invalid configuration: {exc}[/]")
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def topics(
     bootstrap_servers: str = typer.Option("", envvar="KAFKA_BOOTSTRAP_SERVERS", help="host:port list"),
 ) -> None:
     """Create the input, prediction and dead-letter topics (idempotent; reports drift, exit 3 if any)."""
     if not bootstrap_servers:
-        console.print("[red]no broker: set KAFKA_BOOTSTRAP_SERVERS or pass --bootstrap-servers[/]")
+        errors.print("[red]no broker: set KAFKA_BOOTSTRAP_SERVERS or pass --bootstrap-servers[/]")
         raise typer.Exit(2)
-    statuses = create_topics(bootstrap_servers, KafkaSettings(), TopicSettings())
+    statuses = create_topics(bootstrap_servers, *_settings())
     if any(s.state == "differs" for s in statuses):
-        console.print("[red]existing topics differ from the configuration; they were left unchanged[/]")
+        errors.print("[red]existing topics differ from the configuration; they were left unchanged[/]")
         raise typer.Exit(EXIT_TOPICS_DIFFER)
 
 
@@ -75,11 +84,11 @@ def up() -> None:
     from kafka_common.provider import kafka_broker  # lazy: pulls in Docker detection
 
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    kafka = KafkaSettings()
+    kafka, topic_settings = _settings()
     starting = console.status("starting the broker (first run downloads Kafka with Maven)…")
     with starting, kafka_broker(kafka) as endpoint:
         console.print(f"[green]broker ({endpoint.kind})[/] at {endpoint.bootstrap_servers}")
-        statuses = create_topics(endpoint.bootstrap_servers, kafka, TopicSettings())
+        statuses = create_topics(endpoint.bootstrap_servers, kafka, topic_settings)
     console.print("broker stopped" if endpoint.kind != "external" else "left the external broker running")
     if any(s.state == "differs" for s in statuses):
         raise typer.Exit(EXIT_TOPICS_DIFFER)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
@@ -83,3 +83,30 @@ class TopicSettings(BaseSettings):
 
     def names(self) -> list[str]:
         return [self.input, self.predictions, self.dead_letter]
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+class SettingsError(ValueError):
+    """A setting from the environment is invalid; the message names the variable, its value and why."""
+
+
+def read_settings(kind: type[S]) -> S:
+    """`kind()` from the environment, with errors that name the environment variable (not the field)."""
+    try:
+        return kind()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            field = str(error["loc"][0]) if error["loc"] else ""
+            problems.append(f"{env_name(kind, field)}={error.get('input')!r}: {error['msg']}")
+        raise SettingsError("; ".join(problems)) from None
+
+
+def env_name(kind: type[BaseSettings], field: str) -> str:
+    """The environment variable a settings field is read from."""
+    info = kind.model_fields.get(field)
+    if info is not None and isinstance(info.validation_alias, str):
+        return info.validation_alias
+    return f"{kind.model_config.get('env_prefix', '')}{field}".upper()

@@ -11,7 +11,7 @@ from confluent_kafka import Producer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from kafka_common.settings import KafkaSettings, TopicSettings
+from kafka_common.settings import KafkaSettings, S, SettingsError, TopicSettings, read_settings
 from producer.replay import EventFormat, dataset_events, publish
 from producer.watch import watch as watch_predictions
 
@@ -26,40 +26,70 @@ def _config(bootstrap: str) -> dict[str, object]:
     if not bootstrap:
         console.print("[red]no broker: set KAFKA_BOOTSTRAP_SERVERS or pass --bootstrap[/]")
         raise typer.Exit(2)
-    return KafkaSettings().client_config(bootstrap)
+    return _read(KafkaSettings).client_config(bootstrap)
 
 
-def _day(value: str | None) -> date | None:
-    return datetime.strptime(value, "%Y-%m-%d").date() if value else None
+def _read(kind: type[S]) -> S:
+    """Settings from the environment; a bad value is a one-line error naming its variable (exit 2)."""
+    try:
+        return read_settings(kind)
+    except SettingsError as exc:
+        console.print(f"[red]invalid configuration: {exc}[/]")
+        raise typer.Exit(2) from None
+
+
+def _day(value: str | None, option: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date as YYYY-MM-DD", param_hint=option) from None
 
 
 @app.command()
 def replay(
     bootstrap: Bootstrap = "",
     data: Annotated[Path, typer.Option(help="the dataset CSV")] = Path("data/dataset_SCL.csv"),
-    start: Annotated[int, typer.Option(help="first data row (0-based)")] = 0,
-    limit: Annotated[int | None, typer.Option(help="at most this many events")] = None,
+    start: Annotated[int, typer.Option(help="first data row (0-based)", min=0)] = 0,
+    limit: Annotated[int | None, typer.Option(help="at most this many events", min=0)] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="scheduled on or after YYYY-MM-DD")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="scheduled on or before YYYY-MM-DD")] = None,
-    rate: Annotated[float, typer.Option(help="events per second; 0 = as fast as possible")] = 0.0,
+    rate: Annotated[float, typer.Option(help="events per second; 0 = as fast as possible", min=0)] = 0.0,
     event_format: Annotated[str, typer.Option("--format", help="canonical | dataset (raw CSV row)")] = "canonical",
+    delivery_timeout: Annotated[
+        float, typer.Option(help="seconds an event may wait for the broker before it counts as failed", min=1)
+    ] = 30.0,
 ) -> None:
     """Publish dataset flights to the input topic, keyed by flight id."""
     if event_format not in ("canonical", "dataset"):
         raise typer.BadParameter("--format must be canonical or dataset")
     fmt: EventFormat = "canonical" if event_format == "canonical" else "dataset"
+    first, last = _day(date_from, "--from"), _day(date_to, "--to")
+    if first and last and first > last:
+        raise typer.BadParameter(f"--from {first} is after --to {last}", param_hint="--from")
+    if not data.is_file():
+        raise typer.BadParameter(f"{data} is not a file (the dataset CSV; `make data` fetches it)", param_hint="--data")
     config = _config(bootstrap)
-    topic = TopicSettings().input
-    events = list(dataset_events(data, start, limit, _day(date_from), _day(date_to), fmt))
+    topic = _read(TopicSettings).input
+    events = list(dataset_events(data, start, limit, first, last, fmt))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(f"→ {topic}", total=len(events))
         report = publish(
-            Producer({**config, "enable.idempotence": True, "linger.ms": 10}),
+            Producer(
+                {
+                    **config,
+                    "enable.idempotence": True,
+                    "linger.ms": 10,
+                    "message.timeout.ms": int(delivery_timeout * 1000),
+                }
+            ),
             topic,
             events,
             rate,
             on_sent=lambda: progress.advance(task),
+            flush_timeout_s=delivery_timeout + 5,
         )
     colour = "green" if report.failed == 0 else "red"
     console.print(
@@ -78,18 +108,21 @@ def watch(
     from_beginning: Annotated[bool, typer.Option(help="start at the oldest prediction")] = False,
 ) -> None:
     """Show committed predictions as a live table."""
-    count = watch_predictions(_config(bootstrap), TopicSettings().predictions, limit, idle, from_beginning, console)
+    count = watch_predictions(
+        _config(bootstrap), _read(TopicSettings).predictions, limit, idle, from_beginning, console
+    )
     console.print(f"{count:,} predictions read")
 
 
 @app.command()
 def demo(
     flights: Annotated[int, typer.Option(help="dataset flights to replay")] = 3000,
-    consumers: Annotated[int, typer.Option(help="scorer processes in the group")] = 2,
+    consumers: Annotated[int, typer.Option(help="scorer processes in the group", min=1)] = 2,
     data: Annotated[Path, typer.Option(help="the dataset CSV")] = Path("data/dataset_SCL.csv"),
     models: Annotated[Path, typer.Option(help="models directory or version")] = Path("models"),
 ) -> None:
     """Everything end to end: broker, topics, scorers, replay, summary, clean stop (what `make run` does)."""
     from producer.demo import run_demo
 
+    _read(KafkaSettings), _read(TopicSettings)  # a bad setting is refused before a broker starts
     raise typer.Exit(run_demo(flights, consumers, data, models, console))

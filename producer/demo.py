@@ -94,7 +94,11 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
                 task = progress.add_task(f"replaying {flights:,} flights", total=flights + len(BAD_EVENTS))
                 events = [*dataset_events(data, limit=flights), *BAD_EVENTS]
                 report = publish(Producer(config), topics.input, events, on_sent=lambda: progress.advance(task))
-            console.print(f"published {report.delivered:,} events ({report.failed} failed)")
+            colour = "green" if report.failed == 0 else "red"
+            console.print(
+                f"[{colour}]published {report.delivered:,} events ({report.failed:,} failed)[/]"
+                + (f": {report.first_error}" if report.first_error else "")
+            )
             predictions: list[DelayPrediction] = []
             letters: list[DeadLetter] = []
             expected = flights + len(BAD_EVENTS)
@@ -109,7 +113,7 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
         _summary(console, flights, predictions, letters, elapsed)
         clean = all(code == 0 for code in codes)
         console.print(f"scorers stopped with exit codes {codes}" + ("" if clean else " [red](not clean)[/]"))
-        exact = len(predictions) == flights and len(letters) == len(BAD_EVENTS)
+        exact = report.failed == 0 and len(predictions) == flights and len(letters) == len(BAD_EVENTS)
         if not exact:
             console.print(f"[red]expected {flights} predictions and {len(BAD_EVENTS)} dead letters[/]")
     console.print("broker stopped; nothing left running" if endpoint.kind == "local-jvm" else "done")
@@ -138,4 +142,5 @@ def _summary(
         reasons = "; ".join(f"{c.feature} {c.log_odds:+.2f}" for c in p.top_contributions)
         console.print(f"  {p.flight_id}: P(delay)={p.delay_probability:.2f} because {reasons}")
     for letter in letters:
-        console.print(f"  dead letter at offset {letter.source.offset}: [yellow]{letter.error_kind}[/] {letter.reason}")
+        position = f"partition {letter.source.partition}, offset {letter.source.offset}"
+        console.print(f"  dead letter at {position}: [yellow]{letter.error_kind}[/] {letter.reason}")

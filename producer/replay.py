@@ -20,6 +20,8 @@ EventFormat = Literal["canonical", "dataset"]
 
 @dataclass
 class DeliveryReport:
+    """What became of the events: delivered, failed (the broker refused them or they were never delivered)."""
+
     delivered: int = 0
     failed: int = 0
     first_error: str | None = None
@@ -60,6 +62,7 @@ def publish(
     events: Iterable[tuple[bytes | None, bytes]],
     rate: float = 0.0,
     on_sent: Callable[[], None] | None = None,
+    flush_timeout_s: float = 60.0,
 ) -> DeliveryReport:
     """Produce every event (at `rate` per second, or as fast as possible when 0) and wait for delivery."""
     report = DeliveryReport()
@@ -85,5 +88,10 @@ def publish(
         producer.poll(0)
         if on_sent:
             on_sent()
-    producer.flush(60)
+    undelivered = producer.flush(flush_timeout_s)
+    if undelivered:  # still queued: never delivered, so never counted above
+        report.failed += undelivered
+        report.first_error = report.first_error or (
+            f"{undelivered:,} events still undelivered after {flush_timeout_s:.0f} s: is the broker reachable?"
+        )
     return report

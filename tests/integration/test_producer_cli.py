@@ -63,6 +63,32 @@ def test_replay_without_a_broker_says_so() -> None:
     assert "no broker" in result.output
 
 
+def test_replay_to_an_unreachable_broker_fails_and_says_how_many() -> None:
+    """Nothing delivered is a failure, not a green `delivered 0, failed 0`."""
+    args = ["replay", "--bootstrap", "127.0.0.1:1", "--data", str(DATASET), "--limit", "3", "--delivery-timeout", "2"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert "delivered 0, failed 3" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from", "2017-13-01"], "'2017-13-01' is not a date as YYYY-MM-DD"),
+        (["--from", "2017-07-02", "--to", "2017-07-01"], "--from 2017-07-02 is after --to 2017-07-01"),
+        (["--data", "/tmp/nope.csv"], "/tmp/nope.csv is not a file"),
+        (["--rate", "-5"], "-5"),
+        (["--limit", "-1"], "-1"),
+    ],
+)
+def test_replay_refuses_bad_options_with_a_message(args: list[str], message: str) -> None:
+    base = ["replay", "--bootstrap", "127.0.0.1:1", "--data", str(DATASET)]
+    result = CliRunner().invoke(app, [*base, *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
 def test_watch_prints_committed_predictions(
     bootstrap: str, stream_topics: TopicSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 import shutil
+import socket
 import time
 from collections import Counter
 from pathlib import Path
@@ -155,6 +156,55 @@ def test_two_scorers_started_by_hand_on_one_host_get_their_own_transactional_ids
     assert all(count > 0 for count in scored), f"one scorer did nothing: {scored}"
 
 
+def _lags(process: ScorerProcess) -> dict[str, float]:
+    body = process.get("/metrics")[1].decode()
+    return {p: float(v) for p, v in re.findall(r'^flightdelay_consumer_lag\{partition="(\d+)"\} (\S+)$', body, re.M)}
+
+
+def _wait_for_lags(process: ScorerProcess, expected: dict[str, float], timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s
+    while _lags(process) != expected and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert _lags(process) == expected, process.log_tail()
+
+
+def test_lag_is_the_records_left_to_score_in_exactly_once_mode_after_a_restart(
+    bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    """Offsets are committed through transactions, so librdkafka never learns them: the lag must not freeze."""
+    all_caught_up = {str(p): 0.0 for p in range(6)}
+    sent = send_dataset(bootstrap, stream_topics.input, 3_000, start=5_000)
+    with scorers(bootstrap, model_dir, stream_topics, tmp_path) as [first]:
+        read_outputs(bootstrap, stream_topics, 3_000)
+        _wait_for_lags(first, all_caught_up)
+    restart_logs = tmp_path / "restart"
+    restart_logs.mkdir()
+    with scorers(bootstrap, model_dir, stream_topics, restart_logs) as [second]:
+        _wait_for_lags(second, all_caught_up)  # nothing new: zero at once, not the committed offsets read at start
+        sent += send_dataset(bootstrap, stream_topics.input, 1_200, start=8_000)
+        predictions, _ = read_outputs(bootstrap, stream_topics, 4_200)
+        _wait_for_lags(second, all_caught_up)
+    assert Counter(p.flight_id.encode() for p in predictions) == Counter(key for key, _ in sent)
+
+
+def test_a_taken_http_port_is_a_one_line_configuration_error(
+    bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))  # where the scorer binds
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = scorer_env(stream_topics, SCORER_HTTP_PORT=str(port))
+        process = ScorerProcess(bootstrap, model_dir, tmp_path / "port.log", "port", env)
+        process.env["SCORER_HTTP_PORT"] = str(port)
+        process.start()
+        assert process.process is not None
+        assert process.process.wait(60) == 2
+    log = process.log_path.read_text()
+    assert f"cannot serve health and metrics on port {port} (SCORER_HTTP_PORT)" in log
+    assert "Traceback" not in log
+
+
 def test_sigkill_mid_stream_and_restart_loses_and_duplicates_nothing(
     bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
 ) -> None:
@@ -196,6 +246,30 @@ def test_too_many_invalid_events_fail_closed(
     predictions, letters = read_outputs(bootstrap, stream_topics, len(good), idle_s=5)
     assert len(predictions) == len(good)
     assert len(letters) < 300, "the invalid records were drained into the dead-letter topic"
+    # A restart meets the same burst and fails closed again; the message names the way through.
+    again = ScorerProcess(bootstrap, model_dir, tmp_path / "again.log", "closed", env).start()
+    assert again.process is not None
+    assert again.process.wait(60) == 3
+    assert "SCORER_INVALID_ALLOWANCE" in again.log_tail()
+    # The documented way through: a one-off allowance dead-letters the burst, then scoring goes on.
+    more = send_dataset(bootstrap, stream_topics.input, 300, start=1_000)
+    with scorers(
+        bootstrap,
+        model_dir,
+        stream_topics,
+        tmp_path,
+        SCORER_MAX_INVALID_RATIO="0.5",
+        SCORER_INVALID_WINDOW="300",
+        SCORER_INVALID_MIN_EVENTS="100",
+        SCORER_BATCH_SIZE="50",
+        SCORER_INVALID_ALLOWANCE="2500",
+    ) as [resumed]:
+        predictions, letters = read_outputs(bootstrap, stream_topics, len(good) + len(more) + 2_000)
+        assert "under SCORER_INVALID_ALLOWANCE" in resumed.log_path.read_text()
+    assert Counter(p.flight_id.encode() for p in predictions) == Counter(key for key, _ in good + more)
+    positions = Counter((letter.source.partition, letter.source.offset) for letter in letters)
+    assert (len(positions), max(positions.values())) == (2_000, 1), "each junk event dead-lettered exactly once"
+    assert {letter.error_kind for letter in letters} == {"not_json"}
 
 
 def test_at_least_once_mode_delivers_everything(

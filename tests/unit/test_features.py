@@ -177,3 +177,19 @@ def test_per_flight_definition_equals_the_column_wise_one_on_the_whole_dataset()
     raw = pd.read_csv(DATASET, dtype=str, keep_default_na=False)
     raw = pd.concat([raw, raw.head(3).assign(**{"OPERA": " Sky Airline ", "Vlo-I": "12 "})], ignore_index=True)
     pd.testing.assert_frame_equal(build_features(raw), _vectorized_reference(raw))
+
+
+def test_one_flight_and_column_wise_forms_agree_on_the_whole_dataset() -> None:
+    """`flight_features` (one flight: the per-record contender) and `build_features` (training, serving)."""
+    from datetime import datetime
+
+    from tests.conftest import DATASET
+    from training.features import flight_features
+
+    raw = pd.read_csv(DATASET, dtype=str, keep_default_na=False)
+    one_by_one = [
+        flight_features(datetime.fromisoformat(row[0]), *row[1:])
+        for row in raw[list(INPUT_COLUMNS)].itertuples(index=False)
+    ]
+    expected = pd.DataFrame(one_by_one, columns=list(FEATURE_NAMES)).astype(object)
+    pd.testing.assert_frame_equal(build_features(raw).reset_index(drop=True), expected)

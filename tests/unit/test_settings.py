@@ -99,3 +99,36 @@ def test_readme_configuration_table_lists_every_setting() -> None:
     table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"`((?:KAFKA|TOPIC|SCORER)_[A-Z0-9_]+|MODEL_URI)`", table))
     assert documented == environment_variables()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("SCORER_BATCH_SIZE", "abc", "SCORER_BATCH_SIZE='abc': Input should be a valid integer"),
+        ("SCORER_BATCH_SIZE", "0", "SCORER_BATCH_SIZE='0': Input should be greater than or equal to 1"),
+        ("SCORER_PROCESSING_GUARANTEE", "twice", "SCORER_PROCESSING_GUARANTEE='twice'"),
+    ],
+)
+def test_a_bad_setting_names_its_environment_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    from consumer.settings import ScorerSettings
+    from kafka_common.settings import SettingsError, read_settings
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as caught:
+        read_settings(ScorerSettings)
+    assert expected in str(caught.value)
+    assert "batch_size" not in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["0", "abc"])
+def test_topics_command_refuses_a_bad_partition_count_in_one_line(value: str) -> None:
+    from typer.testing import CliRunner
+
+    from kafka_common.cli import app
+
+    result = CliRunner().invoke(app, ["topics", "--bootstrap-servers", "127.0.0.1:1"], env={"TOPIC_PARTITIONS": value})
+    assert result.exit_code == 2
+    assert f"TOPIC_PARTITIONS='{value}'" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -56,6 +56,23 @@ def test_dataset_events_take_the_fast_path_and_give_the_pipelines_probabilities(
     assert (result.valid, result.invalid, result.dead_lettered) == (3000, 0, {})
 
 
+def test_every_dataset_row_through_the_fast_path_gives_the_pipelines_bits(
+    transform: BatchTransform, model: LoadedModel
+) -> None:
+    """All 68,206 flights, as the replay sends them, in batches of the shipped size."""
+    events = list(dataset_events(DATASET))
+    records = records_of(events, partitions=6)
+    probabilities: list[float] = []
+    for start in range(0, len(records), 2000):
+        result = transform(records[start : start + 2000], NOW)
+        assert result.by_contract == 0
+        probabilities += [orjson.loads(v)["delay_probability"] for _, v in result.outputs[OutputKind.PREDICTION]]
+    with DATASET.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(probabilities) == len(rows) == 68_206
+    assert np.array_equal(probabilities, model.pipeline.predict_proba(records_to_frame(rows))[:, 1])
+
+
 def test_a_mixed_batch_keeps_order_and_dead_letters_each_invalid_event(transform: BatchTransform) -> None:
     values = [
         orjson.dumps({**VALID, "flight_id": "a"}),

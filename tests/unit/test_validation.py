@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from consumer.invalid_limit import InvalidRatioLimit
+from consumer.invalid_limit import Admission, InvalidRatioLimit
 from consumer.validation import Rejection, validate_value
 from schemas import FlightEvent
 
@@ -57,12 +57,12 @@ def test_valid_event_passes() -> None:
 def test_invalid_ratio_limit_window() -> None:
     limit = InvalidRatioLimit(max_ratio=0.5, window=100, min_events=50)
     assert not limit.exceeded_with(valid=10, invalid=30), "fewer events than min_events"
-    limit.record(valid=10, invalid=30)
+    limit.record(10, Admission(False, counted=30))
     assert limit.exceeded_with(valid=0, invalid=20)
     assert limit.describe_with(valid=0, invalid=20).startswith("50 of the last 60 events were invalid (83%)")
-    limit.record(valid=0, invalid=20)
+    limit.record(0, Admission(False, counted=20))
     for _ in range(10):
-        limit.record(valid=20, invalid=0)
+        limit.record(20, Admission(False, counted=0))
     assert not limit.exceeded_with(valid=0, invalid=0), "old invalid batches must slide out of the window"
     assert limit.describe_with(0, 0).startswith("0 of the last 100 events")
 
@@ -70,11 +70,37 @@ def test_invalid_ratio_limit_window() -> None:
 def test_a_batch_checked_twice_is_counted_once() -> None:
     """A batch re-read after an aborted transaction is checked again but recorded only when it commits."""
     limit = InvalidRatioLimit(max_ratio=0.5, window=1000, min_events=100)
-    limit.record(valid=60, invalid=0)
-    for _attempt in range(3):  # the same batch, checked before each commit attempt
-        assert not limit.exceeded_with(valid=10, invalid=50)
-    limit.record(valid=10, invalid=50)
+    limit.record(60, limit.admit(valid=60, invalid=0))
+    for _attempt in range(3):  # the same batch, decided before each commit attempt
+        admission = limit.admit(valid=10, invalid=50)
+    assert admission == Admission(False, counted=50)
+    limit.record(10, admission)
     assert limit.describe_with(0, 0).startswith("50 of the last 120 events")
+
+
+@pytest.mark.parametrize(
+    ("allowance", "batches", "admissions", "left"),
+    [
+        (0, [(0, 300)], [Admission(True)], 0),
+        (500, [(0, 300), (0, 150)], [Admission(False, 0, 300), Admission(False, 0, 150)], 50),
+        (500, [(0, 300), (0, 300)], [Admission(False, 0, 300), Admission(True)], 200),
+        # the burst is past: valid events count as usual, a few invalid ones do not touch the allowance
+        (400, [(0, 300), (290, 10)], [Admission(False, 0, 300), Admission(False, 10, 0)], 100),
+    ],
+)
+def test_an_allowance_lets_a_known_burst_through_once(
+    allowance: int, batches: list[tuple[int, int]], admissions: list[Admission], left: int
+) -> None:
+    limit = InvalidRatioLimit(max_ratio=0.5, window=1000, min_events=100, allowance=allowance)
+    decided = []
+    for valid, invalid in batches:
+        admission = limit.admit(valid, invalid)
+        decided.append(admission)
+        if admission.fail_closed:
+            break
+        limit.record(valid, admission)
+    assert decided == admissions
+    assert limit.allowance == left
 
 
 def test_lag_and_broker_state_come_from_librdkafka_statistics() -> None:
@@ -87,7 +113,7 @@ def test_lag_and_broker_state_come_from_librdkafka_statistics() -> None:
             "topics": {
                 "in": {
                     "partitions": {
-                        "0": {"fetch_state": "active", "consumer_lag": 42},
+                        "0": {"fetch_state": "active", "consumer_lag": 42, "hi_offset": 142, "app_offset": 100},
                         "1": {"fetch_state": "none", "consumer_lag": -1},
                         "-1": {"fetch_state": "none", "consumer_lag": -1},
                     }
@@ -120,3 +146,36 @@ def test_a_batch_is_validated_exactly_as_each_value_alone() -> None:
     assert [r.kind if isinstance(r, Rejection) else "ok" for r in results] == [
         "ok", "empty", "invalid_event", "not_an_object", "not_utf8", "not_json", "not_json", "too_large", "ok", "empty",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("info", "start", "lag"),
+    [
+        ({"fetch_state": "active", "ls_offset": 500, "hi_offset": 510, "app_offset": 450}, None, 50),
+        ({"fetch_state": "active", "ls_offset": -1, "hi_offset": 510, "app_offset": 450}, None, 60),
+        # exactly-once after a restart, nothing consumed yet: librdkafka knows no committed offset
+        ({"fetch_state": "active", "ls_offset": 996, "app_offset": -1001, "committed_offset": -1001}, 996, 0),
+        ({"fetch_state": "active", "ls_offset": 1000, "app_offset": -1001, "committed_offset": -1001}, 900, 100),
+        # at-least-once: the committed offset librdkafka learned
+        ({"fetch_state": "active", "ls_offset": 1000, "app_offset": -1001, "committed_offset": 990}, None, 10),
+        ({"fetch_state": "active", "ls_offset": 1000, "app_offset": -1001, "committed_offset": -1001}, None, None),
+        ({"fetch_state": "none", "ls_offset": 1000, "app_offset": 10}, None, None),
+        ({"fetch_state": "active", "ls_offset": 1000, "app_offset": 1005}, None, 0),
+    ],
+)
+def test_partition_lag(info: dict[str, int | str], start: int | None, lag: int | None) -> None:
+    from consumer.metrics import partition_lag
+
+    assert partition_lag(info, start) == lag
+
+
+def test_revoked_partitions_stop_reporting_lag() -> None:
+    from consumer.metrics import ScorerMetrics
+
+    metrics = ScorerMetrics()
+    metrics.partitions_assigned({0: 10, 1: 20})
+    stats = {"topics": {"t": {"partitions": {"0": {"fetch_state": "active", "ls_offset": 15, "app_offset": -1001}}}}}
+    metrics.update_from_statistics(orjson.dumps(stats).decode())
+    assert metrics.registry.get_sample_value("flightdelay_consumer_lag", {"partition": "0"}) == 5
+    metrics.partitions_revoked([0, 1])
+    assert metrics.registry.get_sample_value("flightdelay_consumer_lag", {"partition": "0"}) is None
