@@ -75,7 +75,7 @@ class ScorerApp:
         self.consumer = Consumer({**consumer_config(common, settings), "stats_cb": self._on_stats})
         self._events = CommitEvents(
             on_client_error=self._on_client_error,
-            on_retry=lambda _what: self.health.report_broker(False),  # callbacks wait while we retry: say so
+            on_retry=self._on_retry,
             on_abort=self.metrics.aborted.inc,
             on_replace=self.metrics.producer_restarts.inc,
         )
@@ -95,6 +95,10 @@ class ScorerApp:
         if error.code() in ACCESS_ERRORS:
             self._access_error = error
         log.warning("kafka: %s", error.str(), extra={"code": error.name()})
+
+    def _on_retry(self, call: str) -> None:
+        self.metrics.retries.labels(call=call).inc()
+        self.health.report_broker(False)  # librdkafka's reports wait while we retry: say so ourselves
 
     def _on_stats(self, stats_json: str) -> None:
         self.health.report_broker(self.metrics.update_from_statistics(stats_json))

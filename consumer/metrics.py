@@ -88,6 +88,12 @@ class ScorerMetrics:
             "Producers replaced after a fatal error or a timed-out offsets call",
             registry=r,
         )
+        self.retries = Counter(
+            "flightdelay_kafka_call_retries",
+            "Kafka calls repeated because they timed out (the broker was away), by call",
+            ["call"],
+            registry=r,
+        )
         self.rebalances = Counter(
             "flightdelay_rebalances", "Partition assignments and revocations", ["kind"], registry=r
         )

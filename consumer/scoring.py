@@ -129,21 +129,21 @@ class BatchScorer:
             probabilities = expit(decision + self._intercept)
         else:
             probabilities = self.model.pipeline.predict_proba(_frame(columns))[:, 1]
-        chosen = self._explain(matrix, terms, known)
+        chosen = self._explain(matrix, terms, known, probabilities >= self.model.threshold)
         return ScoredBatch(probabilities, chosen, self._unseen(known), self._term_objects, self._term_json)
 
     def score_events(self, events: Sequence[FlightEvent]) -> ScoredBatch:
         return self.score(Columns.of_events(events))
 
     def _explain(
-        self, columns: np.ndarray[Any, Any], terms: np.ndarray[Any, Any], known: np.ndarray[Any, Any]
+        self,
+        columns: np.ndarray[Any, Any],
+        terms: np.ndarray[Any, Any],
+        known: np.ndarray[Any, Any],
+        delayed: np.ndarray[Any, Any],
     ) -> np.ndarray[Any, Any]:
-        """Encoder columns of the `top` terms by size (ties in column order), `UNKNOWN` where fewer are known.
-
-        Unknown categories add nothing and are never listed.
-        """
-        keys = np.where(known, -np.abs(terms), np.inf)
-        order = np.argsort(keys, axis=1, kind="stable")[:, : self.top]
+        """Encoder columns of the `top` terms, `UNKNOWN` where fewer are known: see `explanation_order`."""
+        order = explanation_order(terms, known, delayed)[:, : self.top]
         rows = np.arange(len(columns))[:, None]
         chosen: np.ndarray[Any, Any] = np.where(known[rows, order], columns[rows, order], UNKNOWN)
         return chosen
@@ -155,6 +155,21 @@ class BatchScorer:
         for row in np.flatnonzero(flagged.any(axis=1)).tolist():
             unseen[row] = [FLAGGED_FEATURES[i] for i in np.flatnonzero(flagged[row])]
         return unseen
+
+
+def explanation_order(
+    terms: np.ndarray[Any, Any], known: np.ndarray[Any, Any], delayed: np.ndarray[Any, Any]
+) -> np.ndarray[Any, Any]:
+    """Per event, the term positions in the order a reader wants them: first the terms that pushed towards the
+    decision (positive log-odds for a predicted delay, negative for on time), largest first, then those that
+    pushed against it, largest first (ties in column order). Unknown categories add nothing and come last."""
+    toward = (terms > 0) == delayed[:, None]
+    keys = np.where(known, np.where(toward, 0.0, _AGAINST) - np.abs(terms), np.inf)
+    order: np.ndarray[Any, Any] = np.argsort(keys, axis=1, kind="stable")
+    return order
+
+
+_AGAINST = 1e6  # larger than any term's size: every term towards the decision sorts before those against it
 
 
 def _object_array(items: list[Any]) -> np.ndarray[Any, Any]:

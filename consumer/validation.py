@@ -65,6 +65,15 @@ def validate_batch(
 
 
 _EVENTS: TypeAdapter[list[FlightEvent]] = TypeAdapter(list[FlightEvent])
+# What a person calls each decoded JSON value, by the Python type orjson gives it.
+_JSON_TYPES = {
+    type(None): "null",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    str: "a string",
+    list: "an array",
+}
 
 
 def _decode(value: bytes | None, max_bytes: int) -> dict[str, Any] | Rejection:
@@ -81,7 +90,7 @@ def _decode(value: bytes | None, max_bytes: int) -> dict[str, Any] | Rejection:
     except orjson.JSONDecodeError as exc:
         return _whole("not_json", f"not JSON: {exc}")
     if not isinstance(payload, dict):
-        return _whole("not_an_object", f"expected a JSON object, got {type(payload).__name__}")
+        return _whole("not_an_object", f"expected a JSON object, got {_JSON_TYPES.get(type(payload), 'a value')}")
     return payload
 
 

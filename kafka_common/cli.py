@@ -66,11 +66,13 @@ def _settings() -> tuple[KafkaSettings, TopicSettings]:
 
 @app.command()
 def topics(
-    bootstrap_servers: str = typer.Option("", envvar="KAFKA_BOOTSTRAP_SERVERS", help="host:port list"),
+    bootstrap_servers: str = typer.Option(
+        "", "--bootstrap", "--bootstrap-servers", envvar="KAFKA_BOOTSTRAP_SERVERS", help="host:port list"
+    ),
 ) -> None:
     """Create the input, prediction and dead-letter topics (idempotent; reports drift, exit 3 if any)."""
     if not bootstrap_servers:
-        errors.print("[red]no broker: set KAFKA_BOOTSTRAP_SERVERS or pass --bootstrap-servers[/]")
+        errors.print("[red]no broker: set KAFKA_BOOTSTRAP_SERVERS or pass --bootstrap[/]")
         raise typer.Exit(2)
     statuses = create_topics(bootstrap_servers, *_settings())
     if any(s.state == "differs" for s in statuses):

@@ -21,7 +21,7 @@ from kafka_common.settings import KafkaSettings, TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
 from producer.reading import committed_reader, parse_output, read_messages
 from producer.replay import dataset_events, publish
-from producer.watch import prediction_table
+from producer.watch import prediction_table, pushes
 from schemas import DeadLetter, DelayPrediction
 
 BAD_EVENTS: list[tuple[bytes, bytes]] = [
@@ -139,7 +139,7 @@ def _summary(
     examples = sorted(predictions, key=lambda p: -p.delay_probability)[:3] + predictions[:2]
     console.print(prediction_table(examples, "example predictions"))
     for p in examples[:3]:
-        reasons = "; ".join(f"{c.feature} {c.log_odds:+.2f}" for c in p.top_contributions)
+        reasons = "; ".join(f"{c.feature} {c.log_odds:+.2f} ({pushes(c.log_odds)})" for c in p.top_contributions)
         console.print(f"  {p.flight_id}: P(delay)={p.delay_probability:.2f} because {reasons}")
     for letter in letters:
         position = f"partition {letter.source.partition}, offset {letter.source.offset}"

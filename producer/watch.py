@@ -13,6 +13,11 @@ from producer.reading import committed_reader, read_messages
 from schemas import DelayPrediction
 
 
+def pushes(log_odds: float) -> str:
+    """Which way a term pushes the prediction, in words."""
+    return "towards delay" if log_odds > 0 else "towards on time"
+
+
 def prediction_table(rows: list[DelayPrediction], title: str) -> Table:
     table = Table(title=title)
     for column in ("flight", "scheduled (SCL)", "P(delay)", "delayed", "main reason", "unseen"):
@@ -24,7 +29,7 @@ def prediction_table(rows: list[DelayPrediction], title: str) -> Table:
             p.scheduled_departure.strftime("%Y-%m-%d %H:%M"),
             f"{p.delay_probability:.2f}",
             "[red]yes[/]" if p.delayed else "no",
-            f"{reason.feature} ({reason.log_odds:+.2f})" if reason else "",
+            f"{reason.feature} ({reason.log_odds:+.2f}, {pushes(reason.log_odds)})" if reason else "",
             ", ".join(p.unseen_categories),
         )
     return table
@@ -53,6 +58,8 @@ def watch(
                 recent.appendleft(DelayPrediction.model_validate_json(message.value() or b""))
                 seen.append(None)
                 live.update(prediction_table(list(recent), f"{topic}: {len(seen):,} predictions"))
+                if enough():  # a consumed batch may hold more than the limit
+                    break
     except KeyboardInterrupt:
         pass
     finally:

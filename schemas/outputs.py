@@ -33,7 +33,10 @@ class DelayPrediction(BaseModel):
     delayed: bool = Field(description="delay_probability >= threshold")
     threshold: float = Field(ge=0, le=1)
     model_version: str
-    top_contributions: list[FeatureContribution] = Field(description="Largest terms of the log-odds, by size")
+    top_contributions: list[FeatureContribution] = Field(
+        description="Terms of the log-odds that pushed towards the decision first (positive: towards a delay, "
+        "when `delayed`; negative: towards on time, when not), largest first; then those that pushed against it"
+    )
     unseen_categories: list[str] = Field(
         description="Features whose value the model never saw in training (scored as neutral), e.g. `destination`"
     )

@@ -40,8 +40,8 @@ class FeatureSpec(BaseModel):
 
 
 class FeatureSchema(BaseModel):
-    input_columns: list[str]
-    features: list[FeatureSpec]
+    input_columns: list[str] = Field(default_factory=list)
+    features: list[FeatureSpec] = Field(default_factory=list)
 
 
 class ModelManifest(BaseModel):
@@ -137,7 +137,9 @@ def verify(directory: Path, manifest: dict[str, Any]) -> None:
         )
     if manifest["version"] != directory.name:
         raise ModelVerificationError(
-            f"{directory}: the manifest describes version {manifest['version']!r}, not {directory.name!r}"
+            f"{directory}: the manifest describes version {manifest['version']!r}, not {directory.name!r}; a model "
+            f"folder must be named after its version (copy it as .../{manifest['version']}/), and its files are "
+            "then checked against the manifest's sha256"
         )
     model_path = directory / MODEL_FILE
     if not model_path.is_file():

@@ -67,6 +67,9 @@ def fit(
     console.print(f"report: {run.directory / 'report.md'}")
 
 
+EXIT_REFUSED = 2
+
+
 @app.command()
 def verify(
     uri: Annotated[
@@ -78,7 +81,7 @@ def verify(
         model = load_model(uri)
     except ModelVerificationError as exc:
         console.print(f"[red]refused[/]: {exc}")
-        raise typer.Exit(1) from exc
+        raise typer.Exit(EXIT_REFUSED) from exc  # the scorer's exit code for the same refusal
     test = model.manifest.metrics["test"]
     console.print(
         f"[green]ok[/] {uri}: version {model.version}, threshold {model.threshold:.3f}, "

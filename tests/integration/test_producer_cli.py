@@ -119,3 +119,8 @@ def test_watch_prints_committed_predictions(
     assert result.exit_code == 0, result.output
     assert "5 predictions read" in result.output
     assert "LAN-4" in result.output
+    limited = CliRunner().invoke(
+        app, ["watch", "--bootstrap", bootstrap, "--limit", "2", "--from-beginning", "--idle", "20"]
+    )
+    assert limited.exit_code == 0, limited.output
+    assert "2 predictions read" in limited.output, "a batch holds all five: the limit must still hold"

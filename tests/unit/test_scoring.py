@@ -29,14 +29,20 @@ def test_batch_scores_equal_the_pipeline(model: LoadedModel, rows: list[dict[str
     assert np.array_equal(scored.probabilities, expected)
 
 
-def test_contributions_are_the_largest_terms(model: LoadedModel, rows: list[dict[str, str]]) -> None:
+def test_contributions_lead_with_the_terms_towards_the_decision(model: LoadedModel, rows: list[dict[str, str]]) -> None:
+    """A delayed prediction leads with what pushed towards a delay, an on-time one with what pushed against."""
     scorer = BatchScorer(model, top=50)
-    scored = scorer.score_events([FlightEvent.model_validate(rows[0])])
-    terms = scored.contributions[0]
-    logit = model.pipeline.named_steps["logreg"].intercept_[0] + sum(t.log_odds for t in terms)
-    assert 1 / (1 + np.exp(-logit)) == pytest.approx(scored.probabilities[0], abs=1e-3)
-    sizes = [abs(t.log_odds) for t in terms]
-    assert sizes == sorted(sizes, reverse=True)
+    scored = scorer.score_events([FlightEvent.model_validate(row) for row in rows[:400]])
+    decisions = scored.probabilities >= model.threshold
+    assert decisions.any() and not decisions.all(), "the sample needs both decisions"
+    for delayed, probability, terms in zip(decisions, scored.probabilities, scored.contributions, strict=True):
+        logit = model.pipeline.named_steps["logreg"].intercept_[0] + sum(t.log_odds for t in terms)
+        assert 1 / (1 + np.exp(-logit)) == pytest.approx(probability, abs=1e-3)
+        toward = [t for t in terms if (t.log_odds > 0) == delayed]
+        assert terms[: len(toward)] == toward, "terms towards the decision come first"
+        for group in (toward, terms[len(toward) :]):
+            sizes = [abs(t.log_odds) for t in group]
+            assert sizes == sorted(sizes, reverse=True)
 
 
 def test_unseen_destination_and_flight_are_flagged_not_rejected(model: LoadedModel) -> None:
@@ -71,10 +77,12 @@ def test_lookup_equals_the_sparse_pipeline_on_every_row_and_unseen_values(model:
     steps = model.pipeline.named_steps
     onehot = steps["onehot"].transform(steps["features"].transform(frame))
     terms = sparse.csr_matrix(onehot.multiply(steps["logreg"].coef_[0]))
+    delayed = scored.probabilities >= model.threshold
     for row in range(0, len(rows), 97):
         start, end = terms.indptr[row], terms.indptr[row + 1]
         columns, values = terms.indices[start:end], terms.data[start:end]
-        order = np.argsort(-np.abs(values), kind="stable")[:3]
+        toward = (values > 0) == delayed[row]
+        order = sorted(range(len(values)), key=lambda i: (not toward[i], -abs(values[i])))[:3]
         expected = [(scorer._terms[columns[i]].feature, round(float(values[i]), 4)) for i in order]
         assert [(c.feature, c.log_odds) for c in scored.contributions[row]] == expected, row
     assert all(unseen == ["destination", "flight"] for unseen in scored.unseen[-50:])

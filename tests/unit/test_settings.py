@@ -128,7 +128,7 @@ def test_topics_command_refuses_a_bad_partition_count_in_one_line(value: str) ->
 
     from kafka_common.cli import app
 
-    result = CliRunner().invoke(app, ["topics", "--bootstrap-servers", "127.0.0.1:1"], env={"TOPIC_PARTITIONS": value})
+    result = CliRunner().invoke(app, ["topics", "--bootstrap", "127.0.0.1:1"], env={"TOPIC_PARTITIONS": value})
     assert result.exit_code == 2
     assert f"TOPIC_PARTITIONS='{value}'" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -179,3 +179,19 @@ def test_revoked_partitions_stop_reporting_lag() -> None:
     assert metrics.registry.get_sample_value("flightdelay_consumer_lag", {"partition": "0"}) == 5
     metrics.partitions_revoked([0, 1])
     assert metrics.registry.get_sample_value("flightdelay_consumer_lag", {"partition": "0"}) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b"null", "expected a JSON object, got null"),
+        (b"[1]", "expected a JSON object, got an array"),
+        (b"4.5", "expected a JSON object, got a number"),
+        (b'"x"', "expected a JSON object, got a string"),
+        (b"true", "expected a JSON object, got a boolean"),
+    ],
+)
+def test_not_an_object_says_what_it_got_in_json_terms(value: bytes, reason: str) -> None:
+    result = validate_value(value, max_bytes=4096)
+    assert isinstance(result, Rejection)
+    assert result.reason == reason
