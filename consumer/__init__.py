@@ -1,1 +1,1 @@
-"""Streaming scorer: reads flight events, scores them in micro-batches, writes predictions (issue #4)."""
+"""Streaming scorer: reads flight events, scores them in micro-batches, writes predictions."""

@@ -1,1 +1,1 @@
-"""Publishes flight events (dataset replay or generator) and watches predictions (issue #4)."""
+"""Publishes flight events (dataset replay or generator) and watches predictions."""

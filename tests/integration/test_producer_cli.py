@@ -77,8 +77,8 @@ def test_replay_to_an_unreachable_broker_fails_and_says_how_many() -> None:
         (["--from", "2017-13-01"], "'2017-13-01' is not a date as YYYY-MM-DD"),
         (["--from", "2017-07-02", "--to", "2017-07-01"], "--from 2017-07-02 is after --to 2017-07-01"),
         (["--data", "/tmp/nope.csv"], "/tmp/nope.csv is not a file"),
-        (["--rate", "-5"], "-5"),
-        (["--limit", "-1"], "-1"),
+        (["--rate", "-5"], "greater than or equal to 0"),
+        (["--limit", "-1"], "greater than or equal to 0"),
     ],
 )
 def test_replay_refuses_bad_options_with_a_message(args: list[str], message: str) -> None:

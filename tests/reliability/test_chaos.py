@@ -319,13 +319,14 @@ def test_frozen_broker_and_thaw(model_dir: Path, tmp_path: Path, figures: dict[s
             resumed_after = (recorder.first_after(thawed_at) or time.monotonic()) - thawed_at
             aborted = _metric(process, "flightdelay_transactions_aborted_total")
             replaced = _metric(process, "flightdelay_producer_restarts_total")
+            commits_resumed = _metric(process, 'flightdelay_kafka_call_retries_total{call="commit"}')
             assert process.stop() == 0
             figures["broker_frozen"] = {
                 "events": valid + invalid,
                 "broker_frozen_s": round(thawed_at - frozen_at, 1),
                 "not_ready_after_s": round(not_ready_after, 2),
                 "outputs_resumed_after_thaw_s": round(resumed_after, 2),
-                "commit_calls_resumed": int(_metric(process, 'flightdelay_kafka_call_retries_total{call="commit"}')),
+                "commit_calls_resumed": int(commits_resumed),
                 "transactions_aborted": int(aborted),
                 "producers_replaced": int(replaced),
                 "consumer_exit_code": 0,
