@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
 import numpy as np
@@ -39,7 +39,7 @@ class Columns:
 
     rows: list[int] = field(default_factory=list)
     flight_id: list[str | None] = field(default_factory=list)
-    departure: list[datetime] = field(default_factory=list)  # aware, Santiago, as `FlightEvent` holds it
+    departure: list[str] = field(default_factory=list)  # ISO text in Santiago time, as pydantic writes the event's
     wall: list[str] = field(default_factory=list)  # the same as naive local ISO text, for the calendar
     airline_name: list[str] = field(default_factory=list)
     airline_code: list[str] = field(default_factory=list)
@@ -57,7 +57,7 @@ class Columns:
         """Add an event the contract accepted; `in_order` puts the rows back in batch order."""
         self.rows.append(position)
         self.flight_id.append(event.flight_id)
-        self.departure.append(event.scheduled_departure)
+        self.departure.append(event.scheduled_departure.isoformat())
         self.wall.append(event.local_departure.strftime("%Y-%m-%dT%H:%M:%S"))
         self.airline_name.append(event.airline_name)
         self.airline_code.append(event.airline_code)
@@ -103,7 +103,7 @@ class Columns:
                     continue
                 except UnicodeDecodeError:
                     pass
-            local = self.departure[position].replace(tzinfo=None)
+            local = datetime.fromisoformat(self.wall[position])
             ids.append(derive_flight_id(self.airline_code[position], self.flight_number[position], local))
         return ids
 
@@ -111,7 +111,7 @@ class Columns:
         """One row as `FlightEvent.model_dump()` gives it (what the property test compares)."""
         return {
             "flight_id": self.flight_id[position],
-            "scheduled_departure": self.departure[position],
+            "scheduled_departure": datetime.fromisoformat(self.departure[position]),
             "airline_name": self.airline_name[position],
             "airline_code": self.airline_code[position],
             "flight_number": self.flight_number[position],
@@ -273,23 +273,58 @@ def _valid_id(value: object) -> bool:
     )
 
 
-def _departure(value: object) -> tuple[datetime, str] | None:
-    """(aware Santiago time, naive local ISO text) as the contract normalises it, or None to defer."""
+def _departure(value: object) -> tuple[str, str] | None:
+    """(ISO text in Santiago time, naive local ISO text) as the contract normalises it, or None to defer.
+
+    Most departures are naive Santiago times or carry Santiago's own offset: then the text is the input's with
+    the offset of its hour, looked up once per hour. Other offsets are converted.
+    """
     if type(value) is not str or not _DEPARTURE.fullmatch(value):
         return None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
-    if parsed.tzinfo is None:
-        local = parsed.replace(tzinfo=SANTIAGO)
-        wall = value
-    else:
-        local = parsed.astimezone(SANTIAGO)
-        wall = value[:19] if local.utcoffset() == parsed.utcoffset() else local.strftime("%Y-%m-%dT%H:%M:%S")
+    size = len(value)
+    if size == 19 or size == 25:
+        offset = _HOUR_OFFSETS.get(value[:13], _MISSING)
+        if offset is _MISSING:
+            offset = _hour_offset(value[:13])
+        if offset is not None and (size == 19 or value[19:] == offset):
+            if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+                return None
+            iso = value if value[10] == "T" else f"{value[:10]}T{value[11:]}"
+            return (iso + offset if size == 19 else iso), value[:19]  # type: ignore[operator]
+    local = parsed.replace(tzinfo=SANTIAGO) if parsed.tzinfo is None else parsed.astimezone(SANTIAGO)
     if not FIRST_YEAR <= local.year <= LAST_YEAR:
         return None
-    return local, wall
+    return local.isoformat(), local.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+_HOUR_OFFSETS: dict[str, object] = {}  # `YYYY-MM-DD?HH` of a naive local time -> `_hour_offset`
+
+
+def _hour_offset(hour: str) -> str | None:
+    """Santiago's UTC offset (`-03:00`) for every naive local time in `hour` (`YYYY-MM-DD HH`, any separator),
+    or None when the offset changes within it or the hour is skipped or repeated (a daylight-saving change)."""
+    try:
+        start = datetime.fromisoformat(f"{hour[:10]}T{hour[11:13]}:00:00")
+    except ValueError:
+        return None
+    offsets = {
+        moment.replace(tzinfo=SANTIAGO, fold=fold).utcoffset()
+        for moment in (start, start + timedelta(minutes=59, seconds=59))
+        for fold in (0, 1)
+    }
+    text = None
+    if len(offsets) == 1:
+        offset = offsets.pop()
+        assert offset is not None
+        text = datetime(2000, 1, 1, tzinfo=timezone(offset)).isoformat()[19:]
+    if len(_HOUR_OFFSETS) >= _MEMO_LIMIT:
+        _HOUR_OFFSETS.clear()
+    _HOUR_OFFSETS[hour] = text
+    return text
 
 
 def _month(payload: dict[str, Any], raw: object) -> object:

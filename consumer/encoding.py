@@ -25,7 +25,7 @@ def encode_predictions(
     model_version: str,
     contributions: Sequence[list[Term] | list[orjson.Fragment]],
     unseen: Sequence[list[str]],
-    scheduled_departures: Sequence[datetime],
+    scheduled_departures: Sequence[datetime | str],  # ISO text is written as it is
     timestamps_ms: Sequence[int],
     scored_at: datetime,
     topics: Sequence[str | None],
