@@ -88,6 +88,7 @@ def _latency_figure(samples: dict[str, dict[str, list[float]]], path: Path) -> N
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
     import numpy as np
 
     figure, axis = plt.subplots(figsize=(6, 3.5))
@@ -98,6 +99,8 @@ def _latency_figure(samples: dict[str, dict[str, list[float]]], path: Path) -> N
             ordered = np.sort(np.asarray(values))
             axis.plot(ordered, np.linspace(0, 1, len(ordered)), label=f"{MODE_NAMES[mode]}, {int(rate):,}/s")
     axis.set_xscale("log")
+    axis.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # minor labels overlap on a log axis
     axis.set_xlabel("end-to-end latency to read_committed visibility (ms)")
     axis.set_ylabel("share of predictions")
     axis.set_title("Latency distribution (CDF)")

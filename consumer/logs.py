@@ -13,10 +13,11 @@ _NUMBERS = re.compile(r"\d+")
 
 
 class RepeatFilter(logging.Filter):
-    """Lets a warning through once per `window_s`, then counts its repeats into the next one that passes.
+    """Lets a warning or error through once per `window_s`, then counts its repeats into the next that passes.
 
-    A broker that is away makes librdkafka report the same connection failure many times a second; one line
-    every few seconds says as much. Messages that differ only in numbers (timings, counts) are the same here.
+    A broker that is away makes librdkafka report the same connection failure many times a second (as errors
+    and as warnings); one line every few seconds says as much. Messages that differ only in numbers (timings,
+    counts) are the same here. Informational lines are never held back.
     """
 
     def __init__(self, window_s: float = 5.0) -> None:
@@ -25,7 +26,7 @@ class RepeatFilter(logging.Filter):
         self._last: dict[tuple[str, str], tuple[float, int]] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno < logging.WARNING or record.levelno >= logging.ERROR:
+        if record.levelno < logging.WARNING:
             return True
         key = (record.name, _NUMBERS.sub("#", record.getMessage()))
         now = time.monotonic()

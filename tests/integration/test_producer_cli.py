@@ -124,3 +124,9 @@ def test_watch_prints_committed_predictions(
     )
     assert limited.exit_code == 0, limited.output
     assert "2 predictions read" in limited.output, "a batch holds all five: the limit must still hold"
+
+
+def test_demo_refuses_zero_consumers_before_starting_anything() -> None:
+    result = CliRunner().invoke(app, ["demo", "--consumers", "0"])
+    assert result.exit_code == 2
+    assert "greater than or equal to 1" in result.output

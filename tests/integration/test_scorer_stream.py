@@ -187,6 +187,21 @@ def test_lag_is_the_records_left_to_score_in_exactly_once_mode_after_a_restart(
     assert Counter(p.flight_id.encode() for p in predictions) == Counter(key for key, _ in sent)
 
 
+def test_no_broker_at_start_is_one_exit_line_not_a_flood_of_warnings(
+    model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    """librdkafka reports the refused connection many times a second; the log says so a few times."""
+    env = scorer_env(stream_topics, SCORER_STARTUP_TIMEOUT_S="5")
+    process = ScorerProcess("127.0.0.1:1", model_dir, tmp_path / "nobroker.log", "nobroker", env).start()
+    assert process.process is not None
+    assert process.process.wait(60) == 1
+    lines = process.log_path.read_text().splitlines()
+    refused = [line for line in lines if "Connection refused" in line]
+    assert 0 < len(refused) <= 12, f"{len(refused)} connection warnings in 5 s"
+    assert any("no broker answered within 5 s" in line for line in lines)
+    assert "Traceback" not in "\n".join(lines)
+
+
 def test_a_taken_http_port_is_a_one_line_configuration_error(
     bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
 ) -> None:

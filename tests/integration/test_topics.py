@@ -44,3 +44,22 @@ def test_creates_then_is_idempotent_then_reports_drift(admin: AdminClient) -> No
 
     for future in admin.delete_topics(settings.names()).values():
         future.result()
+
+
+def test_topics_command_prints_its_table_to_stdout(bootstrap: str, admin: AdminClient) -> None:
+    from typer.testing import CliRunner
+
+    from kafka_common.cli import app
+
+    settings = _settings()
+    env = {
+        "TOPIC_INPUT": settings.input,
+        "TOPIC_PREDICTIONS": settings.predictions,
+        "TOPIC_DEAD_LETTER": settings.dead_letter,
+    }
+    result = CliRunner().invoke(app, ["topics", "--bootstrap", bootstrap], env=env)
+    assert result.exit_code == 0, result.output
+    assert settings.input in result.stdout and "created" in result.stdout, "the table goes to stdout, for pipes"
+    assert not result.stderr
+    for future in admin.delete_topics(settings.names()).values():
+        future.result()
