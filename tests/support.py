@@ -7,6 +7,16 @@ from dataclasses import dataclass, field
 
 from consumer.records import Headers
 
+# A valid flight event in canonical field names (each test varies what it needs from it).
+VALID_EVENT: dict[str, str] = {
+    "scheduled_departure": "2017-03-10T20:15:00",
+    "airline_name": "Sky Airline",
+    "airline_code": "SKU",
+    "flight_number": "800",
+    "flight_type": "N",
+    "destination": "SCFA",
+}
+
 
 @dataclass(frozen=True)
 class PlainRecord:

@@ -19,6 +19,7 @@ from kafka_common.settings import TopicSettings
 from producer.replay import dataset_events
 from tests.conftest import DATASET
 from tests.streaming import dataset_rows, read_outputs, scorer_env, scorers, send, send_dataset
+from tests.support import VALID_EVENT
 from training.artifact import LoadedModel
 from training.features import records_to_frame
 
@@ -56,14 +57,7 @@ def test_ten_thousand_events_give_exactly_the_offline_predictions(
     assert "flightdelay_end_to_end_latency_seconds_count 10000.0" in metrics
 
 
-BASE = {
-    "scheduled_departure": "2017-03-10T20:15:00",
-    "airline_name": "Sky Airline",
-    "airline_code": "SKU",
-    "flight_number": "800",
-    "flight_type": "N",
-    "destination": "SCFA",
-}
+BASE = VALID_EVENT
 INVALID: dict[str, tuple[bytes, str, str]] = {
     # name: (value, error kind, field error type)
     "unknown airline": (orjson.dumps({**BASE, "airline_name": "Nowhere Air"}), "invalid_event", "unknown_airline"),

@@ -25,19 +25,13 @@ from producer.replay import dataset_events
 from tests.conftest import DATASET
 from tests.reliability.conftest import OutputRecorder
 from tests.streaming import scorers
+from tests.support import VALID_EVENT
 from training.artifact import LoadedModel
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
 
 MAX_BYTES = 64 * 1024
-VALID = {
-    "scheduled_departure": "2017-03-10T20:15:00",
-    "airline_name": "Sky Airline",
-    "airline_code": "SKU",
-    "flight_number": "800",
-    "flight_type": "N",
-    "destination": "SCFA",
-}
+VALID = VALID_EVENT
 HAND_WRITTEN: list[tuple[bytes | None, str]] = [
     (b"", "empty"),
     (b"\x00\x01\x02\xff", "not_utf8"),

@@ -17,18 +17,12 @@ from consumer.columnar import FastValidator
 from consumer.validation import Rejection, validate_value
 from schemas import FlightEvent
 from tests.reliability.test_hostile_input import HAND_WRITTEN, generate
+from tests.support import VALID_EVENT
 
 KNOWN = frozenset({"Sky Airline", "Grupo LATAM"})
 MAX_BYTES = 64 * 1024
 VALIDATOR = FastValidator(MAX_BYTES, KNOWN)
-CANONICAL = {
-    "scheduled_departure": "2017-03-10T20:15:00",
-    "airline_name": "Sky Airline",
-    "airline_code": "SKU",
-    "flight_number": "800",
-    "flight_type": "N",
-    "destination": "SCFA",
-}
+CANONICAL = VALID_EVENT
 ALIASES = {
     "scheduled_departure": "Fecha-I",
     "airline_name": "OPERA",

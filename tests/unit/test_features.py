@@ -136,7 +136,7 @@ def test_records_drop_everything_but_scheduled_inputs() -> None:
 
 
 def _vectorized_reference(raw: pd.DataFrame) -> pd.DataFrame:
-    """The earlier column-wise (numpy) implementation, kept here as an independent check of `flight_features`."""
+    """An independent column-wise (pandas) implementation, a check of `build_features`."""
     import numpy as np
 
     from training.features import _HIGH_SEASON, WEEKDAYS

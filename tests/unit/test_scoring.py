@@ -73,7 +73,7 @@ def test_lookup_equals_the_sparse_pipeline_on_every_row_and_unseen_values(model:
     scored = scorer.score_events(events)
     frame = records_to_frame(rows)
     assert np.array_equal(scored.probabilities, model.pipeline.predict_proba(frame)[:, 1])
-    # The explanations the sparse one-hot route gives (the scorer's earlier implementation).
+    # The explanations the sparse one-hot route gives: an independent way to the same terms.
     steps = model.pipeline.named_steps
     onehot = steps["onehot"].transform(steps["features"].transform(frame))
     terms = sparse.csr_matrix(onehot.multiply(steps["logreg"].coef_[0]))

@@ -16,19 +16,12 @@ from consumer.transform import BatchTransform, OutputKind
 from producer.replay import dataset_events
 from schemas import DeadLetter, DelayPrediction
 from tests.conftest import DATASET
-from tests.support import PlainRecord, records_of
+from tests.support import VALID_EVENT, PlainRecord, records_of
 from training.artifact import LoadedModel
 from training.features import records_to_frame
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-VALID = {
-    "scheduled_departure": "2017-03-10T20:15:00",
-    "airline_name": "Sky Airline",
-    "airline_code": "SKU",
-    "flight_number": "800",
-    "flight_type": "N",
-    "destination": "SCFA",
-}
+VALID = VALID_EVENT
 
 
 @pytest.fixture(scope="module")
