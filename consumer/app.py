@@ -60,7 +60,11 @@ class ScorerApp:
             dead_letter_max_value_bytes=settings.dead_letter_max_value_bytes,
         )
         self.limit = InvalidRatioLimit(
-            settings.max_invalid_ratio, settings.invalid_window, settings.invalid_min_events, settings.invalid_allowance
+            settings.max_invalid_ratio,
+            settings.invalid_window,
+            settings.invalid_min_events,
+            settings.invalid_allowance,
+            settings.max_consecutive_invalid,
         )
         self._topic_of = {OutputKind.PREDICTION: topics.predictions, OutputKind.DEAD_LETTER: topics.dead_letter}
         self._stop = threading.Event()
@@ -209,17 +213,17 @@ class ScorerApp:
         started = time.perf_counter()
         result = self.transform(records, datetime.now(UTC))
         self.metrics.scoring_seconds.observe(time.perf_counter() - started)
-        admission = self.limit.admit(result.valid, result.invalid)
+        admission = self.limit.admit(result.valid, result.invalid, result.invalid_runs)
         if admission.fail_closed:
             raise ScorerExit(
                 ExitCode.INVALID_RATIO,
-                f"failing closed: {self.limit.describe_with(result.valid, result.invalid)}. Fix the producer; to "
+                f"failing closed: {admission.why}. Fix the producer; to "
                 "dead-letter a burst that is understood and go on, restart once with SCORER_INVALID_ALLOWANCE set "
                 f"to at least its size ({self.limit.allowance:,} left now)",
             )
         outputs = {self._topic_of[kind]: pairs for kind, pairs in result.outputs.items() if pairs}
         if self.committer.commit(outputs, result.offsets):
-            self.limit.record(result.valid, admission)
+            self.limit.record(result.valid, admission, result.invalid_runs)
             if admission.allowed:
                 log.warning(
                     "dead-lettered %d invalid events under SCORER_INVALID_ALLOWANCE (%d left)",

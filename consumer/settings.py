@@ -54,6 +54,9 @@ class ScorerSettings(BaseSettings):
     max_invalid_ratio: float = Field(default=0.5, gt=0, le=1, description="fail closed above this share")
     invalid_window: int = Field(default=1_000, ge=1, description="events in the sliding window of that share")
     invalid_min_events: int = Field(default=200, ge=1, description="events seen before the limit applies")
+    max_consecutive_invalid: int = Field(
+        default=1_000, ge=0, description="fail closed after this many invalid events in a row (0: no such limit)"
+    )
     invalid_allowance: int = Field(
         default=0, ge=0, description="one-off: invalid events dead-lettered without counting against the ratio"
     )

@@ -21,6 +21,7 @@ from confluent_kafka import TopicPartition
 
 from consumer.columnar import Columns, FastValidator
 from consumer.encoding import encode_predictions
+from consumer.invalid_limit import InvalidRuns
 from consumer.records import Record, next_offsets
 from consumer.scoring import BatchScorer, ScoredBatch
 from consumer.validation import Rejection, validate_batch
@@ -45,6 +46,7 @@ class BatchResult:
     invalid: int  # events it rejects (what the fail-closed limit counts)
     dead_lettered: dict[str, int]  # by error kind, the unscorable included
     by_contract: int  # events the fast path left to the pydantic contract
+    invalid_runs: InvalidRuns  # where the invalid events stand in the batch (the consecutive limit reads it)
     timestamps_ms: list[int]  # of the input records that carry one (end-to-end latency)
 
     @property
@@ -77,6 +79,7 @@ class BatchTransform:
                     columns.add(position, verdict)
             columns = columns.in_order()
         invalid = len(rejected)
+        runs = InvalidRuns.of(len(records), sorted(position for position, _ in rejected))
         columns, scored, unscorable = self._score(columns)
         rejected += unscorable
         rejected.sort(key=lambda item: item[0])
@@ -92,6 +95,7 @@ class BatchTransform:
             invalid=invalid,
             dead_lettered=dict(Counter(rejection.kind for _, rejection in rejected)),
             by_contract=len(deferred),
+            invalid_runs=runs,
             timestamps_ms=timestamps,
         )
 

@@ -281,6 +281,24 @@ def test_too_many_invalid_events_fail_closed(
     assert {letter.error_kind for letter in letters} == {"not_json"}
 
 
+def test_a_long_run_of_invalid_events_fails_closed_even_under_the_ratio(
+    bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    env = scorer_env(
+        stream_topics, SCORER_MAX_INVALID_RATIO="1.0", SCORER_MAX_CONSECUTIVE_INVALID="100", SCORER_BATCH_SIZE="50"
+    )
+    process = ScorerProcess(bootstrap, model_dir, tmp_path / "run.log", "run", env).start()
+    process.wait_ready()
+    good = send_dataset(bootstrap, stream_topics.input, 200, start=2_000)
+    send(bootstrap, stream_topics.input, [(b"junk", b"not json")] * 1_000)
+    assert process.process is not None
+    assert process.process.wait(60) == 3
+    assert "invalid events in a row, above the limit of 100" in process.log_tail()
+    predictions, letters = read_outputs(bootstrap, stream_topics, len(good), idle_s=5)
+    assert Counter(p.flight_id.encode() for p in predictions) == Counter(key for key, _ in good)
+    assert len(letters) <= 150, "the run was drained into the dead-letter topic"
+
+
 def test_at_least_once_mode_delivers_everything(
     bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
 ) -> None:

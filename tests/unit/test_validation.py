@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from consumer.invalid_limit import Admission, InvalidRatioLimit
+from consumer.invalid_limit import Admission, InvalidRatioLimit, InvalidRuns
 from consumer.validation import Rejection, validate_value
 from schemas import FlightEvent
 
@@ -195,3 +195,51 @@ def test_not_an_object_says_what_it_got_in_json_terms(value: bytes, reason: str)
     result = validate_value(value, max_bytes=4096)
     assert isinstance(result, Rejection)
     assert result.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("size", "positions", "runs"),
+    [
+        (5, [], InvalidRuns(5, 0, 0, 0)),
+        (5, [0, 1, 3], InvalidRuns(5, 2, 2, 0)),
+        (5, [2, 3, 4], InvalidRuns(5, 0, 3, 3)),
+        (4, [0, 1, 2, 3], InvalidRuns(4, 4, 4, 4)),
+        (6, [0, 2, 3, 5], InvalidRuns(6, 1, 2, 1)),
+    ],
+)
+def test_invalid_runs_of_a_batch(size: int, positions: list[int], runs: InvalidRuns) -> None:
+    assert InvalidRuns.of(size, positions) == runs
+    assert runs.all_invalid == (len(positions) == size > 0)
+
+
+@pytest.mark.parametrize(
+    ("batches", "expected"),
+    [
+        # (size, invalid positions) per batch; the limit is 5 in a row, the ratio limit out of reach
+        ([(10, [5, 6, 7, 8, 9]), (10, [0])], [False, True]),  # a run crossing the batches: 5 + 1
+        ([(10, [5, 6, 7, 8, 9]), (10, [1])], [False, False]),  # broken by a valid event
+        ([(4, [0, 1, 2, 3]), (4, [0, 1, 2, 3])], [False, True]),  # all-invalid batches add up: 4 + 4
+        ([(10, [0, 1, 2, 3, 4, 5])], [True]),  # within one batch
+    ],
+)
+def test_a_run_of_invalid_events_fails_closed(batches: list[tuple[int, list[int]]], expected: list[bool]) -> None:
+    limit = InvalidRatioLimit(max_ratio=1.0, window=1000, min_events=1, max_consecutive=5)
+    decided = []
+    for size, positions in batches:
+        runs = InvalidRuns.of(size, positions)
+        admission = limit.admit(size - len(positions), len(positions), runs)
+        decided.append(admission.fail_closed)
+        if admission.fail_closed:
+            assert "invalid events in a row, above the limit of 5" in admission.why
+            break
+        limit.record(size - len(positions), admission, runs)
+    assert decided == expected
+
+
+def test_an_allowance_lets_a_run_through_too() -> None:
+    limit = InvalidRatioLimit(max_ratio=1.0, window=1000, min_events=1, allowance=10, max_consecutive=5)
+    runs = InvalidRuns.of(8, list(range(8)))
+    admission = limit.admit(0, 8, runs)
+    assert admission == Admission(False, counted=0, allowed=8)
+    limit.record(0, admission, runs)
+    assert not limit.admit(9, 1, InvalidRuns.of(10, [0])).fail_closed, "the forgiven burst does not start a run"
