@@ -7,7 +7,7 @@ BENCH_VENV  := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 DATA   := data/dataset_SCL.csv
 
-.PHONY: run test train bench setup tools data lint typecheck pytest broker schemas clean
+.PHONY: run test train bench setup tools data lint typecheck pytest broker schemas clean need-run need-test
 
 # Linters that ship as Go programs, built from the Go module proxy into the virtualenv (actionlint on PyPI is
 # an sdist that downloads its binary from GitHub at install time, which the CI machine cannot reach).
@@ -18,17 +18,32 @@ GO_TOOLS := $(BIN)/actionlint $(BIN)/compose-spec
 FLIGHTS ?= 3000
 CONSUMERS ?= 2
 
-run: setup data  ## the main job: model (trained if none), broker, topics, scorers, replay, summary, clean stop
+# Commands each target needs, as command:Debian package (what .ci/run installs when one is missing).
+RUN_TOOLS  := $(PYTHON):python3 java:openjdk-17-jdk-headless mvn:maven
+TEST_TOOLS := $(RUN_TOOLS) go:golang-go node:nodejs
+# Stop before doing anything else when a command is missing, and say what to install.
+define require
+	@missing=""; for pair in $(1); do command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then echo "make $(2) needs:$$missing (Debian: apt-get install$$missing)" >&2; exit 1; fi
+endef
+
+need-run:
+	$(call require,$(RUN_TOOLS),run)
+
+need-test:
+	$(call require,$(TEST_TOOLS),test)
+
+run: need-run setup data  ## the main job: model (trained if none), broker, topics, scorers, replay, summary, clean stop
 	@test -e models/latest || $(BIN)/training fit --data $(DATA) --out models
 	$(BIN)/training verify models
 	$(BIN)/flightdelay-producer demo --flights $(FLIGHTS) --consumers $(CONSUMERS) --data $(DATA) --models models
 
-test: lint typecheck pytest  ## lint, type checks and the test suite (starts a real Kafka broker)
+test: need-test lint typecheck pytest  ## lint, type checks and the test suite (starts a real Kafka broker)
 
 train: setup data  ## train on the real dataset: models/<version>/ with model, manifest and report
 	$(BIN)/training fit --data $(DATA) --out models
 
-bench: setup data $(BENCH_STAMP)  ## throughput, latency and cost against the alternatives (about 20 min; bench/results.json, docs/benchmarks.md)
+bench: need-run setup data $(BENCH_STAMP)  ## throughput, latency and cost against the alternatives (about 20 min; bench/results.json, docs/benchmarks.md)
 	$(BIN)/python -m bench.run
 
 # Quix Streams pins older confluent-kafka and pydantic, so it gets its own virtualenv (bench/requirements.txt).

@@ -1,0 +1,47 @@
+"""`make run` and `make test` stop first and name what to install when a command they need is missing."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MAKE = shutil.which("make") or "/usr/bin/make"
+
+
+def _make(target: str, present: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Run `make <target>` with only `present` on the PATH (shell builtins do the checking)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in present:
+        found = shutil.which(name)
+        assert found, f"{name} is needed to run this test"
+        (bin_dir / name).symlink_to(found)
+    return subprocess.run(
+        [MAKE, "-s", target], cwd=ROOT, env={"PATH": str(bin_dir)}, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize(
+    ("target", "present", "named"),
+    [
+        ("need-test", ["python3", "java", "mvn"], "make test needs: golang-go nodejs"),
+        ("need-test", ["python3", "java", "mvn", "go"], "make test needs: nodejs"),
+        ("need-run", ["python3", "java"], "make run needs: maven"),
+    ],
+)
+def test_a_missing_command_is_named_with_its_package(
+    target: str, present: list[str], named: str, tmp_path: Path
+) -> None:
+    result = _make(target, present, tmp_path)
+    assert result.returncode != 0
+    assert named in result.stderr
+    assert "apt-get install" in result.stderr
+
+
+def test_nothing_is_said_when_everything_is_there(tmp_path: Path) -> None:
+    result = _make("need-test", ["python3", "java", "mvn", "go", "node"], tmp_path)
+    assert (result.returncode, result.stderr) == (0, "")
