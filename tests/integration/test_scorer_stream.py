@@ -6,6 +6,7 @@ import base64
 import re
 import shutil
 import socket
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -16,7 +17,7 @@ from confluent_kafka import Producer
 
 from consumer.local_process import ScorerProcess
 from kafka_common.settings import TopicSettings
-from producer.replay import dataset_events
+from producer.replay import dataset_events, publish
 from tests.conftest import DATASET
 from tests.streaming import dataset_rows, read_outputs, scorer_env, scorers, send, send_dataset
 from tests.support import VALID_EVENT
@@ -217,16 +218,22 @@ def test_a_taken_http_port_is_a_one_line_configuration_error(
 def test_sigkill_mid_stream_and_restart_loses_and_duplicates_nothing(
     bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
 ) -> None:
-    send_dataset(bootstrap, stream_topics.input, 20_000, start=40_000)
     env = scorer_env(stream_topics, SCORER_BATCH_SIZE="100")
     victim = ScorerProcess(bootstrap, model_dir, tmp_path / "victim.log", "crashy", env).start()
     victim.wait_ready()
+    # Events keep arriving (at 4,000/s) while the kill lands, so work is certainly left when it does.
+    events = list(dataset_events(DATASET, start=40_000, limit=20_000))
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5})
+    sender = threading.Thread(target=publish, args=(producer, stream_topics.input, events, 4_000))
+    sender.start()
     deadline = time.monotonic() + 60
     while _metric(victim, "flightdelay_events_scored_total") < 3_000 and time.monotonic() < deadline:
         time.sleep(0.02)
     killed_at = _metric(victim, "flightdelay_events_scored_total")
     victim.kill()
+    assert sender.is_alive(), "the input was complete before the kill: no work was in flight"
     assert 0 < killed_at < 20_000, f"kill did not land mid-stream ({killed_at})"
+    sender.join()
     # Same instance id: init_transactions fences the dead producer and aborts its open transaction at once.
     with scorers(bootstrap, model_dir, stream_topics, tmp_path, SCORER_INSTANCE_ID="crashy"):
         predictions, _ = read_outputs(bootstrap, stream_topics, 20_000)
