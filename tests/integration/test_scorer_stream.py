@@ -215,17 +215,23 @@ def test_a_taken_http_port_is_a_one_line_configuration_error(
     assert "Traceback" not in log
 
 
+def _send_at_rate(bootstrap: str, topic: str, start: int, count: int, rate: float) -> threading.Thread:
+    """Dataset events published at `rate` per second from a thread, so a fault can land while input flows."""
+    events = list(dataset_events(DATASET, start=start, limit=count))
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5})
+    sender = threading.Thread(target=publish, args=(producer, topic, events, rate))
+    sender.start()
+    return sender
+
+
 def test_sigkill_mid_stream_and_restart_loses_and_duplicates_nothing(
     bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
 ) -> None:
     env = scorer_env(stream_topics, SCORER_BATCH_SIZE="100")
     victim = ScorerProcess(bootstrap, model_dir, tmp_path / "victim.log", "crashy", env).start()
     victim.wait_ready()
-    # Events keep arriving (at 4,000/s) while the kill lands, so work is certainly left when it does.
-    events = list(dataset_events(DATASET, start=40_000, limit=20_000))
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5})
-    sender = threading.Thread(target=publish, args=(producer, stream_topics.input, events, 4_000))
-    sender.start()
+    # Events keep arriving while the kill lands, so work is certainly left when it does.
+    sender = _send_at_rate(bootstrap, stream_topics.input, start=40_000, count=20_000, rate=4_000)
     deadline = time.monotonic() + 60
     while _metric(victim, "flightdelay_events_scored_total") < 3_000 and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -355,16 +361,18 @@ def test_a_fenced_instance_exits_and_its_twin_finishes_exactly_once(
 def test_sigterm_under_load_drains_commits_and_exits_zero(
     bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
 ) -> None:
-    send_dataset(bootstrap, stream_topics.input, 20_000, start=44_000)
     env = scorer_env(stream_topics, SCORER_BATCH_SIZE="100")
     first = ScorerProcess(bootstrap, model_dir, tmp_path / "first.log", "drain", env).start()
     first.wait_ready()
+    sender = _send_at_rate(bootstrap, stream_topics.input, start=44_000, count=20_000, rate=4_000)
     deadline = time.monotonic() + 60
     while _metric(first, "flightdelay_events_scored_total") < 3_000 and time.monotonic() < deadline:
         time.sleep(0.02)
     stopping = time.monotonic()
+    assert sender.is_alive(), "the input was complete before SIGTERM: no load to drain under"
     code = first.stop(timeout_s=30)
     took = time.monotonic() - stopping
+    sender.join()
     assert code == 0, first.log_tail()
     assert took < 10, f"graceful stop took {took:.1f} s"
     assert "stopping: in-flight batch committed" in first.log_tail()
