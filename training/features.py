@@ -3,8 +3,10 @@
 Only what is known before departure is used: the *scheduled* departure (`Fecha-I`, Santiago local time),
 airline, flight type, destination and scheduled flight number. The operated columns (`Fecha-O`, `Vlo-O`,
 `Ori-O`, `Des-O`, `Emp-O`) and the operation-date columns (`DIA`, `MES`, `AÑO`, `DIANOM`) are never read.
-The consumer builds its frames with `records_to_frame` and the model's first step is `FlightFeatures`, so
-training and serving cannot compute features differently.
+Each derived value has one definition here (`period_of_day`, `high_season`, ...). The model's first step,
+`FlightFeatures`, computes the features column-wise (`build_features`) from tables of those definitions; the
+scorer indexes the same tables (`CALENDAR_CATEGORIES`, `CROSSES`), so training and serving cannot compute
+features differently.
 """
 
 from __future__ import annotations
