@@ -12,7 +12,7 @@ from confluent_kafka import Consumer
 from bench.child import arguments, base_config, stop_flag
 from consumer.clients import consumer_config, producer_config
 from consumer.committers import CommitEvents, make_committer, rewind
-from consumer.records import next_offsets
+from consumer.records import first_offsets, next_offsets
 from consumer.settings import ProcessingGuarantee, ScorerSettings
 from kafka_common.settings import TopicSettings
 
@@ -43,7 +43,7 @@ def main() -> None:
             continue
         offsets = next_offsets(messages)
         if not committer.commit({args.output: [(m.key(), m.value()) for m in messages]}, offsets):
-            rewind(consumer, offsets, stop, CommitEvents())
+            rewind(consumer, first_offsets(messages))
     consumer.close()
     committer.close()
 

@@ -21,7 +21,7 @@ from consumer.exits import ExitCode, ScorerExit
 from consumer.health import HealthState, start_health_server
 from consumer.invalid_limit import InvalidRatioLimit
 from consumer.metrics import ScorerMetrics
-from consumer.records import usable_records
+from consumer.records import first_offsets, usable_records
 from consumer.recovery import ACCESS_ERRORS
 from consumer.scoring import BatchScorer
 from consumer.settings import ScorerSettings
@@ -232,4 +232,4 @@ class ScorerApp:
                 )
             self.metrics.observe_batch(result, time.time())
         else:
-            rewind(self.consumer, result.offsets, self._stop, self._events)
+            rewind(self.consumer, first_offsets(records))

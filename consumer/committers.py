@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from consumer.bounded_call import call_within
 from consumer.exits import ExitCode, ScorerExit
@@ -292,29 +292,14 @@ class AtLeastOnceCommitter:
         return decision
 
 
-def rewind(consumer: Consumer, offsets: list[TopicPartition], stop: threading.Event, events: CommitEvents) -> None:
-    """Seek the batch's partitions back to their committed offsets, so the batch is read again.
+def rewind(consumer: Consumer, batch_start: list[TopicPartition]) -> None:
+    """Seek each partition of the batch back to the batch's first record, so the batch is read again.
 
-    Reading the committed offsets is repeated while the broker is away: the batch must not be skipped.
+    That is where its committed offset stands: a batch is only read once the one before it was committed or
+    rewound. Seeking there needs no broker, so a rewind cannot hang on a group coordinator that the client
+    fails to look up again after an outage (librdkafka #5511).
     """
-    partitions = [TopicPartition(tp.topic, tp.partition) for tp in offsets]
-    if not partitions:
-        return
-    backoff = _Backoff()
-    while True:
-        attempt_started = time.monotonic()
-        try:
-            committed = consumer.committed(partitions, timeout=10)
-            break
-        except KafkaException as exc:
-            error: KafkaError = exc.args[0]
-            if error.fatal() or stop.is_set():
-                raise ScorerExit(ExitCode.FATAL, f"cannot read the committed offsets: {error.str()}") from exc
-            log.warning("reading committed offsets failed (%s); retrying", error.str())
-            events.on_retry("committed offsets")
-            backoff.wait(attempt_started)
-    for tp in committed:
-        target = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
+    for tp in batch_start:
         # A partition that is no longer ours raises: its new owner starts from the committed offset anyway.
         with contextlib.suppress(KafkaException):
-            consumer.seek(TopicPartition(tp.topic, tp.partition, target))
+            consumer.seek(tp)

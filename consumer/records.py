@@ -42,6 +42,17 @@ def next_offsets(records: Sequence[Record]) -> list[TopicPartition]:
     return [TopicPartition(topic, partition, offset + 1) for (topic, partition), offset in sorted(last.items())]
 
 
+def first_offsets(records: Sequence[Record]) -> list[TopicPartition]:
+    """Where the batch starts: the first record's offset in each of its partitions."""
+    first: dict[tuple[str, int], int] = {}
+    for record in records:
+        key = (record.topic() or "", record.partition() or 0)
+        offset = record.offset() or 0
+        if offset < first.get(key, offset + 1):
+            first[key] = offset
+    return [TopicPartition(topic, partition, offset) for (topic, partition), offset in sorted(first.items())]
+
+
 def usable_records(messages: list[Message]) -> list[Message]:
     """The records of a consumed batch; consume errors are logged, a fatal one ends the process."""
     records: list[Message] = []

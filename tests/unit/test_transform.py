@@ -133,3 +133,10 @@ def test_an_empty_batch_writes_nothing(transform: BatchTransform) -> None:
     result = transform([], NOW)
     assert result.outputs == {OutputKind.PREDICTION: [], OutputKind.DEAD_LETTER: []}
     assert (result.offsets, result.consumed) == ([], 0)
+
+
+def test_a_batch_is_rewound_to_its_first_record_in_each_partition() -> None:
+    from consumer.records import first_offsets
+
+    records = [PlainRecord(b"x", raw_partition=p, raw_offset=o) for p, o in [(1, 7), (0, 3), (1, 8), (0, 4), (2, 0)]]
+    assert [(tp.partition, tp.offset) for tp in first_offsets(records)] == [(0, 3), (1, 7), (2, 0)]
