@@ -27,7 +27,7 @@ from consumer.scoring import BatchScorer
 from consumer.settings import ScorerSettings
 from consumer.transform import BatchTransform, OutputKind
 from kafka_common.settings import KafkaSettings, TopicSettings
-from training.artifact import LoadedModel
+from training.lookup import ServingModel
 
 log = logging.getLogger("consumer")
 
@@ -43,7 +43,7 @@ class ScorerApp:
         settings: ScorerSettings,
         kafka: KafkaSettings,
         topics: TopicSettings,
-        model: LoadedModel,
+        model: ServingModel,
         bootstrap_servers: str | None = None,
     ) -> None:
         self.settings = settings

@@ -16,8 +16,8 @@ from consumer.exits import ExitCode
 from consumer.logs import configure_json_logging
 from consumer.settings import ScorerSettings
 from kafka_common.settings import KafkaSettings, SettingsError, TopicSettings, read_settings
-from training.artifact import ModelVerificationError
-from training.model_store import load_model
+from training.manifest import ModelVerificationError
+from training.model_store import load_serving
 
 log = logging.getLogger("consumer")
 
@@ -44,7 +44,7 @@ def run() -> None:
         log.error("KAFKA_BOOTSTRAP_SERVERS is not set")
         raise typer.Exit(ExitCode.CONFIG)
     try:
-        model = load_model(settings.model_uri)
+        model = load_serving(settings.model_uri)
     except ModelVerificationError as exc:
         log.error("refusing to start: %s", exc)
         raise typer.Exit(ExitCode.CONFIG) from exc

@@ -4,27 +4,24 @@ A logistic regression over one-hot categories is `expit(intercept + sum of the a
 coefficients)`. So each feature of a batch is turned into encoder column numbers by array indexing: calendar
 features through tables of their categories by an integer (month, hour, day of year; the tables come from
 `training.features`, the definitions the model was trained with), categorical ones through their vocabulary,
-and crosses through a table over the pair of indices they combine. The terms are added in the encoder's
-column order, exactly as scikit-learn's sparse dot product adds them, so the probabilities are the pipeline's
-bit for bit (asserted in tests/unit/test_scoring.py on every dataset row). A pipeline of any other shape is
-scored by the pipeline itself.
+and crosses through a table over the pair of indices they combine. The model comes as its lookup tables
+(`training.lookup`). The terms are added in the encoder's column order, exactly as scikit-learn's sparse dot
+product adds them, and the logistic function is SciPy's formula on the C library's `exp`, so the probabilities
+are the pipeline's bit for bit (asserted in tests/unit/test_scoring.py on every dataset row).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import orjson
-from scipy.special import expit
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import OneHotEncoder
 
 from consumer.columnar import Columns
 from schemas import FlightEvent
-from training.artifact import LoadedModel
 from training.explain import coefficients
 from training.features import (
     BASE_FEATURES,
@@ -32,12 +29,11 @@ from training.features import (
     CALENDAR_FEATURES,
     CROSSES,
     FEATURE_NAMES,
-    FlightFeatures,
     calendar,
     cross,
     flight_code,
-    records_to_frame,
 )
+from training.lookup import ServingModel
 
 # Crosses are not flagged: a seen destination in an unseen month is not news to a reader.
 FLAGGED_FEATURES = BASE_FEATURES
@@ -74,45 +70,23 @@ class ScoredBatch:
         return _pick(self.term_json, self.top_columns)
 
 
-def is_lookup_model(encoder: Any, logreg: Any) -> bool:
-    """True when the lookup gives the pipeline's exact result: plain one-hot, unknowns ignored, binary logit."""
-    return (
-        isinstance(encoder, OneHotEncoder)
-        and encoder.handle_unknown == "ignore"
-        and encoder.drop_idx_ is None
-        and getattr(encoder, "infrequent_categories_", None) is None
-        and encoder.min_frequency is None
-        and encoder.max_categories is None
-        and isinstance(logreg, LogisticRegression)
-        and len(logreg.classes_) == 2
-        and len(encoder.categories_) == len(FEATURE_NAMES)
-    )
-
-
 class BatchScorer:
-    """Wraps the verified pipeline; its probabilities are exactly the training pipeline's."""
+    """Scores batches with one verified model's lookup tables; its probabilities are exactly the pipeline's."""
 
-    def __init__(self, model: LoadedModel, top: int = 3) -> None:
+    def __init__(self, model: ServingModel, top: int = 3) -> None:
         self.model = model
         self.top = top
-        steps = model.pipeline.named_steps
-        encoder, logreg = steps["onehot"], steps["logreg"]
-        self.fast = is_lookup_model(encoder, logreg) and isinstance(steps["features"], FlightFeatures)
         names = model.manifest.destination_names
-        self._coef = np.asarray(logreg.coef_[0], dtype=np.float64)
-        self._intercept = logreg.intercept_
+        self._coef = np.asarray(model.tables.coefficients, dtype=np.float64)
+        self._intercept = model.tables.intercept
         # One term per encoder column, made once: explaining a score is then picking columns.
         self._terms = [
-            Term(_label(c.feature, c.category, names), round(c.log_odds, 4)) for c in coefficients(model.pipeline)
+            Term(_label(c.feature, c.category, names), round(c.log_odds, 4)) for c in coefficients(model.tables)
         ]
         # The same terms as objects and as JSON, indexable by an array of columns (the last entry: none).
         self._term_objects = _object_array([*self._terms, None])
         self._term_json = _object_array([*(orjson.Fragment(orjson.dumps(t)) for t in self._terms), None])
-        column_of: dict[str, dict[str, int]] = {}
-        offset = 0
-        for name, categories in zip(FEATURE_NAMES, encoder.categories_, strict=True):
-            column_of[name] = {str(category): offset + i for i, category in enumerate(categories)}
-            offset += len(categories)
+        column_of = model.tables.column_of()
         self.known_airlines = frozenset(column_of["airline"])
         self._tables = _LookupTables(column_of)
 
@@ -122,13 +96,11 @@ class BatchScorer:
         matrix = self._tables.columns(columns)
         known = matrix != UNKNOWN
         terms = np.where(known, self._coef[np.where(known, matrix, 0)], 0.0)
-        if self.fast:
-            decision = np.zeros(len(columns))
-            for j in range(len(FEATURE_NAMES)):  # column order, as the sparse dot product sums them
-                decision += terms[:, j]
-            probabilities = expit(decision + self._intercept)
-        else:
-            probabilities = self.model.pipeline.predict_proba(_frame(columns))[:, 1]
+        decision = np.zeros(len(columns))
+        for j in range(len(FEATURE_NAMES)):  # column order, as the sparse dot product sums them
+            decision += terms[:, j]
+        decision += self._intercept
+        probabilities = np.fromiter(map(expit, decision.tolist()), np.float64, len(columns))
         chosen = self._explain(matrix, terms, known, probabilities >= self.model.threshold)
         return ScoredBatch(probabilities, chosen, self._unseen(known), self._term_objects, self._term_json)
 
@@ -155,6 +127,15 @@ class BatchScorer:
         for row in np.flatnonzero(flagged.any(axis=1)).tolist():
             unseen[row] = [FLAGGED_FEATURES[i] for i in np.flatnonzero(flagged[row])]
         return unseen
+
+
+def expit(x: float) -> float:
+    """SciPy's `expit` for one float64, `1 / (1 + exp(-x))` on the C library's `exp`: the same bits, without
+    importing SciPy. numpy's vectorised `exp` differs from the C library's in the last bit for some inputs."""
+    try:
+        return 1.0 / (1.0 + math.exp(-x))
+    except OverflowError:  # exp(-x) beyond float64: the limit
+        return 0.0
 
 
 def explanation_order(
@@ -230,22 +211,6 @@ class _LookupTables:
             else:
                 matrix[:, j] = self._tables[name][index[name]]
         return matrix
-
-
-def _frame(columns: Columns) -> Any:
-    """The raw frame the pipeline reads, for pipelines the lookups cannot reproduce."""
-    return records_to_frame(
-        {"Fecha-I": wall, "OPERA": name, "TIPOVUELO": kind, "Des-I": destination, "Emp-I": code, "Vlo-I": number}
-        for wall, name, kind, destination, code, number in zip(
-            columns.wall,
-            columns.airline_name,
-            columns.flight_type,
-            columns.destination,
-            columns.airline_code,
-            columns.flight_number,
-            strict=True,
-        )
-    )
 
 
 def _label(feature: str, category: str, destination_names: dict[str, str]) -> str:

@@ -14,6 +14,7 @@ from kafka_common.provider import BrokerEndpoint, kafka_broker
 from kafka_common.settings import TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs, wait_for_topics
 from training.artifact import LoadedModel, load_artifact
+from training.lookup import ServingModel, load_serving_model
 from training.train import TrainingRun, train
 
 DATASET = Path(__file__).resolve().parents[1] / "data" / "dataset_SCL.csv"
@@ -72,7 +73,14 @@ def model_dir(training_run: TrainingRun) -> Path:
 
 @pytest.fixture(scope="session")
 def model(model_dir: Path) -> LoadedModel:
+    """The pickled pipeline: the reference the scorer is held to."""
     return load_artifact(model_dir)
+
+
+@pytest.fixture(scope="session")
+def serving_model(model_dir: Path) -> ServingModel:
+    """The same version as the scorer serves it: lookup tables, no pickle."""
+    return load_serving_model(model_dir)
 
 
 @pytest.fixture

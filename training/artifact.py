@@ -1,13 +1,15 @@
-"""Versioned model artifacts: write `models/<version>/{model.joblib,manifest.json}`, load them verified.
+"""Versioned model artifacts: write `models/<version>/{model.joblib,lookup.json,manifest.json}`, load them verified.
 
 The loader checks the manifest, the artifact's sha256 and the library versions *before* unpickling, so a
-tampered or mismatched file is never executed.
+tampered or mismatched file is never executed. The scorer does not unpickle at all: it serves the lookup
+tables (`training.lookup`) written here from the same pipeline.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
 import platform
 from dataclasses import dataclass
 from importlib import metadata
@@ -15,73 +17,85 @@ from pathlib import Path
 from typing import Any
 
 import joblib
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
 
-from training.dataset import file_sha256
+from training.features import FEATURE_NAMES
+from training.lookup import LookupTables
+from training.manifest import (
+    FORMAT_VERSION,
+    LATEST,
+    LOOKUP_FILE,
+    MANIFEST_FILE,
+    MODEL_FILE,
+    DescribedByManifest,
+    FeatureSpec,
+    ModelManifest,
+    ModelVerificationError,
+    file_sha256,
+    read_manifest,
+    resolve_model_dir,
+    typed_manifest,
+    verify_file,
+    verify_identity,
+)
+from training.pipeline_features import FlightFeatures
 
-MODEL_FILE = "model.joblib"
-MANIFEST_FILE = "manifest.json"
-LATEST = "latest"
-FORMAT_VERSION = 1
 # Pickled estimators are only guaranteed to load on the exact versions that wrote them.
 PINNED_LIBRARIES = ("scikit-learn", "numpy", "joblib")
 RECORDED_LIBRARIES = (*PINNED_LIBRARIES, "pandas", "scipy")
-REQUIRED_MANIFEST_KEYS = ("format_version", "version", "sha256", "libraries", "threshold", "feature_schema")
-
-
-class ModelVerificationError(RuntimeError):
-    """The artifact cannot be trusted or used here; the message says why and what to do."""
-
-
-class FeatureSpec(BaseModel):
-    name: str
-    categories: list[str]
-
-
-class FeatureSchema(BaseModel):
-    input_columns: list[str] = Field(default_factory=list)
-    features: list[FeatureSpec] = Field(default_factory=list)
-
-
-class ModelManifest(BaseModel):
-    """`manifest.json`, typed: what the scorer reads is checked once, at load. Other keys are kept as they are."""
-
-    model_config = ConfigDict(extra="allow", frozen=True, protected_namespaces=())
-
-    format_version: int
-    version: str
-    sha256: str
-    libraries: dict[str, str]
-    threshold: float = Field(ge=0, le=1)
-    feature_schema: FeatureSchema
-    destination_names: dict[str, str] = Field(default_factory=dict)
-    metrics: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
-class LoadedModel:
+class LoadedModel(DescribedByManifest):
     """A verified pipeline with its manifest."""
 
     pipeline: Pipeline
     manifest: ModelManifest
     directory: Path
 
-    @property
-    def version(self) -> str:
-        return self.manifest.version
-
-    @property
-    def threshold(self) -> float:
-        return self.manifest.threshold
-
 
 def library_versions() -> dict[str, str]:
     return {name: metadata.version(name) for name in RECORDED_LIBRARIES} | {"python": platform.python_version()}
 
 
+def is_lookup_model(pipeline: Pipeline) -> bool:
+    """True when lookup tables give the pipeline's exact result: our features, plain one-hot with unknowns
+    ignored, and a binary logistic regression."""
+    steps = pipeline.named_steps
+    encoder, logreg = steps.get("onehot"), steps.get("logreg")
+    return (
+        isinstance(steps.get("features"), FlightFeatures)
+        and isinstance(encoder, OneHotEncoder)
+        and encoder.handle_unknown == "ignore"
+        and encoder.drop_idx_ is None
+        and getattr(encoder, "infrequent_categories_", None) is None
+        and encoder.min_frequency is None
+        and encoder.max_categories is None
+        and isinstance(logreg, LogisticRegression)
+        and len(logreg.classes_) == 2
+        and len(encoder.categories_) == len(FEATURE_NAMES)
+    )
+
+
+def lookup_tables(pipeline: Pipeline) -> LookupTables:
+    """The fitted pipeline's categories, coefficients and intercept; refused for any other shape of pipeline."""
+    if not is_lookup_model(pipeline):
+        raise ModelVerificationError("only a logistic regression over one-hot flight features has lookup tables")
+    encoder, logreg = pipeline.named_steps["onehot"], pipeline.named_steps["logreg"]
+    return LookupTables(
+        features=[
+            FeatureSpec(name=name, categories=[str(c) for c in categories])
+            for name, categories in zip(FEATURE_NAMES, encoder.categories_, strict=True)
+        ],
+        coefficients=[float(w) for w in logreg.coef_[0]],
+        intercept=float(logreg.intercept_[0]),
+    )
+
+
 def save_artifact(pipeline: Pipeline, models_dir: Path, version: str, manifest: dict[str, Any]) -> Path:
-    """Write the artifact and its manifest, then point `models_dir/latest` at it."""
+    """Write the artifact, its lookup tables (when it has them) and its manifest, then point `latest` at it."""
     directory = models_dir / version
     if directory.exists():
         raise FileExistsError(f"{directory} exists; versions are immutable")
@@ -95,6 +109,10 @@ def save_artifact(pipeline: Pipeline, models_dir: Path, version: str, manifest: 
         "libraries": library_versions(),
         "sha256": file_sha256(model_path),
     }
+    if is_lookup_model(pipeline):
+        lookup_path = directory / LOOKUP_FILE
+        lookup_path.write_text(lookup_tables(pipeline).model_dump_json() + "\n")
+        full["lookup_sha256"] = file_sha256(lookup_path)
     (directory / MANIFEST_FILE).write_text(json.dumps(full, indent=2, ensure_ascii=False) + "\n")
     link = models_dir / LATEST
     temp_link = models_dir / f".{LATEST}.tmp"
@@ -104,52 +122,10 @@ def save_artifact(pipeline: Pipeline, models_dir: Path, version: str, manifest: 
     return directory
 
 
-def resolve_model_dir(path: Path) -> Path:
-    """Accept a version directory, or a models directory (then its `latest`)."""
-    if (path / MANIFEST_FILE).is_file() or (path / MODEL_FILE).is_file():
-        return path.resolve() if path.is_symlink() else path  # `models/latest` itself names its version
-    if (path / LATEST).exists():
-        return (path / LATEST).resolve()
-    raise ModelVerificationError(f"no model at {path}: expected {MANIFEST_FILE} there or a '{LATEST}' link")
-
-
-def read_manifest(directory: Path) -> dict[str, Any]:
-    path = directory / MANIFEST_FILE
-    if not path.is_file():
-        raise ModelVerificationError(f"{path} is missing: refusing an artifact without a manifest")
-    try:
-        manifest = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelVerificationError(f"{path} is not valid JSON: {exc}") from exc
-    if not isinstance(manifest, dict):
-        raise ModelVerificationError(f"{path} must hold a JSON object")
-    missing = [key for key in REQUIRED_MANIFEST_KEYS if key not in manifest]
-    if missing:
-        raise ModelVerificationError(f"{path} lacks {missing}")
-    return manifest
-
-
 def verify(directory: Path, manifest: dict[str, Any]) -> None:
     """Everything that must hold before the pickle is opened."""
-    if manifest["format_version"] != FORMAT_VERSION:
-        raise ModelVerificationError(
-            f"{directory}: manifest format {manifest['format_version']}, this code reads {FORMAT_VERSION}"
-        )
-    if manifest["version"] != directory.name:
-        raise ModelVerificationError(
-            f"{directory}: the manifest describes version {manifest['version']!r}, not {directory.name!r}; a model "
-            f"folder must be named after its version (copy it as .../{manifest['version']}/), and its files are "
-            "then checked against the manifest's sha256"
-        )
-    model_path = directory / MODEL_FILE
-    if not model_path.is_file():
-        raise ModelVerificationError(f"{model_path} is missing")
-    actual = file_sha256(model_path)
-    if actual != manifest["sha256"]:
-        raise ModelVerificationError(
-            f"{model_path} has sha256 {actual} but its manifest says {manifest['sha256']}: "
-            "the file was changed or corrupted; refusing to unpickle it"
-        )
+    verify_identity(directory, manifest)
+    verify_file(directory / MODEL_FILE, manifest["sha256"], "refusing to unpickle it")
     installed = library_versions()
     recorded = manifest["libraries"]
     mismatched = [
@@ -171,17 +147,12 @@ def load_artifact(path: Path) -> LoadedModel:
     manifest = read_manifest(directory)
     verify(directory, manifest)
     typed = typed_manifest(directory, manifest)
-    pipeline = joblib.load(directory / MODEL_FILE)  # only reached once the hash matched
+    try:
+        pipeline = joblib.load(directory / MODEL_FILE)  # only reached once the hash matched
+    except (AttributeError, ImportError, pickle.UnpicklingError) as exc:
+        raise ModelVerificationError(
+            f"{directory / MODEL_FILE} cannot be unpickled by this code ({exc}): retrain with `make train`"
+        ) from exc
     if not isinstance(pipeline, Pipeline):
         raise ModelVerificationError(f"{directory / MODEL_FILE} holds a {type(pipeline).__name__}, not a Pipeline")
     return LoadedModel(pipeline, typed, directory)
-
-
-def typed_manifest(directory: Path, manifest: dict[str, Any]) -> ModelManifest:
-    try:
-        return ModelManifest.model_validate(manifest)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
-        raise ModelVerificationError(
-            f"{directory / MANIFEST_FILE} does not describe a usable model: {problems}"
-        ) from exc

@@ -10,8 +10,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from training.artifact import ModelVerificationError
+from training.artifact import lookup_tables
 from training.dataset import DatasetFormatError
+from training.lookup import load_serving_model
+from training.manifest import ModelVerificationError
 from training.model_store import load_model, publish_to_s3
 from training.train import PRODUCTION, TOTAL_STEPS, train
 
@@ -76,9 +78,13 @@ def verify(
         str, typer.Argument(help="a version directory, a models directory, or s3://bucket/prefix/")
     ] = "models",
 ) -> None:
-    """Check an artifact (manifest, sha256, library versions) and print its headline figures."""
+    """Check an artifact (manifest, every file's sha256, library versions, lookup tables equal to the pipeline)
+    and print its headline figures."""
     try:
         model = load_model(uri)
+        served = load_serving_model(model.directory)
+        if served.tables != lookup_tables(model.pipeline):
+            raise ModelVerificationError(f"{model.directory}: lookup.json does not hold the pickled pipeline's model")
     except ModelVerificationError as exc:
         console.print(f"[red]refused[/]: {exc}")
         raise typer.Exit(EXIT_REFUSED) from exc  # the scorer's exit code for the same refusal

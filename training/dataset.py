@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -33,11 +32,6 @@ _MAX_ROWS_NAMED = 10
 
 class DatasetFormatError(ValueError):
     """The CSV does not have the expected shape; the message names file, column and rows."""
-
-
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _rows(mask: np.ndarray[tuple[int], np.dtype[np.bool_]]) -> str:

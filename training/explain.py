@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.pipeline import Pipeline
 
-from training.features import FEATURE_NAMES
+from training.lookup import LookupTables
 
 _LABELS = {
     "month": "month",
@@ -46,16 +45,10 @@ class Contribution:
         return f"{_LABELS.get(self.feature, self.feature)} {category}: {self.log_odds:+.2f} log-odds"
 
 
-def coefficients(pipeline: Pipeline) -> list[Contribution]:
+def coefficients(tables: LookupTables) -> list[Contribution]:
     """Every (feature, category) of the one-hot encoder with its logistic coefficient, in column order."""
-    encoder = pipeline.named_steps["onehot"]
-    weights = pipeline.named_steps["logreg"].coef_[0]
-    pairs = [
-        (feature, str(category))
-        for feature, categories in zip(FEATURE_NAMES, encoder.categories_, strict=True)
-        for category in categories
-    ]
-    return [Contribution(f, c, float(w)) for (f, c), w in zip(pairs, weights, strict=True)]
+    pairs = [(feature.name, category) for feature in tables.features for category in feature.categories]
+    return [Contribution(f, c, w) for (f, c), w in zip(pairs, tables.coefficients, strict=True)]
 
 
 def largest(contributions: list[Contribution], count: int) -> list[Contribution]:

@@ -3,10 +3,10 @@
 Only what is known before departure is used: the *scheduled* departure (`Fecha-I`, Santiago local time),
 airline, flight type, destination and scheduled flight number. The operated columns (`Fecha-O`, `Vlo-O`,
 `Ori-O`, `Des-O`, `Emp-O`) and the operation-date columns (`DIA`, `MES`, `AÑO`, `DIANOM`) are never read.
-Each derived value has one definition here (`period_of_day`, `high_season`, ...). The model's first step,
-`FlightFeatures`, computes the features column-wise (`build_features`) from tables of those definitions; the
-scorer indexes the same tables (`CALENDAR_CATEGORIES`, `CROSSES`), so training and serving cannot compute
-features differently.
+Each derived value has one definition here (`period_of_day`, `high_season`, ...). The model's first step
+(`training.pipeline_features.FlightFeatures`) computes the features column-wise (`build_features`) from tables
+of those definitions; the scorer indexes the same tables (`CALENDAR_CATEGORIES`, `CROSSES`), so training and
+serving cannot compute features differently. pandas is imported only by the functions that build frames.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Raw columns the features are derived from, by their dataset names.
 SCHEDULED_DEPARTURE = "Fecha-I"
@@ -186,6 +187,8 @@ def build_features(raw: pd.DataFrame) -> pd.DataFrame:
 
     `raw[SCHEDULED_DEPARTURE]` holds naive Santiago local times (datetime64 or ISO strings).
     """
+    import pandas as pd  # only here: the scorer imports this module and must not load pandas
+
     missing = [c for c in INPUT_COLUMNS if c not in raw.columns]
     if missing:
         raise KeyError(f"raw flights lack the columns {missing}; features need {list(INPUT_COLUMNS)}")
@@ -207,18 +210,7 @@ def build_features(raw: pd.DataFrame) -> pd.DataFrame:
 
 def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """Raw records (dataset column names) -> the frame `build_features` reads; other keys are dropped."""
+    import pandas as pd
+
     rows = list(records)
     return pd.DataFrame({column: [row[column] for row in rows] for column in INPUT_COLUMNS})
-
-
-class FlightFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
-    """First step of the model pipeline: raw flights in, categorical features out (stateless)."""
-
-    def fit(self, raw: pd.DataFrame, y: object = None) -> FlightFeatures:
-        return self
-
-    def transform(self, raw: pd.DataFrame) -> pd.DataFrame:
-        return build_features(raw)
-
-    def get_feature_names_out(self, input_features: object = None) -> np.ndarray[Any, Any]:
-        return np.asarray(FEATURE_NAMES, dtype=object)

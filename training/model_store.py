@@ -1,29 +1,45 @@
 """Where models are published: a local path or `s3://bucket/prefix/`, resolved to a local version directory.
 
-S3 objects are only downloaded here; `load_artifact` then applies the same checks as to local files (manifest,
-sha256 before unpickling, library versions), so a model from S3 is never trusted more than one from disk.
-A prefix names either one version (`.../<version>/` holding `manifest.json` and `model.joblib`) or a models
-root whose `latest` object holds the version name, as `training publish` writes it.
+S3 objects are only downloaded here; the loaders then apply the same checks as to local files (manifest,
+every file's sha256, and for the pickle the library versions), so a model from S3 is never trusted more than one
+from disk. A prefix names either one version (`.../<version>/` holding `manifest.json`, `model.joblib` and
+`lookup.json`) or a models root whose `latest` object holds the version name, as `training publish` writes it.
+The scorer loads with `load_serving`, which never imports scikit-learn; `load_model` gives the pipeline.
 """
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from training.artifact import LATEST, MANIFEST_FILE, MODEL_FILE, LoadedModel, ModelVerificationError, load_artifact
+from training.lookup import ServingModel, load_serving_model
+from training.manifest import LATEST, LOOKUP_FILE, MANIFEST_FILE, MODEL_FILE, ModelVerificationError
+
+if TYPE_CHECKING:
+    from training.artifact import LoadedModel
 
 S3_SCHEME = "s3://"
-VERSION_FILES = (MANIFEST_FILE, MODEL_FILE)
+VERSION_FILES = (MANIFEST_FILE, MODEL_FILE, LOOKUP_FILE)
 
 
 def load_model(uri: str, download_dir: Path | None = None) -> LoadedModel:
-    """Load a verified model from a local path or an S3 URI."""
+    """Load a verified pipeline from a local path or an S3 URI."""
+    from training.artifact import load_artifact
+
+    return load_artifact(local_version(uri, download_dir))
+
+
+def load_serving(uri: str, download_dir: Path | None = None) -> ServingModel:
+    """Load a verified model as the scorer serves it (lookup tables), from a local path or an S3 URI."""
+    return load_serving_model(local_version(uri, download_dir))
+
+
+def local_version(uri: str, download_dir: Path | None = None) -> Path:
+    """A local path as it is; an S3 URI downloaded into `download_dir` (or a fresh temporary directory)."""
     if not uri.startswith(S3_SCHEME):
-        return load_artifact(Path(uri))
-    target = download_dir or Path(tempfile.mkdtemp(prefix="flightdelay-model-"))
-    return load_artifact(download_s3_version(uri, target))
+        return Path(uri)
+    return download_s3_version(uri, download_dir or Path(tempfile.mkdtemp(prefix="flightdelay-model-")))
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -96,7 +112,10 @@ def publish_to_s3(version_dir: Path, uri: str, make_latest: bool = True) -> str:
     """
     import boto3
 
+    from training.artifact import load_artifact
+
     loaded = load_artifact(version_dir)  # refuse to publish what could not be loaded
+    load_serving_model(loaded.directory)  # nor what the scorer would refuse
     bucket, prefix = split_s3_uri(uri)
     s3 = boto3.client("s3")
     version_prefix = f"{prefix}{loaded.version}/"

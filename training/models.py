@@ -11,7 +11,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
-from training.features import BASE_FEATURES, FlightFeatures
+from training.features import BASE_FEATURES
+from training.pipeline_features import FlightFeatures
 
 # Regularisation strengths tried for the production model; the best validation ROC-AUC wins.
 PRODUCTION_C_GRID = (0.03, 0.1, 0.3)

@@ -15,11 +15,12 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 
-from training.artifact import read_manifest, save_artifact
-from training.dataset import LABEL, file_sha256, load_flights
+from training.artifact import lookup_tables, save_artifact
+from training.dataset import LABEL, load_flights
 from training.evaluate import THRESHOLD_RULE, Split, choose_threshold, random_split, score, temporal_split
 from training.explain import coefficients, largest
 from training.features import DESTINATION, FEATURE_NAMES, INPUT_COLUMNS
+from training.manifest import file_sha256, read_manifest
 from training.models import CANDIDATES, PRODUCTION_C_GRID, production_model
 from training.report import ModelResult, write_report
 
@@ -139,7 +140,7 @@ def train(
     manifest["training_seconds"] = round(seconds, 2)
     directory = save_artifact(production, models_dir, version, manifest)
     manifest = read_manifest(directory)
-    top = largest(coefficients(production), 15)
+    top = largest(coefficients(lookup_tables(production)), 15)
     facts = {
         "data": f"`{data_path.name}`, {len(frame):,} flights, sha256 `{manifest['data_sha256'][:16]}…`",
         "share delayed > 15 min": f"{frame[LABEL].mean():.2%}",

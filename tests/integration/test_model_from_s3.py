@@ -20,7 +20,8 @@ from consumer.local_process import ScorerProcess
 from kafka_common.local_broker import free_port
 from kafka_common.settings import TopicSettings
 from tests.streaming import scorer_env
-from training.artifact import LoadedModel, ModelVerificationError
+from training.artifact import LoadedModel
+from training.manifest import ModelVerificationError
 from training.model_store import load_model, publish_to_s3
 
 pytestmark = pytest.mark.integration
@@ -70,6 +71,7 @@ def test_published_version_loads_verified(s3: Any, model_dir: Path, model: Loade
 
 def _upload(s3: Any, model_dir: Path, prefix: str, *, model: bytes | None = None, manifest: Any = None) -> None:
     s3.put_object(Bucket=BUCKET, Key=prefix + "model.joblib", Body=model or (model_dir / "model.joblib").read_bytes())
+    s3.put_object(Bucket=BUCKET, Key=prefix + "lookup.json", Body=(model_dir / "lookup.json").read_bytes())
     body = json.dumps(manifest).encode() if manifest is not None else (model_dir / "manifest.json").read_bytes()
     s3.put_object(Bucket=BUCKET, Key=prefix + "manifest.json", Body=body)
 
@@ -125,7 +127,7 @@ def test_scorer_starts_from_s3_and_refuses_a_tampered_one(
     assert bad.process is not None
     assert bad.process.wait(60) == 2
     assert "refusing to start" in bad.log_tail()
-    assert "refusing to unpickle" in bad.log_tail()
+    assert "refusing to serve this version" in bad.log_tail()
 
 
 def test_publish_and_verify_commands_as_cd_runs_them(s3: Any, model_dir: Path, model: LoadedModel) -> None:
@@ -140,7 +142,8 @@ def test_publish_and_verify_commands_as_cd_runs_them(s3: Any, model_dir: Path, m
     uri = published.stdout.strip().splitlines()[-1]
     assert uri == f"s3://{BUCKET}/cd/{model.version}/"
     keys = {item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET, Prefix="cd/")["Contents"]}
-    assert keys == {f"cd/{model.version}/model.joblib", f"cd/{model.version}/manifest.json"}, "no latest pointer"
+    files = {"model.joblib", "lookup.json", "manifest.json"}
+    assert keys == {f"cd/{model.version}/{name}" for name in files}, "every file of the version, no latest pointer"
     verified = subprocess.run([bin_dir / "training", "verify", uri], capture_output=True, text=True)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert f"version {model.version}" in verified.stdout

@@ -110,8 +110,8 @@ def render(figures: dict[str, dict[str, object]]) -> str:
         "",
         "| check | test | result |",
         "| --- | --- | --- |",
-        "| tampered artifact, manifest of another version, missing model or manifest, other scikit-learn | "
-        "`test_model_safety.py` | exit 2 with the reason; never unpickled |",
+        "| tampered artifact or lookup tables, manifest of another version, missing model or manifest | "
+        "`test_model_safety.py` | exit 2 with the reason; the scorer never unpickles |",
         "| SASL_SSL + SCRAM-SHA-512 with a test CA; credentials from the environment | "
         "`test_security.py::test_scorer_and_producer_use_credentials_from_the_environment` | 500 of 500 scored |",
         "| wrong password / missing CA (scorer) | "

@@ -26,18 +26,17 @@ def _other_version(directory: Path) -> None:
     (directory / "manifest.json").write_text(json.dumps(manifest))
 
 
-def _library(directory: Path) -> None:
-    manifest = json.loads((directory / "manifest.json").read_text())
-    manifest["libraries"]["scikit-learn"] = "1.0.2"
-    (directory / "manifest.json").write_text(json.dumps(manifest))
+def _tamper_tables(directory: Path) -> None:
+    path = directory / "lookup.json"
+    path.write_text(path.read_text().replace('"intercept":', '"intercept":1+', 1))
 
 
 CASES: dict[str, tuple[Callable[[Path], None], str]] = {
-    "tampered artifact": (_tamper, "refusing to unpickle"),
+    "tampered artifact": (_tamper, "refusing to serve this version"),
+    "tampered lookup tables": (_tamper_tables, "lookup.json has sha256"),
     "manifest from another version": (_other_version, "describes version '20990101T000000Z'"),
     "missing model file": (lambda d: (d / "model.joblib").unlink(), "model.joblib is missing"),
     "missing manifest": (lambda d: (d / "manifest.json").unlink(), "manifest.json is missing"),
-    "different scikit-learn": (_library, "trained with scikit-learn 1.0.2"),
 }
 
 

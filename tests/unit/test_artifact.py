@@ -12,8 +12,9 @@ import pytest
 
 from tests.synthetic import make_flights
 from training import artifact
-from training.artifact import ModelVerificationError, load_artifact, save_artifact
+from training.artifact import load_artifact, save_artifact
 from training.dataset import LABEL, load_flights
+from training.manifest import ModelVerificationError
 from training.models import production_model
 from training.scoring import delay_probabilities
 

@@ -13,6 +13,7 @@ from schemas import FlightEvent
 from tests.conftest import DATASET
 from training.artifact import LoadedModel
 from training.features import records_to_frame
+from training.lookup import ServingModel
 
 
 @pytest.fixture(scope="module")
@@ -21,17 +22,21 @@ def rows() -> list[dict[str, str]]:
         return list(islice(csv.DictReader(handle), 0, 68206, 23))
 
 
-def test_batch_scores_equal_the_pipeline(model: LoadedModel, rows: list[dict[str, str]]) -> None:
-    scorer = BatchScorer(model, top=3)
+def test_batch_scores_equal_the_pipeline(
+    model: LoadedModel, serving_model: ServingModel, rows: list[dict[str, str]]
+) -> None:
+    scorer = BatchScorer(serving_model, top=3)
     events = [FlightEvent.model_validate(row) for row in rows]
     scored = scorer.score_events(events)
     expected = model.pipeline.predict_proba(records_to_frame(rows))[:, 1]
     assert np.array_equal(scored.probabilities, expected)
 
 
-def test_contributions_lead_with_the_terms_towards_the_decision(model: LoadedModel, rows: list[dict[str, str]]) -> None:
+def test_contributions_lead_with_the_terms_towards_the_decision(
+    model: LoadedModel, serving_model: ServingModel, rows: list[dict[str, str]]
+) -> None:
     """A delayed prediction leads with what pushed towards a delay, an on-time one with what pushed against."""
-    scorer = BatchScorer(model, top=50)
+    scorer = BatchScorer(serving_model, top=50)
     scored = scorer.score_events([FlightEvent.model_validate(row) for row in rows[:400]])
     decisions = scored.probabilities >= model.threshold
     assert decisions.any() and not decisions.all(), "the sample needs both decisions"
@@ -45,7 +50,7 @@ def test_contributions_lead_with_the_terms_towards_the_decision(model: LoadedMod
             assert sizes == sorted(sizes, reverse=True)
 
 
-def test_unseen_destination_and_flight_are_flagged_not_rejected(model: LoadedModel) -> None:
+def test_unseen_destination_and_flight_are_flagged_not_rejected(serving_model: ServingModel) -> None:
     event = FlightEvent.model_validate(
         {
             "scheduled_departure": "2017-03-10T20:15:00",
@@ -56,19 +61,21 @@ def test_unseen_destination_and_flight_are_flagged_not_rejected(model: LoadedMod
             "destination": "ZZZZ",
         }
     )
-    scored = BatchScorer(model).score_events([event])
+    scored = BatchScorer(serving_model).score_events([event])
     assert scored.unseen[0] == ["destination", "flight"]
     assert 0 < scored.probabilities[0] < 1
 
 
-def test_lookup_equals_the_sparse_pipeline_on_every_row_and_unseen_values(model: LoadedModel) -> None:
+def test_lookup_equals_the_sparse_pipeline_on_every_row_and_unseen_values(
+    model: LoadedModel, serving_model: ServingModel
+) -> None:
     """All 68,206 dataset rows plus rows with categories the model never saw: same bits, same explanations."""
     from scipy import sparse
 
     with DATASET.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     rows += [{**row, "Des-I": "ZZZZ", "Vlo-I": "99999"} for row in rows[:50]]
-    scorer = BatchScorer(model, top=3)
+    scorer = BatchScorer(serving_model, top=3)
     events = [FlightEvent.model_validate(row) for row in rows]
     scored = scorer.score_events(events)
     frame = records_to_frame(rows)
