@@ -7,6 +7,7 @@ only wires them to the clients, the health endpoints and the metrics.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -21,13 +22,16 @@ from consumer.exits import ExitCode, ScorerExit
 from consumer.health import HealthState, start_health_server
 from consumer.invalid_limit import InvalidRatioLimit
 from consumer.metrics import ScorerMetrics
+from consumer.model_follower import ModelFollower
 from consumer.records import first_offsets, usable_records
 from consumer.recovery import ACCESS_ERRORS
 from consumer.scoring import BatchScorer
 from consumer.settings import ScorerSettings
 from consumer.transform import BatchTransform, OutputKind
+from kafka_common.model_control import ControlReader
 from kafka_common.settings import KafkaSettings, TopicSettings
-from training.lookup import ServingModel
+from training.manifest import ModelVerificationError
+from training.model_store import load_ref
 
 log = logging.getLogger("consumer")
 
@@ -43,22 +47,12 @@ class ScorerApp:
         settings: ScorerSettings,
         kafka: KafkaSettings,
         topics: TopicSettings,
-        model: ServingModel,
         bootstrap_servers: str | None = None,
     ) -> None:
         self.settings = settings
         self.topics = topics
-        self.model = model
         self.metrics = ScorerMetrics()
-        self.metrics.model.labels(version=model.version).set(1)
         self.health = HealthState(broker_stale_after_s=3 * STATISTICS_INTERVAL_MS / 1000)
-        self.health.model_loaded = True
-        self.transform = BatchTransform(
-            BatchScorer(model, settings.top_contributions),
-            group_id=settings.group_id,
-            max_payload_bytes=settings.max_payload_bytes,
-            dead_letter_max_value_bytes=settings.dead_letter_max_value_bytes,
-        )
         self.limit = InvalidRatioLimit(
             settings.max_invalid_ratio,
             settings.invalid_window,
@@ -66,7 +60,11 @@ class ScorerApp:
             settings.invalid_allowance,
             settings.max_consecutive_invalid,
         )
-        self._topic_of = {OutputKind.PREDICTION: topics.predictions, OutputKind.DEAD_LETTER: topics.dead_letter}
+        self._topic_of = {
+            OutputKind.PREDICTION: topics.predictions,
+            OutputKind.DEAD_LETTER: topics.dead_letter,
+            OutputKind.SHADOW: topics.shadow_predictions,
+        }
         self._stop = threading.Event()
         self._access_error: KafkaError | None = None
         self.http_port: int | None = None
@@ -77,6 +75,12 @@ class ScorerApp:
             "logger": logging.getLogger("librdkafka"),
         }
         self.consumer = Consumer({**consumer_config(common, settings), "stats_cb": self._on_stats})
+        self.follower = ModelFollower(
+            ControlReader({**kafka.client_config(bootstrap_servers), "logger": common["logger"]}, topics.model_control),
+            load_ref,
+            lambda role, result: self.metrics.swaps.labels(role=role, result=result).inc(),
+        )
+        self.transform: BatchTransform | None = None
         self._events = CommitEvents(
             on_client_error=self._on_client_error,
             on_retry=self._on_retry,
@@ -140,8 +144,16 @@ class ScorerApp:
         try:
             server = start_health_server(self.settings.http_port, self.health, self.metrics.registry)
             self.http_port = server.server_address[1]
-            log.info("scorer starting", extra=self._description())
             self._await_broker()
+            try:
+                self.follower.start(self.settings.model_uri, self.settings.startup_timeout_s)
+            except ModelVerificationError as exc:
+                raise ScorerExit(ExitCode.CONFIG, f"refusing to start: {exc}") from exc
+            self._serve()
+            # What is loaded by now (libraries, the model) lives as long as the process: out of the collector's
+            # generations, full collections do not scan it and add no latency spikes to batches.
+            gc.freeze()
+            log.info("scorer starting", extra=self._description())
             self.committer.start()
             self.consumer.subscribe(
                 [self.topics.input], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
@@ -162,7 +174,8 @@ class ScorerApp:
 
     def _description(self) -> dict[str, object]:
         return {
-            "model_version": self.model.version,
+            "model_version": self.follower.champion.version,
+            "challenger_version": self.follower.challenger.version if self.follower.challenger else None,
             "guarantee": str(self.settings.processing_guarantee),
             "transactional_id": self.settings.transactional_id if self.settings.exactly_once else None,
             "input": self.topics.input,
@@ -174,11 +187,27 @@ class ScorerApp:
         wait_s = self.settings.batch_max_wait_ms / 1000
         while not self._stop.is_set():
             self.health.last_loop = time.monotonic()
+            if self.follower.poll():  # between two batches: no batch is scored by two champions
+                self._serve()
             messages = self.consumer.consume(self.settings.batch_size, timeout=wait_s)
             self._raise_on_access_error()
             records = usable_records(messages)
             if records:
                 self._process(records)
+
+    def _serve(self) -> None:
+        """Score from now on with the follower's models."""
+        champion, challenger = self.follower.champion, self.follower.challenger
+        top = self.settings.top_contributions
+        self.transform = BatchTransform(
+            BatchScorer(champion, top),
+            challenger=BatchScorer(challenger, top) if challenger else None,
+            group_id=self.settings.group_id,
+            max_payload_bytes=self.settings.max_payload_bytes,
+            dead_letter_max_value_bytes=self.settings.dead_letter_max_value_bytes,
+        )
+        self.metrics.serving(champion.version, challenger.version if challenger else None)
+        self.health.model_loaded = True
 
     def _await_broker(self) -> None:
         """Wait for the broker at start-up; fail fast on credentials or TLS, give up after the start-up timeout."""
@@ -207,9 +236,11 @@ class ScorerApp:
         except Exception as exc:  # closing must not turn an exit into a traceback
             log.warning("closing the consumer: %s", exc)
         self.committer.close()
+        self.follower.reader.close()
 
     # --- one batch ----------------------------------------------------------------------------------------
     def _process(self, records: Sequence[Message]) -> None:
+        assert self.transform is not None, "models are chosen before the first batch"
         started = time.perf_counter()
         result = self.transform(records, datetime.now(UTC))
         self.metrics.scoring_seconds.observe(time.perf_counter() - started)

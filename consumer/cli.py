@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import signal
@@ -16,8 +15,6 @@ from consumer.exits import ExitCode
 from consumer.logs import configure_json_logging
 from consumer.settings import ScorerSettings
 from kafka_common.settings import KafkaSettings, SettingsError, TopicSettings, read_settings
-from training.manifest import ModelVerificationError
-from training.model_store import load_serving
 
 log = logging.getLogger("consumer")
 
@@ -43,15 +40,7 @@ def run() -> None:
     if not kafka.bootstrap_servers:
         log.error("KAFKA_BOOTSTRAP_SERVERS is not set")
         raise typer.Exit(ExitCode.CONFIG)
-    try:
-        model = load_serving(settings.model_uri)
-    except ModelVerificationError as exc:
-        log.error("refusing to start: %s", exc)
-        raise typer.Exit(ExitCode.CONFIG) from exc
-    scorer = ScorerApp(settings, kafka, topics, model)
-    # Everything loaded so far (libraries, the model) lives as long as the process: keeping it out of the
-    # collector's generations stops full collections from scanning it, which showed as latency spikes.
-    gc.freeze()
+    scorer = ScorerApp(settings, kafka, topics)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: draining", signal.Signals(signum).name)

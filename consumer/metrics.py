@@ -97,7 +97,25 @@ class ScorerMetrics:
         self.rebalances = Counter(
             "flightdelay_rebalances", "Partition assignments and revocations", ["kind"], registry=r
         )
-        self.model = Gauge("flightdelay_model_info", "Loaded model version", ["version"], registry=r)
+        self.model = Gauge("flightdelay_model_info", "The champion's version (1 while served)", ["version"], registry=r)
+        per_version = ["role", "version"]
+        self.roles = Gauge("flightdelay_model_role_info", "Versions served, by role", per_version, registry=r)
+        self.swaps = Counter(
+            "flightdelay_model_swaps",
+            "Model control records applied, by role and result: swapped, cleared, refused, invalid_record",
+            ["role", "result"],
+            registry=r,
+        )
+        self.model_scored = Counter("flightdelay_model_scored", "Events scored, by model", per_version, registry=r)
+        self.model_delayed = Counter(
+            "flightdelay_model_delayed", "Events predicted delayed, by model (share: / scored)", per_version, registry=r
+        )
+        self.model_probability = Counter(
+            "flightdelay_model_probability_sum", "Probabilities summed (mean: / scored)", per_version, registry=r
+        )
+        self.model_seconds = Counter(
+            "flightdelay_model_scoring_seconds", "Time spent scoring, by model", per_version, registry=r
+        )
 
         self._start_offsets: dict[str, int] = {}
 
@@ -110,11 +128,26 @@ class ScorerMetrics:
         scored = len(result.outputs[OutputKind.PREDICTION])
         if scored:
             self.scored.inc(scored)
+        for stats in result.models:
+            labels = {"role": stats.role, "version": stats.version}
+            self.model_scored.labels(**labels).inc(stats.scored)
+            self.model_delayed.labels(**labels).inc(stats.delayed)
+            self.model_probability.labels(**labels).inc(stats.probability_sum)
+            self.model_seconds.labels(**labels).inc(stats.seconds)
         for kind, count in result.dead_lettered.items():
             self.dead_lettered.labels(reason=kind).inc(count)
         if result.timestamps_ms:
             ages_ms = now_s * 1000 - np.asarray(result.timestamps_ms, dtype=np.float64)
             self.latency.observe_many(np.maximum(ages_ms, 0) / 1000)
+
+    def serving(self, champion: str, challenger: str | None) -> None:
+        """The versions served from now on: the info gauges name only these."""
+        self.model.clear()
+        self.model.labels(version=champion).set(1)
+        self.roles.clear()
+        self.roles.labels(role="champion", version=champion).set(1)
+        if challenger is not None:
+            self.roles.labels(role="challenger", version=challenger).set(1)
 
     def partitions_assigned(self, committed: dict[int, int]) -> None:
         """The group's committed offsets of newly assigned partitions: where the lag counts from until a record

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,8 +33,21 @@ Pairs = list[tuple[bytes | None, bytes]]
 
 
 class OutputKind(StrEnum):
-    PREDICTION = "prediction"
+    PREDICTION = "prediction"  # the champion's
     DEAD_LETTER = "dead_letter"
+    SHADOW = "shadow"  # the challenger's, for comparison only
+
+
+@dataclass(frozen=True)
+class ModelStats:
+    """What one model did in one batch: the per-version metrics come from these."""
+
+    role: str
+    version: str
+    scored: int
+    delayed: int
+    probability_sum: float
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,7 @@ class BatchResult:
     by_contract: int  # events the fast path left to the pydantic contract
     invalid_runs: InvalidRuns  # where the invalid events stand in the batch (the consecutive limit reads it)
     timestamps_ms: list[int]  # of the input records that carry one (end-to-end latency)
+    models: list[ModelStats]  # the champion's, then the challenger's when one scored the batch
 
     @property
     def consumed(self) -> int:
@@ -55,12 +70,21 @@ class BatchResult:
 
 
 class BatchTransform:
-    """Turns a batch of records into a `BatchResult` with one model, one validator and the dead-letter limits."""
+    """Turns a batch of records into a `BatchResult` with one champion (and at most one challenger, scored in
+    shadow on the same valid events), one validator and the dead-letter limits. A new model means a new
+    transform: the loop builds one between two batches, so no batch is scored by two champions."""
 
     def __init__(
-        self, scorer: BatchScorer, *, group_id: str, max_payload_bytes: int, dead_letter_max_value_bytes: int
+        self,
+        scorer: BatchScorer,
+        *,
+        challenger: BatchScorer | None = None,
+        group_id: str,
+        max_payload_bytes: int,
+        dead_letter_max_value_bytes: int,
     ) -> None:
         self.scorer = scorer
+        self.challenger = challenger
         self.group_id = group_id
         self.max_payload_bytes = max_payload_bytes
         self.dead_letter_max_value_bytes = dead_letter_max_value_bytes
@@ -80,16 +104,21 @@ class BatchTransform:
             columns = columns.in_order()
         invalid = len(rejected)
         runs = InvalidRuns.of(len(records), sorted(position for position, _ in rejected))
+        started = time.perf_counter()
         columns, scored, unscorable = self._score(columns)
+        stats = [_stats("champion", self.scorer, scored, time.perf_counter() - started)]
         rejected += unscorable
         rejected.sort(key=lambda item: item[0])
         letters: Pairs = [(records[p].key(), self._dead_letter(records[p], r, now)) for p, r in rejected]
         timestamps = [stamp for kind, stamp in (record.timestamp() for record in records) if kind != 0 and stamp > 0]
+        outputs = {
+            OutputKind.PREDICTION: self._predictions(records, columns, scored, self.scorer, now),
+            OutputKind.DEAD_LETTER: letters,
+        }
+        if self.challenger is not None:
+            outputs[OutputKind.SHADOW] = self._shadow(records, columns, self.challenger, now, stats)
         return BatchResult(
-            outputs={
-                OutputKind.PREDICTION: self._predictions(records, columns, scored, now),
-                OutputKind.DEAD_LETTER: letters,
-            },
+            outputs=outputs,
             offsets=next_offsets(records),
             valid=len(records) - invalid,
             invalid=invalid,
@@ -97,6 +126,7 @@ class BatchTransform:
             by_contract=len(deferred),
             invalid_runs=runs,
             timestamps_ms=timestamps,
+            models=stats,
         )
 
     def _score(self, columns: Columns) -> tuple[Columns, ScoredBatch, list[tuple[int, Rejection]]]:
@@ -121,10 +151,31 @@ class BatchTransform:
         kept = columns.select(scorable)
         return kept, self.scorer.score(kept), unscorable
 
-    def _predictions(self, records: Sequence[Record], columns: Columns, scored: ScoredBatch, now: datetime) -> Pairs:
+    def _shadow(
+        self,
+        records: Sequence[Record],
+        columns: Columns,
+        challenger: BatchScorer,
+        now: datetime,
+        stats: list[ModelStats],
+    ) -> Pairs:
+        """The challenger's predictions of the events the champion scored. A challenger that fails costs only
+        its shadow: the champion's outputs of the batch go on."""
+        started = time.perf_counter()
+        try:
+            scored = challenger.score(columns)
+        except Exception:  # deliberately broad: a candidate model must never stop the stream
+            log.exception("challenger %s failed on a batch; no shadow predictions for it", challenger.model.version)
+            return []
+        stats.append(_stats("challenger", challenger, scored, time.perf_counter() - started))
+        return self._predictions(records, columns, scored, challenger, now)
+
+    def _predictions(
+        self, records: Sequence[Record], columns: Columns, scored: ScoredBatch, scorer: BatchScorer, now: datetime
+    ) -> Pairs:
         chosen = [records[p] for p in columns.rows]
         ids = columns.resolved_ids([record.key() for record in chosen])
-        model = self.scorer.model
+        model = scorer.model
         values = encode_predictions(
             flight_ids=ids,
             probabilities=scored.probabilities.tolist(),
@@ -160,6 +211,18 @@ class BatchTransform:
             dead_lettered_at=now,
         )
         return letter.model_dump_json().encode()
+
+
+def _stats(role: str, scorer: BatchScorer, scored: ScoredBatch, seconds: float) -> ModelStats:
+    probabilities = scored.probabilities
+    return ModelStats(
+        role=role,
+        version=scorer.model.version,
+        scored=len(probabilities),
+        delayed=int((probabilities >= scorer.model.threshold).sum()),
+        probability_sum=float(probabilities.sum()),
+        seconds=seconds,
+    )
 
 
 def _b64(data: bytes | None) -> str | None:

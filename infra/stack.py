@@ -205,9 +205,7 @@ class FlightDelayStack(Stack):
             "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
             "KAFKA_SASL_MECHANISM": "OAUTHBEARER",
             "KAFKA_AWS_REGION": self.region,
-            "TOPIC_INPUT": topics.input,
-            "TOPIC_PREDICTIONS": topics.predictions,
-            "TOPIC_DEAD_LETTER": topics.dead_letter,
+            **topics.environment(),
             "TOPIC_PARTITIONS": str(topics.partitions),
             "TOPIC_REPLICATION_FACTOR": "3",
         }
@@ -224,10 +222,16 @@ class FlightDelayStack(Stack):
                 ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster", "kafka-cluster:WriteDataIdempotently"],
                 [self.kafka.attr_arn],
             ),
-            (["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"], [self._kafka_arn("topic", topics.input)]),
+            (
+                ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"],
+                [self._kafka_arn("topic", name) for name in (topics.input, topics.model_control)],
+            ),
             (
                 ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"],
-                [self._kafka_arn("topic", topics.predictions), self._kafka_arn("topic", topics.dead_letter)],
+                [
+                    self._kafka_arn("topic", name)
+                    for name in (topics.predictions, topics.dead_letter, topics.shadow_predictions)
+                ],
             ),
             (["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"], [self._kafka_arn("group", scorer.group_id)]),
             (
@@ -262,9 +266,7 @@ class FlightDelayStack(Stack):
                     "kafka-cluster:DescribeTopic",
                     "kafka-cluster:DescribeTopicDynamicConfiguration",
                 ],
-                resources=[
-                    self._kafka_arn("topic", name) for name in (topics.input, topics.predictions, topics.dead_letter)
-                ],
+                resources=[self._kafka_arn("topic", name) for name in topics.names()],
             )
         )
         task = ecs.FargateTaskDefinition(

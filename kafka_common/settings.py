@@ -64,13 +64,17 @@ def msk_iam_token_callback(region: str) -> Callable[[Any], tuple[str, float]]:
 
 
 class TopicSettings(BaseSettings):
-    """Names and shape of the three topics of the scorer; `flightdelay-kafka topics` creates them."""
+    """Names and shape of the scorer's topics; `flightdelay-kafka topics` creates them."""
 
     model_config = SettingsConfigDict(env_prefix="TOPIC_", extra="ignore")
 
     input: str = "flights.scheduled"
     predictions: str = "flights.delay-predictions"
     dead_letter: str = "flights.dead-letter"
+    shadow_predictions: str = Field(
+        default="flights.delay-predictions.shadow", description="the challenger's predictions, scored in shadow"
+    )
+    model_control: str = Field(default="flights.model-control", description="compacted: the model of each role")
     partitions: int = Field(default=6, ge=1)
     replication_factor: int = Field(default=1, ge=1)
     retention_ms: int = Field(default=7 * 24 * 3600 * 1000, ge=-1, description="-1 keeps forever")
@@ -82,7 +86,20 @@ class TopicSettings(BaseSettings):
     )
 
     def names(self) -> list[str]:
-        return [self.input, self.predictions, self.dead_letter]
+        return [getattr(self, field) for field in TOPIC_NAME_FIELDS]
+
+    def environment(self) -> dict[str, str]:
+        """The `TOPIC_*` variables that give another process (a scorer, a task) these topic names."""
+        return {env_name(TopicSettings, field): getattr(self, field) for field in TOPIC_NAME_FIELDS}
+
+    @classmethod
+    def unique(cls, suffix: str) -> TopicSettings:
+        """A set of topics no other run shares (tests, benchmarks)."""
+        names = ("in", "pred", "dlq", "shadow", "control")
+        return cls.model_validate({f: f"{n}-{suffix}" for f, n in zip(TOPIC_NAME_FIELDS, names, strict=True)})
+
+
+TOPIC_NAME_FIELDS = ("input", "predictions", "dead_letter", "shadow_predictions", "model_control")
 
 
 S = TypeVar("S", bound=BaseSettings)

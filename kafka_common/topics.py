@@ -32,7 +32,11 @@ class TopicStatus:
 
 
 def topic_specs(settings: TopicSettings) -> list[TopicSpec]:
-    """The input, prediction and dead-letter topics described by the settings."""
+    """The input, prediction, dead-letter, shadow and model control topics described by the settings.
+
+    The control topic has one partition (one order for every role) and is compacted: the last record of each
+    role stays readable forever, and each record names the model it replaced, so nothing else is needed.
+    """
 
     def spec(name: str, retention_ms: int, **extra: str) -> TopicSpec:
         return TopicSpec(
@@ -49,6 +53,13 @@ def topic_specs(settings: TopicSettings) -> list[TopicSpec]:
             settings.dead_letter,
             settings.dead_letter_retention_ms,
             **{"max.message.bytes": str(settings.dead_letter_max_message_bytes)},
+        ),
+        spec(settings.shadow_predictions, settings.retention_ms),
+        TopicSpec(
+            name=settings.model_control,
+            partitions=1,
+            replication_factor=settings.replication_factor,
+            config={"cleanup.policy": "compact"},
         ),
     ]
 

@@ -11,7 +11,8 @@ from confluent_kafka import Producer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from kafka_common.settings import KafkaSettings, S, SettingsError, TopicSettings, read_settings
+from kafka_common.cli_support import Bootstrap, client_config_or_exit, settings_or_exit
+from kafka_common.settings import KafkaSettings, S, TopicSettings
 from producer.replay import EventFormat, dataset_events, publish
 from producer.watch import watch as watch_predictions
 
@@ -19,23 +20,14 @@ app = typer.Typer(help="Publish flight events and watch delay predictions.", no_
 console = Console()
 if not console.is_terminal:  # logs and pipes: keep table rows on one line
     console.width = 150
-Bootstrap = Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS", help="host:port list")]
 
 
 def _config(bootstrap: str) -> dict[str, object]:
-    if not bootstrap:
-        console.print("[red]no broker: set KAFKA_BOOTSTRAP_SERVERS or pass --bootstrap[/]")
-        raise typer.Exit(2)
-    return _read(KafkaSettings).client_config(bootstrap)
+    return client_config_or_exit(bootstrap, console)
 
 
 def _read(kind: type[S]) -> S:
-    """Settings from the environment; a bad value is a one-line error naming its variable (exit 2)."""
-    try:
-        return read_settings(kind)
-    except SettingsError as exc:
-        console.print(f"[red]invalid configuration: {exc}[/]")
-        raise typer.Exit(2) from None
+    return settings_or_exit(kind, console)
 
 
 def _day(value: str | None, option: str) -> date | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from kafka_common.settings import TopicSettings
 from schemas.flight_event import FlightEvent
+from schemas.model_control import ModelControl
 from schemas.outputs import DeadLetter, DelayPrediction
 
 SCHEMA_DIR = Path(__file__).resolve().parent
@@ -20,15 +21,16 @@ SCHEMA_FILES: dict[str, Callable[[], dict[str, Any]]] = {
     "flight_event.schema.json": lambda: FlightEvent.model_json_schema(mode="validation"),
     "delay_prediction.schema.json": lambda: DelayPrediction.model_json_schema(mode="serialization"),
     "dead_letter.schema.json": lambda: DeadLetter.model_json_schema(mode="serialization"),
+    "model_control.schema.json": lambda: ModelControl.model_json_schema(mode="validation"),
 }
 
 
 def asyncapi() -> dict[str, Any]:
-    """AsyncAPI 3.0 description of the three topics (default names and partition count)."""
+    """AsyncAPI 3.0 description of the topics (default names and partition counts)."""
     topics = TopicSettings()
-    key = {"type": "string", "description": "flight id, UTF-8 (e.g. `LAN-226-20170101T2330`)"}
+    key: dict[str, Any] = {"type": "string", "description": "flight id, UTF-8 (e.g. `LAN-226-20170101T2330`)"}
 
-    def channel(name: str, message: str, description: str) -> dict[str, Any]:
+    def channel(name: str, message: str, description: str, partitions: int | None = None) -> dict[str, Any]:
         return {
             "address": name,
             "description": description,
@@ -36,14 +38,14 @@ def asyncapi() -> dict[str, Any]:
             "bindings": {
                 "kafka": {
                     "topic": name,
-                    "partitions": topics.partitions,
+                    "partitions": partitions or topics.partitions,
                     "replicas": topics.replication_factor,
                     "bindingVersion": "0.5.0",
                 }
             },
         }
 
-    def message(schema_file: str, title: str, summary: str) -> dict[str, Any]:
+    def message(schema_file: str, title: str, summary: str, key: dict[str, Any] = key) -> dict[str, Any]:
         return {
             "name": title,
             "title": title,
@@ -66,11 +68,25 @@ def asyncapi() -> dict[str, Any]:
             "flightEvents": channel(topics.input, "FlightEvent", "Scheduled flights to score, keyed by flight id."),
             "delayPredictions": channel(topics.predictions, "DelayPrediction", "One prediction per valid event."),
             "deadLetters": channel(topics.dead_letter, "DeadLetter", "Invalid input, bytes preserved, with reasons."),
+            "shadowPredictions": channel(
+                topics.shadow_predictions,
+                "DelayPrediction",
+                "The challenger's prediction of each valid event, while a challenger is set; written in the same "
+                "transaction as the champion's.",
+            ),
+            "modelControl": channel(
+                topics.model_control,
+                "ModelControl",
+                "Compacted, keyed by role: the model version each role holds. Every scorer follows it.",
+                partitions=1,
+            ),
         },
         "operations": {
             "publishFlightEvent": {"action": "send", "channel": {"$ref": "#/channels/flightEvents"}},
             "receiveDelayPrediction": {"action": "receive", "channel": {"$ref": "#/channels/delayPredictions"}},
             "receiveDeadLetter": {"action": "receive", "channel": {"$ref": "#/channels/deadLetters"}},
+            "receiveShadowPrediction": {"action": "receive", "channel": {"$ref": "#/channels/shadowPredictions"}},
+            "sendModelControl": {"action": "send", "channel": {"$ref": "#/channels/modelControl"}},
         },
         "components": {
             "messages": {
@@ -88,6 +104,12 @@ def asyncapi() -> dict[str, Any]:
                     "dead_letter.schema.json",
                     "DeadLetter",
                     "The original key, value and headers, and why they were rejected.",
+                ),
+                "ModelControl": message(
+                    "model_control.schema.json",
+                    "ModelControl",
+                    "The model version of one role, pinned by its manifest's sha256; who asked and why.",
+                    {"type": "string", "enum": ["champion", "challenger"], "description": "the role"},
                 ),
             }
         },

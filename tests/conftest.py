@@ -85,9 +85,9 @@ def serving_model(model_dir: Path) -> ServingModel:
 
 @pytest.fixture
 def stream_topics(admin: AdminClient) -> Iterator[TopicSettings]:
-    """Fresh input, prediction and dead-letter topics (6 partitions) for one test."""
+    """Fresh topics for one test: input, predictions, dead letters, shadow (6 partitions) and model control."""
     suffix = uuid.uuid4().hex[:8]
-    topics = TopicSettings(input=f"in-{suffix}", predictions=f"pred-{suffix}", dead_letter=f"dlq-{suffix}")
+    topics = TopicSettings.unique(suffix)
     ensure_topics(admin, topic_specs(topics))
     yield topics
     for future in admin.delete_topics(topics.names()).values():

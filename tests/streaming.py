@@ -62,9 +62,7 @@ def read_outputs(
 
 def scorer_env(topics: TopicSettings, **extra: str) -> dict[str, str]:
     return {
-        "TOPIC_INPUT": topics.input,
-        "TOPIC_PREDICTIONS": topics.predictions,
-        "TOPIC_DEAD_LETTER": topics.dead_letter,
+        **topics.environment(),
         "SCORER_GROUP_ID": f"group-{topics.input}",
         "SCORER_LOG_LEVEL": "INFO",
         **extra,

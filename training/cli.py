@@ -6,15 +6,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from confluent_kafka import KafkaException
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from training.artifact import lookup_tables
+from kafka_common.cli_support import Bootstrap, client_config_or_exit, settings_or_exit
+from kafka_common.model_control import ControlReader, latest_by_role, write_control
+from kafka_common.settings import TopicSettings
+from schemas.model_control import ModelControl, ModelRole
 from training.dataset import DatasetFormatError
-from training.lookup import load_serving_model
 from training.manifest import ModelVerificationError
-from training.model_store import load_model, publish_to_s3
+from training.model_store import publish_to_s3
+from training.promotion import clearing, local_versions, promotion, rollback, verified
 from training.train import PRODUCTION, TOTAL_STEPS, train
 
 app = typer.Typer(help="Train and inspect the flight-delay model.", no_args_is_help=True)
@@ -81,10 +85,7 @@ def verify(
     """Check an artifact (manifest, every file's sha256, library versions, lookup tables equal to the pipeline)
     and print its headline figures."""
     try:
-        model = load_model(uri)
-        served = load_serving_model(model.directory)
-        if served.tables != lookup_tables(model.pipeline):
-            raise ModelVerificationError(f"{model.directory}: lookup.json does not hold the pickled pipeline's model")
+        model = verified(uri)
     except ModelVerificationError as exc:
         console.print(f"[red]refused[/]: {exc}")
         raise typer.Exit(EXIT_REFUSED) from exc  # the scorer's exit code for the same refusal
@@ -108,3 +109,102 @@ def publish(
         console.print(f"[red]refused[/]: {exc}")
         raise typer.Exit(1) from exc
     print(uri)
+
+
+Models = Annotated[Path, typer.Option(help="the local models directory that `training fit` writes")]
+Reason = Annotated[str, typer.Option(help="why, for the record and the scorers' logs")]
+
+
+@app.command()
+def promote(
+    version: Annotated[str, typer.Argument(help="a version under --models")],
+    role: Annotated[ModelRole, typer.Option(help="champion: serves; challenger: scored in shadow")] = (
+        ModelRole.CHAMPION
+    ),
+    reason: Reason = "",
+    models: Models = Path("models"),
+    to: Annotated[
+        str | None,
+        typer.Option(envvar="MODEL_URI", help="where scorers fetch models; on s3:// the version is uploaded first"),
+    ] = None,
+    bootstrap: Bootstrap = "",
+) -> None:
+    """Give a verified version a role: every scorer swaps it in between two batches, without a restart."""
+    config, topic = client_config_or_exit(bootstrap, console), settings_or_exit(TopicSettings, console).model_control
+    current = _lineup(config, topic)
+    try:
+        record = promotion(models / version, to, role, current, reason)
+    except ModelVerificationError as exc:
+        console.print(f"[red]refused[/]: {exc}")
+        raise typer.Exit(EXIT_REFUSED) from exc
+    _write(config, topic, record)
+
+
+@app.command("clear-challenger")
+def clear_challenger(reason: Reason = "", bootstrap: Bootstrap = "") -> None:
+    """Stop scoring the challenger in shadow."""
+    config, topic = client_config_or_exit(bootstrap, console), settings_or_exit(TopicSettings, console).model_control
+    _write(config, topic, clearing(_lineup(config, topic), reason))
+
+
+@app.command("rollback")
+def roll_back(reason: Reason = "rollback", bootstrap: Bootstrap = "") -> None:
+    """Make the champion the current one replaced champion again (after verifying it)."""
+    config, topic = client_config_or_exit(bootstrap, console), settings_or_exit(TopicSettings, console).model_control
+    try:
+        record = rollback(_lineup(config, topic), reason)
+    except ModelVerificationError as exc:
+        console.print(f"[red]refused[/]: {exc}")
+        raise typer.Exit(EXIT_REFUSED) from exc
+    _write(config, topic, record)
+
+
+@app.command("models")
+def list_models(models: Models = Path("models"), bootstrap: Bootstrap = "") -> None:
+    """The local versions, their test figures, and the role each holds now on the control topic."""
+    config, topic = client_config_or_exit(bootstrap, console), settings_or_exit(TopicSettings, console).model_control
+    current = _lineup(config, topic)
+    table = Table(title=f"models in {models} (roles from {topic})")
+    for column in ("version", "created", "test ROC-AUC", "test recall", "threshold", "role now"):
+        table.add_column(column)
+    for summary in local_versions(models, current):
+        table.add_row(
+            summary.version,
+            summary.created_at,
+            _figure(summary.roc_auc),
+            _figure(summary.recall),
+            _figure(summary.threshold),
+            ", ".join(summary.roles) or "-",
+            style="bold" if summary.roles else "",
+        )
+    console.print(table)
+    for role in ModelRole:
+        record = current.get(role)
+        held = record.model.version if record and record.model else "none"
+        console.print(f"{role}: {held}" + (f" (from {record.model.uri})" if record and record.model else ""))
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _lineup(config: dict[str, object], topic: str) -> dict[ModelRole, ModelControl]:
+    reader = ControlReader(dict(config), topic)
+    try:
+        return latest_by_role(reader.read_to_end(timeout_s=30))
+    except KafkaException as exc:
+        console.print(f"[red]cannot read {topic}[/]: {exc.args[0].str()}")
+        raise typer.Exit(1) from exc
+    finally:
+        reader.close()
+
+
+def _write(config: dict[str, object], topic: str, record: ModelControl) -> None:
+    try:
+        write_control(dict(config), topic, record)
+    except KafkaException as exc:
+        console.print(f"[red]not written[/]: {exc.args[0].str()}")
+        raise typer.Exit(1) from exc
+    what = record.model.version if record.model else "none"
+    before = f" (was {record.replaces.version})" if record.replaces else ""
+    console.print(f"[green]{record.role}[/]: {what}{before}, written to {topic}")

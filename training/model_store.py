@@ -13,8 +13,9 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from schemas.model_control import ModelRef
 from training.lookup import ServingModel, load_serving_model
-from training.manifest import LATEST, LOOKUP_FILE, MANIFEST_FILE, MODEL_FILE, ModelVerificationError
+from training.manifest import LATEST, LOOKUP_FILE, MANIFEST_FILE, MODEL_FILE, ModelVerificationError, file_sha256
 
 if TYPE_CHECKING:
     from training.artifact import LoadedModel
@@ -124,3 +125,22 @@ def publish_to_s3(version_dir: Path, uri: str, make_latest: bool = True) -> str:
     if make_latest:
         s3.put_object(Bucket=bucket, Key=prefix + LATEST, Body=loaded.version.encode())
     return f"{S3_SCHEME}{bucket}/{version_prefix}"
+
+
+def load_ref(ref: ModelRef, download_root: Path | None = None) -> ServingModel:
+    """Fetch and verify the version a record names: its manifest must be the one the record pinned."""
+    target = Path(tempfile.mkdtemp(prefix="flightdelay-model-", dir=download_root))
+    model = load_serving(ref.uri, target)
+    actual = file_sha256(model.directory / MANIFEST_FILE)
+    if actual != ref.manifest_sha256:
+        raise ModelVerificationError(
+            f"{ref.uri}: {MANIFEST_FILE} has sha256 {actual}, the control record pinned {ref.manifest_sha256}"
+        )
+    if model.version != ref.version:
+        raise ModelVerificationError(f"{ref.uri} holds version {model.version}, the control record names {ref.version}")
+    return model
+
+
+def ref_of(model: ServingModel, uri: str) -> ModelRef:
+    """The reference of a model loaded from a URI (`MODEL_URI` at start)."""
+    return ModelRef(version=model.version, uri=uri, manifest_sha256=file_sha256(model.directory / MANIFEST_FILE))

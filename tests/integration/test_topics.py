@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 
 from kafka_common.settings import TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs, wait_for_topics
@@ -14,29 +14,27 @@ pytestmark = pytest.mark.integration
 
 
 def _settings(**overrides: object) -> TopicSettings:
-    suffix = uuid.uuid4().hex[:8]
-    base: dict[str, object] = {
-        "input": f"in-{suffix}",
-        "predictions": f"pred-{suffix}",
-        "dead_letter": f"dlq-{suffix}",
-    }
-    return TopicSettings.model_validate(base | overrides)
+    return TopicSettings.unique(uuid.uuid4().hex[:8]).model_copy(update=overrides)
 
 
 def test_creates_then_is_idempotent_then_reports_drift(admin: AdminClient) -> None:
     settings = _settings()
     first = ensure_topics(admin, topic_specs(settings))
-    assert [s.state for s in first] == ["created"] * 3
+    assert [s.state for s in first] == ["created"] * 5
 
     metadata = wait_for_topics(admin, settings.names())
-    assert all(len(metadata[name].partitions) == 6 for name in settings.names())
+    streams = [settings.input, settings.predictions, settings.dead_letter, settings.shadow_predictions]
+    assert all(len(metadata[name].partitions) == 6 for name in streams)
+    assert len(metadata[settings.model_control].partitions) == 1, "one order for every role"
+    [control] = admin.describe_configs([ConfigResource(ResourceType.TOPIC, settings.model_control)]).values()
+    assert control.result()["cleanup.policy"].value == "compact"
 
     second = ensure_topics(admin, topic_specs(settings))
-    assert [(s.state, s.differences) for s in second] == [("unchanged", [])] * 3
+    assert [(s.state, s.differences) for s in second] == [("unchanged", [])] * 5
 
     drifted = settings.model_copy(update={"partitions": 3, "retention_ms": 1000})
     third = ensure_topics(admin, topic_specs(drifted))
-    assert [s.state for s in third] == ["differs"] * 3
+    assert [s.state for s in third] == ["differs"] * 4 + ["unchanged"]
     assert "partitions: has 6, configured 3" in third[0].differences
     assert any(d.startswith("retention.ms: has 604800000, configured 1000") for d in third[0].differences)
     metadata = admin.list_topics(timeout=10).topics
@@ -52,11 +50,7 @@ def test_topics_command_prints_its_table_to_stdout(bootstrap: str, admin: AdminC
     from kafka_common.cli import app
 
     settings = _settings()
-    env = {
-        "TOPIC_INPUT": settings.input,
-        "TOPIC_PREDICTIONS": settings.predictions,
-        "TOPIC_DEAD_LETTER": settings.dead_letter,
-    }
+    env = settings.environment()
     result = CliRunner().invoke(app, ["topics", "--bootstrap", bootstrap], env=env)
     assert result.exit_code == 0, result.output
     assert settings.input in result.stdout and "created" in result.stdout, "the table goes to stdout, for pipes"

@@ -75,7 +75,7 @@ def mixed_stream(valid: int, invalid: int, seed: int = 7) -> Events:
 @pytest.fixture
 def chaos_topics(admin: AdminClient) -> Iterator[TopicSettings]:
     suffix = f"chaos-{time.monotonic_ns() % 10**9}"
-    topics = TopicSettings(input=f"in-{suffix}", predictions=f"pred-{suffix}", dead_letter=f"dlq-{suffix}")
+    topics = TopicSettings.unique(suffix)
     ensure_topics(admin, topic_specs(topics))
     yield topics
     for future in admin.delete_topics(topics.names()).values():
@@ -225,7 +225,7 @@ def test_broker_loss_and_return(model_dir: Path, tmp_path: Path, figures: dict[s
     valid, invalid = 27_000, 3_000
     with LocalKafkaBroker() as broker:
         config = broker.client_config()
-        topics = TopicSettings(input="in-loss", predictions="pred-loss", dead_letter="dlq-loss")
+        topics = TopicSettings.unique("loss")
         ensure_topics(AdminClient(config), topic_specs(topics))
         _send(config, topics.input, mixed_stream(valid, invalid, seed=9))
         recorder = OutputRecorder(config, topics)
@@ -295,7 +295,7 @@ def test_frozen_broker_and_thaw(model_dir: Path, tmp_path: Path, figures: dict[s
     valid, invalid = 27_000, 3_000
     with LocalKafkaBroker() as broker:
         config = broker.client_config()
-        topics = TopicSettings(input="in-freeze", predictions="pred-freeze", dead_letter="dlq-freeze")
+        topics = TopicSettings.unique("freeze")
         ensure_topics(AdminClient(config), topic_specs(topics))
         _send(config, topics.input, mixed_stream(valid, invalid, seed=11))
         recorder = OutputRecorder(config, topics)

@@ -72,7 +72,7 @@ def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
 @pytest.fixture
 def topics(secure: SecureBroker) -> TopicSettings:
     suffix = uuid.uuid4().hex[:8]
-    settings = TopicSettings(input=f"in-{suffix}", predictions=f"pred-{suffix}", dead_letter=f"dlq-{suffix}")
+    settings = TopicSettings.unique(suffix)
     ensure_topics(AdminClient(secure.broker.client_config()), topic_specs(settings))
     return settings
 

@@ -197,6 +197,9 @@ def test_scorer_role_is_least_privilege(template: Template) -> None:
     assert f"/{topics.predictions}" in by_action["kafka-cluster:WriteData"]
     assert f"/{topics.dead_letter}" in by_action["kafka-cluster:WriteData"]
     assert topics.input not in by_action["kafka-cluster:WriteData"]
+    assert f"/{topics.model_control}" in by_action["kafka-cluster:ReadData"], "scorers follow the control topic"
+    assert topics.model_control not in by_action["kafka-cluster:WriteData"], "only operators write it"
+    assert f"/{topics.shadow_predictions}" in by_action["kafka-cluster:WriteData"]
     assert ":group/" in by_action["kafka-cluster:AlterGroup"] and f"/{group}" in by_action["kafka-cluster:AlterGroup"]
     assert f"/{group}-*" in by_action["kafka-cluster:AlterTransactionalId"]
     assert "models/*" in by_action["s3:GetObject"]

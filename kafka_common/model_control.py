@@ -1,0 +1,105 @@
+"""The model control topic, read and written: what the scorers follow and what `training promote` writes.
+
+Reading uses a consumer of its own, assigned to every partition from the start and never in a group or
+committing: the compacted topic's last record per role is the lineup, and each new record is a change.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from pydantic import ValidationError
+
+from schemas.model_control import ModelControl, ModelRole
+
+log = logging.getLogger("kafka_common")
+
+
+class ControlReader:
+    """The control topic from its start: a consumer of its own, assigned to every partition, never committing."""
+
+    def __init__(self, config: dict[str, Any], topic: str) -> None:
+        self.topic = topic
+        self._consumer = Consumer(
+            {
+                **config,
+                "group.id": "flightdelay-model-control-reader",  # required by the client; never joined
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "isolation.level": "read_committed",
+                "enable.partition.eof": True,
+            }
+        )
+        self._partitions: list[int] = []
+
+    def read_to_end(self, timeout_s: float) -> list[ModelControl | str]:
+        """Every record now in the topic, in order (a string for a record that is not a `ModelControl`)."""
+        metadata = self._consumer.list_topics(self.topic, timeout=timeout_s).topics.get(self.topic)
+        if metadata is None or metadata.error is not None:
+            log.warning("no model control topic %s yet: serving MODEL_URI; following it once it exists", self.topic)
+            self._partitions = [0]
+            self._consumer.assign([TopicPartition(self.topic, 0, -2)])
+            return []
+        self._partitions = sorted(metadata.partitions)
+        self._consumer.assign([TopicPartition(self.topic, p, -2) for p in self._partitions])  # -2: the beginning
+        records: list[ModelControl | str] = []
+        at_end: set[int] = set()
+        deadline = time.monotonic() + timeout_s
+        while len(at_end) < len(self._partitions):
+            if time.monotonic() > deadline:
+                raise KafkaException(KafkaError(KafkaError._TIMED_OUT, f"reading {self.topic} to its end"))
+            for message in self._consumer.consume(100, timeout=0.5):
+                error = message.error()
+                if error is not None and error.code() == KafkaError._PARTITION_EOF:
+                    at_end.add(message.partition() or 0)
+                elif error is None:
+                    records.append(_parse(message.value()))
+        return records
+
+    def poll(self) -> list[ModelControl | str]:
+        """Records that arrived since the last call; never waits."""
+        records: list[ModelControl | str] = []
+        for message in self._consumer.consume(100, timeout=0):
+            error = message.error()
+            if error is None:
+                records.append(_parse(message.value()))
+            elif error.code() != KafkaError._PARTITION_EOF:
+                log.warning("model control topic %s: %s", self.topic, error.str())
+        return records
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+def _parse(value: bytes | None) -> ModelControl | str:
+    try:
+        return ModelControl.model_validate_json(value or b"")
+    except ValidationError as exc:
+        return f"not a model control record: {exc.errors(include_url=False)[0]['msg']}"
+
+
+def latest_by_role(records: list[ModelControl | str]) -> dict[ModelRole, ModelControl]:
+    """The last valid record of each role: what the compacted topic converges to."""
+    latest: dict[ModelRole, ModelControl] = {}
+    for record in records:
+        if not isinstance(record, str):
+            latest[record.role] = record
+    return latest
+
+
+def write_control(config: dict[str, Any], topic: str, record: ModelControl, timeout_s: float = 30.0) -> None:
+    """Publish one record (idempotent, acks=all) and wait until the broker has it; raise if it does not."""
+    producer = Producer({**config, "enable.idempotence": True, "acks": "all"})
+    failures: list[KafkaError] = []
+
+    def delivered(error: KafkaError | None, _message: object) -> None:
+        if error is not None:
+            failures.append(error)
+
+    producer.produce(topic, key=record.key, value=record.model_dump_json().encode(), on_delivery=delivered)
+    if producer.flush(timeout_s) or failures:
+        reason = failures[0].str() if failures else f"not delivered within {timeout_s:.0f} s"
+        raise KafkaException(KafkaError(KafkaError._MSG_TIMED_OUT, f"writing to {topic}: {reason}"))

@@ -1,0 +1,58 @@
+"""Payload of the model control topic: which model version holds each role, and who decided it and why.
+
+The topic is compacted and keyed by role (`champion`, `challenger`), so its last record per key is the current
+lineup; every scorer of the group follows it. A record pins a version completely: `manifest_sha256` is the
+sha256 of the version's `manifest.json`, which in turn holds the sha256 of every other file of the version.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+SHA256 = r"^[0-9a-f]{64}$"
+
+
+class ModelRole(StrEnum):
+    CHAMPION = "champion"  # its predictions go to the prediction topic
+    CHALLENGER = "challenger"  # scored in shadow: its predictions go to the shadow topic only
+
+
+class ModelRef(BaseModel):
+    """One model version and where to fetch it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    version: str = Field(min_length=1, pattern=r"^[^/\s]+$")
+    uri: str = Field(min_length=1, description="Version directory: a local path or s3://bucket/prefix/<version>/")
+    manifest_sha256: str = Field(pattern=SHA256, description="sha256 of the version's manifest.json")
+
+    def same_model(self, other: ModelRef | None) -> bool:
+        """One version with one manifest is one model, wherever it is fetched from."""
+        return other is not None and (self.version, self.manifest_sha256) == (other.version, other.manifest_sha256)
+
+
+class ModelControl(BaseModel):
+    """The model a role is given (or, for the challenger, none: the shadow stops)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: ModelRole
+    model: ModelRef | None = Field(description="null clears the challenger; a champion always names a model")
+    replaces: ModelRef | None = Field(
+        default=None, description="What held the role before this record: what `training rollback` goes back to"
+    )
+    requested_at: AwareDatetime
+    requested_by: str = Field(min_length=1)
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _champion_names_a_model(self) -> ModelControl:
+        if self.role is ModelRole.CHAMPION and self.model is None:
+            raise ValueError("a champion record must name a model; only the challenger can be cleared")
+        return self
+
+    @property
+    def key(self) -> bytes:
+        return self.role.value.encode()

@@ -1,0 +1,222 @@
+"""Model rollout on the real broker: champion swaps under load, refusals, a challenger in shadow, the commands.
+
+Every check compares what came out with what went in, key by key: each flight predicted exactly once on the
+prediction topic (and once on the shadow topic while a challenger is set), by a version it may carry.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+from typer.testing import CliRunner
+
+from consumer.local_process import ScorerProcess
+from kafka_common.model_control import ControlReader, latest_by_role, write_control
+from kafka_common.settings import TopicSettings
+from producer.reading import committed_reader, read_messages
+from producer.replay import dataset_events, publish
+from schemas import DelayPrediction
+from schemas.model_control import ModelControl, ModelRef, ModelRole
+from tests.conftest import DATASET
+from tests.streaming import scorer_env, scorers
+from training.cli import app as training_app
+from training.manifest import file_sha256
+
+pytestmark = pytest.mark.integration
+
+# Documented in the README: a scorer applies a control record before its next batch, so every prediction scored
+# this long after the record was written carries the new version (a batch, a transaction and the load included).
+SWAP_BOUND = timedelta(seconds=5)
+
+
+def version_of(model_dir: Path, models: Path, version: str) -> Path:
+    """The trained version copied under another name: the same coefficients, a version of its own."""
+    target = models / version
+    shutil.copytree(model_dir, target)
+    manifest = json.loads((target / "manifest.json").read_text())
+    manifest["version"] = version
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    return target
+
+
+def ref(directory: Path) -> ModelRef:
+    return ModelRef(
+        version=directory.name, uri=str(directory), manifest_sha256=file_sha256(directory / "manifest.json")
+    )
+
+
+def control(role: ModelRole, model: ModelRef | None, replaces: ModelRef | None = None) -> ModelControl:
+    return ModelControl(
+        role=role, model=model, replaces=replaces, requested_at=datetime.now(UTC), requested_by="test", reason="test"
+    )
+
+
+def training(bootstrap: str, topics: TopicSettings, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        training_app, [*args, "--bootstrap", bootstrap], env={**topics.environment(), "MODEL_URI": None}
+    )
+    return result.exit_code, result.output
+
+
+def send_at_rate(bootstrap: str, topic: str, events: list[tuple[bytes, bytes]], rate: float) -> None:
+    report = publish(Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True}), topic, events, rate)
+    assert report.failed == 0, report.first_error
+
+
+def predictions_on(bootstrap: str, topic: str, expected: int) -> list[DelayPrediction]:
+    """Every committed prediction on `topic`, read until `expected` arrived, then 3 s more for duplicates."""
+    reader = committed_reader({"bootstrap.servers": bootstrap}, [topic])
+    found: list[DelayPrediction] = []
+    try:
+        for message in read_messages(reader, lambda: len(found) >= expected, 20, 120):
+            found.append(DelayPrediction.model_validate_json(message.value() or b""))
+        for message in read_messages(reader, lambda: False, 3, 3):
+            found.append(DelayPrediction.model_validate_json(message.value() or b""))
+    finally:
+        reader.close()
+    return found
+
+
+def metric(process: ScorerProcess, line: str) -> float:
+    """The value of one exposition line (name and labels exactly as exported), 0 when absent."""
+    for text in process.get("/metrics")[1].decode().splitlines():
+        if text.startswith(line + " "):
+            return float(text.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def keys(events: list[tuple[bytes, bytes]]) -> Counter[str]:
+    return Counter(key.decode() for key, _ in events)
+
+
+def test_a_champion_swap_under_load_reaches_every_scorer_and_loses_nothing(
+    bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    v1, _v2 = version_of(model_dir, models, "v1"), version_of(model_dir, models, "v2")
+    events = list(dataset_events(DATASET, limit=42_000))  # 14 s at 3,000/s: the swap lands at about a third
+    with scorers(bootstrap, v1, stream_topics, tmp_path, count=3) as processes:
+        sender = threading.Thread(target=send_at_rate, args=(bootstrap, stream_topics.input, events, 3_000))
+        sender.start()
+        time.sleep(3)
+        code, output = training(bootstrap, stream_topics, "promote", "v2", "--models", str(models), "--reason", "t")
+        swapped_at = datetime.now(UTC)
+        assert code == 0, output
+        assert sender.is_alive(), "the swap must land while events still arrive"
+        sender.join()
+        predictions = predictions_on(bootstrap, stream_topics.predictions, len(events))
+        for process in processes:
+            assert metric(process, 'flightdelay_model_swaps_total{result="swapped",role="champion"}') == 1
+            assert metric(process, 'flightdelay_model_info{version="v2"}') == 1
+            assert metric(process, 'flightdelay_model_info{version="v1"}') == 0
+    assert Counter(p.flight_id for p in predictions) == keys(events), "each flight exactly once"
+    assert Counter(p.model_version for p in predictions).keys() == {"v1", "v2"}
+    late = [p for p in predictions if p.scored_at > swapped_at + SWAP_BOUND]
+    assert late, "the stream went on after the bound"
+    assert {p.model_version for p in late} == {"v2"}
+    last_v1 = max(p.scored_at for p in predictions if p.model_version == "v1")
+    print(f"last prediction of v1 {(last_v1 - swapped_at).total_seconds():.2f} s after the record was written")
+
+
+def test_a_tampered_champion_is_refused_and_scoring_goes_on(
+    bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    v1, v2 = version_of(model_dir, models, "v1"), version_of(model_dir, models, "v2")
+    tables = v2 / "lookup.json"
+    tables.write_text(tables.read_text().replace('"intercept":', '"intercept":1+', 1))
+    config = {"bootstrap.servers": bootstrap}
+    with scorers(bootstrap, v1, stream_topics, tmp_path) as [process]:
+        write_control(config, stream_topics.model_control, control(ModelRole.CHAMPION, ref(v2)))
+        events = list(dataset_events(DATASET, limit=2_000))
+        send_at_rate(bootstrap, stream_topics.input, events, 0)
+        predictions = predictions_on(bootstrap, stream_topics.predictions, len(events))
+        assert metric(process, 'flightdelay_model_swaps_total{result="refused",role="champion"}') == 1
+        assert metric(process, 'flightdelay_model_info{version="v1"}') == 1
+        assert process.get("/readyz")[0] == 200, "a refused record does not make the scorer unready"
+        log = process.log_tail(200)
+    assert Counter(p.flight_id for p in predictions) == keys(events)
+    assert {p.model_version for p in predictions} == {"v1"}
+    assert "refusing v2 as champion, keeping v1" in log and "lookup.json has sha256" in log
+
+
+def test_the_challenger_shadow_is_exactly_once_across_a_sigkill(
+    bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    """Started on the control topic's lineup (not MODEL_URI's): champion v1, challenger v2 in shadow."""
+    models = tmp_path / "models"
+    v1, v2 = version_of(model_dir, models, "v1"), version_of(model_dir, models, "v2")
+    config = {"bootstrap.servers": bootstrap}
+    write_control(config, stream_topics.model_control, control(ModelRole.CHAMPION, ref(v1)))
+    write_control(config, stream_topics.model_control, control(ModelRole.CHALLENGER, ref(v2)))
+    env = scorer_env(stream_topics, SCORER_BATCH_SIZE="200")
+    started = [ScorerProcess(bootstrap, v2, tmp_path / f"s{i}.log", f"s{i}", env).start() for i in range(2)]
+    replacement: ScorerProcess | None = None
+    events = list(dataset_events(DATASET, start=30_000, limit=16_000))
+    try:
+        for process in started:
+            process.wait_ready()
+        sender = threading.Thread(target=send_at_rate, args=(bootstrap, stream_topics.input, events, 2_500))
+        sender.start()
+        time.sleep(2.5)
+        scored_before_kill = metric(started[0], 'flightdelay_model_scored_total{role="challenger",version="v2"}')
+        started[0].kill()
+        assert sender.is_alive(), "the kill must land while events still arrive"
+        assert scored_before_kill > 0, "the killed scorer had scored in shadow"
+        replacement = ScorerProcess(bootstrap, v2, tmp_path / "s2.log", "s2", env).start()
+        replacement.wait_ready()
+        sender.join()
+        main = predictions_on(bootstrap, stream_topics.predictions, len(events))
+        shadow = predictions_on(bootstrap, stream_topics.shadow_predictions, len(events))
+    finally:
+        for process in [*started, *([replacement] if replacement else [])]:
+            process.kill()
+    assert Counter(p.flight_id for p in main) == keys(events), "champion: each flight exactly once"
+    assert Counter(p.flight_id for p in shadow) == keys(events), "challenger: each flight exactly once"
+    assert {p.model_version for p in main} == {"v1"} and {p.model_version for p in shadow} == {"v2"}
+    champion = {p.flight_id: p.delay_probability for p in main}
+    assert all(champion[p.flight_id] == p.delay_probability for p in shadow), "same coefficients, same scores"
+
+
+def test_promote_rollback_and_models_commands(
+    bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    for name in ("v1", "v2"):
+        version_of(model_dir, models, name)
+    tampered = version_of(model_dir, models, "v3")
+    (tampered / "model.joblib").write_bytes((tampered / "model.joblib").read_bytes() + b"x")
+    models_arg = ("--models", str(models))
+    assert training(bootstrap, stream_topics, "promote", "v1", *models_arg)[0] == 0
+    assert training(bootstrap, stream_topics, "promote", "v2", *models_arg, "--reason", "better recall")[0] == 0
+    assert training(bootstrap, stream_topics, "promote", "v1", *models_arg, "--role", "challenger")[0] == 0
+    code, output = training(bootstrap, stream_topics, "promote", "v3", *models_arg)
+    assert code == 2 and "refused" in output and "refusing to unpickle" in output
+    code, output = training(bootstrap, stream_topics, "models", *models_arg)
+    assert code == 0, output
+    rows = {line.split()[1]: line for line in output.splitlines() if line.startswith("│ v")}
+    assert "champion" in rows["v2"] and "challenger" in rows["v1"] and "-" in rows["v3"].split("│")[-2]
+    code, output = training(bootstrap, stream_topics, "rollback")
+    assert code == 0 and "champion: v1 (was v2)" in output, output
+    assert training(bootstrap, stream_topics, "clear-challenger")[0] == 0
+    reader = ControlReader({"bootstrap.servers": bootstrap}, stream_topics.model_control)
+    try:
+        history = reader.read_to_end(30)
+    finally:
+        reader.close()
+    assert len(history) == 5, "the refused promotion wrote nothing"
+    lineup = latest_by_role(history)
+    champion, challenger = lineup[ModelRole.CHAMPION], lineup[ModelRole.CHALLENGER]
+    assert champion.model is not None and champion.replaces is not None
+    assert (champion.model.version, champion.replaces.version, champion.reason) == ("v1", "v2", "rollback")
+    assert challenger.model is None
+    code, output = training(bootstrap, stream_topics, "rollback")
+    assert code == 0 and "champion: v2 (was v1)" in output, "rolling back a rollback goes forward again"

@@ -1,0 +1,122 @@
+"""What `training promote`, `rollback` and `models` decide before anything is written to the control topic.
+
+A version is verified in full first (the pickle with its libraries, the lookup tables the scorer serves, the two
+equal), and published when the models live on S3; only then is a record written. Rollback goes back to the
+model the current champion replaced, as its own record says: compaction never loses it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from schemas.model_control import ModelControl, ModelRef, ModelRole
+from training.artifact import LoadedModel, lookup_tables
+from training.lookup import load_serving_model
+from training.manifest import MANIFEST_FILE, ModelVerificationError, file_sha256, read_manifest
+from training.model_store import S3_SCHEME, load_model, load_ref, publish_to_s3
+
+
+def verified(uri: str) -> LoadedModel:
+    """The checks of `training verify`: the pickle as training loads it and the tables as the scorer does."""
+    model = load_model(uri)
+    served = load_serving_model(model.directory)
+    if served.tables != lookup_tables(model.pipeline):
+        raise ModelVerificationError(f"{model.directory}: lookup.json does not hold the pickled pipeline's model")
+    return model
+
+
+def requester() -> str:
+    """Who asked, as the record says it: the user at the host."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def promotion(
+    version_dir: Path, to: str | None, role: ModelRole, current: dict[ModelRole, ModelControl], reason: str
+) -> ModelControl:
+    """Verify the version, publish it when `to` is on S3, and return the record that gives it `role`."""
+    model = verified(str(version_dir))
+    if to and to.startswith(S3_SCHEME):
+        uri = publish_to_s3(model.directory, to, make_latest=False)
+    else:
+        uri = str(model.directory.resolve())
+    ref = ModelRef(version=model.version, uri=uri, manifest_sha256=file_sha256(model.directory / MANIFEST_FILE))
+    held = current.get(role)
+    return _record(role, ref, held.model if held else None, reason)
+
+
+def clearing(current: dict[ModelRole, ModelControl], reason: str) -> ModelControl:
+    held = current.get(ModelRole.CHALLENGER)
+    return _record(ModelRole.CHALLENGER, None, held.model if held else None, reason)
+
+
+def rollback(current: dict[ModelRole, ModelControl], reason: str) -> ModelControl:
+    """The record that makes the champion's predecessor champion again, after fetching and verifying it."""
+    champion = current.get(ModelRole.CHAMPION)
+    if champion is None:
+        raise ModelVerificationError("the control topic has no champion: nothing to roll back")
+    if champion.replaces is None:
+        raise ModelVerificationError(
+            f"champion {champion.model.version if champion.model else '?'} replaced no earlier champion: "
+            "nothing to roll back to"
+        )
+    load_ref(champion.replaces)  # refuse before writing, as the scorers would
+    return _record(ModelRole.CHAMPION, champion.replaces, champion.model, reason)
+
+
+def _record(role: ModelRole, model: ModelRef | None, replaces: ModelRef | None, reason: str) -> ModelControl:
+    return ModelControl(
+        role=role,
+        model=model,
+        replaces=replaces,
+        requested_at=datetime.now(UTC),
+        requested_by=requester(),
+        reason=reason,
+    )
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    version: str
+    created_at: str
+    roc_auc: float | None
+    recall: float | None
+    threshold: float | None
+    roles: tuple[str, ...]
+
+
+def local_versions(models: Path, current: dict[ModelRole, ModelControl]) -> list[VersionSummary]:
+    """Every version directory under `models`, newest first, with its test figures and the roles it holds now."""
+    summaries = []
+    for manifest_path in sorted(models.glob(f"*/{MANIFEST_FILE}")):
+        directory = manifest_path.parent
+        if directory.is_symlink():
+            continue  # `latest`
+        try:
+            manifest = read_manifest(directory)
+        except ModelVerificationError:
+            continue
+        test = manifest.get("metrics", {}).get("test", {})
+        roles = tuple(
+            str(role)
+            for role, record in sorted(current.items())
+            if record.model is not None and record.model.version == manifest["version"]
+        )
+        summaries.append(
+            VersionSummary(
+                manifest["version"],
+                str(manifest.get("created_at", "")),
+                test.get("roc_auc"),
+                test.get("recall_delayed"),
+                manifest.get("threshold"),
+                roles,
+            )
+        )
+    return sorted(summaries, key=lambda s: s.created_at, reverse=True)
