@@ -14,8 +14,9 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message
 
+from consumer.client_events import ClientObserver
 from consumer.clients import consumer_config, producer_config
 from consumer.committers import CommitEvents, make_committer, rewind
 from consumer.exits import ExitCode, ScorerExit
@@ -23,8 +24,8 @@ from consumer.health import HealthState, start_health_server
 from consumer.invalid_limit import InvalidRatioLimit
 from consumer.metrics import ScorerMetrics
 from consumer.model_follower import ModelFollower
+from consumer.predict_endpoint import PredictEndpoint
 from consumer.records import first_offsets, usable_records
-from consumer.recovery import ACCESS_ERRORS
 from consumer.scoring import BatchScorer
 from consumer.settings import ScorerSettings
 from consumer.transform import BatchTransform, OutputKind
@@ -66,24 +67,25 @@ class ScorerApp:
             OutputKind.SHADOW: topics.shadow_predictions,
         }
         self._stop = threading.Event()
-        self._access_error: KafkaError | None = None
+        self.observer = ClientObserver(self.health, self.metrics)
         self.http_port: int | None = None
         common = {
             **kafka.client_config(bootstrap_servers),
-            "error_cb": self._on_client_error,
+            "error_cb": self.observer.on_client_error,
             "statistics.interval.ms": STATISTICS_INTERVAL_MS,
             "logger": logging.getLogger("librdkafka"),
         }
-        self.consumer = Consumer({**consumer_config(common, settings), "stats_cb": self._on_stats})
+        self.consumer = Consumer({**consumer_config(common, settings), "stats_cb": self.observer.on_stats})
         self.follower = ModelFollower(
             ControlReader({**kafka.client_config(bootstrap_servers), "logger": common["logger"]}, topics.model_control),
             load_ref,
             lambda role, result: self.metrics.swaps.labels(role=role, result=result).inc(),
         )
         self.transform: BatchTransform | None = None
+        self.http_transform: BatchTransform | None = None  # its own: the two run on different threads
         self._events = CommitEvents(
-            on_client_error=self._on_client_error,
-            on_retry=self._on_retry,
+            on_client_error=self.observer.on_client_error,
+            on_retry=self.observer.on_retry,
             on_abort=self.metrics.aborted.inc,
             on_replace=self.metrics.producer_restarts.inc,
         )
@@ -96,43 +98,6 @@ class ScorerApp:
             self._events,
         )
 
-    # --- callbacks (served by librdkafka's poll in this thread) ------------------------------------------
-    def _on_client_error(self, error: KafkaError) -> None:
-        if error.code() == KafkaError._ALL_BROKERS_DOWN:
-            self.health.report_broker(False)
-        if error.code() in ACCESS_ERRORS:
-            self._access_error = error
-        log.warning("kafka: %s", error.str(), extra={"code": error.name()})
-
-    def _on_retry(self, call: str) -> None:
-        self.metrics.retries.labels(call=call).inc()
-        self.health.report_broker(False)  # librdkafka's reports wait while we retry: say so ourselves
-
-    def _on_stats(self, stats_json: str) -> None:
-        self.health.report_broker(self.metrics.update_from_statistics(stats_json))
-
-    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._rebalanced("assign", len(partitions), partitions, "assigned")
-        try:  # where the lag counts from until a record arrives
-            committed = consumer.committed(partitions, timeout=5)
-            self.metrics.partitions_assigned({tp.partition: tp.offset for tp in committed if tp.offset >= 0})
-        except KafkaException as exc:
-            log.warning("reading committed offsets for the lag metric: %s", exc.args[0].str())
-
-    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # Each batch commits (or aborts) before the next consume(), so nothing is open here.
-        self._rebalanced("revoke", 0, partitions, "revoked")
-        self.metrics.partitions_revoked([tp.partition for tp in partitions])
-
-    def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        self._rebalanced("lost", 0, partitions, "partitions lost")
-        self.metrics.partitions_revoked([tp.partition for tp in partitions])
-
-    def _rebalanced(self, kind: str, assigned: int, partitions: list[TopicPartition], message: str) -> None:
-        self.health.assigned_partitions = assigned
-        self.metrics.rebalances.labels(kind=kind).inc()
-        log.info(message, extra={"partitions": sorted(p.partition for p in partitions)})
-
     # --- lifecycle ----------------------------------------------------------------------------------------
     def request_stop(self) -> None:
         """Finish the in-flight batch, commit it, then leave the group (called from a signal handler)."""
@@ -142,7 +107,16 @@ class ScorerApp:
         """Process until stopped; return the process exit code."""
         server, code = None, ExitCode.OK
         try:
-            server = start_health_server(self.settings.http_port, self.health, self.metrics.registry)
+            predict = PredictEndpoint(
+                lambda: self.http_transform, self.settings.predict_max_events, self.settings.predict_concurrency
+            )
+            server = start_health_server(
+                self.settings.http_port,
+                self.health,
+                self.metrics.registry,
+                {"/predict": predict} if self.settings.predict_concurrency else {},
+                self.settings.predict_max_bytes,
+            )
             self.http_port = server.server_address[1]
             self._await_broker()
             try:
@@ -156,7 +130,10 @@ class ScorerApp:
             log.info("scorer starting", extra=self._description())
             self.committer.start()
             self.consumer.subscribe(
-                [self.topics.input], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+                [self.topics.input],
+                on_assign=self.observer.on_assign,
+                on_revoke=self.observer.on_revoke,
+                on_lost=self.observer.on_lost,
             )
             self._loop()
             log.info("stopping: in-flight batch committed")
@@ -199,13 +176,17 @@ class ScorerApp:
         """Score from now on with the follower's models."""
         champion, challenger = self.follower.champion, self.follower.challenger
         top = self.settings.top_contributions
-        self.transform = BatchTransform(
-            BatchScorer(champion, top),
-            challenger=BatchScorer(challenger, top) if challenger else None,
-            group_id=self.settings.group_id,
-            max_payload_bytes=self.settings.max_payload_bytes,
-            dead_letter_max_value_bytes=self.settings.dead_letter_max_value_bytes,
-        )
+
+        def transform() -> BatchTransform:
+            return BatchTransform(
+                BatchScorer(champion, top),
+                challenger=BatchScorer(challenger, top) if challenger else None,
+                group_id=self.settings.group_id,
+                max_payload_bytes=self.settings.max_payload_bytes,
+                dead_letter_max_value_bytes=self.settings.dead_letter_max_value_bytes,
+            )
+
+        self.transform, self.http_transform = transform(), transform()
         self.metrics.serving(champion.version, challenger.version if challenger else None)
         self.health.model_loaded = True
 
@@ -223,11 +204,11 @@ class ScorerApp:
                 raise ScorerExit(ExitCode.FATAL, f"no broker answered within {self.settings.startup_timeout_s:.0f} s")
 
     def _raise_on_access_error(self) -> None:
-        if self._access_error is not None:
+        if self.observer.access_error is not None:
             raise ScorerExit(
                 ExitCode.CONFIG,
                 "cannot access the broker (check KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_* and KAFKA_SSL_CA_LOCATION): "
-                + self._access_error.str(),
+                + self.observer.access_error.str(),
             )
 
     def _close(self) -> None:

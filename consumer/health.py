@@ -1,16 +1,20 @@
-"""HTTP `/healthz` (alive), `/readyz` (model, partitions, broker) and `/metrics` (Prometheus)."""
+"""HTTP `/healthz` (alive), `/readyz` (model, partitions, broker), `/metrics` (Prometheus), and POST routes
+(`/predict`) with a bounded body."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from consumer.exits import ExitCode, ScorerExit
+
+log = logging.getLogger("consumer")
 
 
 class HealthState:
@@ -48,8 +52,18 @@ class HealthState:
         }
 
 
-def start_health_server(port: int, state: HealthState, registry: CollectorRegistry) -> ThreadingHTTPServer:
+Answer = tuple[int, str, bytes]
+
+
+def start_health_server(
+    port: int,
+    state: HealthState,
+    registry: CollectorRegistry,
+    post_routes: Mapping[str, Callable[[bytes], Answer]] | None = None,
+    max_body_bytes: int = 1024 * 1024,
+) -> ThreadingHTTPServer:
     """Serve on 0.0.0.0:`port` (0 picks a free one) in a daemon thread; a taken port is a configuration error."""
+    posts = dict(post_routes or {})
     routes: dict[str, Callable[[], tuple[int, str, bytes]]] = {
         "/healthz": lambda: (200 if state.alive() else 503, "text/plain", b"ok" if state.alive() else b"stalled"),
         "/readyz": lambda: _ready(state),
@@ -58,8 +72,34 @@ def start_health_server(port: int, state: HealthState, registry: CollectorRegist
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            route = routes.get(self.path.split("?")[0])
-            status, content_type, body = route() if route else (404, "text/plain", b"not found")
+            path = self.path.split("?")[0]
+            route = routes.get(path)
+            if route is not None:
+                self._answer(*route())
+            elif path in posts:
+                self._answer(405, "text/plain", b"use POST")
+            else:
+                self._answer(404, "text/plain", b"not found")
+
+        def do_POST(self) -> None:
+            route = posts.get(self.path.split("?")[0])
+            length = self.headers.get("Content-Length")
+            if route is None:
+                self._answer(404, "text/plain", b"not found")
+            elif length is None or not length.isdigit():
+                self._answer(411, "text/plain", b"a Content-Length is required")
+            elif int(length) > max_body_bytes:
+                self.close_connection = True  # the body is never read
+                self._answer(413, "text/plain", f"the body may have {max_body_bytes} bytes at most".encode())
+            else:
+                try:
+                    answer = route(self.rfile.read(int(length)))
+                except Exception:  # a bug in a route must answer, not drop the connection
+                    log.exception("%s failed", self.path)
+                    answer = (500, "text/plain", b"internal error; see the scorer's log")
+                self._answer(*answer)
+
+        def _answer(self, status: int, content_type: str, body: bytes) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))

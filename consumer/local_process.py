@@ -51,8 +51,17 @@ class ScorerProcess:
         return self
 
     def get(self, path: str) -> tuple[int, bytes]:
+        return self._request(urllib.request.Request(f"http://127.0.0.1:{self.port}{path}"))
+
+    def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        url = f"http://127.0.0.1:{self.port}{path}"
+        headers = {"Content-Type": "application/json"}
+        return self._request(urllib.request.Request(url, data=body, headers=headers, method="POST"), timeout_s=30)
+
+    @staticmethod
+    def _request(request: urllib.request.Request, timeout_s: float = 2) -> tuple[int, bytes]:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as response:
+            with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310  (http://127.0.0.1 only)
                 return response.status, response.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()

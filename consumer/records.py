@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from confluent_kafka import Message, TopicPartition
@@ -31,6 +32,40 @@ class Record(Protocol):
     def offset(self) -> int | None: ...
 
     def timestamp(self) -> tuple[int, int]: ...
+
+
+@dataclass(frozen=True)
+class PlainRecord:
+    """A `Record` built by hand: an event that did not come from Kafka (`POST /predict`, unit tests)."""
+
+    raw_value: bytes | None
+    raw_key: bytes | None = None
+    raw_offset: int = 0
+    raw_partition: int = 0
+    raw_topic: str = "flights.scheduled"
+    raw_timestamp_ms: int = 1_700_000_000_000
+    raw_headers: list[tuple[str, str | bytes | None]] = field(default_factory=list)
+
+    def value(self) -> bytes | None:
+        return self.raw_value
+
+    def key(self) -> bytes | None:
+        return self.raw_key
+
+    def headers(self) -> Headers:
+        return list(self.raw_headers) or None
+
+    def topic(self) -> str | None:
+        return self.raw_topic
+
+    def partition(self) -> int | None:
+        return self.raw_partition
+
+    def offset(self) -> int | None:
+        return self.raw_offset
+
+    def timestamp(self) -> tuple[int, int]:
+        return (1, self.raw_timestamp_ms)
 
 
 def next_offsets(records: Sequence[Record]) -> list[TopicPartition]:

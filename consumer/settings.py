@@ -61,6 +61,11 @@ class ScorerSettings(BaseSettings):
         default=0, ge=0, description="one-off: invalid events dead-lettered without counting against the ratio"
     )
     http_port: int = Field(default=8080, ge=0, le=65535, description="0 picks a free port")
+    predict_concurrency: int = Field(
+        default=1, ge=0, le=16, description="`POST /predict` requests scored at once (0 turns the endpoint off)"
+    )
+    predict_max_events: int = Field(default=1_000, ge=1, description="events per `POST /predict` request at most")
+    predict_max_bytes: int = Field(default=1024 * 1024, ge=1024, description="`POST /predict` body size at most")
     shutdown_timeout_s: float = Field(default=8.0, gt=0)
     startup_timeout_s: float = Field(default=60.0, gt=0, description="wait this long for a broker at start")
     top_contributions: int = Field(default=3, ge=0, le=20)

@@ -1,4 +1,5 @@
-"""`make run`: broker, topics, scorers, a replay of real flights (plus a few bad events), a summary, a clean stop."""
+"""`make run`: broker, topics, scorers, a replay of real flights (plus a few bad events) during which a second model
+version is rolled out and back, a summary checked key by key, a clean stop."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from collections import Counter
 from pathlib import Path
 
 import orjson
-from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 from rich.console import Console
 from rich.progress import Progress
@@ -17,12 +17,14 @@ from rich.table import Table
 
 from consumer.local_process import ScorerProcess
 from kafka_common.provider import kafka_broker
-from kafka_common.settings import KafkaSettings, TopicSettings
+from kafka_common.settings import TOPIC_NAME_FIELDS, KafkaSettings, TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
+from producer.demo_rollout import Rollout, publish_with_rollout, second_version, versions_table
 from producer.reading import committed_reader, parse_output, read_messages
-from producer.replay import dataset_events, publish
+from producer.replay import dataset_events
 from producer.watch import prediction_table, pushes
 from schemas import DeadLetter, DelayPrediction
+from training.manifest import resolve_model_dir
 
 BAD_EVENTS: list[tuple[bytes, bytes]] = [
     (
@@ -55,6 +57,9 @@ BAD_EVENTS: list[tuple[bytes, bytes]] = [
 ]
 
 
+REPLAY_SECONDS = 20  # long enough for the rollout steps to land mid-stream
+
+
 def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Console) -> int:
     """Return 0 when every event came out exactly once and every scorer stopped cleanly."""
     kafka = KafkaSettings()
@@ -63,19 +68,15 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
         if endpoint.kind != "local-jvm":  # a shared broker: keep this run's records apart
             suffix = uuid.uuid4().hex[:8]
             topics = topics.model_copy(
-                update={
-                    name: f"{getattr(topics, name)}.run-{suffix}" for name in ("input", "predictions", "dead_letter")
-                }
+                update={name: f"{getattr(topics, name)}.run-{suffix}" for name in TOPIC_NAME_FIELDS}
             )
         config = kafka.client_config(endpoint.bootstrap_servers)
         console.print(f"broker ({endpoint.kind}) at {endpoint.bootstrap_servers}")
         ensure_topics(AdminClient(config), topic_specs(topics))
-        env = {
-            "TOPIC_INPUT": topics.input,
-            "TOPIC_PREDICTIONS": topics.predictions,
-            "TOPIC_DEAD_LETTER": topics.dead_letter,
-            "SCORER_GROUP_ID": f"flightdelay-run-{uuid.uuid4().hex[:6]}",
-        }
+        env = {**topics.environment(), "SCORER_GROUP_ID": f"flightdelay-run-{uuid.uuid4().hex[:6]}"}
+        candidate = second_version(data, models, Path(workdir), console)
+        rollout = Rollout(config, topics.model_control, console)
+        rollout.step("champion", resolve_model_dir(models))  # what an operator does once: name the first champion
         scorers = [
             ScorerProcess(endpoint.bootstrap_servers, models, Path(workdir) / f"scorer-{i}.log", f"run-{i}", env)
             for i in range(consumers)
@@ -87,35 +88,64 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
                     scorer.start()
                 for scorer in scorers:
                     scorer.wait_ready()
-            console.print(f"{consumers} scorer(s) ready (model from {models})")
-            reader = committed_reader(config, [topics.predictions, topics.dead_letter])
+            console.print(f"{consumers} scorer(s) ready, following {topics.model_control}")
+            reader = committed_reader(config, [topics.predictions, topics.dead_letter, topics.shadow_predictions])
             started = time.monotonic()
+            events = [*dataset_events(data, limit=flights), *BAD_EVENTS]
+            rate = max(len(events) / REPLAY_SECONDS, 1.0)
+            console.print(f"replaying {len(events):,} events at {rate:,.0f}/s; the model rollout steps:")
             with Progress(console=console, transient=True) as progress:
-                task = progress.add_task(f"replaying {flights:,} flights", total=flights + len(BAD_EVENTS))
-                events = [*dataset_events(data, limit=flights), *BAD_EVENTS]
-                report = publish(Producer(config), topics.input, events, on_sent=lambda: progress.advance(task))
-            colour = "green" if report.failed == 0 else "red"
-            console.print(
-                f"[{colour}]published {report.delivered:,} events ({report.failed:,} failed)[/]"
-                + (f": {report.first_error}" if report.first_error else "")
-            )
+                task = progress.add_task("replaying", total=len(events))
+                failed = publish_with_rollout(
+                    config,
+                    topics.input,
+                    events,
+                    rate,
+                    rollout,
+                    candidate,
+                    lambda: progress.advance(task),
+                )
+            colour = "green" if failed == 0 else "red"
+            console.print(f"[{colour}]published {len(events) - failed:,} events ({failed:,} failed)[/]")
             predictions: list[DelayPrediction] = []
+            shadow: list[DelayPrediction] = []
             letters: list[DeadLetter] = []
             expected = flights + len(BAD_EVENTS)
             with console.status("waiting for committed predictions…"):
-                for message in read_messages(reader, lambda: len(predictions) + len(letters) >= expected, 20, 120):
-                    output = parse_output(message, topics.predictions)
-                    (predictions if isinstance(output, DelayPrediction) else letters).append(output)  # type: ignore[arg-type]
+
+                def done() -> bool:
+                    return len(predictions) + len(letters) >= expected
+
+                # then 2 s more: the last shadow predictions, and any duplicate
+                for until, idle_s, max_s in ((done, 20, 120), (lambda: False, 2, 2)):
+                    for message in read_messages(reader, until, idle_s, max_s):
+                        if message.topic() == topics.shadow_predictions:
+                            shadow.append(DelayPrediction.model_validate_json(message.value() or b""))
+                            continue
+                        output = parse_output(message, topics.predictions)
+                        (predictions if isinstance(output, DelayPrediction) else letters).append(output)  # type: ignore[arg-type]
             reader.close()
             elapsed = time.monotonic() - started
         finally:
             codes = [scorer.stop() for scorer in scorers]
         _summary(console, flights, predictions, letters, elapsed)
+        console.print(versions_table(predictions, shadow))
         clean = all(code == 0 for code in codes)
         console.print(f"scorers stopped with exit codes {codes}" + ("" if clean else " [red](not clean)[/]"))
-        exact = report.failed == 0 and len(predictions) == flights and len(letters) == len(BAD_EVENTS)
-        if not exact:
-            console.print(f"[red]expected {flights} predictions and {len(BAD_EVENTS)} dead letters[/]")
+        wanted = Counter(key.decode() for key, _ in events[:flights])
+        exact = (
+            failed == 0
+            and Counter(p.flight_id for p in predictions) == wanted
+            and len(letters) == len(BAD_EVENTS)
+            and max(Counter(p.flight_id for p in shadow).values(), default=1) == 1
+        )
+        if exact:
+            console.print(
+                f"[green]exactly once across the swaps: every flight predicted once ({len(predictions):,}), "
+                f"{len(shadow):,} shadow predictions without a duplicate, {len(letters)} dead letters[/]"
+            )
+        else:
+            console.print(f"[red]expected each of {flights} flights predicted once, {len(BAD_EVENTS)} dead letters[/]")
     console.print("broker stopped; nothing left running" if endpoint.kind == "local-jvm" else "done")
     return 0 if clean and exact else 1
 

@@ -32,6 +32,10 @@ def fit(
     data: Annotated[Path, typer.Option(help="the SCL flights CSV")] = Path("data/dataset_SCL.csv"),
     out: Annotated[Path, typer.Option(help="models directory; the run writes out/<version>/")] = Path("models"),
     version: Annotated[str | None, typer.Option(help="version name (default: UTC timestamp)")] = None,
+    c: Annotated[
+        float | None,
+        typer.Option("--c", min=1e-6, help="regularisation strength (default: the best validation ROC-AUC of a grid)"),
+    ] = None,
 ) -> None:
     """Train, compare candidates, choose the threshold, write model.joblib, manifest.json and report.md."""
     columns = (
@@ -47,7 +51,7 @@ def fit(
             def step(description: str) -> None:
                 progress.update(task, description=description, advance=1)
 
-            run = train(data, out, version, step)
+            run = train(data, out, version, step, c)
     except DatasetFormatError as exc:
         console.print(f"[red]bad dataset[/]: {exc}")
         raise typer.Exit(2) from exc

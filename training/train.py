@@ -83,15 +83,23 @@ def destination_names(frame: pd.DataFrame) -> dict[str, str]:
 
 
 def train(
-    data_path: Path, models_dir: Path, version: str | None = None, progress: Progress | None = None
+    data_path: Path,
+    models_dir: Path,
+    version: str | None = None,
+    progress: Progress | None = None,
+    c: float | None = None,
 ) -> TrainingRun:
-    """Run the whole training; see the module docstring."""
+    """Run the whole training; see the module docstring. `c` fixes the regularisation instead of choosing it."""
     step = progress or (lambda _description: None)
     started = time.perf_counter()
     step("loading and checking the dataset")
     frame = load_flights(data_path)
     test_split, late_split = random_split(frame), temporal_split(frame)
-    c = choose_c(test_split, step)
+    if c is None:
+        c = choose_c(test_split, step)
+    else:
+        for _ in PRODUCTION_C_GRID:
+            step(f"regularisation given: C={c}")
     results: list[ModelResult] = []
     step(f"fitting the production logistic model (C={c}) on the 33 % split")
     production, chosen = _fit_and_score(PRODUCTION, production_model(c), test_split)

@@ -220,3 +220,27 @@ def test_promote_rollback_and_models_commands(
     assert challenger.model is None
     code, output = training(bootstrap, stream_topics, "rollback")
     assert code == 0 and "champion: v2 (was v1)" in output, "rolling back a rollback goes forward again"
+
+
+def test_post_predict_gives_the_streams_probability_for_the_same_event(
+    bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    v1, v2 = version_of(model_dir, models, "v1"), version_of(model_dir, models, "v2")
+    write_control({"bootstrap.servers": bootstrap}, stream_topics.model_control, control(ModelRole.CHALLENGER, ref(v2)))
+    events = list(dataset_events(DATASET, start=5_000, limit=500))
+    with scorers(bootstrap, v1, stream_topics, tmp_path) as [process]:
+        send_at_rate(bootstrap, stream_topics.input, events, 0)
+        streamed = predictions_on(bootstrap, stream_topics.predictions, len(events))
+        status, body = process.post("/predict", b"[" + b",".join(value for _, value in events) + b"]")
+        seed_status, seed_body = process.post("/predict", b'{"flights": [{"OPERA": "Sky Airline", "MES": 3}]}')
+    assert status == 200, body[:500]
+    answer = json.loads(body)
+    by_key = {p.flight_id: p for p in streamed}
+    assert len(by_key) == len(events)
+    for made in map(DelayPrediction.model_validate, answer["predictions"]):
+        stream = by_key[made.flight_id]
+        assert (made.delay_probability, made.model_version) == (stream.delay_probability, "v1")
+        assert made.top_contributions == stream.top_contributions
+    assert {p["model_version"] for p in answer["challenger"]} == {"v2"}
+    assert seed_status == 422 and "missing" in seed_body.decode()

@@ -11,12 +11,13 @@ import orjson
 import pytest
 
 from consumer.columnar import Columns
+from consumer.records import PlainRecord
 from consumer.scoring import BatchScorer, ScoredBatch
 from consumer.transform import BatchTransform, OutputKind
 from producer.replay import dataset_events
 from schemas import DeadLetter, DelayPrediction
 from tests.conftest import DATASET
-from tests.support import VALID_EVENT, PlainRecord, records_of
+from tests.support import VALID_EVENT, records_of
 from training.artifact import LoadedModel
 from training.features import records_to_frame
 from training.lookup import ServingModel

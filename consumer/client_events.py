@@ -1,0 +1,59 @@
+"""What librdkafka's callbacks tell the scorer: whether the broker is reachable, whether access was refused,
+the lag, and the partitions assigned. They run inside the loop's own client calls, on its thread."""
+
+from __future__ import annotations
+
+import logging
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+from consumer.health import HealthState
+from consumer.metrics import ScorerMetrics
+from consumer.recovery import ACCESS_ERRORS
+
+log = logging.getLogger("consumer")
+
+
+class ClientObserver:
+    """Turns client callbacks into health, metrics and logs; keeps the first access error for the loop."""
+
+    def __init__(self, health: HealthState, metrics: ScorerMetrics) -> None:
+        self.health = health
+        self.metrics = metrics
+        self.access_error: KafkaError | None = None
+
+    def on_client_error(self, error: KafkaError) -> None:
+        if error.code() == KafkaError._ALL_BROKERS_DOWN:
+            self.health.report_broker(False)
+        if error.code() in ACCESS_ERRORS:
+            self.access_error = error
+        log.warning("kafka: %s", error.str(), extra={"code": error.name()})
+
+    def on_retry(self, call: str) -> None:
+        self.metrics.retries.labels(call=call).inc()
+        self.health.report_broker(False)  # librdkafka's reports wait while we retry: say so ourselves
+
+    def on_stats(self, stats_json: str) -> None:
+        self.health.report_broker(self.metrics.update_from_statistics(stats_json))
+
+    def on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._rebalanced("assign", len(partitions), partitions, "assigned")
+        try:  # where the lag counts from until a record arrives
+            committed = consumer.committed(partitions, timeout=5)
+            self.metrics.partitions_assigned({tp.partition: tp.offset for tp in committed if tp.offset >= 0})
+        except KafkaException as exc:
+            log.warning("reading committed offsets for the lag metric: %s", exc.args[0].str())
+
+    def on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # Each batch commits (or aborts) before the next consume(), so nothing is open here.
+        self._rebalanced("revoke", 0, partitions, "revoked")
+        self.metrics.partitions_revoked([tp.partition for tp in partitions])
+
+    def on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._rebalanced("lost", 0, partitions, "partitions lost")
+        self.metrics.partitions_revoked([tp.partition for tp in partitions])
+
+    def _rebalanced(self, kind: str, assigned: int, partitions: list[TopicPartition], message: str) -> None:
+        self.health.assigned_partitions = assigned
+        self.metrics.rebalances.labels(kind=kind).inc()
+        log.info(message, extra={"partitions": sorted(p.partition for p in partitions)})

@@ -1,0 +1,94 @@
+"""`POST /predict` on the scorer's HTTP port: ad-hoc scoring with the stream's own validation and models.
+
+The body is one event, a list of events, or the seed service's `{"flights": [...]}`. Each event goes through
+the transform the stream uses (the same contract, the same champion and challenger), as a record of its own, so
+a flight gets the probability here that it gets on the stream. Any invalid event makes the answer a 422 that
+carries, per event, the errors its dead letter would. The body size, the events per request and the requests
+scored at once are bounded, so ad-hoc traffic cannot take the stream's CPU.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from consumer.records import PlainRecord
+from consumer.transform import BatchTransform, OutputKind
+
+HTTP_SOURCE = "http"  # the `source.topic` of a prediction made here
+Answer = tuple[int, str, bytes]
+
+
+class PredictEndpoint:
+    """Scores request bodies with the transform the loop serves now (read once per request)."""
+
+    def __init__(self, transform: Callable[[], BatchTransform | None], max_events: int, concurrency: int) -> None:
+        self._transform = transform
+        self.max_events = max_events
+        self._slots = threading.BoundedSemaphore(concurrency)
+
+    def __call__(self, body: bytes) -> Answer:
+        transform = self._transform()
+        if transform is None:
+            return _json(503, {"error": "no model loaded yet"})
+        try:
+            values = _event_values(body)
+        except ValueError as exc:
+            return _json(400, {"error": str(exc)})
+        if len(values) > self.max_events:
+            return _json(413, {"error": f"{len(values)} events; at most {self.max_events} per request"})
+        if not self._slots.acquire(blocking=False):
+            return _json(429, {"error": "busy scoring other requests; retry shortly"})
+        try:
+            now = datetime.now(UTC)
+            stamp = int(now.timestamp() * 1000)
+            records = [
+                PlainRecord(value, raw_offset=i, raw_topic=HTTP_SOURCE, raw_timestamp_ms=stamp)
+                for i, value in enumerate(values)
+            ]
+            result = transform(records, now)
+        finally:
+            self._slots.release()
+        letters = result.outputs[OutputKind.DEAD_LETTER]
+        if letters:
+            errors = [_rejection(orjson.loads(value)) for _, value in letters]
+            return _json(422, {"error": f"{len(errors)} of {len(values)} events are invalid", "events": errors})
+        answer: dict[str, Any] = {"predictions": _parsed(result.outputs[OutputKind.PREDICTION])}
+        if OutputKind.SHADOW in result.outputs:
+            answer["challenger"] = _parsed(result.outputs[OutputKind.SHADOW])
+        return _json(200, answer)
+
+
+def _event_values(body: bytes) -> list[bytes]:
+    """The body's events, each as the bytes a Kafka record would carry."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"the body is not JSON: {exc}") from None
+    if isinstance(document, dict) and set(document) == {"flights"}:
+        document = document["flights"]
+    events = document if isinstance(document, list) else [document]
+    if not events:
+        raise ValueError("no events in the body")
+    return [orjson.dumps(event) for event in events]
+
+
+def _rejection(letter: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "index": letter["source"]["offset"],
+        "error_kind": letter["error_kind"],
+        "reason": letter["reason"],
+        "errors": letter["errors"],
+    }
+
+
+def _parsed(pairs: list[tuple[bytes | None, bytes]]) -> list[orjson.Fragment]:
+    return [orjson.Fragment(value) for _, value in pairs]
+
+
+def _json(status: int, document: dict[str, Any]) -> Answer:
+    return status, "application/json", orjson.dumps(document)

@@ -1,0 +1,107 @@
+"""The rollout part of `make run`: while flights stream, a second model version enters as challenger, becomes
+champion, and is rolled back, each step written to the model control topic as an operator would."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from confluent_kafka import Producer
+from rich.console import Console
+from rich.table import Table
+
+from kafka_common.model_control import ControlReader, latest_by_role, write_control
+from producer.replay import publish
+from schemas import DelayPrediction
+from schemas.model_control import ModelControl, ModelRole
+from training.manifest import resolve_model_dir
+from training.promotion import promotion, rollback
+from training.train import train
+
+# When each step happens, as a share of the flights sent.
+STEPS = ((0.25, "challenger"), (0.5, "champion"), (0.75, "rollback"))
+
+
+@dataclass(frozen=True)
+class Rollout:
+    config: dict[str, object]
+    topic: str
+    console: Console
+
+    def lineup(self) -> dict[ModelRole, ModelControl]:
+        reader = ControlReader(dict(self.config), self.topic)
+        try:
+            return latest_by_role(reader.read_to_end(timeout_s=30))
+        finally:
+            reader.close()
+
+    def step(self, name: str, version: Path) -> None:
+        """`champion` or `challenger` gives `version` that role; `rollback` ignores it."""
+        if name == "rollback":
+            record = rollback(self.lineup(), "make run: roll back")
+        else:
+            role = ModelRole.CHALLENGER if name == "challenger" else ModelRole.CHAMPION
+            record = promotion(version, None, role, self.lineup(), f"make run: {name}")
+        write_control(dict(self.config), self.topic, record)
+        held = record.model.version if record.model else "none"
+        self.console.print(f"  [cyan]{record.role}[/] -> {held} ({record.reason})")
+
+
+def second_version(data: Path, models: Path, workdir: Path, console: Console) -> Path:
+    """A second, different model: the same training with another regularisation, in the run's own directory."""
+    champion = resolve_model_dir(models)
+    manifest = json.loads((champion / "manifest.json").read_text())
+    c = 0.01 if manifest.get("model", {}).get("C") != 0.01 else 1.0
+    with console.status(f"training a second model version (C={c}) to roll out…"):
+        run = train(data, workdir / "models", version=f"{champion.name}-c{c}", c=c)
+    console.print(f"second version {run.directory.name} (champion: {champion.name})")
+    return run.directory
+
+
+def publish_with_rollout(
+    config: dict[str, object],
+    topic: str,
+    events: list[tuple[bytes, bytes]],
+    rate: float,
+    rollout: Rollout,
+    candidate: Path,
+    on_sent: Callable[[], None],
+) -> int:
+    """Send `events` at `rate` while the steps run at their shares; return how many failed to send."""
+    sent = 0
+    failed: list[int] = []
+
+    def count() -> None:
+        nonlocal sent
+        sent += 1
+        on_sent()
+
+    def send() -> None:
+        failed.append(publish(Producer(config), topic, events, rate, on_sent=count).failed)
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    for share, name in STEPS:
+        while sender.is_alive() and sent < share * len(events):
+            time.sleep(0.05)
+        rollout.step(name, candidate)
+    sender.join()
+    return failed[0] if failed else len(events)
+
+
+def versions_table(predictions: list[DelayPrediction], shadow: list[DelayPrediction]) -> Table:
+    table = Table(title="predictions by model version")
+    for column in ("topic", "version", "predictions", "share delayed", "mean P(delay)"):
+        table.add_column(column)
+    for name, outputs in (("predictions", predictions), ("shadow", shadow)):
+        for version, count in sorted(Counter(p.model_version for p in outputs).items()):
+            chosen = [p for p in outputs if p.model_version == version]
+            delayed = sum(p.delayed for p in chosen) / count
+            mean = sum(p.delay_probability for p in chosen) / count
+            table.add_row(name, version, f"{count:,}", f"{delayed:.1%}", f"{mean:.3f}")
+    return table
