@@ -180,6 +180,10 @@ def _page(results: dict[str, Any]) -> str:
         f"at-least-once {_fmt(cpu['alo'])}; passthrough exactly-once {_fmt(cpu_passthrough['eos'])}, "
         f"at-least-once {_fmt(cpu_passthrough['alo'])}; ratio {_fmt(results['cpu_ratio']['eos'])} and "
         f"{_fmt(results['cpu_ratio']['alo'])}.",
+        f"- A challenger in shadow (every event scored by a second model version and written to the shadow topic "
+        f"in the same transaction): throughput {_fmt(results['challenger_throughput_ratio']['eos'])} "
+        f"(exactly-once) and {_fmt(results['challenger_throughput_ratio']['alo'])} (at-least-once) of the "
+        "scorer's alone.",
         f"- Training (`training fit` on the real dataset, all candidates and the report): "
         f"{results['training_s']:.1f} s.",
         "",

@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import cycle, islice
 from pathlib import Path
 from typing import Annotated, Any
@@ -43,7 +44,11 @@ from bench.measure import (
 from bench.report import _ratio, render, targets
 from consumer.settings import ScorerSettings
 from kafka_common.local_broker import LocalKafkaBroker, free_port, kafka_version
+from kafka_common.model_control import write_control
 from producer.replay import dataset_events, publish
+from schemas.model_control import ModelControl, ModelRef, ModelRole
+from training.manifest import file_sha256, resolve_model_dir
+from training.model_store import copy_as_version
 
 console = Console()
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -64,14 +69,19 @@ class Session:
     logs: Path
     input: str
     events: int
+    challenger: Path  # another version of the same model, for the contender that scores one in shadow
 
     @property
     def bootstrap(self) -> str:
         return str(self.config["bootstrap.servers"])
 
 
-def scorer_args(session: Session, mode: str, group: str, output: str, batch_size: int, port: int = 0) -> dict[str, str]:
+def scorer_args(
+    session: Session, mode: str, group: str, output: str, batch_size: int, port: int = 0, control: str = ""
+) -> dict[str, str]:
     return {
+        "TOPIC_SHADOW_PREDICTIONS": f"{output}.shadow",
+        "TOPIC_MODEL_CONTROL": control or f"{output}.control",  # none: the scorer serves MODEL_URI
         "KAFKA_BOOTSTRAP_SERVERS": session.bootstrap,
         "MODEL_URI": str(session.models),
         "TOPIC_INPUT": session.input,
@@ -95,6 +105,20 @@ def run_contender(
     log = session.logs / f"{name}-{mode}-{batch_size}.log"
     if name == "scorer":
         process = spawn("consumer", [], log, env=scorer_args(session, mode, group, output, batch_size))
+    elif name == "scorer+challenger":
+        control = f"{output}.control"
+        create_topics(session.admin, f"{output}.shadow", control)
+        challenger = ModelRef(
+            version=session.challenger.name,
+            uri=str(session.challenger),
+            manifest_sha256=file_sha256(session.challenger / "manifest.json"),
+        )
+        record = ModelControl(
+            role=ModelRole.CHALLENGER, model=challenger, requested_at=datetime.now(UTC), requested_by="bench"
+        )
+        write_control(session.config, control, record)
+        env = scorer_args(session, mode, group, output, batch_size, control=control)
+        process = spawn("consumer", [], log, env=env)
     else:
         module = {"passthrough": "bench.passthrough", "naive": "bench.naive", "quixstreams": "bench.quix_app"}[name]
         args = ["--bootstrap", session.bootstrap, "--input", session.input, "--output", output, "--group", group,
@@ -270,7 +294,7 @@ def machine() -> dict[str, Any]:
 
 def throughput_part(session: Session, cap_s: float, naive_cap_s: float, results: dict[str, Any]) -> None:
     throughput: dict[str, dict[str, Any]] = {}
-    for name in ("passthrough", "scorer", "quixstreams", "naive"):
+    for name in ("passthrough", "scorer", "scorer+challenger", "quixstreams", "naive"):
         for mode in MODES:
             if name == "quixstreams" and not BENCH_PYTHON.exists():
                 throughput.setdefault(name, {})[mode] = {"eps": None, "error": "no .venv-bench (make bench makes it)"}
@@ -286,6 +310,8 @@ def throughput_part(session: Session, cap_s: float, naive_cap_s: float, results:
     results["rss_mb_passthrough"] = max(throughput["passthrough"][m].get("peak_rss_mb", 0) for m in MODES)
     results["cpu_s_per_million"] = {m: throughput["scorer"][m].get("cpu_s_per_million") for m in MODES}
     results["cpu_s_per_million_passthrough"] = {m: throughput["passthrough"][m].get("cpu_s_per_million") for m in MODES}
+    eps = results["throughput_eps"]
+    results["challenger_throughput_ratio"] = {m: _ratio(eps["scorer+challenger"][m], eps["scorer"][m]) for m in MODES}
     results["cpu_ratio"] = {
         m: _ratio(results["cpu_s_per_million"][m], results["cpu_s_per_million_passthrough"][m]) for m in MODES
     }
@@ -353,7 +379,8 @@ def main(
         with console.status("training the model (timed)"):
             models, results["training_s"] = train(data, logs.parent / "models" / fresh("run"), logs)
         console.print(f"trained in {results['training_s']:.1f} s")
-        session = Session(config, AdminClient(config), models, logs, fresh("input"), events)
+        challenger = copy_as_version(resolve_model_dir(models), "challenger")
+        session = Session(config, AdminClient(config), models, logs, fresh("input"), events, challenger)
         create_topics(session.admin, session.input)
         if chosen & {"throughput", "sweep"}:
             with console.status(f"preloading {events:,} events into {session.input} (6 partitions)"):

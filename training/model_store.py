@@ -9,6 +9,8 @@ The scorer loads with `load_serving`, which never imports scikit-learn; `load_mo
 
 from __future__ import annotations
 
+import json
+import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -144,3 +146,14 @@ def load_ref(ref: ModelRef, download_root: Path | None = None) -> ServingModel:
 def ref_of(model: ServingModel, uri: str) -> ModelRef:
     """The reference of a model loaded from a URI (`MODEL_URI` at start)."""
     return ModelRef(version=model.version, uri=uri, manifest_sha256=file_sha256(model.directory / MANIFEST_FILE))
+
+
+def copy_as_version(directory: Path, version: str) -> Path:
+    """The files of a version under another version name, beside it: the same model to rehearse a rollout with
+    (benchmarks, tests) without training twice. Only the manifest changes, so it verifies as its own version."""
+    target = directory.parent / version
+    shutil.copytree(directory, target)
+    manifest = json.loads((target / MANIFEST_FILE).read_text())
+    manifest["version"] = version
+    (target / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    return target

@@ -147,3 +147,18 @@ def test_publish_and_verify_commands_as_cd_runs_them(s3: Any, model_dir: Path, m
     verified = subprocess.run([bin_dir / "training", "verify", uri], capture_output=True, text=True)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert f"version {model.version}" in verified.stdout
+
+
+def test_promote_uploads_to_s3_and_the_record_verifies_from_there(s3: Any, model_dir: Path, tmp_path: Path) -> None:
+    """With MODEL_URI on S3, `training promote` publishes the version first; scorers fetch it from the record."""
+    from schemas.model_control import ModelRole
+    from training.model_store import load_ref
+    from training.promotion import promotion
+
+    record = promotion(model_dir, f"s3://{BUCKET}/models/", ModelRole.CHAMPION, {}, "s3 rollout")
+    assert record.model is not None
+    assert record.model.uri == f"s3://{BUCKET}/models/{model_dir.name}/"
+    assert load_ref(record.model, tmp_path).version == model_dir.name
+    keys = {item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET, Prefix="models/")["Contents"]}
+    assert f"models/{model_dir.name}/lookup.json" in keys
+    assert "models/latest" not in keys, "a promotion moves no pointer"

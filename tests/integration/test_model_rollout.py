@@ -29,6 +29,7 @@ from tests.conftest import DATASET
 from tests.streaming import scorer_env, scorers
 from training.cli import app as training_app
 from training.manifest import file_sha256
+from training.model_store import copy_as_version
 
 pytestmark = pytest.mark.integration
 
@@ -39,12 +40,11 @@ SWAP_BOUND = timedelta(seconds=5)
 
 def version_of(model_dir: Path, models: Path, version: str) -> Path:
     """The trained version copied under another name: the same coefficients, a version of its own."""
-    target = models / version
-    shutil.copytree(model_dir, target)
-    manifest = json.loads((target / "manifest.json").read_text())
-    manifest["version"] = version
-    (target / "manifest.json").write_text(json.dumps(manifest))
-    return target
+    models.mkdir(exist_ok=True)
+    staged = models / model_dir.name
+    if not staged.exists():
+        shutil.copytree(model_dir, staged)
+    return copy_as_version(staged, version)
 
 
 def ref(directory: Path) -> ModelRef:
