@@ -110,6 +110,11 @@ def _latency_figure(samples: dict[str, dict[str, list[float]]], path: Path) -> N
     plt.close(figure)
 
 
+def _shadow_note(results: dict[str, Any]) -> str:
+    shadow = results["throughput"]["scorer+challenger"]["eos"].get("shadow_records")
+    return f" ({shadow:,} records on the shadow topic in the exactly-once run)" if shadow else ""
+
+
 def _fmt(value: Any) -> str:
     if value is None:
         return "–"
@@ -183,7 +188,7 @@ def _page(results: dict[str, Any]) -> str:
         f"- A challenger in shadow (every event scored by a second model version and written to the shadow topic "
         f"in the same transaction): throughput {_fmt(results['challenger_throughput_ratio']['eos'])} "
         f"(exactly-once) and {_fmt(results['challenger_throughput_ratio']['alo'])} (at-least-once) of the "
-        "scorer's alone.",
+        "scorer's alone" + _shadow_note(results) + ".",
         f"- Training (`training fit` on the real dataset, all candidates and the report): "
         f"{results['training_s']:.1f} s.",
         "",

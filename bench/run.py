@@ -24,7 +24,7 @@ from typing import Annotated, Any
 
 import confluent_kafka
 import typer
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from rich.console import Console
 from rich.table import Table
@@ -100,7 +100,8 @@ def run_contender(
     session: Session, name: str, mode: str, cap_s: float, batch_size: int = SHIPPED_BATCH
 ) -> dict[str, Any]:
     """Start one contender on a fresh group and output topic; follow its commits; stop it."""
-    group, output = fresh(f"{name}-{mode}"), fresh(f"{name}-{mode}-out")
+    safe = name.replace("+", "-")  # topic and group names allow no "+"
+    group, output = fresh(f"{safe}-{mode}"), fresh(f"{safe}-{mode}-out")
     create_topics(session.admin, output, f"{output}.dlq")
     log = session.logs / f"{name}-{mode}-{batch_size}.log"
     if name == "scorer":
@@ -134,9 +135,24 @@ def run_contender(
         result = summarize(progress, session.events, wall_s, cost if alive else None)
         if not alive and not result["completed"]:
             result["error"] = f"exited with {process.returncode}; see {log}"
+        if name == "scorer+challenger":  # proof that the challenger scored: its records on the shadow topic
+            result["shadow_records"] = records_in(session.config, f"{output}.shadow")
         return result
     finally:
         stop(process)
+
+
+def records_in(config: dict[str, Any], topic: str) -> int:
+    """Records on every partition of `topic` (offsets written, transaction markers included: an upper bound)."""
+    consumer = Consumer({**config, "group.id": fresh("count")})
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        return sum(
+            high - low
+            for low, high in (consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in partitions)
+        )
+    finally:
+        consumer.close()
 
 
 def summarize(progress: Progress, total: int, wall_s: float, cost: ProcessCost | None) -> dict[str, Any]:
