@@ -24,17 +24,20 @@ class ScorerProcess:
         log_path: Path,
         instance_id: str | None,
         env: dict[str, str] | None = None,
+        module: str = "consumer",
     ) -> None:
-        """`instance_id` None leaves the scorer its default (unique per process)."""
+        """`instance_id` None leaves the scorer its default (unique per process); `module` "monitor" runs a monitor."""
         self.port = free_port()
+        self.module = module
+        prefix = "MONITOR" if module == "monitor" else "SCORER"
         self.log_path = log_path
         self.instance_id = instance_id or log_path.stem
         self.env = {
             **{name: value for name, value in os.environ.items() if name != "SCORER_INSTANCE_ID"},
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
             "MODEL_URI": str(model_uri),
-            "SCORER_HTTP_PORT": str(self.port),
-            **({"SCORER_INSTANCE_ID": instance_id} if instance_id else {}),
+            f"{prefix}_HTTP_PORT": str(self.port),
+            **({f"{prefix}_INSTANCE_ID": instance_id} if instance_id else {}),
             **(env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None
@@ -42,7 +45,7 @@ class ScorerProcess:
     def start(self) -> ScorerProcess:
         with self.log_path.open("ab") as log_file:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "consumer"],
+                [sys.executable, "-m", self.module],
                 env=self.env,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,

@@ -32,7 +32,7 @@ class TopicStatus:
 
 
 def topic_specs(settings: TopicSettings) -> list[TopicSpec]:
-    """The input, prediction, dead-letter, shadow and model control topics described by the settings.
+    """Every topic of the scorer and the monitor described by the settings (the control topic last).
 
     The control topic has one partition (one order for every role) and is compacted: the last record of each
     role stays readable forever, and each record names the model it replaced, so nothing else is needed.
@@ -55,6 +55,9 @@ def topic_specs(settings: TopicSettings) -> list[TopicSpec]:
             **{"max.message.bytes": str(settings.dead_letter_max_message_bytes)},
         ),
         spec(settings.shadow_predictions, settings.retention_ms),
+        spec(settings.outcomes, settings.retention_ms),
+        spec(settings.joined, settings.retention_ms),
+        spec(settings.model_metrics, settings.retention_ms),
         TopicSpec(
             name=settings.model_control,
             partitions=1,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from kafka_common.cli_support import Bootstrap, client_config_or_exit, settings_or_exit
 from kafka_common.settings import KafkaSettings, S, TopicSettings
-from producer.replay import EventFormat, dataset_events, publish
+from producer.replay import EventFormat, Scheduled, dataset_events, dataset_flights, publish_schedule, with_outcomes
 from producer.watch import watch as watch_predictions
 
 app = typer.Typer(help="Publish flight events and watch delay predictions.", no_args_is_help=True, add_completion=False)
@@ -52,8 +52,22 @@ def replay(
     delivery_timeout: Annotated[
         float, typer.Option(help="seconds an event may wait for the broker before it counts as failed", min=1)
     ] = 30.0,
+    outcomes: Annotated[
+        bool, typer.Option("--with-outcomes", help="also publish each flight's actual departure, later, as live")
+    ] = False,
+    speed: Annotated[
+        float, typer.Option(help="with outcomes: simulated seconds per real second (0 = no waiting)", min=0)
+    ] = 3600.0,
+    lead: Annotated[
+        float, typer.Option(help="with outcomes: minutes before its scheduled departure a flight is published", min=0)
+    ] = 60.0,
 ) -> None:
-    """Publish dataset flights to the input topic, keyed by flight id."""
+    """Publish dataset flights to the input topic, keyed by flight id (and, with outcomes, each flight's actual
+    departure to the departures topic when the simulated clock reaches it)."""
+    if outcomes and rate:
+        raise typer.BadParameter(
+            "with --with-outcomes the simulated clock sets the pace: use --speed", param_hint="--rate"
+        )
     if event_format not in ("canonical", "dataset"):
         raise typer.BadParameter("--format must be canonical or dataset")
     fmt: EventFormat = "canonical" if event_format == "canonical" else "dataset"
@@ -63,25 +77,23 @@ def replay(
     if not data.is_file():
         raise typer.BadParameter(f"{data} is not a file (the dataset CSV; `make data` fetches it)", param_hint="--data")
     config = _config(bootstrap)
-    topic = _read(TopicSettings).input
-    events = list(dataset_events(data, start, limit, first, last, fmt))
+    topics = _read(TopicSettings)
+    if outcomes:
+        flights = dataset_flights(data, start, limit, first, last)
+        records = with_outcomes(flights, fmt, (topics.input, topics.outcomes), speed, timedelta(minutes=lead))
+        target = f"→ {topics.input} + {topics.outcomes}"
+    else:
+        events = dataset_events(data, start, limit, first, last, fmt)
+        records = [Scheduled(i / rate if rate else 0.0, topics.input, k, v) for i, (k, v) in enumerate(events)]
+        target = f"→ {topics.input}"
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    producer = Producer(
+        {**config, "enable.idempotence": True, "linger.ms": 10, "message.timeout.ms": int(delivery_timeout * 1000)}
+    )
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task(f"→ {topic}", total=len(events))
-        report = publish(
-            Producer(
-                {
-                    **config,
-                    "enable.idempotence": True,
-                    "linger.ms": 10,
-                    "message.timeout.ms": int(delivery_timeout * 1000),
-                }
-            ),
-            topic,
-            events,
-            rate,
-            on_sent=lambda: progress.advance(task),
-            flush_timeout_s=delivery_timeout + 5,
+        task = progress.add_task(target, total=len(records))
+        report = publish_schedule(
+            producer, records, on_sent=lambda: progress.advance(task), flush_timeout_s=delivery_timeout + 5
         )
     colour = "green" if report.failed == 0 else "red"
     console.print(

@@ -6,7 +6,7 @@ import csv
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -14,6 +14,8 @@ import orjson
 from confluent_kafka import KafkaError, Message, Producer
 
 from schemas import FlightEvent
+from schemas.flight_event import SANTIAGO
+from schemas.outcome import FlightOutcome
 
 EventFormat = Literal["canonical", "dataset"]
 
@@ -36,6 +38,14 @@ def dataset_events(
     event_format: EventFormat = "canonical",
 ) -> Iterator[tuple[bytes, bytes]]:
     """(key, value) pairs from the CSV rows `start`... (0-based), optionally within scheduled dates."""
+    for row, event in dataset_flights(path, start, limit, date_from, date_to):
+        yield event_record(row, event, event_format)
+
+
+def dataset_flights(
+    path: Path, start: int = 0, limit: int | None = None, date_from: date | None = None, date_to: date | None = None
+) -> Iterator[tuple[dict[str, str], FlightEvent]]:
+    """The CSV rows `start`... (0-based), optionally within scheduled dates, with their events."""
     with path.open(encoding="utf-8", newline="") as handle:
         sent = 0
         for index, row in enumerate(csv.DictReader(handle)):
@@ -46,14 +56,17 @@ def dataset_events(
             scheduled = date.fromisoformat(row["Fecha-I"][:10])
             if (date_from and scheduled < date_from) or (date_to and scheduled > date_to):
                 continue
-            event = FlightEvent.model_validate(row)
-            flight_id = event.resolved_id()
-            if event_format == "dataset":  # the row as it is, operated columns included: the scorer ignores them
-                value = orjson.dumps(row)
-            else:
-                value = orjson.dumps({**event.model_dump(mode="json", exclude_none=True), "flight_id": flight_id})
             sent += 1
-            yield flight_id.encode(), value
+            yield row, FlightEvent.model_validate(row)
+
+
+def event_record(row: dict[str, str], event: FlightEvent, event_format: EventFormat) -> tuple[bytes, bytes]:
+    flight_id = event.resolved_id()
+    if event_format == "dataset":  # the row as it is, operated columns included: the scorer ignores them
+        return flight_id.encode(), orjson.dumps(row)
+    return flight_id.encode(), orjson.dumps(
+        {**event.model_dump(mode="json", exclude_none=True), "flight_id": flight_id}
+    )
 
 
 def publish(
@@ -65,6 +78,29 @@ def publish(
     flush_timeout_s: float = 60.0,
 ) -> DeliveryReport:
     """Produce every event (at `rate` per second, or as fast as possible when 0) and wait for delivery."""
+    schedule = (
+        Scheduled(count / rate if rate > 0 else 0.0, topic, key, value) for count, (key, value) in enumerate(events)
+    )
+    return publish_schedule(producer, schedule, on_sent, flush_timeout_s)
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """One record and when to send it: seconds after the first."""
+
+    due_s: float
+    topic: str
+    key: bytes | None
+    value: bytes
+
+
+def publish_schedule(
+    producer: Producer,
+    schedule: Iterable[Scheduled],
+    on_sent: Callable[[], None] | None = None,
+    flush_timeout_s: float = 60.0,
+) -> DeliveryReport:
+    """Produce each record when it is due (in order) and wait for delivery."""
     report = DeliveryReport()
 
     def delivered(error: KafkaError | None, _message: Message) -> None:
@@ -75,13 +111,12 @@ def publish(
             report.first_error = report.first_error or error.str()
 
     started = time.monotonic()
-    for count, (key, value) in enumerate(events):
-        if rate > 0:
-            while (ahead := started + count / rate - time.monotonic()) > 0:
-                producer.poll(min(ahead, 0.05))
+    for item in schedule:
+        while (ahead := started + item.due_s - time.monotonic()) > 0:
+            producer.poll(min(ahead, 0.05))
         while True:
             try:
-                producer.produce(topic, key=key, value=value, on_delivery=delivered)
+                producer.produce(item.topic, key=item.key, value=item.value, on_delivery=delivered)
                 break
             except BufferError:
                 producer.poll(0.05)
@@ -95,3 +130,30 @@ def publish(
             f"{undelivered:,} events still undelivered after {flush_timeout_s:.0f} s: is the broker reachable?"
         )
     return report
+
+
+def with_outcomes(
+    flights: Iterable[tuple[dict[str, str], FlightEvent]],
+    event_format: EventFormat,
+    topics: tuple[str, str],
+    speed: float,
+    lead: timedelta,
+) -> list[Scheduled]:
+    """The flight events and, later, their outcomes, on a simulated clock running `speed` times real time (0: no
+    waiting, the same order): each event `lead` before its scheduled departure, its outcome at the actual
+    departure (never before the event). So a replayed month behaves like live days: predictions first, outcomes
+    hours later."""
+    timed: list[tuple[float, int, str, bytes, bytes]] = []
+    for order, (row, event) in enumerate(flights):
+        key, value = event_record(row, event, event_format)
+        departed = datetime.fromisoformat(row["Fecha-O"]).replace(tzinfo=SANTIAGO)
+        outcome = FlightOutcome.of(key.decode(), event.scheduled_departure, departed)
+        sent_at = (event.scheduled_departure - lead).timestamp()
+        outcome_at = max(departed.timestamp(), sent_at)
+        timed.append((sent_at, 2 * order, topics[0], key, value))
+        timed.append((outcome_at, 2 * order + 1, topics[1], key, outcome.model_dump_json().encode()))
+    timed.sort()
+    first = timed[0][0] if timed else 0.0
+    return [
+        Scheduled((at - first) / speed if speed > 0 else 0.0, topic, key, value) for at, _, topic, key, value in timed
+    ]

@@ -14,6 +14,7 @@ from typing import Any
 from kafka_common.settings import TopicSettings
 from schemas.flight_event import FlightEvent
 from schemas.model_control import ModelControl
+from schemas.outcome import FlightOutcome
 from schemas.outputs import DeadLetter, DelayPrediction
 
 SCHEMA_DIR = Path(__file__).resolve().parent
@@ -22,6 +23,7 @@ SCHEMA_FILES: dict[str, Callable[[], dict[str, Any]]] = {
     "delay_prediction.schema.json": lambda: DelayPrediction.model_json_schema(mode="serialization"),
     "dead_letter.schema.json": lambda: DeadLetter.model_json_schema(mode="serialization"),
     "model_control.schema.json": lambda: ModelControl.model_json_schema(mode="validation"),
+    "flight_outcome.schema.json": lambda: FlightOutcome.model_json_schema(mode="validation"),
 }
 
 
@@ -74,6 +76,11 @@ def asyncapi() -> dict[str, Any]:
                 "The challenger's prediction of each valid event, while a challenger is set; written in the same "
                 "transaction as the champion's.",
             ),
+            "flightOutcomes": channel(
+                topics.outcomes,
+                "FlightOutcome",
+                "Each flight's actual departure, keyed by flight id like its prediction, published once it departed.",
+            ),
             "modelControl": channel(
                 topics.model_control,
                 "ModelControl",
@@ -87,6 +94,7 @@ def asyncapi() -> dict[str, Any]:
             "receiveDeadLetter": {"action": "receive", "channel": {"$ref": "#/channels/deadLetters"}},
             "receiveShadowPrediction": {"action": "receive", "channel": {"$ref": "#/channels/shadowPredictions"}},
             "sendModelControl": {"action": "send", "channel": {"$ref": "#/channels/modelControl"}},
+            "publishFlightOutcome": {"action": "send", "channel": {"$ref": "#/channels/flightOutcomes"}},
         },
         "components": {
             "messages": {
@@ -104,6 +112,11 @@ def asyncapi() -> dict[str, Any]:
                     "dead_letter.schema.json",
                     "DeadLetter",
                     "The original key, value and headers, and why they were rejected.",
+                ),
+                "FlightOutcome": message(
+                    "flight_outcome.schema.json",
+                    "FlightOutcome",
+                    "Actual departure, delay in minutes and whether it was delayed more than 15 minutes.",
                 ),
                 "ModelControl": message(
                     "model_control.schema.json",

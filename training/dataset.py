@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from schemas.outcome import DELAY_MINUTES
 from training.features import (
     AIRLINE,
     AIRLINE_CODE,
@@ -20,7 +21,6 @@ from training.features import (
 
 OPERATED_DEPARTURE = "Fecha-O"
 LABEL = "delay_15"
-DELAY_MINUTES = 15
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 # All 18 columns of the published file: what the features read, what they must not, and the rest.
 REQUIRED_COLUMNS: tuple[str, ...] = (*INPUT_COLUMNS, *OPERATED_COLUMNS, "Ori-I", "SIGLAORI", "SIGLADES")

@@ -20,21 +20,27 @@ def _settings(**overrides: object) -> TopicSettings:
 def test_creates_then_is_idempotent_then_reports_drift(admin: AdminClient) -> None:
     settings = _settings()
     first = ensure_topics(admin, topic_specs(settings))
-    assert [s.state for s in first] == ["created"] * 5
+    assert [s.state for s in first] == ["created"] * 8
 
     metadata = wait_for_topics(admin, settings.names())
-    streams = [settings.input, settings.predictions, settings.dead_letter, settings.shadow_predictions]
+    streams = [
+        settings.input,
+        settings.predictions,
+        settings.dead_letter,
+        settings.shadow_predictions,
+        settings.outcomes,
+    ]
     assert all(len(metadata[name].partitions) == 6 for name in streams)
     assert len(metadata[settings.model_control].partitions) == 1, "one order for every role"
     [control] = admin.describe_configs([ConfigResource(ResourceType.TOPIC, settings.model_control)]).values()
     assert control.result()["cleanup.policy"].value == "compact"
 
     second = ensure_topics(admin, topic_specs(settings))
-    assert [(s.state, s.differences) for s in second] == [("unchanged", [])] * 5
+    assert [(s.state, s.differences) for s in second] == [("unchanged", [])] * 8
 
     drifted = settings.model_copy(update={"partitions": 3, "retention_ms": 1000})
     third = ensure_topics(admin, topic_specs(drifted))
-    assert [s.state for s in third] == ["differs"] * 4 + ["unchanged"]
+    assert [s.state for s in third] == ["differs"] * 7 + ["unchanged"]
     assert "partitions: has 6, configured 3" in third[0].differences
     assert any(d.startswith("retention.ms: has 604800000, configured 1000") for d in third[0].differences)
     metadata = admin.list_topics(timeout=10).topics

@@ -1,0 +1,1 @@
+"""The monitor: joins predictions with the flights' actual departures and watches each model version online."""

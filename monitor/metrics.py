@@ -1,0 +1,46 @@
+"""The monitor's Prometheus metrics: joins, waiting predictions, and each model's online figures."""
+
+from __future__ import annotations
+
+import contextlib
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from monitor.online_metrics import WindowMetrics
+from schemas.monitoring import ModelMetricsReport
+
+FIGURES = (
+    "roc_auc", "pr_auc", "recall", "precision", "f1", "brier", "ece",
+    "mean_probability", "predicted_delayed_rate", "actual_delayed_rate", "events",
+)  # fmt: skip
+
+
+class MonitorMetrics:
+    def __init__(self) -> None:
+        r = self.registry = CollectorRegistry()
+        self.joined = Counter(
+            "flightdelay_monitor_joined", "Predictions joined with their outcome", ["role", "version"], registry=r
+        )
+        self.read = Counter("flightdelay_monitor_records", "Input records read, by kind", ["kind"], registry=r)
+        self.rebuilt = Counter(
+            "flightdelay_monitor_rebuilt_records", "Records re-read to rebuild the join state", registry=r
+        )
+        self.pending = Gauge(
+            "flightdelay_monitor_pending_predictions", "Predictions waiting for their outcome", registry=r
+        )
+        self.aborted = Counter("flightdelay_monitor_transactions_aborted", "Batches re-read", registry=r)
+        self.figure = Gauge(
+            "flightdelay_model_online",
+            "A model's online figure over a window of joined predictions (see the README for each figure)",
+            ["role", "version", "window", "figure"],
+            registry=r,
+        )
+
+    def report(self, role: str, version: str, window: str, figures: WindowMetrics | ModelMetricsReport) -> None:
+        for name in FIGURES:
+            value = getattr(figures, name)
+            if value is None:  # not defined for this window (one class only): no sample rather than a wrong one
+                with contextlib.suppress(KeyError):
+                    self.figure.remove(role, version, window, name)
+            else:
+                self.figure.labels(role=role, version=version, window=window, figure=name).set(value)

@@ -1,0 +1,140 @@
+"""The monitor on the real broker: predictions and shadow predictions joined with outcomes exactly once across a
+SIGKILL and restart, and online figures equal to scikit-learn's on the joined rows."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from confluent_kafka import Producer
+from sklearn.metrics import brier_score_loss, f1_score, recall_score, roc_auc_score
+
+from consumer.local_process import ScorerProcess
+from kafka_common.model_control import write_control
+from kafka_common.settings import TopicSettings
+from producer.reading import committed_reader, read_messages
+from producer.replay import dataset_flights, publish_schedule, with_outcomes
+from schemas.model_control import ModelControl, ModelRef, ModelRole
+from schemas.monitoring import JoinedPrediction, ModelMetricsReport
+from tests.conftest import DATASET
+from tests.streaming import scorers
+from training.manifest import file_sha256
+from training.model_store import copy_as_version
+
+pytestmark = pytest.mark.integration
+
+
+def monitor(
+    bootstrap: str, topics: TopicSettings, log: Path, instance: str | None = None, **extra: str
+) -> ScorerProcess:
+    env = {**topics.environment(), "MONITOR_GROUP_ID": f"monitor-{topics.input}", "MONITOR_REPORT_INTERVAL_S": "1",
+           "MONITOR_LOG_LEVEL": "INFO", **extra}  # fmt: skip
+    return ScorerProcess(bootstrap, "-", log, instance, env, module="monitor").start()
+
+
+def challenger_on(bootstrap: str, topics: TopicSettings, model_dir: Path, tmp_path: Path) -> None:
+    staged = tmp_path / "models" / model_dir.name
+    staged.parent.mkdir()
+    staged.symlink_to(model_dir, target_is_directory=True)
+    version = copy_as_version(staged, "shadow-v")
+    ref = ModelRef(version="shadow-v", uri=str(version), manifest_sha256=file_sha256(version / "manifest.json"))
+    record = ModelControl(role=ModelRole.CHALLENGER, model=ref, requested_at=datetime.now(UTC), requested_by="test")
+    write_control({"bootstrap.servers": bootstrap}, topics.model_control, record)
+
+
+def read_all(bootstrap: str, topic: str, expected: int, max_wait_s: float = 120, idle_s: float = 20) -> list[bytes]:
+    reader = committed_reader({"bootstrap.servers": bootstrap}, [topic])
+    values: list[bytes] = []
+    try:
+        for message in read_messages(reader, lambda: len(values) >= expected, idle_s, max_wait_s):
+            values.append(message.value() or b"")
+        for message in read_messages(reader, lambda: False, 3, 3):  # a duplicate would come now
+            values.append(message.value() or b"")
+    finally:
+        reader.close()
+    return values
+
+
+def metric(process: ScorerProcess, line: str) -> float:
+    for text in process.get("/metrics")[1].decode().splitlines():
+        if text.startswith(line + " "):
+            return float(text.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_a_sigkilled_monitor_restarts_and_joins_each_pair_exactly_once(
+    bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    challenger_on(bootstrap, stream_topics, model_dir, tmp_path)
+    flights = list(dataset_flights(DATASET, start=10_000, limit=6_000))
+    schedule = with_outcomes(flights, "canonical", (stream_topics.input, stream_topics.outcomes), 0, timedelta(hours=1))
+    pace = 12.0 / len(schedule)  # 12,000 records over about 12 s
+    schedule = [type(s)(i * pace, s.topic, s.key, s.value) for i, s in enumerate(schedule)]
+    sender = threading.Thread(target=publish_schedule, args=(Producer({"bootstrap.servers": bootstrap}), schedule))
+    with scorers(bootstrap, model_dir, stream_topics, tmp_path, SCORER_BATCH_SIZE="200"):
+        # The restart keeps its instance id, as a supervisor restarts a task: it aborts what the killed one left open.
+        first = monitor(bootstrap, stream_topics, tmp_path / "monitor-1.log", "m1", MONITOR_BATCH_SIZE="200")
+        second: ScorerProcess | None = None
+        try:
+            first.wait_ready()
+            sender.start()
+            deadline = time.monotonic() + 30
+            while metric(first, 'flightdelay_monitor_joined_total{role="champion",version="test-run"}') < 500:
+                assert time.monotonic() < deadline, first.log_tail()
+                time.sleep(0.2)
+            joined_before_kill = metric(first, 'flightdelay_monitor_joined_total{role="champion",version="test-run"}')
+            first.kill()
+            assert sender.is_alive(), "the kill must land while records still arrive"
+            assert joined_before_kill < len(flights), "work was still in flight"
+            second = monitor(bootstrap, stream_topics, tmp_path / "monitor-2.log", "m1", MONITOR_BATCH_SIZE="200")
+            second.wait_ready()
+            sender.join()
+            values = read_all(bootstrap, stream_topics.joined, 2 * len(flights), idle_s=45)
+            rebuilt = metric(second, "flightdelay_monitor_rebuilt_records_total")
+        finally:
+            for process in (first, second):
+                if process is not None:
+                    process.kill()
+    joined = [JoinedPrediction.model_validate_json(v) for v in values]
+    expected = Counter((event.resolved_id(), role) for _, event in flights for role in ("champion", "challenger"))
+    assert Counter((j.flight_id, j.role) for j in joined) == expected, "each prediction joined exactly once"
+    assert {(j.role, j.model_version) for j in joined} == {("champion", "test-run"), ("challenger", "shadow-v")}
+    assert all(j.delayed == (j.delay_minutes > 15) for j in joined)
+    assert rebuilt > 0, "the restarted monitor rebuilt its state from the topics"
+
+
+def test_online_figures_equal_scikit_learn_on_the_joined_rows(
+    bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    flights = list(dataset_flights(DATASET, start=30_000, limit=3_000))
+    schedule = with_outcomes(flights, "canonical", (stream_topics.input, stream_topics.outcomes), 0, timedelta(hours=1))
+    env = {"MONITOR_WINDOW_EVENTS": "100000", "MONITOR_WINDOW_HOURS": "1000000"}
+    with scorers(bootstrap, model_dir, stream_topics, tmp_path):
+        process = monitor(bootstrap, stream_topics, tmp_path / "monitor.log", **env)
+        try:
+            process.wait_ready()
+            report = publish_schedule(Producer({"bootstrap.servers": bootstrap}), schedule)
+            assert report.failed == 0
+            joined = [JoinedPrediction.model_validate_json(v) for v in read_all(bootstrap, stream_topics.joined, 3_000)]
+            time.sleep(3)  # the next report covers every joined row
+            reports = [
+                ModelMetricsReport.model_validate_json(v)
+                for v in read_all(bootstrap, stream_topics.model_metrics, 10**6, 10)
+            ]
+        finally:
+            process.kill()
+    assert len(joined) == len(flights)
+    final = [r for r in reports if r.window == "events" and r.events == len(joined)][-1]
+    p = np.array([j.delay_probability for j in joined])
+    y = np.array([j.delayed for j in joined])
+    predicted = p >= joined[0].threshold
+    assert final.roc_auc == pytest.approx(roc_auc_score(y, p), abs=1e-12)
+    assert final.recall == pytest.approx(recall_score(y, predicted), abs=1e-12)
+    assert final.f1 == pytest.approx(f1_score(y, predicted), abs=1e-12)
+    assert final.brier == pytest.approx(brier_score_loss(y, p), abs=1e-12)
+    assert final.actual_delayed_rate == pytest.approx(y.mean()) and final.pending == 0
