@@ -14,10 +14,11 @@ import typer
 from pydantic_settings import BaseSettings
 
 from consumer.settings import ScorerSettings
+from monitor.settings import MonitorSettings
 from kafka_common.settings import KafkaSettings, TopicSettings
 
 ROOT = Path(__file__).resolve().parents[2]
-SETTINGS: tuple[type[BaseSettings], ...] = (KafkaSettings, TopicSettings, ScorerSettings)
+SETTINGS: tuple[type[BaseSettings], ...] = (KafkaSettings, TopicSettings, ScorerSettings, MonitorSettings)
 
 
 def environment_variables() -> set[str]:

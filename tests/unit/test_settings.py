@@ -103,7 +103,7 @@ def test_readme_configuration_table_lists_every_setting() -> None:
 
     readme = (ROOT / "README.md").read_text()
     table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
-    documented = set(re.findall(r"`((?:KAFKA|TOPIC|SCORER)_[A-Z0-9_]+|MODEL_URI)`", table))
+    documented = set(re.findall(r"`((?:KAFKA|TOPIC|SCORER|MONITOR)_[A-Z0-9_]+|MODEL_URI)`", table))
     assert documented == environment_variables()
 
 
