@@ -14,6 +14,7 @@ from typing import Any
 from kafka_common.settings import TopicSettings
 from schemas.flight_event import FlightEvent
 from schemas.model_control import ModelControl
+from schemas.monitoring import JoinedPrediction, ModelMetricsReport
 from schemas.outcome import FlightOutcome
 from schemas.outputs import DeadLetter, DelayPrediction
 
@@ -24,6 +25,8 @@ SCHEMA_FILES: dict[str, Callable[[], dict[str, Any]]] = {
     "dead_letter.schema.json": lambda: DeadLetter.model_json_schema(mode="serialization"),
     "model_control.schema.json": lambda: ModelControl.model_json_schema(mode="validation"),
     "flight_outcome.schema.json": lambda: FlightOutcome.model_json_schema(mode="validation"),
+    "joined_prediction.schema.json": lambda: JoinedPrediction.model_json_schema(mode="serialization"),
+    "model_metrics.schema.json": lambda: ModelMetricsReport.model_json_schema(mode="serialization"),
 }
 
 
@@ -81,6 +84,16 @@ def asyncapi() -> dict[str, Any]:
                 "FlightOutcome",
                 "Each flight's actual departure, keyed by flight id like its prediction, published once it departed.",
             ),
+            "joinedPredictions": channel(
+                topics.joined,
+                "JoinedPrediction",
+                "The monitor's output: each prediction (champion and challenger) with its flight's outcome.",
+            ),
+            "modelMetrics": channel(
+                topics.model_metrics,
+                "ModelMetricsReport",
+                "The monitor's online figures per model version and window, keyed by version.",
+            ),
             "modelControl": channel(
                 topics.model_control,
                 "ModelControl",
@@ -95,6 +108,8 @@ def asyncapi() -> dict[str, Any]:
             "receiveShadowPrediction": {"action": "receive", "channel": {"$ref": "#/channels/shadowPredictions"}},
             "sendModelControl": {"action": "send", "channel": {"$ref": "#/channels/modelControl"}},
             "publishFlightOutcome": {"action": "send", "channel": {"$ref": "#/channels/flightOutcomes"}},
+            "receiveJoinedPrediction": {"action": "receive", "channel": {"$ref": "#/channels/joinedPredictions"}},
+            "receiveModelMetrics": {"action": "receive", "channel": {"$ref": "#/channels/modelMetrics"}},
         },
         "components": {
             "messages": {
@@ -117,6 +132,17 @@ def asyncapi() -> dict[str, Any]:
                     "flight_outcome.schema.json",
                     "FlightOutcome",
                     "Actual departure, delay in minutes and whether it was delayed more than 15 minutes.",
+                ),
+                "JoinedPrediction": message(
+                    "joined_prediction.schema.json",
+                    "JoinedPrediction",
+                    "A prediction, its model version and role, and what became of the flight.",
+                ),
+                "ModelMetricsReport": message(
+                    "model_metrics.schema.json",
+                    "ModelMetricsReport",
+                    "ROC-AUC, PR-AUC, recall, precision, F1, Brier, calibration error and delay rates of one window.",
+                    {"type": "string", "description": "the model version"},
                 ),
                 "ModelControl": message(
                     "model_control.schema.json",

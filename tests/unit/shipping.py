@@ -14,8 +14,8 @@ import typer
 from pydantic_settings import BaseSettings
 
 from consumer.settings import ScorerSettings
-from monitor.settings import MonitorSettings
 from kafka_common.settings import KafkaSettings, TopicSettings
+from monitor.settings import MonitorSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS: tuple[type[BaseSettings], ...] = (KafkaSettings, TopicSettings, ScorerSettings, MonitorSettings)
