@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from http.server import ThreadingHTTPServer
 
 from confluent_kafka import Consumer, KafkaException, Message
 
@@ -27,6 +28,7 @@ from consumer.model_follower import ModelFollower
 from consumer.predict_endpoint import PredictEndpoint
 from consumer.records import first_offsets, usable_records
 from consumer.scoring import BatchScorer
+from consumer.service import exit_code_of
 from consumer.settings import ScorerSettings
 from consumer.transform import BatchTransform, OutputKind
 from kafka_common.model_control import ControlReader
@@ -69,6 +71,7 @@ class ScorerApp:
         self._stop = threading.Event()
         self.observer = ClientObserver(self.health, self.metrics)
         self.http_port: int | None = None
+        self._server: ThreadingHTTPServer | None = None
         common = {
             **kafka.client_config(bootstrap_servers),
             "error_cb": self.observer.on_client_error,
@@ -105,49 +108,44 @@ class ScorerApp:
 
     def run(self) -> int:
         """Process until stopped; return the process exit code."""
-        server, code = None, ExitCode.OK
         try:
-            predict = PredictEndpoint(
-                lambda: self.http_transform, self.settings.predict_max_events, self.settings.predict_concurrency
-            )
-            server = start_health_server(
-                self.settings.http_port,
-                self.health,
-                self.metrics.registry,
-                {"/predict": predict} if self.settings.predict_concurrency else {},
-                self.settings.predict_max_bytes,
-            )
-            self.http_port = server.server_address[1]
-            self._await_broker()
-            try:
-                self.follower.start(self.settings.model_uri, self.settings.startup_timeout_s)
-            except ModelVerificationError as exc:
-                raise ScorerExit(ExitCode.CONFIG, f"refusing to start: {exc}") from exc
-            self._serve()
-            # What is loaded by now (libraries, the model) lives as long as the process: out of the collector's
-            # generations, full collections do not scan it and add no latency spikes to batches.
-            gc.freeze()
-            log.info("scorer starting", extra=self._description())
-            self.committer.start()
-            self.consumer.subscribe(
-                [self.topics.input],
-                on_assign=self.observer.on_assign,
-                on_revoke=self.observer.on_revoke,
-                on_lost=self.observer.on_lost,
-            )
-            self._loop()
-            log.info("stopping: in-flight batch committed")
-        except ScorerExit as exc:
-            code = exc.code
-            log.error("%s (exit %d)", exc.message, code)
-        except KafkaException as exc:
-            code = ExitCode.FATAL
-            log.error("fatal Kafka error (exit %d): %s", code, exc.args[0].str())
+            return int(exit_code_of(self._serve_forever, log))
         finally:
             self._close()
-            if server is not None:
-                server.shutdown()
-        return int(code)
+            if self._server is not None:
+                self._server.shutdown()
+
+    def _serve_forever(self) -> None:
+        predict = PredictEndpoint(
+            lambda: self.http_transform, self.settings.predict_max_events, self.settings.predict_concurrency
+        )
+        self._server = start_health_server(
+            self.settings.http_port,
+            self.health,
+            self.metrics.registry,
+            {"/predict": predict} if self.settings.predict_concurrency else {},
+            self.settings.predict_max_bytes,
+        )
+        self.http_port = self._server.server_address[1]
+        self._await_broker()
+        try:
+            self.follower.start(self.settings.model_uri, self.settings.startup_timeout_s)
+        except ModelVerificationError as exc:
+            raise ScorerExit(ExitCode.CONFIG, f"refusing to start: {exc}") from exc
+        self._serve()
+        # What is loaded by now (libraries, the model) lives as long as the process: out of the collector's
+        # generations, full collections do not scan it and add no latency spikes to batches.
+        gc.freeze()
+        log.info("scorer starting", extra=self._description())
+        self.committer.start()
+        self.consumer.subscribe(
+            [self.topics.input],
+            on_assign=self.observer.on_assign,
+            on_revoke=self.observer.on_revoke,
+            on_lost=self.observer.on_lost,
+        )
+        self._loop()
+        log.info("stopping: in-flight batch committed")
 
     def _description(self) -> dict[str, object]:
         return {

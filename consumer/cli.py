@@ -12,9 +12,8 @@ import typer
 
 from consumer.app import ScorerApp
 from consumer.exits import ExitCode
-from consumer.logs import configure_json_logging
+from consumer.service import service_settings
 from consumer.settings import ScorerSettings
-from kafka_common.settings import KafkaSettings, SettingsError, TopicSettings, read_settings
 
 log = logging.getLogger("consumer")
 
@@ -26,20 +25,7 @@ app = typer.Typer(
 @app.command()
 def run() -> None:
     """Consume, validate, score and publish until stopped."""
-    try:
-        settings, kafka, topics = (
-            read_settings(ScorerSettings),
-            read_settings(KafkaSettings),
-            read_settings(TopicSettings),
-        )
-    except SettingsError as exc:
-        configure_json_logging()
-        log.error("invalid configuration: %s", exc)
-        raise typer.Exit(ExitCode.CONFIG) from None
-    configure_json_logging(settings.log_level)
-    if not kafka.bootstrap_servers:
-        log.error("KAFKA_BOOTSTRAP_SERVERS is not set")
-        raise typer.Exit(ExitCode.CONFIG)
+    settings, kafka, topics = service_settings(ScorerSettings, log)
     scorer = ScorerApp(settings, kafka, topics)
 
     def stop(signum: int, _frame: FrameType | None) -> None:

@@ -61,6 +61,13 @@ class ScorerProcess:
         headers = {"Content-Type": "application/json"}
         return self._request(urllib.request.Request(url, data=body, headers=headers, method="POST"), timeout_s=30)
 
+    def metric(self, line: str) -> float:
+        """The value of one exposition line (name and labels exactly as exported); 0 when absent."""
+        for text in self.get("/metrics")[1].decode().splitlines():
+            if text.startswith(line + " "):
+                return float(text.rsplit(" ", 1)[1])
+        return 0.0
+
     @staticmethod
     def _request(request: urllib.request.Request, timeout_s: float = 2) -> tuple[int, bytes]:
         try:

@@ -15,13 +15,15 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from http.server import ThreadingHTTPServer
 
-from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 
 from consumer.committers import CommitEvents, make_committer, rewind
 from consumer.exits import ExitCode, ScorerExit
 from consumer.health import HealthState, start_health_server
 from consumer.records import first_offsets, next_offsets, usable_records
+from consumer.service import exit_code_of
 from kafka_common.settings import KafkaSettings, TopicSettings
 from monitor.join import Joined, JoinState, Outcome, Prediction
 from monitor.metrics import MonitorMetrics
@@ -49,6 +51,7 @@ class MonitorApp:
         self.windows = ModelWindows(settings.window_events, settings.window_hours * HOUR_S)
         self._stop = threading.Event()
         self._last_report = 0.0
+        self._server: ThreadingHTTPServer | None = None
         self._client = kafka.client_config(bootstrap)
         common = {**self._client, "logger": logging.getLogger("librdkafka"), "statistics.interval.ms": 2000}
         self.consumer = Consumer(
@@ -80,31 +83,26 @@ class MonitorApp:
         self._stop.set()
 
     def run(self) -> int:
-        server, code = None, ExitCode.OK
         try:
-            server = start_health_server(self.settings.http_port, self.health, self.metrics.registry)
-            self.consumer.list_topics(timeout=self.settings.startup_timeout_s)
-            self.committer.start()
-            self.consumer.subscribe(self.inputs, on_assign=self._assigned, on_revoke=self._revoked)
-            log.info("monitor starting", extra={"inputs": self.inputs, "group": self.settings.group_id})
-            wait_s = self.settings.batch_max_wait_ms / 1000
-            while not self._stop.is_set():
-                self.health.last_loop = time.monotonic()
-                records = usable_records(self.consumer.consume(self.settings.batch_size, timeout=wait_s))
-                if records or time.monotonic() - self._last_report > self.settings.report_interval_s:
-                    self._process(records)
-        except ScorerExit as exc:
-            code = exc.code
-            log.error("%s (exit %d)", exc.message, code)
-        except KafkaException as exc:
-            code = ExitCode.FATAL
-            log.error("fatal Kafka error (exit %d): %s", code, exc.args[0].str())
+            return int(exit_code_of(self._serve_forever, log))
         finally:
             self.consumer.close()
             self.committer.close()
-            if server is not None:
-                server.shutdown()
-        return int(code)
+            if self._server is not None:
+                self._server.shutdown()
+
+    def _serve_forever(self) -> None:
+        self._server = start_health_server(self.settings.http_port, self.health, self.metrics.registry)
+        self.consumer.list_topics(timeout=self.settings.startup_timeout_s)
+        self.committer.start()
+        self.consumer.subscribe(self.inputs, on_assign=self._assigned, on_revoke=self._revoked)
+        log.info("monitor starting", extra={"inputs": self.inputs, "group": self.settings.group_id})
+        wait_s = self.settings.batch_max_wait_ms / 1000
+        while not self._stop.is_set():
+            self.health.last_loop = time.monotonic()
+            records = usable_records(self.consumer.consume(self.settings.batch_size, timeout=wait_s))
+            if records or time.monotonic() - self._last_report > self.settings.report_interval_s:
+                self._process(records)
 
     # --- assignment: rebuild the state of each partition from what the last commit says ------------------------
     def _assigned(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:

@@ -8,9 +8,7 @@ from types import FrameType
 
 import typer
 
-from consumer.exits import ExitCode
-from consumer.logs import configure_json_logging
-from kafka_common.settings import KafkaSettings, SettingsError, TopicSettings, read_settings
+from consumer.service import service_settings
 from monitor.app import MonitorApp
 from monitor.settings import MonitorSettings
 
@@ -23,20 +21,7 @@ app = typer.Typer(
 @app.command()
 def run() -> None:
     """Join predictions (and shadow predictions) with outcomes; write joined records and figures."""
-    try:
-        settings, kafka, topics = (
-            read_settings(MonitorSettings),
-            read_settings(KafkaSettings),
-            read_settings(TopicSettings),
-        )
-    except SettingsError as exc:
-        configure_json_logging()
-        log.error("invalid configuration: %s", exc)
-        raise typer.Exit(ExitCode.CONFIG) from None
-    configure_json_logging(settings.log_level)
-    if not kafka.bootstrap_servers:
-        log.error("KAFKA_BOOTSTRAP_SERVERS is not set")
-        raise typer.Exit(ExitCode.CONFIG)
+    settings, kafka, topics = service_settings(MonitorSettings, log)
     monitor = MonitorApp(settings, kafka, topics)
 
     def stop(signum: int, _frame: FrameType | None) -> None:

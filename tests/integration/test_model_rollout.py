@@ -85,14 +85,6 @@ def predictions_on(bootstrap: str, topic: str, expected: int) -> list[DelayPredi
     return found
 
 
-def metric(process: ScorerProcess, line: str) -> float:
-    """The value of one exposition line (name and labels exactly as exported), 0 when absent."""
-    for text in process.get("/metrics")[1].decode().splitlines():
-        if text.startswith(line + " "):
-            return float(text.rsplit(" ", 1)[1])
-    return 0.0
-
-
 def keys(events: list[tuple[bytes, bytes]]) -> Counter[str]:
     return Counter(key.decode() for key, _ in events)
 
@@ -114,9 +106,9 @@ def test_a_champion_swap_under_load_reaches_every_scorer_and_loses_nothing(
         sender.join()
         predictions = predictions_on(bootstrap, stream_topics.predictions, len(events))
         for process in processes:
-            assert metric(process, 'flightdelay_model_swaps_total{result="swapped",role="champion"}') == 1
-            assert metric(process, 'flightdelay_model_info{version="v2"}') == 1
-            assert metric(process, 'flightdelay_model_info{version="v1"}') == 0
+            assert process.metric('flightdelay_model_swaps_total{result="swapped",role="champion"}') == 1
+            assert process.metric('flightdelay_model_info{version="v2"}') == 1
+            assert process.metric('flightdelay_model_info{version="v1"}') == 0
     assert Counter(p.flight_id for p in predictions) == keys(events), "each flight exactly once"
     assert Counter(p.model_version for p in predictions).keys() == {"v1", "v2"}
     late = [p for p in predictions if p.scored_at > swapped_at + SWAP_BOUND]
@@ -139,8 +131,8 @@ def test_a_tampered_champion_is_refused_and_scoring_goes_on(
         events = list(dataset_events(DATASET, limit=2_000))
         send_at_rate(bootstrap, stream_topics.input, events, 0)
         predictions = predictions_on(bootstrap, stream_topics.predictions, len(events))
-        assert metric(process, 'flightdelay_model_swaps_total{result="refused",role="champion"}') == 1
-        assert metric(process, 'flightdelay_model_info{version="v1"}') == 1
+        assert process.metric('flightdelay_model_swaps_total{result="refused",role="champion"}') == 1
+        assert process.metric('flightdelay_model_info{version="v1"}') == 1
         assert process.get("/readyz")[0] == 200, "a refused record does not make the scorer unready"
         log = process.log_tail(200)
     assert Counter(p.flight_id for p in predictions) == keys(events)
@@ -167,7 +159,7 @@ def test_the_challenger_shadow_is_exactly_once_across_a_sigkill(
         sender = threading.Thread(target=send_at_rate, args=(bootstrap, stream_topics.input, events, 2_500))
         sender.start()
         time.sleep(2.5)
-        scored_before_kill = metric(started[0], 'flightdelay_model_scored_total{role="challenger",version="v2"}')
+        scored_before_kill = started[0].metric('flightdelay_model_scored_total{role="challenger",version="v2"}')
         started[0].kill()
         assert sender.is_alive(), "the kill must land while events still arrive"
         assert scored_before_kill > 0, "the killed scorer had scored in shadow"

@@ -60,13 +60,6 @@ def read_all(bootstrap: str, topic: str, expected: int, max_wait_s: float = 120,
     return values
 
 
-def metric(process: ScorerProcess, line: str) -> float:
-    for text in process.get("/metrics")[1].decode().splitlines():
-        if text.startswith(line + " "):
-            return float(text.rsplit(" ", 1)[1])
-    return 0.0
-
-
 def test_a_sigkilled_monitor_restarts_and_joins_each_pair_exactly_once(
     bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
 ) -> None:
@@ -84,10 +77,10 @@ def test_a_sigkilled_monitor_restarts_and_joins_each_pair_exactly_once(
             first.wait_ready()
             sender.start()
             deadline = time.monotonic() + 30
-            while metric(first, 'flightdelay_monitor_joined_total{role="champion",version="test-run"}') < 500:
+            while first.metric('flightdelay_monitor_joined_total{role="champion",version="test-run"}') < 500:
                 assert time.monotonic() < deadline, first.log_tail()
                 time.sleep(0.2)
-            joined_before_kill = metric(first, 'flightdelay_monitor_joined_total{role="champion",version="test-run"}')
+            joined_before_kill = first.metric('flightdelay_monitor_joined_total{role="champion",version="test-run"}')
             first.kill()
             assert sender.is_alive(), "the kill must land while records still arrive"
             assert joined_before_kill < len(flights), "work was still in flight"
@@ -95,7 +88,7 @@ def test_a_sigkilled_monitor_restarts_and_joins_each_pair_exactly_once(
             second.wait_ready()
             sender.join()
             values = read_all(bootstrap, stream_topics.joined, 2 * len(flights), idle_s=45)
-            rebuilt = metric(second, "flightdelay_monitor_rebuilt_records_total")
+            rebuilt = second.metric("flightdelay_monitor_rebuilt_records_total")
         finally:
             for process in (first, second):
                 if process is not None:
