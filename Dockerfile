@@ -19,6 +19,7 @@ COPY consumer consumer
 COPY producer producer
 COPY training training
 COPY schemas schemas
+COPY monitor monitor
 RUN pip install --only-binary=:all: -c requirements.lock . \
     && pip check
 

@@ -56,6 +56,7 @@ class ScorerApp:
         self.topics = topics
         self.metrics = ScorerMetrics()
         self.health = HealthState(broker_stale_after_s=3 * STATISTICS_INTERVAL_MS / 1000)
+        self.metrics.ready.set_function(lambda: float(all(self.health.readiness().values())))
         self.limit = InvalidRatioLimit(
             settings.max_invalid_ratio,
             settings.invalid_window,
@@ -185,7 +186,7 @@ class ScorerApp:
             )
 
         self.transform, self.http_transform = transform(), transform()
-        self.metrics.serving(champion.version, challenger.version if challenger else None)
+        self.metrics.serving(champion, challenger)
         self.health.model_loaded = True
 
     def _await_broker(self) -> None:

@@ -14,6 +14,16 @@ from prometheus_client.metrics_core import HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from consumer.transform import BatchResult, OutputKind
+from training.lookup import ServingModel
+
+# The monitor's figure names, and the manifest's keys for them.
+OFFLINE_FIGURES = {
+    "roc_auc": "roc_auc",
+    "pr_auc": "pr_auc",
+    "recall": "recall_delayed",
+    "precision": "precision_delayed",
+    "brier": "brier",
+}
 
 
 class BatchHistogram(Collector):
@@ -100,6 +110,13 @@ class ScorerMetrics:
         self.model = Gauge("flightdelay_model_info", "The champion's version (1 while served)", ["version"], registry=r)
         per_version = ["role", "version"]
         self.roles = Gauge("flightdelay_model_role_info", "Versions served, by role", per_version, registry=r)
+        self.offline = Gauge(
+            "flightdelay_model_offline",
+            "A served model's figure on its held-out test split (from its manifest): what the online one is held to",
+            ["role", "version", "figure"],
+            registry=r,
+        )
+        self.ready = Gauge("flightdelay_ready", "1 while /readyz answers 200 (model, partitions, broker)", registry=r)
         self.swaps = Counter(
             "flightdelay_model_swaps",
             "Model control records applied, by role and result: swapped, cleared, refused, invalid_record",
@@ -140,14 +157,20 @@ class ScorerMetrics:
             ages_ms = now_s * 1000 - np.asarray(result.timestamps_ms, dtype=np.float64)
             self.latency.observe_many(np.maximum(ages_ms, 0) / 1000)
 
-    def serving(self, champion: str, challenger: str | None) -> None:
-        """The versions served from now on: the info gauges name only these."""
+    def serving(self, champion: ServingModel, challenger: ServingModel | None) -> None:
+        """The versions served from now on: the info gauges name only these, and their offline figures."""
         self.model.clear()
-        self.model.labels(version=champion).set(1)
+        self.model.labels(version=champion.version).set(1)
         self.roles.clear()
-        self.roles.labels(role="champion", version=champion).set(1)
-        if challenger is not None:
-            self.roles.labels(role="challenger", version=challenger).set(1)
+        self.offline.clear()
+        for role, model in (("champion", champion), ("challenger", challenger)):
+            if model is None:
+                continue
+            self.roles.labels(role=role, version=model.version).set(1)
+            test = model.manifest.metrics.get("test", {})
+            for figure, key in OFFLINE_FIGURES.items():
+                if isinstance(test.get(key), int | float):
+                    self.offline.labels(role=role, version=model.version, figure=figure).set(test[key])
 
     def partitions_assigned(self, committed: dict[int, int]) -> None:
         """The group's committed offsets of newly assigned partitions: where the lag counts from until a record

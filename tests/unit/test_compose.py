@@ -45,11 +45,26 @@ def broker_listeners() -> dict[str, str]:
     return dict(item.split("://", 1) for item in advertised.split(","))
 
 
+NOT_KAFKA_CLIENTS = {"prometheus", "grafana"}  # they scrape HTTP endpoints, never the broker
+
+
 def test_file_is_a_valid_compose_project_with_the_expected_services() -> None:
     assert {"kafka", "topics", "train", "consumer", "producer", "watch", "kafka-ui"} <= set(services())
     assert services()["kafka"]["image"].startswith("apache/kafka:")
     assert services()["kafka-ui"]["profiles"] == ["ui"]
-    assert set(app_services()) == {"topics", "train", "consumer", "producer", "watch"}
+    assert set(app_services()) == {"topics", "train", "consumer", "producer", "watch", "monitor"}
+    assert all(services()[name]["profiles"] == ["observe"] for name in ("monitor", "prometheus", "grafana"))
+
+
+def test_prometheus_and_grafana_are_given_the_rules_and_the_dashboard() -> None:
+    mounts = {
+        name: {volume["source"].rsplit("/", 1)[-1] for volume in services()[name]["volumes"]}
+        for name in ("prometheus", "grafana")
+    }
+    assert {"prometheus.yml", "alerts.yml"} <= mounts["prometheus"]
+    assert {"grafana", "dashboard.json"} <= mounts["grafana"]
+    for volume in services()["prometheus"]["volumes"] + services()["grafana"]["volumes"]:
+        assert (ROOT / volume["source"]).exists(), volume["source"]  # an absolute source stays as it is
 
 
 def test_a_misspelt_key_is_caught_by_the_loader(tmp_path: Any) -> None:
@@ -61,13 +76,13 @@ def test_a_misspelt_key_is_caught_by_the_loader(tmp_path: Any) -> None:
     assert "stop_grace_perio" in result.stderr
 
 
-@pytest.mark.parametrize("service", ["topics", "train", "consumer", "producer", "watch"])
+@pytest.mark.parametrize("service", ["topics", "train", "consumer", "producer", "watch", "monitor"])
 def test_environment_is_made_of_real_settings(service: str) -> None:
     unknown = set(app_services()[service].get("environment") or {}) - environment_variables()
     assert not unknown, f"{service} sets variables no setting reads: {sorted(unknown)}"
 
 
-@pytest.mark.parametrize("service", ["topics", "train", "consumer", "producer", "watch"])
+@pytest.mark.parametrize("service", ["topics", "train", "consumer", "producer", "watch", "monitor"])
 def test_commands_exist_with_their_options(service: str) -> None:
     argv = app_services()[service]["command"]
     command = cli_command(argv)
@@ -94,7 +109,7 @@ def test_every_client_reaches_the_broker_on_an_advertised_listener() -> None:
     for name, service in services().items():
         env = service.get("environment") or {}
         bootstrap = env.get("KAFKA_BOOTSTRAP_SERVERS") or env.get("KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS")
-        if name in {BROKER, "train"}:
+        if name in {BROKER, "train"} | NOT_KAFKA_CLIENTS:
             continue
         assert bootstrap == internal, f"{name} connects to {bootstrap!r}, the broker advertises {internal!r}"
 
@@ -109,7 +124,7 @@ def test_host_port_matches_the_host_listener() -> None:
 def test_clients_wait_for_a_healthy_broker() -> None:
     assert services()[BROKER]["healthcheck"]["test"], "the broker has a health check"
     for name, service in services().items():
-        if name in {BROKER, "train"}:
+        if name in {BROKER, "train"} | NOT_KAFKA_CLIENTS:
             continue
         assert service["depends_on"][BROKER]["condition"] == "service_healthy", name
 

@@ -83,3 +83,16 @@ def test_healthcheck_command_reports_the_scorer_health(monkeypatch: pytest.Monke
         server.shutdown()
     monkeypatch.setenv("SCORER_HTTP_PORT", str(free_port()))
     assert healthcheck.main() == 1
+
+
+def test_every_package_of_the_project_is_copied_into_the_build() -> None:
+    """A package left out would install without it: its command would fail only when the image runs."""
+    import re
+    import tomllib
+
+    from tests.unit.shipping import ROOT
+
+    included = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    packages = {pattern.rstrip("*") for pattern in included["include"]}
+    copied = set(re.findall(r"^COPY (\w+) \1$", (ROOT / "Dockerfile").read_text(), flags=re.M))
+    assert packages <= copied, f"not copied: {sorted(packages - copied)}"

@@ -1,0 +1,72 @@
+"""The alert rules and the dashboard name only metrics and labels the scorer and the monitor export."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from prometheus_client import CollectorRegistry
+
+from consumer.metrics import ScorerMetrics
+from monitor.metrics import MonitorMetrics
+
+HERE = Path(__file__).resolve().parents[2] / "monitor" / "observability"
+SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum", "_count", "_created"), "gauge": ("",)}
+SELECTOR = re.compile(r"(flightdelay_[a-z0-9_]+)(\{[^}]*\})?")
+
+
+def exported() -> dict[str, set[str]]:
+    """Every series name the two services can export, with the labels it carries."""
+    names: dict[str, set[str]] = {}
+    registries: list[CollectorRegistry] = [ScorerMetrics().registry, MonitorMetrics().registry]
+    for registry in registries:
+        for name, collector in registry._names_to_collectors.items():  # prometheus_client has no public view
+            names[name] = set(getattr(collector, "_labelnames", ())) | {"le"}
+        for family in registry.collect():  # custom collectors (the latency histogram) are not indexed above
+            labels = {label for sample in family.samples for label in sample.labels}
+            for suffix in SUFFIXES.get(family.type, ("",)):
+                names.setdefault(family.name + suffix, set()).update(labels | {"le"})
+    return names
+
+
+def expressions() -> list[tuple[str, str]]:
+    rules = yaml.safe_load((HERE / "alerts.yml").read_text())
+    found = [(rule["alert"], rule["expr"]) for group in rules["groups"] for rule in group["rules"]]
+    dashboard = json.loads((HERE / "dashboard.json").read_text())
+    found += [(panel["title"], target["expr"]) for panel in dashboard["panels"] for target in panel["targets"]]
+    return found
+
+
+@pytest.mark.parametrize(("where", "expr"), expressions())
+def test_every_expression_names_exported_metrics_and_labels(where: str, expr: str) -> None:
+    names = exported()
+    used = SELECTOR.findall(expr)
+    assert used, f"{where}: no flightdelay_ metric in {expr!r}"
+    for name, selector in used:
+        assert name in names, f"{where}: {name} is not exported (exported: {sorted(names)})"
+        labels = set(re.findall(r"(\w+)\s*(?:=~|!=|=)", selector))
+        assert labels <= names[name], f"{where}: {name} has no label {labels - names[name]}"
+    for grouping in re.findall(r"(?:by|on)\s*\(([^)]*)\)", expr):
+        for label in filter(None, (part.strip() for part in grouping.split(","))):
+            assert any(label in names[name] for name, _ in used), f"{where}: no metric has the label {label}"
+
+
+def test_rules_say_how_bad_and_what_to_look_at() -> None:
+    rules: dict[str, Any] = yaml.safe_load((HERE / "alerts.yml").read_text())
+    alerts = [rule for group in rules["groups"] for rule in group["rules"]]
+    wanted = {"ScorerLagGrowing", "DeadLetterRatioHigh", "ScorerNotReady", "OnlineRecallBelowOffline"}
+    assert {a["alert"] for a in alerts} >= wanted | {"ChallengerBeatsChampion"}
+    for alert in alerts:
+        assert alert["labels"]["severity"] in {"info", "warning", "critical"}
+        assert alert["annotations"]["summary"]
+
+
+def test_the_dashboard_panels_are_distinct_and_templated() -> None:
+    dashboard = json.loads((HERE / "dashboard.json").read_text())
+    ids = [panel["id"] for panel in dashboard["panels"]]
+    assert len(ids) == len(set(ids))
+    assert all(panel["datasource"]["uid"] == "${datasource}" for panel in dashboard["panels"])
