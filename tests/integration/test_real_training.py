@@ -22,11 +22,31 @@ def run(training_run: TrainingRun) -> TrainingRun:
     return training_run
 
 
+def test_the_saved_artifact_meets_the_targets_on_the_test_split(model: LoadedModel, run: TrainingRun) -> None:
+    """Recomputed from the pickled pipeline on the test rows, not read back from the manifest; then the manifest
+    must say the same."""
+    from sklearn.metrics import f1_score, recall_score, roc_auc_score
+
+    from training.dataset import LABEL, load_flights
+
+    test_rows = random_split(load_flights(DATASET)).test
+    probability = model.pipeline.predict_proba(test_rows)[:, 1]
+    actual, predicted = test_rows[LABEL].to_numpy(), probability >= model.threshold
+    figures = {
+        "roc_auc": roc_auc_score(actual, probability),
+        "recall_delayed": recall_score(actual, predicted),
+        "f1_delayed": f1_score(actual, predicted),
+    }
+    assert figures["roc_auc"] >= 0.715
+    assert figures["recall_delayed"] >= 0.60
+    assert figures["f1_delayed"] >= 0.40
+    for name, value in figures.items():
+        assert run.manifest["metrics"]["test"][name] == pytest.approx(value, abs=5e-4), name
+
+
 def test_manifest_meets_the_targets(run: TrainingRun) -> None:
+    """The temporal split's model is fitted for the report only (not saved): its figures come from the run."""
     test, temporal = run.manifest["metrics"]["test"], run.manifest["metrics"]["temporal"]
-    assert test["roc_auc"] >= 0.715
-    assert test["recall_delayed"] >= 0.60
-    assert test["f1_delayed"] >= 0.40
     assert temporal["roc_auc"] >= 0.66
     for block in (test, temporal):
         assert set(block) >= {"roc_auc", "pr_auc", "brier", "recall_delayed", "precision_delayed", "f1_delayed"}
