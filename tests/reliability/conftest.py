@@ -18,6 +18,9 @@ from producer.reading import committed_reader, parse_output
 from schemas import DelayPrediction
 
 FIGURES_FILE = Path(__file__).resolve().parents[2] / "build" / "reliability-figures.json"
+# Outputs are settled when none arrived for longer than an open transaction can stay open: the scorers'
+# transaction timeout (SCORER_TRANSACTION_TIMEOUT_MS, 5 s) plus the local broker's abort-check interval (1 s).
+SETTLED_AFTER_S = 5 + 1 + 1
 
 
 class OutputRecorder:
@@ -26,7 +29,8 @@ class OutputRecorder:
     def __init__(self, config: dict[str, Any], topics: TopicSettings) -> None:
         self.topics = topics
         self._consumer = committed_reader(config, [topics.predictions, topics.dead_letter])
-        self.arrivals: list[tuple[float, str, int, int]] = []  # (time, kind, source partition, source offset)
+        # (time, kind, source partition, source offset, key, the prediction's probability)
+        self.arrivals: list[tuple[float, str, int, int, bytes, float | None]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -38,9 +42,13 @@ class OutputRecorder:
                 if message.error() is not None:
                     continue
                 output = parse_output(message, self.topics.predictions)
-                kind = "prediction" if isinstance(output, DelayPrediction) else "dead_letter"
+                is_prediction = isinstance(output, DelayPrediction)
+                kind = "prediction" if is_prediction else "dead_letter"
+                probability = output.delay_probability if isinstance(output, DelayPrediction) else None
+                source = output.source
+                arrival = (time.monotonic(), kind, source.partition, source.offset, message.key() or b"", probability)
                 with self._lock:
-                    self.arrivals.append((time.monotonic(), kind, output.source.partition, output.source.offset))
+                    self.arrivals.append(arrival)
         self._consumer.close()
 
     def count(self) -> int:
@@ -54,8 +62,9 @@ class OutputRecorder:
                 raise TimeoutError(f"only {self.count()} of {count} outputs after {timeout_s:.0f} s")
             time.sleep(0.02)
 
-    def settle(self, quiet_s: float = 3.0) -> None:
-        """Wait until nothing new arrived for `quiet_s` (late duplicates would show up here)."""
+    def settle(self, quiet_s: float = SETTLED_AFTER_S) -> None:
+        """Wait until nothing new arrived for `quiet_s`: longer than any transaction can stay open, so a late
+        output (a duplicate from a zombie's transaction) would have shown up."""
         last = self.count()
         while True:
             time.sleep(quiet_s)
@@ -65,22 +74,34 @@ class OutputRecorder:
 
     def first_after(self, moment: float, partitions: set[int] | None = None) -> float | None:
         with self._lock:
-            times = [t for t, _, p, _ in self.arrivals if t > moment and (partitions is None or p in partitions)]
+            times = [a[0] for a in self.arrivals if a[0] > moment and (partitions is None or a[2] in partitions)]
         return min(times) if times else None
 
     def longest_gap(self, start: float, end: float, partitions: set[int] | None = None) -> float:
         """Longest time without a new output (from `partitions`) between `start` and `end`: the stall."""
         with self._lock:
             times = sorted(
-                t for t, _, p, _ in self.arrivals if start <= t <= end and (partitions is None or p in partitions)
+                a[0] for a in self.arrivals if start <= a[0] <= end and (partitions is None or a[2] in partitions)
             )
         return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
 
     def summary(self) -> tuple[Counter[str], Counter[tuple[int, int]]]:
         with self._lock:
-            kinds = Counter(kind for _, kind, _, _ in self.arrivals)
-            positions = Counter((p, o) for _, _, p, o in self.arrivals)
+            kinds = Counter(a[1] for a in self.arrivals)
+            positions = Counter((a[2], a[3]) for a in self.arrivals)
         return kinds, positions
+
+    def by_key(self) -> tuple[Counter[bytes], Counter[bytes], dict[bytes, list[float]]]:
+        """Keys of the predictions and of the dead letters, and each prediction key's probabilities."""
+        with self._lock:
+            arrivals = list(self.arrivals)
+        predicted = Counter(a[4] for a in arrivals if a[1] == "prediction")
+        dead = Counter(a[4] for a in arrivals if a[1] == "dead_letter")
+        probabilities: dict[bytes, list[float]] = {}
+        for arrival in arrivals:
+            if arrival[5] is not None:
+                probabilities.setdefault(arrival[4], []).append(arrival[5])
+        return predicted, dead, probabilities
 
     def close(self) -> None:
         self._stop.set()

@@ -6,6 +6,7 @@ import random
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from itertools import cycle, islice
 from pathlib import Path
@@ -21,9 +22,12 @@ from kafka_common.local_broker import LocalKafkaBroker
 from kafka_common.settings import TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
 from producer.replay import dataset_events, publish
+from schemas import FlightEvent
 from tests.conftest import DATASET
 from tests.reliability.conftest import OutputRecorder
 from tests.streaming import scorer_env
+from training.artifact import LoadedModel
+from training.features import records_to_frame
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 
@@ -53,7 +57,7 @@ BAD_PAYLOADS = [
         }
     ),
 ]
-Events = list[tuple[bytes | None, bytes]]
+Events = list[tuple[bytes, bytes]]
 
 
 def mixed_stream(valid: int, invalid: int, seed: int = 7) -> Events:
@@ -87,14 +91,32 @@ def _send(config: dict[str, Any], topic: str, events: Events, rate: float = 0.0)
     assert report.failed == 0, report.first_error
 
 
-def _assert_exact(recorder: OutputRecorder, valid: int, invalid: int) -> dict[str, int]:
+def _assert_exact(recorder: OutputRecorder, stream: Events, model: LoadedModel) -> dict[str, int]:
+    """Every input key came out exactly once, as a prediction (valid) or a dead letter (invalid), and every
+    prediction carries the probability the model gives that event offline."""
     recorder.settle()
-    kinds, positions = recorder.summary()
-    duplicated = sum(count - 1 for count in positions.values() if count > 1)
-    lost = valid + invalid - len(positions)
+    predicted, dead, probabilities = recorder.by_key()
+    valid = Counter(key for key, _ in stream if not key.startswith(b"bad-"))
+    invalid = Counter(key for key, _ in stream if key.startswith(b"bad-"))
+    outputs, inputs = predicted + dead, valid + invalid
+    lost, duplicated = sum((inputs - outputs).values()), sum((outputs - inputs).values())
     assert (lost, duplicated) == (0, 0), f"lost {lost}, duplicated {duplicated}"
-    assert kinds == {"prediction": valid, "dead_letter": invalid}
+    assert predicted == valid and dead == invalid, "a valid event dead-lettered, or an invalid one predicted"
+    expected = _offline_probabilities(stream, model)
+    wrong = [key for key, seen in probabilities.items() if sorted(seen) != sorted(expected[key])]
+    assert not wrong, f"{len(wrong)} predictions differ from the model's, e.g. {wrong[:3]}"
     return {"lost": lost, "duplicated": duplicated}
+
+
+def _offline_probabilities(stream: Events, model: LoadedModel) -> dict[bytes, list[float]]:
+    """The pipeline's own probabilities for the valid events of the stream (the reference path), by key: a few
+    dataset rows share a flight id, so a key may have more than one event."""
+    valid = [(key, FlightEvent.model_validate_json(value)) for key, value in stream if not key.startswith(b"bad-")]
+    frame = records_to_frame(event.model_record() for _, event in valid)
+    expected: dict[bytes, list[float]] = {}
+    for (key, _), probability in zip(valid, model.pipeline.predict_proba(frame)[:, 1].tolist(), strict=True):
+        expected.setdefault(key, []).append(probability)
+    return expected
 
 
 def _assigned_partitions(process: ScorerProcess) -> set[int]:
@@ -104,10 +126,16 @@ def _assigned_partitions(process: ScorerProcess) -> set[int]:
 
 
 def test_five_sigkills_and_restarts_lose_and_duplicate_nothing(
-    bootstrap: str, model_dir: Path, chaos_topics: TopicSettings, tmp_path: Path, figures: dict[str, Any]
+    bootstrap: str,
+    model_dir: Path,
+    model: LoadedModel,
+    chaos_topics: TopicSettings,
+    tmp_path: Path,
+    figures: dict[str, Any],
 ) -> None:
     valid, invalid = 90_000, 10_000
-    _send({"bootstrap.servers": bootstrap}, chaos_topics.input, mixed_stream(valid, invalid))
+    stream = mixed_stream(valid, invalid)
+    _send({"bootstrap.servers": bootstrap}, chaos_topics.input, stream)
     recorder = OutputRecorder({"bootstrap.servers": bootstrap}, chaos_topics)
     env = scorer_env(chaos_topics, SCORER_BATCH_SIZE="250")
     kill_points = sorted(random.Random(11).sample(range(5_000, 95_000), 5))
@@ -129,7 +157,7 @@ def test_five_sigkills_and_restarts_lose_and_duplicate_nothing(
             "valid": valid,
             "invalid": invalid,
             "kills": len(kill_points),
-            **_assert_exact(recorder, valid, invalid),
+            **_assert_exact(recorder, stream, model),
             "stall_s_max": round(max(stalls), 2),
             "stall_s_mean": round(sum(stalls) / len(stalls), 2),
         }
@@ -138,10 +166,16 @@ def test_five_sigkills_and_restarts_lose_and_duplicate_nothing(
 
 
 def test_one_of_three_consumers_killed(
-    bootstrap: str, model_dir: Path, chaos_topics: TopicSettings, tmp_path: Path, figures: dict[str, Any]
+    bootstrap: str,
+    model_dir: Path,
+    model: LoadedModel,
+    chaos_topics: TopicSettings,
+    tmp_path: Path,
+    figures: dict[str, Any],
 ) -> None:
     valid, invalid = 54_000, 6_000
-    _send({"bootstrap.servers": bootstrap}, chaos_topics.input, mixed_stream(valid, invalid, seed=3))
+    stream = mixed_stream(valid, invalid, seed=3)
+    _send({"bootstrap.servers": bootstrap}, chaos_topics.input, stream)
     recorder = OutputRecorder({"bootstrap.servers": bootstrap}, chaos_topics)
     env = scorer_env(chaos_topics, SCORER_BATCH_SIZE="250")
     group = [ScorerProcess(bootstrap, model_dir, tmp_path / f"{name}.log", name, env).start() for name in "abc"]
@@ -161,7 +195,7 @@ def test_one_of_three_consumers_killed(
             "events": valid + invalid,
             "consumers": 3,
             "kills": 1,
-            **_assert_exact(recorder, valid, invalid),
+            **_assert_exact(recorder, stream, model),
             "orphaned_partitions": sorted(orphaned),
             "stall_s_orphaned_partitions": round(stall, 2),
         }
@@ -172,7 +206,12 @@ def test_one_of_three_consumers_killed(
 
 
 def test_scaling_one_to_three_to_one_mid_stream(
-    bootstrap: str, model_dir: Path, chaos_topics: TopicSettings, tmp_path: Path, figures: dict[str, Any]
+    bootstrap: str,
+    model_dir: Path,
+    model: LoadedModel,
+    chaos_topics: TopicSettings,
+    tmp_path: Path,
+    figures: dict[str, Any],
 ) -> None:
     valid, invalid = 45_000, 5_000
     stream = mixed_stream(valid, invalid, seed=5)
@@ -200,7 +239,7 @@ def test_scaling_one_to_three_to_one_mid_stream(
         figures["rebalance_1_3_1"] = {
             "events": valid + invalid,
             "input_rate_eps": 2_500,
-            **_assert_exact(recorder, valid, invalid),
+            **_assert_exact(recorder, stream, model),
         }
     finally:
         for process in [first, *extra]:
@@ -214,7 +253,7 @@ def _readiness(process: ScorerProcess) -> dict[str, bool]:
 
 
 @pytest.mark.broker_loss
-def test_broker_loss_and_return(model_dir: Path, tmp_path: Path, figures: dict[str, Any]) -> None:
+def test_broker_loss_and_return(model_dir: Path, model: LoadedModel, tmp_path: Path, figures: dict[str, Any]) -> None:
     """The broker goes away in the middle of the scorer's transactions and comes back.
 
     Where the stop lands decides the path: a produce that fails, an offsets call or a commit that times out.
@@ -227,7 +266,8 @@ def test_broker_loss_and_return(model_dir: Path, tmp_path: Path, figures: dict[s
         config = broker.client_config()
         topics = TopicSettings.unique("loss")
         ensure_topics(AdminClient(config), topic_specs(topics))
-        _send(config, topics.input, mixed_stream(valid, invalid, seed=9))
+        stream = mixed_stream(valid, invalid, seed=9)
+        _send(config, topics.input, stream)
         recorder = OutputRecorder(config, topics)
         env = scorer_env(topics, SCORER_BATCH_SIZE="250")
         process = ScorerProcess(broker.bootstrap_servers, model_dir, tmp_path / "loss.log", "loss", env).start()
@@ -276,7 +316,7 @@ def test_broker_loss_and_return(model_dir: Path, tmp_path: Path, figures: dict[s
                 "transactions_aborted": int(aborted),
                 "producers_replaced": int(replaced),
                 "consumer_exit_code": 0,
-                **_assert_exact(recorder, valid, invalid),
+                **_assert_exact(recorder, stream, model),
             }
         finally:
             process.kill()
@@ -284,7 +324,7 @@ def test_broker_loss_and_return(model_dir: Path, tmp_path: Path, figures: dict[s
 
 
 @pytest.mark.broker_loss
-def test_frozen_broker_and_thaw(model_dir: Path, tmp_path: Path, figures: dict[str, Any]) -> None:
+def test_frozen_broker_and_thaw(model_dir: Path, model: LoadedModel, tmp_path: Path, figures: dict[str, Any]) -> None:
     """The broker freezes (SIGSTOP) for longer than the transaction timeout, with connections still open.
 
     Unlike a stopped broker, nothing is refused: the scorer's calls time out in the middle of a transaction,
@@ -297,7 +337,8 @@ def test_frozen_broker_and_thaw(model_dir: Path, tmp_path: Path, figures: dict[s
         config = broker.client_config()
         topics = TopicSettings.unique("freeze")
         ensure_topics(AdminClient(config), topic_specs(topics))
-        _send(config, topics.input, mixed_stream(valid, invalid, seed=11))
+        stream = mixed_stream(valid, invalid, seed=11)
+        _send(config, topics.input, stream)
         recorder = OutputRecorder(config, topics)
         env = scorer_env(topics, SCORER_BATCH_SIZE="250")
         process = ScorerProcess(broker.bootstrap_servers, model_dir, tmp_path / "freeze.log", "freeze", env).start()
@@ -330,7 +371,7 @@ def test_frozen_broker_and_thaw(model_dir: Path, tmp_path: Path, figures: dict[s
                 "transactions_aborted": int(aborted),
                 "producers_replaced": int(replaced),
                 "consumer_exit_code": 0,
-                **_assert_exact(recorder, valid, invalid),
+                **_assert_exact(recorder, stream, model),
             }
         finally:
             process.kill()
