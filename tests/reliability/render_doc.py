@@ -100,8 +100,11 @@ def render(run: dict[str, Any]) -> str:
         f" {run['started']} on host `{platform.node()}` ({os.cpu_count()} cores, {platform.machine()}, Python"
         f" {platform.python_version()}); a scenario that did not run in it says so.",
         "Every scenario runs against a real Apache Kafka broker and real scorer processes; readers use",
-        '`isolation.level=read_committed`. "Lost" and "duplicated" count input records (by source partition and',
-        "offset) that produced no output, or more than one, in the prediction and dead-letter topics together.",
+        '`isolation.level=read_committed`. "Lost" and "duplicated" count input keys that produced no output, or',
+        "more than one, in the prediction and dead-letter topics together; each valid key must come out as a",
+        "prediction and each invalid one as a dead letter, and every prediction's probability must equal the",
+        "pipeline's for that event computed offline. Outputs count as settled after 7 s without a new one (longer",
+        "than a transaction can stay open: its 5 s timeout plus the broker's 1 s abort check).",
         'Re-run: `.venv/bin/pytest -m "chaos or security" && .venv/bin/python -m tests.reliability.render_doc`.',
         "",
     ]
