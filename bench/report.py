@@ -110,6 +110,19 @@ def _latency_figure(samples: dict[str, dict[str, list[float]]], path: Path) -> N
     plt.close(figure)
 
 
+def _predict_note(results: dict[str, Any]) -> list[str]:
+    runs = results.get("predict_load")
+    if not runs:
+        return []
+    alone, loaded = runs["stream alone"], runs["with POST /predict"]
+    return [
+        f"- Ad-hoc `POST /predict` traffic (4 clients, 100 flights a request) while the stream runs at 5,000/s "
+        f"exactly-once: p99 {_fmt(loaded['p99'])} ms against {_fmt(alone['p99'])} ms alone; "
+        f"{loaded.get('predict_requests_answered', 0):,} requests answered, "
+        f"{loaded.get('predict_requests_refused', 0):,} refused as busy (429)."
+    ]
+
+
 def _shadow_note(results: dict[str, Any]) -> str:
     shadow = results["throughput"]["scorer+challenger"]["eos"].get("shadow_records")
     return f" ({shadow:,} records on the shadow topic in the exactly-once run)" if shadow else ""
@@ -189,6 +202,7 @@ def _page(results: dict[str, Any]) -> str:
         f"in the same transaction): throughput {_fmt(results['challenger_throughput_ratio']['eos'])} "
         f"(exactly-once) and {_fmt(results['challenger_throughput_ratio']['alo'])} (at-least-once) of the "
         "scorer's alone" + _shadow_note(results) + ".",
+        *_predict_note(results),
         f"- Training (`training fit` on the real dataset, all candidates and the report): "
         f"{results['training_s']:.1f} s.",
         "",

@@ -14,6 +14,7 @@ import platform
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -56,7 +57,7 @@ MODES = ("eos", "alo")
 RATES = (1_000, 5_000, 20_000)
 BATCH_SIZES = (50, 200, 500, 2_000, 5_000)
 SHIPPED_BATCH = int(ScorerSettings.model_fields["batch_size"].default)  # the scorer as shipped; passthrough too
-PARTS = "throughput,sweep,latency,rest"
+PARTS = "throughput,sweep,latency,rest,predict"
 WARMUP_S = 2  # seconds of input at the same rate before latencies are recorded
 BENCH_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
 
@@ -200,7 +201,13 @@ def wait_ready(port: int, timeout_s: float = 60) -> None:
 
 
 def latency_run(
-    session: Session, mode: str, rate: int, seconds: float, data: Path, contender: str = "scorer"
+    session: Session,
+    mode: str,
+    rate: int,
+    seconds: float,
+    data: Path,
+    contender: str = "scorer",
+    ad_hoc: bool = False,
 ) -> dict[str, Any]:
     """A contender on fresh topics; input at a fixed rate; read_committed latency of every output.
 
@@ -232,9 +239,15 @@ def latency_run(
         reader.wait_for(warmup, 60)
         reader.latencies_ms.clear()
         count = len(source_events) - warmup
+        requests: dict[str, int] = {}
+        clients = threading.Thread(target=_post_predict, args=(port, data, seconds, requests)) if ad_hoc else None
         started = time.monotonic()
+        if clients is not None:
+            clients.start()
         publish(producer, source, source_events[warmup:], rate=rate)
         achieved = count / (time.monotonic() - started)
+        if clients is not None:
+            clients.join()
         complete = reader.wait_for(count, 120)
         return {
             **percentiles(reader.latencies_ms),
@@ -243,10 +256,46 @@ def latency_run(
             "events": count,
             "complete": complete,
             "samples": reader.latencies_ms,
+            **requests,
         }
     finally:
         reader.close()
         stop(process)
+
+
+def _post_predict(port: int, data: Path, seconds: float, out: dict[str, int]) -> None:
+    """Four clients posting 100 flights per request to the scorer's `POST /predict` for `seconds`."""
+    from bench.rest_seed import load
+
+    values = [value for _, value in dataset_events(data, limit=2_000)]
+    bodies = [b"[" + b",".join(values[i : i + 100]) + b"]" for i in range(0, len(values), 100)]
+    answered, refused = load(port, bodies, seconds, threads=4)
+    out.update(predict_requests_answered=answered, predict_requests_refused=refused)
+
+
+def predict_part(session: Session, seconds: float, data: Path, results: dict[str, Any]) -> None:
+    """The stream's latency at 5,000 events/s with and without ad-hoc `POST /predict` traffic, side by side."""
+    runs: dict[str, Any] = {}
+    for name, ad_hoc in (("stream alone", False), ("with POST /predict", True)):
+        with console.status(f"latency at 5,000/s, {name}"):
+            outcome = latency_run(session, "eos", 5_000, seconds, data, "scorer", ad_hoc)
+        outcome.pop("samples")
+        runs[name] = outcome
+        console.print(f"{name}: {outcome}")
+    results["predict_load"] = runs
+    table = Table(title="exactly-once, 5,000 events/s: does ad-hoc scoring slow the stream?")
+    for column in ("run", "p50 ms", "p99 ms", "outputs/s", "/predict answered", "/predict busy (429)"):
+        table.add_column(column)
+    for name, outcome in runs.items():
+        table.add_row(
+            name,
+            str(outcome["p50"]),
+            str(outcome["p99"]),
+            str(outcome["output_eps"]),
+            str(outcome.get("predict_requests_answered", "-")),
+            str(outcome.get("predict_requests_refused", "-")),
+        )
+    console.print(table)
 
 
 def rest_run(session: Session, data: Path, seconds: float) -> dict[str, Any]:
@@ -408,6 +457,8 @@ def main(
             sweep_part(session, sweep_cap_s, results)
         if "latency" in chosen:
             samples = latency_part(session, latency_s, data, results)
+        if "predict" in chosen:
+            predict_part(session, latency_s, data, results)
         if "rest" in chosen:
             with console.status(f"seed-style REST stress test ({rest_s:.0f} s)"):
                 results["rest_seed"] = rest_run(session, data, rest_s)
