@@ -6,13 +6,21 @@
 # The model is not baked in: MODEL_URI points at a volume (docker compose) or S3 (ECS), so a new model version
 # is a configuration change, not a new image.
 ARG PYTHON_IMAGE=python:3.11.10-slim-bookworm
+ARG RUST_IMAGE=rust:1.95.0-slim-bookworm
+
+# The scorer's compiled lane (native/) as an abi3 wheel: only the wheel leaves this stage, no toolchain.
+FROM ${RUST_IMAGE} AS native
+WORKDIR /src
+RUN cargo install maturin --version 1.16.0 --locked
+COPY native native
+RUN maturin build --manifest-path native/Cargo.toml --release --locked --compatibility linux --out /wheels
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# Binary wheels only, pinned by the lock: no compiler is needed in this stage, and none is in the final one.
+# Binary wheels only, pinned by the lock (and the lane's, built above): no compiler in this stage or the final one.
 COPY requirements.lock pyproject.toml README.md ./
 COPY kafka_common kafka_common
 COPY consumer consumer
@@ -20,7 +28,8 @@ COPY producer producer
 COPY training training
 COPY schemas schemas
 COPY monitor monitor
-RUN pip install --only-binary=:all: -c requirements.lock . \
+COPY --from=native /wheels /wheels
+RUN pip install --only-binary=:all: -c requirements.lock . /wheels/*.whl \
     && pip check
 
 FROM ${PYTHON_IMAGE}

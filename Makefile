@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+NATIVE_STAMP := $(VENV)/.native
 BENCH_VENV  := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 DATA   := data/dataset_SCL.csv
@@ -19,7 +20,7 @@ FLIGHTS ?= 3000
 CONSUMERS ?= 2
 
 # Commands each target needs, as command:Debian package (what .ci/run installs when one is missing).
-RUN_TOOLS  := $(PYTHON):python3 java:openjdk-17-jdk-headless mvn:maven
+RUN_TOOLS  := $(PYTHON):python3 java:openjdk-17-jdk-headless mvn:maven cargo:cargo
 TEST_TOOLS := $(RUN_TOOLS) go:golang-go node:nodejs
 # Stop before doing anything else when a command is missing, and say what to install.
 define require
@@ -52,7 +53,7 @@ $(BENCH_STAMP): bench/requirements.txt bench/requirements.lock
 	$(BENCH_VENV)/bin/python -m pip install --quiet -c bench/requirements.lock -r bench/requirements.txt
 	touch $@
 
-setup: $(STAMP)
+setup: $(STAMP) $(NATIVE_STAMP)
 
 tools: $(GO_TOOLS)  ## actionlint and the Compose Specification loader (compose-go), used by the test suite
 
@@ -70,12 +71,19 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $@
 
+# The scorer's compiled lane (Rust, pinned by native/Cargo.lock), built by maturin into the virtualenv.
+$(NATIVE_STAMP): native/Cargo.toml native/Cargo.lock native/pyproject.toml $(wildcard native/src/*.rs) | $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pip install --quiet --no-build-isolation ./native
+	touch $@
+
 data:
 	$(PYTHON) data/fetch_dataset.py
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cargo fmt --manifest-path native/Cargo.toml --check
+	cargo clippy --manifest-path native/Cargo.toml --release --locked --quiet -- -D warnings
 
 typecheck: setup
 	$(BIN)/mypy

@@ -289,7 +289,7 @@ def _departure(value: object) -> tuple[str, str] | None:
     if size == 19 or size == 25:
         offset = _HOUR_OFFSETS.get(value[:13], _MISSING)
         if offset is _MISSING:
-            offset = _hour_offset(value[:13])
+            offset = hour_offset(value[:13])
         if offset is not None and (size == 19 or value[19:] == offset):
             if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
                 return None
@@ -301,10 +301,10 @@ def _departure(value: object) -> tuple[str, str] | None:
     return local.isoformat(), local.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-_HOUR_OFFSETS: dict[str, object] = {}  # `YYYY-MM-DD?HH` of a naive local time -> `_hour_offset`
+_HOUR_OFFSETS: dict[str, object] = {}  # `YYYY-MM-DD?HH` of a naive local time -> `hour_offset`
 
 
-def _hour_offset(hour: str) -> str | None:
+def hour_offset(hour: str) -> str | None:
     """Santiago's UTC offset (`-03:00`) for every naive local time in `hour` (`YYYY-MM-DD HH`, any separator),
     or None when the offset changes within it or the hour is skipped or repeated (a daylight-saving change)."""
     try:

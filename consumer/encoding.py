@@ -7,14 +7,16 @@ compares them field by field with a prediction built through pydantic, so the tw
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
 from consumer.scoring import Term
 
 # UTC times end in `Z`, as pydantic writes them; other offsets are kept (scheduled departures are in -03/-04).
-_OPTIONS = orjson.OPT_UTC_Z
+OPTIONS = orjson.OPT_UTC_Z
+# Record timestamps are milliseconds: added to the epoch exactly (a float of seconds would round some of them).
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def encode_predictions(
@@ -33,7 +35,7 @@ def encode_predictions(
     offsets: Sequence[int | None],
 ) -> list[bytes]:
     """One `DelayPrediction` JSON document per event; every sequence has one item per event."""
-    dumps, from_timestamp = orjson.dumps, datetime.fromtimestamp
+    dumps, milliseconds = orjson.dumps, timedelta
     return [
         dumps(
             {
@@ -45,11 +47,11 @@ def encode_predictions(
                 "top_contributions": terms,
                 "unseen_categories": flags,
                 "scheduled_departure": departure,
-                "event_time": from_timestamp(timestamp / 1000, UTC),
+                "event_time": EPOCH + milliseconds(milliseconds=timestamp),
                 "scored_at": scored_at,
                 "source": {"topic": topic, "partition": partition, "offset": offset},
             },
-            option=_OPTIONS,
+            option=OPTIONS,
         )
         for flight_id, probability, terms, flags, departure, timestamp, topic, partition, offset in zip(
             flight_ids,

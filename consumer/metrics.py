@@ -85,7 +85,8 @@ class ScorerMetrics:
         )
         self.validated = Counter(
             "flightdelay_events_validated",
-            "Input events by validation path: `fast` (column-wise) or `contract` (pydantic, the reference)",
+            "Input events by validation path: `native` (the compiled lane), `fast` (column-wise Python) or `contract`"
+            " (pydantic, the reference)",
             ["path"],
             registry=r,
         )
@@ -140,7 +141,8 @@ class ScorerMetrics:
         """Metrics of a committed batch: one update per metric and batch, none per event."""
         self.consumed.inc(result.consumed)
         self.batch_size.observe(result.consumed)
-        self.validated.labels(path="fast").inc(result.consumed - result.by_contract)
+        self.validated.labels(path="native").inc(result.by_native)
+        self.validated.labels(path="fast").inc(result.consumed - result.by_native - result.by_contract)
         self.validated.labels(path="contract").inc(result.by_contract)
         scored = len(result.outputs[OutputKind.PREDICTION])
         if scored:

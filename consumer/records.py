@@ -68,12 +68,53 @@ class PlainRecord:
         return (1, self.raw_timestamp_ms)
 
 
+@dataclass(frozen=True)
+class RecordFields:
+    """A batch's records read once, field by field: the transform's columns of raw input."""
+
+    values: list[bytes | None]
+    keys: list[bytes | None]
+    topics: list[str | None]
+    partitions: list[int | None]
+    offsets: list[int | None]
+    timestamps: list[tuple[int, int]]  # (kind, milliseconds), kind 0 when the record has none
+
+    @classmethod
+    def of(cls, records: Sequence[Record]) -> RecordFields:
+        return cls(
+            values=[record.value() for record in records],
+            keys=[record.key() for record in records],
+            topics=[record.topic() for record in records],
+            partitions=[record.partition() for record in records],
+            offsets=[record.offset() for record in records],
+            timestamps=[record.timestamp() for record in records],
+        )
+
+    def sources(self) -> tuple[list[str | None], list[int | None], list[int | None]]:
+        """Topics, partitions and offsets: where each record came from."""
+        return self.topics, self.partitions, self.offsets
+
+    def next_offsets(self) -> list[TopicPartition]:
+        return _next_offsets(self.topics, self.partitions, self.offsets)
+
+
 def next_offsets(records: Sequence[Record]) -> list[TopicPartition]:
     """Offsets to commit: one past the last record of each partition in the batch."""
+    return _next_offsets(
+        [record.topic() for record in records],
+        [record.partition() for record in records],
+        [record.offset() for record in records],
+    )
+
+
+def _next_offsets(
+    topics: Sequence[str | None], partitions: Sequence[int | None], offsets: Sequence[int | None]
+) -> list[TopicPartition]:
     last: dict[tuple[str, int], int] = {}
-    for record in records:
-        key = (record.topic() or "", record.partition() or 0)
-        last[key] = max(last.get(key, -1), record.offset() or 0)
+    for topic, partition, offset in zip(topics, partitions, offsets, strict=True):
+        key = (topic or "", partition or 0)
+        if (offset or 0) >= last.get(key, -1):
+            last[key] = offset or 0
     return [TopicPartition(topic, partition, offset + 1) for (topic, partition), offset in sorted(last.items())]
 
 

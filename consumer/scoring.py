@@ -26,6 +26,7 @@ from training.explain import coefficients
 from training.features import (
     BASE_FEATURES,
     CALENDAR_CATEGORIES,
+    CALENDAR_FACTS,
     CALENDAR_FEATURES,
     CROSSES,
     FEATURE_NAMES,
@@ -89,6 +90,15 @@ class BatchScorer:
         column_of = model.tables.column_of()
         self.known_airlines = frozenset(column_of["airline"])
         self._tables = _LookupTables(column_of)
+
+    @property
+    def terms(self) -> list[Term]:
+        """Every encoder column's term, in column order."""
+        return list(self._terms)
+
+    def feature_specs(self) -> list[tuple[str, object, object, list[int]]]:
+        """The lookup tables as the compiled lane takes them (`_LookupTables.specs`)."""
+        return self._tables.specs()
 
     def score(self, columns: Columns) -> ScoredBatch:
         if not len(columns):
@@ -189,6 +199,22 @@ class _LookupTables:
                     if a and b:
                         table[i * self._width[right] + j] = column_of[name].get(cross(a, b), UNKNOWN)
             self._tables[name] = table
+
+    def specs(self) -> list[tuple[str, object, object, list[int]]]:
+        """The same tables for the compiled lane, in `FEATURE_NAMES` order: `("calendar", fact, None, table)`,
+        `("vocabulary", feature, {category: index}, table)` or `("cross", left, right, table)`, where a cross
+        names the positions of the two features it combines."""
+        specs: list[tuple[str, object, object, list[int]]] = []
+        for name in FEATURE_NAMES:
+            table = self._tables[name].tolist()
+            if name in CROSSES:
+                left, right = CROSSES[name]
+                specs.append(("cross", FEATURE_NAMES.index(left), FEATURE_NAMES.index(right), table))
+            elif name in self._vocabulary:
+                specs.append(("vocabulary", name, self._vocabulary[name], table))
+            else:
+                specs.append(("calendar", CALENDAR_FACTS[name], None, table))
+        return specs
 
     def columns(self, columns: Columns) -> np.ndarray[Any, Any]:
         """The (events x features) matrix of encoder column numbers."""

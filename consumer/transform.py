@@ -1,7 +1,9 @@
 """A batch of input records in, what it writes out: predictions, dead letters, offsets and counts. No Kafka client.
 
-Validation takes the fast path (`consumer.columnar`) for what it can decide and the pydantic contract for the
-rest; scoring is column-wise (`consumer.scoring`); predictions are written straight to JSON bytes. The loop
+The compiled lane (`consumer.native_lane`) decodes, checks, scores and writes the events it can decide; the
+Python path takes the rest: its fast validator (`consumer.columnar`) what it can decide, the pydantic contract
+the remainder (and every rejection's reasons); its scoring is column-wise (`consumer.scoring`) and its
+predictions go straight to JSON bytes. Both lanes write the same bytes for the same event. The loop
 decides what happens to the result (commit it, or fail closed); this module only computes it, so unit tests
 feed it plain objects.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -23,7 +26,8 @@ from confluent_kafka import TopicPartition
 from consumer.columnar import Columns, FastValidator
 from consumer.encoding import encode_predictions
 from consumer.invalid_limit import InvalidRuns
-from consumer.records import Record, next_offsets
+from consumer.native_lane import CompiledLane, Kept, Predicted
+from consumer.records import Record, RecordFields
 from consumer.scoring import BatchScorer, ScoredBatch
 from consumer.validation import Rejection, validate_batch
 from schemas import DeadLetter, FieldError, Header, SourcePosition
@@ -59,7 +63,8 @@ class BatchResult:
     valid: int  # events the contract accepts
     invalid: int  # events it rejects (what the fail-closed limit counts)
     dead_lettered: dict[str, int]  # by error kind, the unscorable included
-    by_contract: int  # events the fast path left to the pydantic contract
+    by_native: int  # events the compiled lane decided
+    by_contract: int  # events the Python fast path left to the pydantic contract
     invalid_runs: InvalidRuns  # where the invalid events stand in the batch (the consecutive limit reads it)
     timestamps_ms: list[int]  # of the input records that carry one (end-to-end latency)
     models: list[ModelStats]  # the champion's, then the challenger's when one scored the batch
@@ -82,6 +87,7 @@ class BatchTransform:
         group_id: str,
         max_payload_bytes: int,
         dead_letter_max_value_bytes: int,
+        compiled: bool = True,
     ) -> None:
         self.scorer = scorer
         self.challenger = challenger
@@ -89,10 +95,52 @@ class BatchTransform:
         self.max_payload_bytes = max_payload_bytes
         self.dead_letter_max_value_bytes = dead_letter_max_value_bytes
         self.validator = FastValidator(max_payload_bytes, scorer.known_airlines)
+        self.lane = CompiledLane.build(max_payload_bytes, scorer, challenger) if compiled else None
 
     def __call__(self, records: Sequence[Record], now: datetime) -> BatchResult:
-        values = [record.value() for record in records]
-        columns, deferred = self.validator.split(values)
+        fields = RecordFields.of(records)
+        stamps = [stamp for _, stamp in fields.timestamps]
+        kept = self.lane.validator.split(fields.values, fields.keys, stamps) if self.lane else None
+        pending = kept.deferred if kept is not None else range(len(records))
+        columns, rejected, by_contract = self._validate(fields.values, pending)
+        invalid = len(rejected)
+        runs = InvalidRuns.of(len(records), sorted(position for position, _ in rejected))
+        columns, unwritable = _writable(columns, fields)
+        started = time.perf_counter()
+        columns, scored, unscorable = self._score(columns)
+        champion = self._predictions(fields, columns, scored, self.scorer, now)
+        if kept is not None and self.lane is not None:
+            champion = champion.merged(self.lane.champion.predict(kept, *fields.sources(), stamps, now))
+        stats = [_stats("champion", self.scorer, champion.probabilities, time.perf_counter() - started)]
+        rejected += unwritable + unscorable
+        rejected.sort(key=lambda item: item[0])
+        letters: Pairs = [(fields.keys[p], self._dead_letter(records[p], r, now)) for p, r in rejected]
+        outputs = {OutputKind.PREDICTION: champion.pairs, OutputKind.DEAD_LETTER: letters}
+        if self.challenger is not None:
+            outputs[OutputKind.SHADOW] = self._shadow(fields, kept, columns, self.challenger, now, stats)
+        return BatchResult(
+            outputs=outputs,
+            offsets=fields.next_offsets(),
+            valid=len(records) - invalid,
+            invalid=invalid,
+            dead_lettered=dict(Counter(rejection.kind for _, rejection in rejected)),
+            by_native=len(kept) if kept is not None else 0,
+            by_contract=by_contract,
+            invalid_runs=runs,
+            timestamps_ms=[stamp for kind, stamp in fields.timestamps if kind != 0 and stamp > 0],
+            models=stats,
+        )
+
+    def _validate(
+        self, values: list[bytes | None], pending: Sequence[int]
+    ) -> tuple[Columns, list[tuple[int, Rejection]], int]:
+        """The Python path's verdicts on the records at `pending`: accepted events, rejections, and how many
+        of them the pydantic contract decided."""
+        subset = values if len(pending) == len(values) else [values[p] for p in pending]
+        columns, deferred = self.validator.split(subset)
+        if subset is not values:
+            columns.rows = [pending[row] for row in columns.rows]
+            deferred = [pending[row] for row in deferred]
         rejected: list[tuple[int, Rejection]] = []
         if deferred:
             verdicts = validate_batch([values[p] for p in deferred], self.max_payload_bytes, self.scorer.known_airlines)
@@ -102,32 +150,7 @@ class BatchTransform:
                 else:
                     columns.add(position, verdict)
             columns = columns.in_order()
-        invalid = len(rejected)
-        runs = InvalidRuns.of(len(records), sorted(position for position, _ in rejected))
-        started = time.perf_counter()
-        columns, scored, unscorable = self._score(columns)
-        stats = [_stats("champion", self.scorer, scored, time.perf_counter() - started)]
-        rejected += unscorable
-        rejected.sort(key=lambda item: item[0])
-        letters: Pairs = [(records[p].key(), self._dead_letter(records[p], r, now)) for p, r in rejected]
-        timestamps = [stamp for kind, stamp in (record.timestamp() for record in records) if kind != 0 and stamp > 0]
-        outputs = {
-            OutputKind.PREDICTION: self._predictions(records, columns, scored, self.scorer, now),
-            OutputKind.DEAD_LETTER: letters,
-        }
-        if self.challenger is not None:
-            outputs[OutputKind.SHADOW] = self._shadow(records, columns, self.challenger, now, stats)
-        return BatchResult(
-            outputs=outputs,
-            offsets=next_offsets(records),
-            valid=len(records) - invalid,
-            invalid=invalid,
-            dead_lettered=dict(Counter(rejection.kind for _, rejection in rejected)),
-            by_contract=len(deferred),
-            invalid_runs=runs,
-            timestamps_ms=timestamps,
-            models=stats,
-        )
+        return columns, rejected, len(deferred)
 
     def _score(self, columns: Columns) -> tuple[Columns, ScoredBatch, list[tuple[int, Rejection]]]:
         """Score the batch in one call; if that fails, score event by event and dead-letter the ones that fail.
@@ -153,7 +176,8 @@ class BatchTransform:
 
     def _shadow(
         self,
-        records: Sequence[Record],
+        fields: RecordFields,
+        kept: Kept | None,
         columns: Columns,
         challenger: BatchScorer,
         now: datetime,
@@ -163,18 +187,21 @@ class BatchTransform:
         its shadow: the champion's outputs of the batch go on."""
         started = time.perf_counter()
         try:
-            scored = challenger.score(columns)
+            shadow = self._predictions(fields, columns, challenger.score(columns), challenger, now)
+            if kept is not None and self.lane is not None and self.lane.challenger is not None:
+                stamps = [stamp for _, stamp in fields.timestamps]
+                shadow = shadow.merged(self.lane.challenger.predict(kept, *fields.sources(), stamps, now))
         except Exception:  # deliberately broad: a candidate model must never stop the stream
             log.exception("challenger %s failed on a batch; no shadow predictions for it", challenger.model.version)
             return []
-        stats.append(_stats("challenger", challenger, scored, time.perf_counter() - started))
-        return self._predictions(records, columns, scored, challenger, now)
+        stats.append(_stats("challenger", challenger, shadow.probabilities, time.perf_counter() - started))
+        return shadow.pairs
 
     def _predictions(
-        self, records: Sequence[Record], columns: Columns, scored: ScoredBatch, scorer: BatchScorer, now: datetime
-    ) -> Pairs:
-        chosen = [records[p] for p in columns.rows]
-        ids = columns.resolved_ids([record.key() for record in chosen])
+        self, fields: RecordFields, columns: Columns, scored: ScoredBatch, scorer: BatchScorer, now: datetime
+    ) -> Predicted:
+        rows = columns.rows
+        ids = columns.resolved_ids([fields.keys[p] for p in rows])
         model = scorer.model
         values = encode_predictions(
             flight_ids=ids,
@@ -184,13 +211,14 @@ class BatchTransform:
             contributions=scored.contribution_json,
             unseen=scored.unseen,
             scheduled_departures=columns.departure,
-            timestamps_ms=[record.timestamp()[1] for record in chosen],
+            timestamps_ms=[fields.timestamps[p][1] for p in rows],
             scored_at=now,
-            topics=[record.topic() for record in chosen],
-            partitions=[record.partition() for record in chosen],
-            offsets=[record.offset() for record in chosen],
+            topics=[fields.topics[p] for p in rows],
+            partitions=[fields.partitions[p] for p in rows],
+            offsets=[fields.offsets[p] for p in rows],
         )
-        return [(flight_id.encode(), value) for flight_id, value in zip(ids, values, strict=True)]
+        pairs: Pairs = [(flight_id.encode(), value) for flight_id, value in zip(ids, values, strict=True)]
+        return Predicted(rows, pairs, scored.probabilities.tolist())
 
     def _dead_letter(self, record: Record, rejection: Rejection, now: datetime) -> bytes:
         value = record.value()
@@ -213,14 +241,34 @@ class BatchTransform:
         return letter.model_dump_json().encode()
 
 
-def _stats(role: str, scorer: BatchScorer, scored: ScoredBatch, seconds: float) -> ModelStats:
-    probabilities = scored.probabilities
+# Record timestamps a prediction's `event_time` can carry: the milliseconds of years 1-9999.
+_WRITABLE_MS = range(-62_135_596_800_000, 253_402_300_800_000)
+
+
+def _writable(columns: Columns, fields: RecordFields) -> tuple[Columns, list[tuple[int, Rejection]]]:
+    """The valid events whose records' timestamps a prediction can carry, and the others as unscorable: a
+    producer may stamp a record with any 64-bit number, and one such record must not stop the stream."""
+    bad = [i for i, p in enumerate(columns.rows) if fields.timestamps[p][1] not in _WRITABLE_MS]
+    if not bad:
+        return columns, []
+    rejected: list[tuple[int, Rejection]] = []
+    for index in bad:
+        stamp = fields.timestamps[columns.rows[index]][1]
+        reason = f"the record's timestamp {stamp} ms is outside years 1-9999, so no prediction can carry it"
+        error = FieldError(field="$timestamp", error="timestamp_out_of_range", message=reason)
+        rejected.append((columns.rows[index], Rejection("unscorable", reason, [error])))
+    skipped = set(bad)
+    return columns.select([i for i in range(len(columns)) if i not in skipped]), rejected
+
+
+def _stats(role: str, scorer: BatchScorer, probabilities: list[float], seconds: float) -> ModelStats:
+    threshold = scorer.model.threshold
     return ModelStats(
         role=role,
         version=scorer.model.version,
         scored=len(probabilities),
-        delayed=int((probabilities >= scorer.model.threshold).sum()),
-        probability_sum=float(probabilities.sum()),
+        delayed=sum(probability >= threshold for probability in probabilities),
+        probability_sum=math.fsum(probabilities),
         seconds=seconds,
     )
 

@@ -136,12 +136,15 @@ class Calendar:
     weekday: np.ndarray[Any, Any]  # 0 = Monday
     hour: np.ndarray[Any, Any]  # 0-23
 
+    @property
+    def month_day(self) -> np.ndarray[Any, Any]:
+        """`month * 100 + day`: 1215 for December 15."""
+        month_day: np.ndarray[Any, Any] = self.month * 100 + self.day
+        return month_day
+
     def index(self, feature: str) -> np.ndarray[Any, Any]:
         """The integer that `CALENDAR_CATEGORIES[feature]` is indexed by."""
-        if feature == "high_season":
-            month_day: np.ndarray[Any, Any] = self.month * 100 + self.day
-            return month_day
-        column: np.ndarray[Any, Any] = getattr(self, _CALENDAR_INDEX[feature])
+        column: np.ndarray[Any, Any] = getattr(self, CALENDAR_FACTS[feature])
         return column
 
 
@@ -160,12 +163,14 @@ def calendar(local: np.ndarray[Any, Any]) -> Calendar:
     )
 
 
-_CALENDAR_INDEX = {
+# The calendar fact (a `Calendar` field) each calendar feature's categories are indexed by.
+CALENDAR_FACTS = {
     "month": "month",
     "week": "day_of_year",
     "weekday": "weekday",
     "hour": "hour",
     "period_of_day": "hour",
+    "high_season": "month_day",
 }
 # Categories of each calendar feature by its integer index; "" where an index cannot occur.
 CALENDAR_CATEGORIES: dict[str, tuple[str, ...]] = {

@@ -41,7 +41,16 @@ def test_multi_stage_on_a_pinned_slim_base() -> None:
     base = instructions("ARG")[0]
     assert re.fullmatch(r"PYTHON_IMAGE=python:3\.11\.\d+-slim-\w+", base), base
     stages = instructions("FROM")
-    assert stages == ["${PYTHON_IMAGE} AS build", "${PYTHON_IMAGE}"]
+    assert stages == ["${RUST_IMAGE} AS native", "${PYTHON_IMAGE} AS build", "${PYTHON_IMAGE}"]
+
+
+def test_the_compiled_lane_is_built_from_its_lock_and_installed_as_a_wheel() -> None:
+    """The scorer without it would run the Python path alone: correct, but several times the CPU per event."""
+    assert any(re.fullmatch(r"RUST_IMAGE=rust:1\.\d+\.\d+-slim-\w+", arg) for arg in instructions("ARG"))
+    build = next(run for run in instructions("RUN") if "maturin build" in run)
+    assert "--locked" in build and "--release" in build
+    install = next(run for run in instructions("RUN") if "pip install" in run)
+    assert "/wheels/*.whl" in install
 
 
 def test_dependencies_come_from_the_lock_as_wheels() -> None:

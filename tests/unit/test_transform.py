@@ -37,10 +37,12 @@ def transform(serving_model: ServingModel) -> BatchTransform:
 def test_dataset_events_take_the_fast_path_and_give_the_pipelines_probabilities(
     transform: BatchTransform, model: LoadedModel, event_format: str
 ) -> None:
-    """The production model is scored column-wise and every event validated by the fast path: no fallback."""
+    """The production model scores every event on a fast path, no fallback to the contract: canonical events
+    (what the replay sends) in the compiled lane, the dataset's own column names in the Python fast path."""
     events = list(dataset_events(DATASET, limit=3000, event_format=event_format))  # type: ignore[arg-type]
     result = transform(records_of(events), NOW)
-    assert result.by_contract == 0, "every dataset event must be decided by the fast path"
+    assert result.by_contract == 0, "every dataset event must be decided by a fast path"
+    assert result.by_native == (3000 if event_format == "canonical" else 0)
     predictions = [DelayPrediction.model_validate_json(v) for _, v in result.outputs[OutputKind.PREDICTION]]
     with DATASET.open(encoding="utf-8", newline="") as handle:
         rows = list(islice(csv.DictReader(handle), 3000))
@@ -141,3 +143,16 @@ def test_a_batch_is_rewound_to_its_first_record_in_each_partition() -> None:
 
     records = [PlainRecord(b"x", raw_partition=p, raw_offset=o) for p, o in [(1, 7), (0, 3), (1, 8), (0, 4), (2, 0)]]
     assert [(tp.partition, tp.offset) for tp in first_offsets(records)] == [(0, 3), (1, 7), (2, 0)]
+
+
+def test_a_record_stamped_beyond_what_a_prediction_can_carry_is_dead_lettered(transform: BatchTransform) -> None:
+    """Producers may stamp records with any 64-bit number; such a record is unscorable, the batch goes on."""
+    value = orjson.dumps(VALID)
+    stamps = [1_700_000_000_000, 2**62, -(2**62), -1]
+    records = [PlainRecord(value, f"k{i}".encode(), raw_offset=i, raw_timestamp_ms=t) for i, t in enumerate(stamps)]
+    result = transform(records, NOW)
+    assert [key for key, _ in result.outputs[OutputKind.PREDICTION]] == [b"k0", b"k3"]
+    letters = [DeadLetter.model_validate_json(v) for _, v in result.outputs[OutputKind.DEAD_LETTER]]
+    assert [(letter.source.offset, letter.error_kind) for letter in letters] == [(1, "unscorable"), (2, "unscorable")]
+    assert letters[0].errors[0].error == "timestamp_out_of_range"
+    assert (result.valid, result.invalid) == (4, 0), "the events are valid: the fail-closed limit does not count them"

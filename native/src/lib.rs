@@ -1,0 +1,411 @@
+//! The scorer's compiled lane. `Validator.split` decodes and checks a batch's values, keeping the events it can
+//! decide for certain and deferring every other record to the Python path; `Model.predict` scores the kept
+//! events and writes their predictions as JSON bytes. Python (`consumer.native_lane`) builds both from the
+//! same tables and rules the Python path uses, and stays the reference: tests hold the two to the same
+//! verdicts, events, probabilities and bytes.
+
+mod calendar;
+mod event;
+mod model;
+mod write;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use compact_str::CompactString;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+
+use calendar::Fact;
+use event::{Event, Rules};
+use model::{Feature, Field, Index, MAX_FEATURES, MAX_TOP, UNKNOWN};
+
+const MEMO_LIMIT: usize = 50_000;
+// Timestamps this lane writes as `event_time`: 1970-01-01 up to the end of year 9999.
+const LAST_MILLIS: i64 = 253_402_300_799_999;
+
+#[pyclass(frozen)]
+struct Validator {
+    max_bytes: usize,
+    first_year: i32,
+    last_year: i32,
+    known_airlines: FxHashSet<CompactString>,
+    hour_offset: Py<PyAny>,
+    offsets: Mutex<FxHashMap<CompactString, Option<CompactString>>>,
+}
+
+#[pymethods]
+impl Validator {
+    /// `hour_offset(text)`: Santiago's offset (`-03:00`) for every local time in the hour `YYYY-MM-DD?HH`, or
+    /// None when it changes within the hour; asked once per hour and remembered.
+    #[new]
+    fn new(
+        max_bytes: usize,
+        first_year: i32,
+        last_year: i32,
+        known_airlines: HashSet<String>,
+        hour_offset: Py<PyAny>,
+    ) -> Self {
+        let known_airlines = known_airlines
+            .iter()
+            .map(|name| CompactString::from(name.as_str()))
+            .collect();
+        Validator {
+            max_bytes,
+            first_year,
+            last_year,
+            known_airlines,
+            hour_offset,
+            offsets: Mutex::default(),
+        }
+    }
+
+    /// Split a batch: the events kept here, and the positions left to the Python path.
+    fn split(
+        &self,
+        py: Python<'_>,
+        values: Vec<Option<Bound<'_, PyBytes>>>,
+        keys: Vec<Option<Bound<'_, PyBytes>>>,
+        timestamps: Vec<i64>,
+    ) -> PyResult<Batch> {
+        if values.len() != keys.len() || values.len() != timestamps.len() {
+            return Err(PyValueError::new_err(
+                "values, keys and timestamps differ in length",
+            ));
+        }
+        let mut offsets = self
+            .offsets
+            .lock()
+            .map_err(|_| PyValueError::new_err("offset memo poisoned"))?;
+        let mut failure: Option<PyErr> = None;
+        let mut hour_offset = |hour: &str| -> Option<CompactString> {
+            if let Some(known) = offsets.get(hour) {
+                return known.clone();
+            }
+            let answer = match self
+                .hour_offset
+                .call1(py, (hour,))
+                .and_then(|a| a.extract::<Option<String>>(py))
+            {
+                Ok(answer) => answer.map(CompactString::from),
+                Err(error) => {
+                    failure.get_or_insert(error);
+                    return None;
+                }
+            };
+            if offsets.len() >= MEMO_LIMIT {
+                offsets.clear();
+            }
+            offsets.insert(CompactString::from(hour), answer.clone());
+            answer
+        };
+        let known_airline = |name: &str| self.known_airlines.contains(name);
+        let mut rules = Rules {
+            max_bytes: self.max_bytes,
+            first_year: self.first_year,
+            last_year: self.last_year,
+            known_airline: &known_airline,
+            hour_offset: &mut hour_offset,
+        };
+        let mut batch = Batch {
+            events: Vec::new(),
+            positions: Vec::new(),
+            deferred: Vec::new(),
+        };
+        for (position, (value, key)) in values.iter().zip(&keys).enumerate() {
+            let writable = (0..=LAST_MILLIS).contains(&timestamps[position]);
+            let event = match value {
+                Some(value) if writable => event::decode(
+                    value.as_bytes(),
+                    key.as_ref().map(|k| k.as_bytes()),
+                    &mut rules,
+                ),
+                _ => None,
+            };
+            match event {
+                Some(event) => {
+                    batch.events.push(event);
+                    batch.positions.push(position);
+                }
+                None => batch.deferred.push(position),
+            }
+        }
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(batch),
+        }
+    }
+}
+
+/// The events `Validator.split` kept, with their positions in the batch, and the positions it deferred.
+#[pyclass(frozen)]
+struct Batch {
+    events: Vec<Event>,
+    positions: Vec<usize>,
+    deferred: Vec<usize>,
+}
+
+#[pymethods]
+impl Batch {
+    #[getter]
+    fn positions(&self) -> Vec<usize> {
+        self.positions.clone()
+    }
+
+    #[getter]
+    fn deferred(&self) -> Vec<usize> {
+        self.deferred.clone()
+    }
+
+    fn __len__(&self) -> usize {
+        self.events.len()
+    }
+
+    /// The kept events column by column, named as `consumer.columnar.Columns` names its fields.
+    fn columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        fn texts<'e>(
+            events: &'e [Event],
+            field: impl Fn(&'e Event) -> &'e CompactString,
+        ) -> Vec<&'e str> {
+            events.iter().map(|e| field(e).as_str()).collect()
+        }
+        fn optional<'e>(
+            events: &'e [Event],
+            field: impl Fn(&'e Event) -> &'e Option<CompactString>,
+        ) -> Vec<Option<&'e str>> {
+            events.iter().map(|e| field(e).as_deref()).collect()
+        }
+        let events = &self.events;
+        let iso = |e: &Event, offset: bool| {
+            let mut out = Vec::new();
+            if offset {
+                e.write_departure(&mut out)
+            } else {
+                e.local.write_iso(&mut out)
+            }
+            String::from_utf8(out).expect("ISO text is ASCII")
+        };
+        let columns = PyDict::new(py);
+        columns.set_item("rows", self.positions.clone())?;
+        columns.set_item("flight_id", optional(events, |e| &e.flight_id))?;
+        columns.set_item(
+            "departure",
+            events.iter().map(|e| iso(e, true)).collect::<Vec<_>>(),
+        )?;
+        columns.set_item(
+            "wall",
+            events.iter().map(|e| iso(e, false)).collect::<Vec<_>>(),
+        )?;
+        columns.set_item("airline_name", texts(events, |e| &e.airline_name))?;
+        columns.set_item("airline_code", texts(events, |e| &e.airline_code))?;
+        columns.set_item("flight_number", texts(events, |e| &e.flight_number))?;
+        columns.set_item("flight_type", texts(events, |e| &e.flight_type))?;
+        columns.set_item("destination", texts(events, |e| &e.destination))?;
+        columns.set_item("origin_city", optional(events, |e| &e.origin_city))?;
+        columns.set_item(
+            "destination_city",
+            optional(events, |e| &e.destination_city),
+        )?;
+        columns.set_item("month", events.iter().map(|e| e.month).collect::<Vec<_>>())?;
+        Ok(columns)
+    }
+
+    /// Each kept event's flight id: its own, else its record's key.
+    fn flight_ids(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .map(|e| e.resolved_id().to_owned())
+            .collect()
+    }
+}
+
+#[pyclass(frozen)]
+struct Model {
+    model: model::Model,
+    terms: Vec<Vec<u8>>,
+    flagged: Vec<Vec<u8>>,
+    threshold: Vec<u8>,
+    version: Vec<u8>,
+}
+
+#[pymethods]
+impl Model {
+    /// `features`, in the encoder's column order: `("calendar", fact, None, table)`,
+    /// `("vocabulary", field, {category: index}, table)` or `("cross", left, right, table)` (positions of the
+    /// two features it combines). `terms`: each column's contribution as JSON; `flagged`: (feature position,
+    /// name as JSON) of the features whose unseen categories a prediction names; `threshold` and `version`
+    /// as a float and as JSON.
+    #[new]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        features: Vec<Bound<'_, PyTuple>>,
+        coefficients: Vec<f64>,
+        intercept: f64,
+        threshold: f64,
+        threshold_json: Vec<u8>,
+        version_json: Vec<u8>,
+        terms: Vec<Vec<u8>>,
+        flagged: Vec<(usize, Vec<u8>)>,
+        top: usize,
+    ) -> PyResult<Self> {
+        let mut built: Vec<Feature> = Vec::with_capacity(features.len());
+        for spec in &features {
+            built.push(feature(spec, &built)?);
+        }
+        let columns = coefficients.len();
+        for (position, feature) in built.iter().enumerate() {
+            if feature
+                .table
+                .iter()
+                .any(|&c| c != UNKNOWN && !(0..columns as i64).contains(&c))
+            {
+                return Err(PyValueError::new_err(format!(
+                    "feature {position}: a column beyond the coefficients"
+                )));
+            }
+        }
+        if terms.len() != columns || flagged.iter().any(|(f, _)| *f >= built.len()) {
+            return Err(PyValueError::new_err(
+                "terms or flagged features do not fit the tables",
+            ));
+        }
+        if built.len() > MAX_FEATURES || flagged.len() > 32 || top > MAX_TOP {
+            return Err(PyValueError::new_err(format!(
+                "at most {MAX_FEATURES} features, 32 flagged and a top of {MAX_TOP} (got {}, {}, {top})",
+                built.len(),
+                flagged.len()
+            )));
+        }
+        let names = flagged.iter().map(|(_, name)| name.clone()).collect();
+        let model = model::Model {
+            features: built,
+            coefficients,
+            intercept,
+            threshold,
+            flagged: flagged.into_iter().map(|(f, _)| f).collect(),
+            top,
+        };
+        Ok(Model {
+            model,
+            terms,
+            flagged: names,
+            threshold: threshold_json,
+            version: version_json,
+        })
+    }
+
+    /// ((key, value) pairs of the predictions, probabilities) of a batch's kept events; `topics`, `partitions`,
+    /// `offsets` and `timestamps` have one item per record of the whole batch, `scored_at` is JSON.
+    #[allow(clippy::too_many_arguments)]
+    fn predict<'py>(
+        &self,
+        py: Python<'py>,
+        batch: &Batch,
+        topics: Vec<Option<Bound<'py, PyString>>>,
+        partitions: Vec<Option<i64>>,
+        offsets: Vec<Option<i64>>,
+        timestamps: Vec<i64>,
+        scored_at: Vec<u8>,
+    ) -> PyResult<(Bound<'py, PyList>, Vec<f64>)> {
+        let records = topics.len();
+        if partitions.len() != records || offsets.len() != records || timestamps.len() != records {
+            return Err(PyValueError::new_err(
+                "topics, partitions, offsets and timestamps differ in length",
+            ));
+        }
+        if batch.positions.iter().any(|&p| p >= records) {
+            return Err(PyValueError::new_err(
+                "a kept event beyond the records given",
+            ));
+        }
+        let constants = write::Constants {
+            threshold: &self.threshold,
+            model_version: &self.version,
+            scored_at: &scored_at,
+            terms: &self.terms,
+            flagged: &self.flagged,
+        };
+        let pairs = PyList::empty(py);
+        let mut probabilities = Vec::with_capacity(batch.events.len());
+        let mut out = Vec::with_capacity(512);
+        let topics: Vec<Option<&str>> = topics
+            .iter()
+            .map(|topic| topic.as_ref().map(|t| t.to_str()).transpose())
+            .collect::<PyResult<_>>()?;
+        for (event, &position) in batch.events.iter().zip(&batch.positions) {
+            let score = self.model.score(event);
+            let source = write::Source {
+                topic: topics[position],
+                partition: partitions[position],
+                offset: offsets[position],
+                timestamp_ms: timestamps[position],
+            };
+            out.clear();
+            write::prediction(&mut out, event, &score, &source, &constants);
+            probabilities.push(score.probability);
+            let key = PyBytes::new(py, event.resolved_id().as_bytes());
+            pairs.append((key, PyBytes::new(py, &out)))?;
+        }
+        Ok((pairs, probabilities))
+    }
+}
+
+fn feature(spec: &Bound<'_, PyTuple>, before: &[Feature]) -> PyResult<Feature> {
+    let (kind, first, second, table): (String, Bound<'_, PyAny>, Bound<'_, PyAny>, Vec<i64>) =
+        spec.extract()?;
+    let bad = |why: String| PyValueError::new_err(format!("feature {}: {why}", before.len()));
+    let index = match kind.as_str() {
+        "calendar" => {
+            let name: String = first.extract()?;
+            let fact =
+                Fact::named(&name).ok_or_else(|| bad(format!("no calendar fact {name:?}")))?;
+            if table.len() <= fact.largest() {
+                return Err(bad(format!(
+                    "the table of {name} is shorter than its values"
+                )));
+            }
+            Index::Calendar(fact)
+        }
+        "vocabulary" => {
+            let name: String = first.extract()?;
+            let field =
+                Field::named(&name).ok_or_else(|| bad(format!("no event field {name:?}")))?;
+            let vocabulary: HashMap<String, usize> = second.extract()?;
+            let vocabulary: FxHashMap<CompactString, usize> = vocabulary
+                .into_iter()
+                .map(|(category, index)| (CompactString::from(category), index))
+                .collect();
+            if table.len() != vocabulary.len() + 1
+                || vocabulary.values().any(|&i| i >= vocabulary.len())
+            {
+                return Err(bad(
+                    "the table must have one entry per category, then the unseen one".into(),
+                ));
+            }
+            Index::Vocabulary(field, vocabulary)
+        }
+        "cross" => {
+            let (left, right): (usize, usize) = (first.extract()?, second.extract()?);
+            let (Some(l), Some(r)) = (before.get(left), before.get(right)) else {
+                return Err(bad("a cross of features not defined before it".into()));
+            };
+            if table.len() != l.table.len() * r.table.len() {
+                return Err(bad("a cross table must have an entry per pair".into()));
+            }
+            Index::Cross(left, right, r.table.len())
+        }
+        other => return Err(bad(format!("unknown kind {other:?}"))),
+    };
+    Ok(Feature { index, table })
+}
+
+#[pymodule]
+fn flightdelay_native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<Validator>()?;
+    module.add_class::<Batch>()?;
+    module.add_class::<Model>()?;
+    Ok(())
+}

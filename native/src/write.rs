@@ -1,0 +1,116 @@
+//! A prediction as JSON bytes, byte for byte what the Python path writes with orjson
+//! (`consumer.encoding.encode_predictions`); tests compare the two.
+
+use std::io::Write;
+
+use crate::calendar::civil_from_days;
+use crate::event::Event;
+use crate::model::Score;
+
+/// What is the same for every prediction of a batch by one model, already as JSON text.
+pub struct Constants<'a> {
+    pub threshold: &'a [u8],
+    pub model_version: &'a [u8],
+    pub scored_at: &'a [u8],
+    pub terms: &'a [Vec<u8>],   // each encoder column's contribution
+    pub flagged: &'a [Vec<u8>], // each flagged feature's name
+}
+
+pub struct Source<'a> {
+    pub topic: Option<&'a str>,
+    pub partition: Option<i64>,
+    pub offset: Option<i64>,
+    pub timestamp_ms: i64,
+}
+
+pub fn prediction(out: &mut Vec<u8>, event: &Event, score: &Score, source: &Source, c: &Constants) {
+    out.extend_from_slice(b"{\"flight_id\":");
+    string(out, event.resolved_id());
+    out.extend_from_slice(b",\"delay_probability\":");
+    float(out, score.probability);
+    out.extend_from_slice(b",\"delayed\":");
+    out.extend_from_slice(if score.delayed { b"true" } else { b"false" });
+    out.extend_from_slice(b",\"threshold\":");
+    out.extend_from_slice(c.threshold);
+    out.extend_from_slice(b",\"model_version\":");
+    out.extend_from_slice(c.model_version);
+    out.extend_from_slice(b",\"top_contributions\":[");
+    join(
+        out,
+        score
+            .top_columns()
+            .iter()
+            .map(|&column| c.terms[column].as_slice()),
+    );
+    out.extend_from_slice(b"],\"unseen_categories\":[");
+    let unseen = c
+        .flagged
+        .iter()
+        .enumerate()
+        .filter(|(position, _)| score.unseen & 1 << position != 0);
+    join(out, unseen.map(|(_, name)| name.as_slice()));
+    out.extend_from_slice(b"],\"scheduled_departure\":\"");
+    event.write_departure(out);
+    out.extend_from_slice(b"\",\"event_time\":\"");
+    utc_millis(out, source.timestamp_ms);
+    out.extend_from_slice(b"\",\"scored_at\":");
+    out.extend_from_slice(c.scored_at);
+    out.extend_from_slice(b",\"source\":{\"topic\":");
+    match source.topic {
+        Some(topic) => string(out, topic),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"partition\":");
+    optional_int(out, source.partition);
+    out.extend_from_slice(b",\"offset\":");
+    optional_int(out, source.offset);
+    out.extend_from_slice(b"}}");
+}
+
+fn join<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a [u8]>) {
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(item);
+    }
+}
+
+pub fn string(out: &mut Vec<u8>, text: &str) {
+    serde_json::to_writer(&mut *out, text).expect("writing to a Vec cannot fail");
+}
+
+/// The shortest text that reads back as the same float, as orjson writes floats in [0, 1].
+fn float(out: &mut Vec<u8>, value: f64) {
+    let mut buffer = ryu::Buffer::new();
+    out.extend_from_slice(buffer.format(value).as_bytes());
+}
+
+fn optional_int(out: &mut Vec<u8>, value: Option<i64>) {
+    match value {
+        Some(number) => write!(out, "{number}").expect("writing to a Vec cannot fail"),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.mmm000]Z` for milliseconds since the epoch, as orjson writes a UTC datetime.
+pub fn utc_millis(out: &mut Vec<u8>, millis: i64) {
+    let seconds = millis.div_euclid(1000);
+    let fraction = millis.rem_euclid(1000);
+    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+    let second_of_day = seconds.rem_euclid(86_400);
+    let (hour, minute, second) = (
+        second_of_day / 3600,
+        second_of_day / 60 % 60,
+        second_of_day % 60,
+    );
+    write!(
+        out,
+        "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}"
+    )
+    .expect("writing to a Vec cannot fail");
+    if fraction > 0 {
+        write!(out, ".{fraction:03}000").expect("writing to a Vec cannot fail");
+    }
+    out.push(b'Z');
+}
