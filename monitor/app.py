@@ -24,10 +24,13 @@ from consumer.exits import ExitCode, ScorerExit
 from consumer.health import HealthState, start_health_server
 from consumer.records import first_offsets, next_offsets, usable_records
 from consumer.service import exit_code_of
+from kafka_common.model_control import ControlReader
 from kafka_common.settings import KafkaSettings, TopicSettings
+from monitor.drift_watch import DriftWatch
 from monitor.join import Joined, JoinState, Outcome, Prediction
 from monitor.metrics import MonitorMetrics
-from monitor.records import commit_point, parse, rebuild_plan
+from monitor.records import FlightRow, commit_point, parse, rebuild_plan
+from monitor.references import References
 from monitor.settings import MonitorSettings
 from monitor.windows import ModelWindows
 from schemas.monitoring import JoinedPrediction, ModelMetricsReport
@@ -46,7 +49,8 @@ class MonitorApp:
         self.health = HealthState()
         self.health.model_loaded = True  # nothing to load: readiness is the broker and an assignment
         self.roles = {topics.predictions: "champion", topics.shadow_predictions: "challenger"}
-        self.inputs = [topics.predictions, topics.shadow_predictions, topics.outcomes]
+        # The flight events too: their features' drift needs no join, and no rebuild (the window restarts empty).
+        self.inputs = [topics.predictions, topics.shadow_predictions, topics.outcomes, topics.input]
         self.states: dict[int, JoinState] = {}
         self.windows = ModelWindows(settings.window_events, settings.window_hours * HOUR_S)
         self._stop = threading.Event()
@@ -74,6 +78,8 @@ class MonitorApp:
             "transactional.id": settings.transactional_id,
             "transaction.timeout.ms": settings.transaction_timeout_ms,
         }
+        references = References(ControlReader(self._client, topics.model_control), settings.model_uri)
+        self.drift = DriftWatch(references, settings.drift_window_events, self.metrics)
         events = CommitEvents(on_abort=self.metrics.aborted.inc)
         self.committer = make_committer(
             True, self.consumer, producer, settings.transaction_timeout_ms / 1000, self._stop, events
@@ -88,12 +94,14 @@ class MonitorApp:
         finally:
             self.consumer.close()
             self.committer.close()
+            self.drift.references.close()
             if self._server is not None:
                 self._server.shutdown()
 
     def _serve_forever(self) -> None:
         self._server = start_health_server(self.settings.http_port, self.health, self.metrics.registry)
         self.consumer.list_topics(timeout=self.settings.startup_timeout_s)
+        self.drift.references.start(self.settings.startup_timeout_s)
         self.committer.start()
         self.consumer.subscribe(self.inputs, on_assign=self._assigned, on_revoke=self._revoked)
         log.info("monitor starting", extra={"inputs": self.inputs, "group": self.settings.group_id})
@@ -127,10 +135,15 @@ class MonitorApp:
         try:
             for number in numbers:
                 points = [tp for tp in committed if tp.partition == number]
-                newest, ranges = rebuild_plan(points)
-                state = JoinState(self.settings.horizon_hours * HOUR_S, newest)
+                plan = rebuild_plan(points)
+                state = JoinState(
+                    self.settings.horizon_hours * HOUR_S,
+                    plan.newest_s,
+                    max_held=self.settings.max_held,
+                    watermark_s=plan.watermark_s,
+                )
                 self.states[number] = state
-                self.metrics.rebuilt.inc(self._reread(reader, state, ranges))
+                self.metrics.rebuilt.inc(self._reread(reader, state, plan.ranges))
         finally:
             reader.close()
 
@@ -147,7 +160,7 @@ class MonitorApp:
                 if key not in remaining:
                     continue
                 if message.error() is None and (message.offset() or 0) < remaining[key][1]:
-                    self._join(parse(message, self.roles), state)
+                    self._join(parse(message, self.roles, self.topics.input), state)
                     count += 1
                 if message.error() is not None or (message.offset() or 0) + 1 >= remaining[key][1]:
                     del remaining[key]  # the end of the range (or of the partition)
@@ -158,9 +171,16 @@ class MonitorApp:
     # --- one batch ------------------------------------------------------------------------------------------
     def _process(self, records: Sequence[Message]) -> None:
         joined: list[Joined] = []
+        flights: list[FlightRow] = []
+        predictions: list[Prediction] = []
         for record in records:
-            number = record.partition() or 0
-            joined += self._join(parse(record, self.roles), self.states[number])
+            parsed = parse(record, self.roles, self.topics.input)
+            if isinstance(parsed, FlightRow):
+                flights.append(parsed)
+                continue
+            if isinstance(parsed, Prediction):
+                predictions.append(parsed)
+            joined += self._join(parsed, self.states[record.partition() or 0])
         for state in self.states.values():
             state.evict()
         now = datetime.now(UTC)
@@ -171,8 +191,11 @@ class MonitorApp:
             for pair in joined:
                 key = self.windows.add(pair)
                 self.metrics.joined.labels(role=key[0], version=key[1]).inc()
+            self.drift.observe(flights, predictions)
             for report in reports:
                 self.metrics.report(report.role, report.model_version, report.window, report)
+            if reports or not records:
+                self.drift.report()
             if reports or not records:
                 self._last_report = time.monotonic()
             self.metrics.pending.set(sum(state.pending for state in self.states.values()))
@@ -180,7 +203,9 @@ class MonitorApp:
             rewind(self.consumer, first_offsets(records))
             self._rebuild(sorted({record.partition() or 0 for record in records}))
 
-    def _join(self, parsed: Prediction | Outcome | str, state: JoinState) -> list[Joined]:
+    def _join(self, parsed: Prediction | Outcome | FlightRow | str, state: JoinState) -> list[Joined]:
+        if isinstance(parsed, FlightRow):
+            return []
         if isinstance(parsed, str):
             self.metrics.read.labels(kind="invalid").inc()
             log.warning("skipping a record: %s", parsed)
@@ -197,11 +222,15 @@ class MonitorApp:
         reached = {(tp.topic, tp.partition): tp.offset for tp in next_offsets(records)}
         numbers = sorted({partition for _, partition in reached})
         positions = self.consumer.position([TopicPartition(t, n) for t in self.inputs for n in numbers])
+        earliest = {number: self.states[number].replay_from() for number in numbers}
         points = []
         for position in positions:
             offset = reached.get((position.topic, position.partition), position.offset)
             if offset >= 0:
-                points.append(commit_point(position.topic, position.partition, offset, self.states[position.partition]))
+                state = self.states[position.partition]
+                points.append(
+                    commit_point(position.topic, position.partition, offset, state, earliest[position.partition])
+                )
         return points
 
     def _reports(self, now: datetime) -> list[ModelMetricsReport]:

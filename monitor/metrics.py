@@ -6,6 +6,7 @@ import contextlib
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from monitor.drift import Drift
 from monitor.online_metrics import WindowMetrics
 from schemas.monitoring import ModelMetricsReport
 
@@ -35,6 +36,33 @@ class MonitorMetrics:
             ["role", "version", "window", "figure"],
             registry=r,
         )
+
+        drift_labels = ["name", "version"]  # a feature (its reference: the champion's) or "score" (its version's)
+        self.psi = Gauge(
+            "flightdelay_monitor_psi",
+            "Population stability index of a feature, or of a version's score, over the drift window",
+            drift_labels,
+            registry=r,
+        )
+        self.psi_threshold = Gauge(
+            "flightdelay_monitor_psi_threshold",
+            "The PSI above which this window is not plausibly the reference (depends on its size)",
+            drift_labels,
+            registry=r,
+        )
+        self.drifting = Gauge(
+            "flightdelay_monitor_drifting", "1 while the PSI is above its threshold", drift_labels, registry=r
+        )
+        self.drift_events = Gauge(
+            "flightdelay_monitor_drift_window_events", "Events in the drift window", drift_labels, registry=r
+        )
+
+    def drift(self, version: str, drift: Drift) -> None:
+        labels = {"name": drift.name, "version": version}
+        self.psi.labels(**labels).set(drift.psi)
+        self.psi_threshold.labels(**labels).set(drift.threshold)
+        self.drifting.labels(**labels).set(int(drift.drifting))
+        self.drift_events.labels(**labels).set(drift.events)
 
     def report(self, role: str, version: str, window: str, figures: WindowMetrics | ModelMetricsReport) -> None:
         for name in FIGURES:

@@ -4,20 +4,38 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from confluent_kafka import Message, TopicPartition
 from pydantic import ValidationError
 
 from monitor.join import JoinState, Outcome, Prediction
-from schemas import DelayPrediction
+from schemas import DelayPrediction, FlightEvent
 from schemas.outcome import FlightOutcome
+from training.features import flight_features
+from training.reference import drift_row
 
 
-def parse(message: Message, role_of_topic: Mapping[str, str]) -> Prediction | Outcome | str:
-    """A prediction (from a prediction topic), an outcome, or why the record is neither."""
+@dataclass(frozen=True, slots=True)
+class FlightRow:
+    """A flight event's drift-watched feature values (`training.reference.DRIFT_FEATURES` order)."""
+
+    values: tuple[str, ...]
+
+
+def parse(
+    message: Message, role_of_topic: Mapping[str, str], input_topic: str = ""
+) -> Prediction | Outcome | FlightRow | str:
+    """A prediction (from a prediction topic), an outcome, a flight event's features, or why it is none."""
     topic, value = message.topic() or "", message.value() or b""
     position = (topic, message.partition() or 0, message.offset() or 0)
     try:
+        if topic == input_topic:  # the scorer dead-letters what is invalid; drift counts only what it scores
+            e = FlightEvent.model_validate_json(value)
+            features = flight_features(
+                e.local_departure, e.airline_name, e.flight_type, e.destination, e.airline_code, e.flight_number
+            )
+            return FlightRow(drift_row(features))
         if topic in role_of_topic:
             p = DelayPrediction.model_validate_json(value)
             departure = p.scheduled_departure.timestamp()
@@ -29,17 +47,30 @@ def parse(message: Message, role_of_topic: Mapping[str, str]) -> Prediction | Ou
         return f"{topic} partition {position[1]} offset {position[2]}: {exc.errors(include_url=False)[0]['msg']}"
 
 
-def commit_point(topic: str, partition: int, offset: int, state: JoinState) -> TopicPartition:
-    """The offset to commit, carrying where a rebuild reads this partition from and the state's watermark."""
-    replay_from = state.replay_from().get((topic, partition), offset)
-    metadata = json.dumps({"replay_from": replay_from, "newest_s": state.newest_s})
+def commit_point(
+    topic: str, partition: int, offset: int, state: JoinState, replay_from: dict[tuple[str, int], int]
+) -> TopicPartition:
+    """The offset to commit, carrying where a rebuild reads this partition from (`replay_from`: the state's
+    `replay_from()`, computed once for all its topics) and the state's watermark."""
+    start = replay_from.get((topic, partition), offset)
+    metadata = json.dumps({"replay_from": start, "newest_s": state.newest_s, "watermark_s": state.watermark_s})
     return TopicPartition(topic, partition, offset, metadata=metadata)
 
 
-def rebuild_plan(committed: list[TopicPartition]) -> tuple[dict[str, float], dict[tuple[str, int], tuple[int, int]]]:
-    """From committed offsets of one partition's topics: the newest departure of each input (the state's
-    watermark), and per topic the range [from, to) to re-read. Nothing was committed yet: nothing to re-read."""
+@dataclass(frozen=True)
+class RebuildPlan:
+    """What a partition's state was at its last commit: the newest departure of each input, the watermark, and
+    per topic the range [from, to) of records to re-read."""
+
+    newest_s: dict[str, float]
+    watermark_s: float
+    ranges: dict[tuple[str, int], tuple[int, int]]
+
+
+def rebuild_plan(committed: list[TopicPartition]) -> RebuildPlan:
+    """From the committed offsets of one partition's topics. Nothing was committed yet: nothing to re-read."""
     newest: dict[str, float] = {}
+    watermark = float("-inf")
     ranges: dict[tuple[str, int], tuple[int, int]] = {}
     for point in committed:
         if point.offset < 0:
@@ -47,7 +78,8 @@ def rebuild_plan(committed: list[TopicPartition]) -> tuple[dict[str, float], dic
         saved = json.loads(point.metadata) if point.metadata else {}
         for side, departure_s in saved.get("newest_s", {}).items():
             newest[side] = max(newest.get(side, departure_s), float(departure_s))
+        watermark = max(watermark, float(saved.get("watermark_s", watermark)))
         start = int(saved.get("replay_from", point.offset))
         if start < point.offset:
             ranges[(point.topic, point.partition)] = (start, point.offset)
-    return newest, ranges
+    return RebuildPlan(newest, watermark, ranges)

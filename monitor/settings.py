@@ -19,8 +19,19 @@ class MonitorSettings(BaseSettings):
     horizon_hours: float = Field(
         default=48, gt=0, description="how long (event time) a prediction waits for its outcome, and outcomes are kept"
     )
+    max_held: int = Field(
+        default=500_000,
+        ge=1,
+        description="per input partition, predictions waiting and outcomes kept at most (while an input stalls)",
+    )
     window_events: int = Field(default=2_000, ge=10, description="the count window: last joined predictions")
     window_hours: float = Field(default=24, gt=0, description="the event-time window: hours of scheduled departures")
+    drift_window_events: int = Field(
+        default=5_000, ge=10, description="the drift window: last flight events (and last scores per version)"
+    )
+    model_uri: str | None = Field(
+        default=None, description="the champion's version when the control topic names none (path or s3://)"
+    )
     report_interval_s: float = Field(default=10, gt=0, description="how often figures go to the metrics topic")
     batch_size: int = Field(default=2_000, ge=1)
     batch_max_wait_ms: int = Field(default=100, ge=1)

@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from training.reference import ReferenceProfile
+
 MODEL_FILE = "model.joblib"
 LOOKUP_FILE = "lookup.json"
 MANIFEST_FILE = "manifest.json"
@@ -50,6 +52,8 @@ class ModelManifest(BaseModel):
     metrics: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # The lookup tables' sha256; absent when the pipeline is not a logistic model over one-hot features.
     lookup_sha256: str | None = None
+    # What the model saw, for drift monitoring; absent in versions trained before it was recorded.
+    reference: ReferenceProfile | None = None
 
 
 class DescribedByManifest:

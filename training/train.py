@@ -22,6 +22,7 @@ from training.explain import coefficients, largest
 from training.features import DESTINATION, FEATURE_NAMES, INPUT_COLUMNS
 from training.manifest import file_sha256, read_manifest
 from training.models import CANDIDATES, PRODUCTION_C_GRID, production_model
+from training.reference import reference_profile
 from training.report import ModelResult, write_report
 
 PRODUCTION = "production logistic"
@@ -121,6 +122,7 @@ def train(
     names = destination_names(frame)
     encoder = production.named_steps["onehot"]
     metrics = {r.split: r.metrics.as_dict() for r in results if r.name == PRODUCTION}
+    reference = reference_profile(test_split.train, production.predict_proba(test_split.validation)[:, 1])
     manifest: dict[str, Any] = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
@@ -139,6 +141,7 @@ def train(
         "data_sha256": file_sha256(data_path),
         "data_rows": len(frame),
         "metrics": metrics,
+        "reference": reference.model_dump(),
         "comparison": [
             {"model": r.name, "split": r.split, "fit_seconds": round(r.fit_seconds, 3), **r.metrics.as_dict()}
             for r in results

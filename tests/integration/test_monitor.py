@@ -17,14 +17,17 @@ from sklearn.metrics import brier_score_loss, f1_score, recall_score, roc_auc_sc
 from consumer.local_process import ScorerProcess
 from kafka_common.model_control import write_control
 from kafka_common.settings import TopicSettings
+from monitor.drift import assess, psi
 from producer.reading import committed_reader, read_messages
 from producer.replay import dataset_flights, publish_schedule, with_outcomes
 from schemas.model_control import ModelControl, ModelRef, ModelRole
 from schemas.monitoring import JoinedPrediction, ModelMetricsReport
 from tests.conftest import DATASET
 from tests.streaming import scorers
+from training.features import flight_features
 from training.manifest import file_sha256
-from training.model_store import copy_as_version
+from training.model_store import copy_as_version, load_serving
+from training.reference import DRIFT_FEATURES, drift_row, score_bin
 
 pytestmark = pytest.mark.integration
 
@@ -106,7 +109,7 @@ def test_online_figures_equal_scikit_learn_on_the_joined_rows(
 ) -> None:
     flights = list(dataset_flights(DATASET, start=30_000, limit=3_000))
     schedule = with_outcomes(flights, "canonical", (stream_topics.input, stream_topics.outcomes), 0, timedelta(hours=1))
-    env = {"MONITOR_WINDOW_EVENTS": "100000", "MONITOR_WINDOW_HOURS": "1000000"}
+    env = {"MONITOR_WINDOW_EVENTS": "100000", "MONITOR_WINDOW_HOURS": "1000000", "MONITOR_MODEL_URI": str(model_dir)}
     with scorers(bootstrap, model_dir, stream_topics, tmp_path):
         process = monitor(bootstrap, stream_topics, tmp_path / "monitor.log", **env)
         try:
@@ -119,6 +122,11 @@ def test_online_figures_equal_scikit_learn_on_the_joined_rows(
                 ModelMetricsReport.model_validate_json(v)
                 for v in read_all(bootstrap, stream_topics.model_metrics, 10**6, 10)
             ]
+            drift = {
+                (name, figure): process.metric(f'flightdelay_monitor_{figure}{{name="{name}",version="test-run"}}')
+                for name in ("airline", "month", "score")
+                for figure in ("psi", "drifting", "drift_window_events")
+            }
         finally:
             process.kill()
     assert len(joined) == len(flights)
@@ -131,3 +139,17 @@ def test_online_figures_equal_scikit_learn_on_the_joined_rows(
     assert final.f1 == pytest.approx(f1_score(y, predicted), abs=1e-12)
     assert final.brier == pytest.approx(brier_score_loss(y, p), abs=1e-12)
     assert final.actual_delayed_rate == pytest.approx(y.mean()) and final.pending == 0
+    # Drift over the same flights, from what went in: their features by the training definitions, the model's
+    # reference profile, the probabilities the scorer wrote.
+    profile = load_serving(str(model_dir)).manifest.reference
+    assert profile is not None
+    rows = [drift_row(flight_features(e.local_departure, e.airline_name, e.flight_type, e.destination,
+                                      e.airline_code, e.flight_number)) for _, e in flights]  # fmt: skip
+    for position, name in ((DRIFT_FEATURES.index("airline"), "airline"), (DRIFT_FEATURES.index("month"), "month")):
+        expected = assess(name, profile.features[name], Counter(row[position] for row in rows))
+        assert drift[(name, "psi")] == pytest.approx(expected.psi, abs=1e-9)
+        assert drift[(name, "drifting")] == expected.drifting
+        assert drift[(name, "drift_window_events")] == len(flights)
+    assert drift[("month", "drifting")] == 1, "two summer months against a whole year's months"
+    scores = Counter(score_bin(profile.score_edges, j.delay_probability) for j in joined)
+    assert drift[("score", "psi")] == pytest.approx(psi(profile.score_reference(), scores)[0], abs=1e-9)

@@ -71,7 +71,7 @@ def test_a_crash_and_rebuild_loses_and_doubles_no_pair(
     # What the commit stores: per topic the next offset, where to replay from, and the watermark.
     committed = Counter(r.position[0] for r in records[:crash])
     replay_from = before.replay_from()
-    rebuilt = JoinState(horizon, dict(before.newest_s))
+    rebuilt = JoinState(horizon, dict(before.newest_s), watermark_s=before.watermark_s)
     replayed = [
         r for r in records[:crash] if replay_from.get((r.position[0], 0), committed[r.position[0]]) <= r.position[2]
     ]

@@ -1,0 +1,74 @@
+"""The reference profiles the monitor compares the stream with: those of the versions the control topic names.
+
+The champion's profile is what the input features are compared with; each version's own, what its scores are.
+A version is loaded and verified as the scorers load it (`training.model_store.load_ref`); one that cannot be
+is logged and left out, and the profiles known so far stay. Without a champion on the control topic,
+`MONITOR_MODEL_URI` (when set) names it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from kafka_common.model_control import ControlReader, latest_by_role
+from schemas.model_control import ModelControl, ModelRef, ModelRole
+from training.lookup import ServingModel
+from training.model_store import load_ref, load_serving
+from training.reference import ReferenceProfile
+
+log = logging.getLogger("monitor")
+
+
+class References:
+    """Reference profiles by model version, and which version is the champion."""
+
+    def __init__(
+        self,
+        control: ControlReader | None,
+        model_uri: str | None,
+        load: Callable[[ModelRef], ServingModel] = load_ref,
+    ) -> None:
+        self._control, self._model_uri, self._load = control, model_uri, load
+        self.by_version: dict[str, ReferenceProfile] = {}
+        self.champion: str | None = None
+
+    def start(self, timeout_s: float) -> None:
+        if self._control is not None:
+            self._apply(self._control.read_to_end(timeout_s))
+        if self.champion is None and self._model_uri:
+            self._add(ModelRole.CHAMPION, lambda: load_serving(self._model_uri or ""))
+
+    def refresh(self) -> None:
+        """Take the control records that arrived since the last call."""
+        if self._control is not None:
+            self._apply(self._control.poll())
+
+    def close(self) -> None:
+        if self._control is not None:
+            self._control.close()
+
+    @property
+    def champion_profile(self) -> ReferenceProfile | None:
+        return self.by_version.get(self.champion) if self.champion else None
+
+    def _apply(self, records: list[ModelControl | str]) -> None:
+        for role, record in latest_by_role(records).items():
+            ref = record.model
+            if ref is not None and ref.version not in self.by_version:
+                self._add(role, lambda ref=ref: self._load(ref))  # type: ignore[misc]
+            if role is ModelRole.CHAMPION and ref is not None and ref.version in self.by_version:
+                self.champion = ref.version
+
+    def _add(self, role: ModelRole, load: Callable[[], ServingModel]) -> None:
+        try:
+            model = load()
+        except Exception as exc:  # deliberately broad: a version we cannot read must not stop the monitor
+            log.warning("no reference profile for the %s: %s", role.value, exc)
+            return
+        if model.manifest.reference is None:
+            log.warning("version %s has no reference profile (trained before profiles were recorded)", model.version)
+            return
+        self.by_version[model.version] = model.manifest.reference
+        if role is ModelRole.CHAMPION:
+            self.champion = model.version
