@@ -19,12 +19,13 @@ from consumer.local_process import ScorerProcess
 from kafka_common.provider import kafka_broker
 from kafka_common.settings import TOPIC_NAME_FIELDS, KafkaSettings, TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
+from producer.demo_monitor import await_joined, drift_lines, last_reports, online_table, publish_outcomes, start_monitor
 from producer.demo_rollout import Rollout, publish_with_rollout, second_version, versions_table
 from producer.reading import committed_reader, parse_output, read_messages
-from producer.replay import dataset_events
+from producer.replay import dataset_flights, event_record, outcome_of
 from producer.watch import prediction_table, pushes
 from schemas import DeadLetter, DelayPrediction
-from training.manifest import resolve_model_dir
+from training.manifest import read_manifest, resolve_model_dir
 
 BAD_EVENTS: list[tuple[bytes, bytes]] = [
     (
@@ -81,17 +82,20 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
             ScorerProcess(endpoint.bootstrap_servers, models, Path(workdir) / f"scorer-{i}.log", f"run-{i}", env)
             for i in range(consumers)
         ]
+        monitor = start_monitor(endpoint.bootstrap_servers, topics, Path(workdir), models)
+        model_dirs = {read_manifest(d)["version"]: d for d in (resolve_model_dir(models), candidate)}
         codes: list[int] = []
         try:
-            with console.status(f"starting {consumers} scorer(s)…"):
+            with console.status(f"starting {consumers} scorer(s) and the monitor…"):
                 for scorer in scorers:
                     scorer.start()
-                for scorer in scorers:
-                    scorer.wait_ready()
-            console.print(f"{consumers} scorer(s) ready, following {topics.model_control}")
+                for process in [*scorers, monitor]:
+                    process.wait_ready()
+            console.print(f"{consumers} scorer(s) ready, following {topics.model_control}; the monitor ready")
             reader = committed_reader(config, [topics.predictions, topics.dead_letter, topics.shadow_predictions])
             started = time.monotonic()
-            events = [*dataset_events(data, limit=flights), *BAD_EVENTS]
+            rows = list(dataset_flights(data, limit=flights))
+            events = [*(event_record(row, event, "canonical") for row, event in rows), *BAD_EVENTS]
             rate = max(len(events) / REPLAY_SECONDS, 1.0)
             console.print(f"replaying {len(events):,} events at {rate:,.0f}/s; the model rollout steps:")
             with Progress(console=console, transient=True) as progress:
@@ -126,26 +130,41 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
                         (predictions if isinstance(output, DelayPrediction) else letters).append(output)  # type: ignore[arg-type]
             reader.close()
             elapsed = time.monotonic() - started
+            outcomes = [(e.resolved_id().encode(), outcome_of(row, e).model_dump_json().encode()) for row, e in rows]
+            with console.status(f"the flights depart: {len(outcomes):,} outcomes to {topics.outcomes}, joined…"):
+                failed += publish_outcomes(config, topics.outcomes, outcomes)
+                joined = await_joined(monitor, len(predictions) + len(shadow))
+                reports = last_reports(config, topics.model_metrics)
+            monitoring = online_table(reports, model_dirs), drift_lines(monitor)
         finally:
-            codes = [scorer.stop() for scorer in scorers]
+            codes = [process.stop() for process in [*scorers, monitor]]
         _summary(console, flights, predictions, letters, elapsed)
         console.print(versions_table(predictions, shadow))
+        console.print(monitoring[0])
+        console.print("drift over the replayed flights (against each version's training profile):", *monitoring[1])
         clean = all(code == 0 for code in codes)
-        console.print(f"scorers stopped with exit codes {codes}" + ("" if clean else " [red](not clean)[/]"))
+        console.print(
+            f"scorers and monitor stopped with exit codes {codes}" + ("" if clean else " [red](not clean)[/]")
+        )
         wanted = Counter(key.decode() for key, _ in events[:flights])
         exact = (
             failed == 0
             and Counter(p.flight_id for p in predictions) == wanted
             and len(letters) == len(BAD_EVENTS)
             and max(Counter(p.flight_id for p in shadow).values(), default=1) == 1
+            and joined == len(predictions) + len(shadow)
         )
         if exact:
             console.print(
                 f"[green]exactly once across the swaps: every flight predicted once ({len(predictions):,}), "
-                f"{len(shadow):,} shadow predictions without a duplicate, {len(letters)} dead letters[/]"
+                f"{len(shadow):,} shadow predictions without a duplicate, {len(letters)} dead letters; "
+                f"each of the {joined:,} joined with its flight's outcome[/]"
             )
         else:
-            console.print(f"[red]expected each of {flights} flights predicted once, {len(BAD_EVENTS)} dead letters[/]")
+            console.print(
+                f"[red]expected each of {flights} flights predicted once, {len(BAD_EVENTS)} dead letters, and every "
+                f"prediction joined with its outcome ({joined:,} of {len(predictions) + len(shadow):,})[/]"
+            )
     console.print("broker stopped; nothing left running" if endpoint.kind == "local-jvm" else "done")
     return 0 if clean and exact else 1
 

@@ -132,6 +132,12 @@ def publish_schedule(
     return report
 
 
+def outcome_of(row: dict[str, str], event: FlightEvent) -> FlightOutcome:
+    """The flight's outcome: its actual departure (`Fecha-O`, Santiago time) against the scheduled one."""
+    departed = datetime.fromisoformat(row["Fecha-O"]).replace(tzinfo=SANTIAGO)
+    return FlightOutcome.of(event.resolved_id(), event.scheduled_departure, departed)
+
+
 def with_outcomes(
     flights: Iterable[tuple[dict[str, str], FlightEvent]],
     event_format: EventFormat,
@@ -146,10 +152,9 @@ def with_outcomes(
     timed: list[tuple[float, int, str, bytes, bytes]] = []
     for order, (row, event) in enumerate(flights):
         key, value = event_record(row, event, event_format)
-        departed = datetime.fromisoformat(row["Fecha-O"]).replace(tzinfo=SANTIAGO)
-        outcome = FlightOutcome.of(key.decode(), event.scheduled_departure, departed)
+        outcome = outcome_of(row, event)
         sent_at = (event.scheduled_departure - lead).timestamp()
-        outcome_at = max(departed.timestamp(), sent_at)
+        outcome_at = max(outcome.actual_departure.timestamp(), sent_at)
         timed.append((sent_at, 2 * order, topics[0], key, value))
         timed.append((outcome_at, 2 * order + 1, topics[1], key, outcome.model_dump_json().encode()))
     timed.sort()

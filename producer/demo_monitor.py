@@ -1,0 +1,110 @@
+"""`make run`'s last act: the flights' outcomes arrive, the monitor joins them to the predictions, and the run
+ends with each version's online figures beside its manifest's offline ones, and what drifted."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Producer
+from rich.table import Table
+
+from consumer.local_process import ScorerProcess
+from consumer.metrics import OFFLINE_FIGURES
+from kafka_common.settings import TopicSettings
+from producer.reading import committed_reader, read_messages
+from producer.replay import publish
+from schemas.monitoring import ModelMetricsReport
+from training.manifest import read_manifest
+
+FIGURES = ("roc_auc", "pr_auc", "recall", "precision", "brier")
+
+
+def start_monitor(bootstrap: str, topics: TopicSettings, workdir: Path, models: Path) -> ScorerProcess:
+    """A monitor whose windows hold the whole run and that reports every second."""
+    env = {
+        **topics.environment(),
+        "MONITOR_GROUP_ID": f"monitor-{topics.input}-{time.time_ns()}",
+        "MONITOR_REPORT_INTERVAL_S": "1",
+        "MONITOR_WINDOW_EVENTS": "1000000",
+        "MONITOR_WINDOW_HOURS": "1000000",
+        # The replay sends the dataset in its own order (flight by flight, each over the month), not in event
+        # time, and the outcomes only after every prediction: the horizon covers the whole year.
+        "MONITOR_HORIZON_HOURS": str(24 * 400),
+        "MONITOR_MODEL_URI": str(models),
+    }
+    return ScorerProcess(bootstrap, models, workdir / "monitor.log", "run-monitor", env, module="monitor").start()
+
+
+def publish_outcomes(config: dict[str, Any], topic: str, outcomes: Sequence[tuple[bytes, bytes]]) -> int:
+    """Publish the outcomes; return how many failed."""
+    return publish(Producer({**config, "enable.idempotence": True, "acks": "all"}), topic, outcomes).failed
+
+
+def await_joined(monitor: ScorerProcess, expected: int, timeout_s: float = 60) -> int:
+    """Wait until the monitor has joined `expected` predictions (every version, every role); return how many."""
+    deadline = time.monotonic() + timeout_s
+    joined = 0
+    while time.monotonic() < deadline:
+        joined = int(sum(value for _, value in _series(monitor, "flightdelay_monitor_joined_total")))
+        if joined >= expected:
+            break
+        time.sleep(0.5)
+    time.sleep(2)  # the next report covers every joined prediction
+    return joined
+
+
+def last_reports(config: dict[str, Any], topic: str) -> dict[tuple[str, str], ModelMetricsReport]:
+    """The newest report of each (role, version) over the count window."""
+    reader = committed_reader(config, [topic])
+    latest: dict[tuple[str, str], ModelMetricsReport] = {}
+    try:
+        for message in read_messages(reader, lambda: False, 3, 15):
+            report = ModelMetricsReport.model_validate_json(message.value() or b"")
+            if report.window == "events":
+                latest[(report.role, report.model_version)] = report
+    finally:
+        reader.close()
+    return latest
+
+
+def online_table(reports: dict[tuple[str, str], ModelMetricsReport], model_dirs: dict[str, Path]) -> Table:
+    """Online figures of each version on the replayed flights, each beside its manifest's test figure."""
+    table = Table(title="online (replayed flights, joined with their outcomes) vs offline (manifest, test split)")
+    for column in ("role", "version", "joined", *FIGURES):
+        table.add_column(column)
+    for (role, version), report in sorted(reports.items()):
+        offline = read_manifest(model_dirs[version]).get("metrics", {}).get("test", {}) if version in model_dirs else {}
+        cells = []
+        for figure in FIGURES:
+            online, test = getattr(report, figure), offline.get(OFFLINE_FIGURES[figure])
+            cells.append(f"{_number(online)} vs {_number(test)}")
+        table.add_row(role, version, f"{report.events:,}", *cells)
+    return table
+
+
+def drift_lines(monitor: ScorerProcess) -> list[str]:
+    """What the monitor's drift gauges say: every feature and score, drifting ones marked."""
+    psi = dict(_series(monitor, "flightdelay_monitor_psi"))
+    drifting = dict(_series(monitor, "flightdelay_monitor_drifting"))
+    lines = [] if psi else ["\n  none: no version served has a reference profile (trained before they were recorded?)"]
+    for labels, value in sorted(psi.items(), key=lambda item: -item[1]):
+        mark = "[red]drifts[/]" if drifting.get(labels) == 1 else "stable"
+        lines.append(f"\n  {labels}: PSI {value:.3f} ({mark})")
+    return lines
+
+
+def _series(process: ScorerProcess, name: str) -> list[tuple[str, float]]:
+    """(labels, value) of every sample of a metric on the process's /metrics."""
+    samples = []
+    for line in process.get("/metrics")[1].decode().splitlines():
+        if line.startswith(name + "{"):
+            labels, _, value = line[len(name) :].rpartition(" ")
+            samples.append((labels, float(value)))
+    return samples
+
+
+def _number(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, int | float) else "-"
