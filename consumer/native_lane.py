@@ -13,7 +13,6 @@ the scorer logs which lane it runs and counts events by lane.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +20,7 @@ import orjson
 
 from consumer.columnar import hour_offset
 from consumer.encoding import OPTIONS
+from consumer.records import RecordFields
 from consumer.scoring import FLAGGED_FEATURES, BatchScorer
 from schemas.flight_event import FIRST_YEAR, LAST_YEAR
 from training.features import FEATURE_NAMES
@@ -106,8 +106,8 @@ class NativeValidator:
             raise RuntimeError("the compiled lane (flightdelay_native) is not installed")
         self._validator = _native.Validator(max_bytes, FIRST_YEAR, LAST_YEAR, set(known_airlines), hour_offset)
 
-    def split(self, values: Sequence[bytes | None], keys: Sequence[bytes | None], timestamps: Sequence[int]) -> Kept:
-        batch = self._validator.split(values, keys, timestamps)
+    def split(self, fields: RecordFields) -> Kept:
+        batch = self._validator.split(fields.values, fields.keys, fields.milliseconds)
         return Kept(batch, batch.positions, batch.deferred)
 
 
@@ -119,11 +119,10 @@ class NativeModel:
         if _native is None:
             raise RuntimeError("the compiled lane (flightdelay_native) is not installed")
         model = scorer.model
-        self.version = model.version
         self._model = _native.Model(
             scorer.feature_specs(),
-            list(scorer.model.tables.coefficients),
-            scorer.model.tables.intercept,
+            list(model.tables.coefficients),
+            model.tables.intercept,
             model.threshold,
             orjson.dumps(model.threshold),
             orjson.dumps(model.version),
@@ -132,17 +131,14 @@ class NativeModel:
             scorer.top,
         )
 
-    def predict(
-        self,
-        kept: Kept,
-        topics: Sequence[str | None],
-        partitions: Sequence[int | None],
-        offsets: Sequence[int | None],
-        timestamps: Sequence[int],
-        scored_at: datetime,
-    ) -> Predicted:
-        """Predictions of the kept events; the sequences have one item per record of the whole batch."""
+    def predict(self, kept: Kept, fields: RecordFields, scored_at: datetime) -> Predicted:
+        """Predictions of the kept events of the batch whose records `fields` holds."""
         pairs, probabilities = self._model.predict(
-            kept.batch, topics, partitions, offsets, timestamps, orjson.dumps(scored_at, option=OPTIONS)
+            kept.batch,
+            fields.topics,
+            fields.partitions,
+            fields.offsets,
+            fields.milliseconds,
+            orjson.dumps(scored_at, option=OPTIONS),
         )
         return Predicted(kept.positions, pairs, probabilities)

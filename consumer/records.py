@@ -78,21 +78,20 @@ class RecordFields:
     partitions: list[int | None]
     offsets: list[int | None]
     timestamps: list[tuple[int, int]]  # (kind, milliseconds), kind 0 when the record has none
+    milliseconds: list[int]  # the timestamps' milliseconds alone, what predictions carry as `event_time`
 
     @classmethod
     def of(cls, records: Sequence[Record]) -> RecordFields:
+        timestamps = [record.timestamp() for record in records]
         return cls(
             values=[record.value() for record in records],
             keys=[record.key() for record in records],
             topics=[record.topic() for record in records],
             partitions=[record.partition() for record in records],
             offsets=[record.offset() for record in records],
-            timestamps=[record.timestamp() for record in records],
+            timestamps=timestamps,
+            milliseconds=[stamp for _, stamp in timestamps],
         )
-
-    def sources(self) -> tuple[list[str | None], list[int | None], list[int | None]]:
-        """Topics, partitions and offsets: where each record came from."""
-        return self.topics, self.partitions, self.offsets
 
     def next_offsets(self) -> list[TopicPartition]:
         return _next_offsets(self.topics, self.partitions, self.offsets)

@@ -99,8 +99,7 @@ class BatchTransform:
 
     def __call__(self, records: Sequence[Record], now: datetime) -> BatchResult:
         fields = RecordFields.of(records)
-        stamps = [stamp for _, stamp in fields.timestamps]
-        kept = self.lane.validator.split(fields.values, fields.keys, stamps) if self.lane else None
+        kept = self.lane.validator.split(fields) if self.lane else None
         pending = kept.deferred if kept is not None else range(len(records))
         columns, rejected, by_contract = self._validate(fields.values, pending)
         invalid = len(rejected)
@@ -110,7 +109,7 @@ class BatchTransform:
         columns, scored, unscorable = self._score(columns)
         champion = self._predictions(fields, columns, scored, self.scorer, now)
         if kept is not None and self.lane is not None:
-            champion = champion.merged(self.lane.champion.predict(kept, *fields.sources(), stamps, now))
+            champion = champion.merged(self.lane.champion.predict(kept, fields, now))
         stats = [_stats("champion", self.scorer, champion.probabilities, time.perf_counter() - started)]
         rejected += unwritable + unscorable
         rejected.sort(key=lambda item: item[0])
@@ -189,8 +188,7 @@ class BatchTransform:
         try:
             shadow = self._predictions(fields, columns, challenger.score(columns), challenger, now)
             if kept is not None and self.lane is not None and self.lane.challenger is not None:
-                stamps = [stamp for _, stamp in fields.timestamps]
-                shadow = shadow.merged(self.lane.challenger.predict(kept, *fields.sources(), stamps, now))
+                shadow = shadow.merged(self.lane.challenger.predict(kept, fields, now))
         except Exception:  # deliberately broad: a candidate model must never stop the stream
             log.exception("challenger %s failed on a batch; no shadow predictions for it", challenger.model.version)
             return []
@@ -211,7 +209,7 @@ class BatchTransform:
             contributions=scored.contribution_json,
             unseen=scored.unseen,
             scheduled_departures=columns.departure,
-            timestamps_ms=[fields.timestamps[p][1] for p in rows],
+            timestamps_ms=[fields.milliseconds[p] for p in rows],
             scored_at=now,
             topics=[fields.topics[p] for p in rows],
             partitions=[fields.partitions[p] for p in rows],
@@ -248,12 +246,12 @@ _WRITABLE_MS = range(-62_135_596_800_000, 253_402_300_800_000)
 def _writable(columns: Columns, fields: RecordFields) -> tuple[Columns, list[tuple[int, Rejection]]]:
     """The valid events whose records' timestamps a prediction can carry, and the others as unscorable: a
     producer may stamp a record with any 64-bit number, and one such record must not stop the stream."""
-    bad = [i for i, p in enumerate(columns.rows) if fields.timestamps[p][1] not in _WRITABLE_MS]
+    bad = [i for i, p in enumerate(columns.rows) if fields.milliseconds[p] not in _WRITABLE_MS]
     if not bad:
         return columns, []
     rejected: list[tuple[int, Rejection]] = []
     for index in bad:
-        stamp = fields.timestamps[columns.rows[index]][1]
+        stamp = fields.milliseconds[columns.rows[index]]
         reason = f"the record's timestamp {stamp} ms is outside years 1-9999, so no prediction can carry it"
         error = FieldError(field="$timestamp", error="timestamp_out_of_range", message=reason)
         rejected.append((columns.rows[index], Rejection("unscorable", reason, [error])))

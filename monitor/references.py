@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 
 from kafka_common.model_control import ControlReader, latest_by_role
-from schemas.model_control import ModelControl, ModelRef, ModelRole
+from schemas.model_control import ModelControl, ModelRole
 from training.lookup import ServingModel
 from training.model_store import load_ref, load_serving
 from training.reference import ReferenceProfile
@@ -23,13 +24,8 @@ log = logging.getLogger("monitor")
 class References:
     """Reference profiles by model version, and which version is the champion."""
 
-    def __init__(
-        self,
-        control: ControlReader | None,
-        model_uri: str | None,
-        load: Callable[[ModelRef], ServingModel] = load_ref,
-    ) -> None:
-        self._control, self._model_uri, self._load = control, model_uri, load
+    def __init__(self, control: ControlReader | None, model_uri: str | None) -> None:
+        self._control, self._model_uri = control, model_uri
         self.by_version: dict[str, ReferenceProfile] = {}
         self.champion: str | None = None
 
@@ -37,7 +33,7 @@ class References:
         if self._control is not None:
             self._apply(self._control.read_to_end(timeout_s))
         if self.champion is None and self._model_uri:
-            self._add(ModelRole.CHAMPION, lambda: load_serving(self._model_uri or ""))
+            self._add(ModelRole.CHAMPION, partial(load_serving, self._model_uri))
 
     def refresh(self) -> None:
         """Take the control records that arrived since the last call."""
@@ -56,7 +52,7 @@ class References:
         for role, record in latest_by_role(records).items():
             ref = record.model
             if ref is not None and ref.version not in self.by_version:
-                self._add(role, lambda ref=ref: self._load(ref))  # type: ignore[misc]
+                self._add(role, partial(load_ref, ref))
             if role is ModelRole.CHAMPION and ref is not None and ref.version in self.by_version:
                 self.champion = ref.version
 

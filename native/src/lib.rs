@@ -212,14 +212,6 @@ impl Batch {
         columns.set_item("month", events.iter().map(|e| e.month).collect::<Vec<_>>())?;
         Ok(columns)
     }
-
-    /// Each kept event's flight id: its own, else its record's key.
-    fn flight_ids(&self) -> Vec<String> {
-        self.events
-            .iter()
-            .map(|e| e.resolved_id().to_owned())
-            .collect()
-    }
 }
 
 #[pyclass(frozen)]

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from consumer import native_lane
 from consumer.columnar import Columns
 from consumer.native_lane import CompiledLane, NativeValidator
-from consumer.records import PlainRecord
+from consumer.records import PlainRecord, RecordFields
 from consumer.scoring import BatchScorer
 from consumer.transform import BatchResult, BatchTransform, OutputKind
 from consumer.validation import validate_value
@@ -163,8 +163,7 @@ def agree(lanes: tuple[BatchTransform, BatchTransform], batch: Sequence[PlainRec
     compiled, python = lanes
     assert compiled.lane is not None
     validator: NativeValidator = compiled.lane.validator
-    stamps = [record.timestamp()[1] for record in batch]
-    kept = validator.split([r.value() for r in batch], [r.key() for r in batch], stamps)
+    kept = validator.split(RecordFields.of(batch))
     columns = Columns(**kept.batch.columns())
     for row, position in enumerate(kept.positions):
         reference = validate_value(batch[position].value(), MAX_BYTES, compiled.scorer.known_airlines)
@@ -249,4 +248,4 @@ def test_tables_the_compiled_lane_refuses_leave_the_python_path_scoring(
 def test_the_validator_refuses_columns_of_different_lengths(serving_model: ServingModel) -> None:
     validator = NativeValidator(MAX_BYTES, BatchScorer(serving_model).known_airlines)
     with pytest.raises(ValueError, match="differ in length"):
-        validator.split([b"{}"], [], [0])
+        validator.split(RecordFields([b"{}"], [], [None], [0], [0], [(1, 0)], [0]))
