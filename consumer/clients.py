@@ -7,6 +7,13 @@ from typing import Any
 from consumer.settings import ScorerSettings
 from kafka_common.settings import TopicSettings
 
+# Room for a batch's outputs in one partition's queue, judged generously: a prediction is about 600 bytes. Once a
+# partition's queue holds `batch.size` bytes, librdkafka wakes its broker thread for every further message (one
+# wakeup per output, measured: 5x the producer thread's CPU) until the queue drains. Compressed, such a request
+# stays well under the broker's default 1 MB per batch (predictions are JSON, about a sixth with lz4); the
+# dead-letter topic, whose letters may not compress, is created with a larger limit.
+OUTPUT_BYTES_PER_EVENT = 1024
+
 # Small requests go out at once: with Nagle's algorithm, each of a transaction's sequential requests could wait
 # for a delayed ACK (tens of milliseconds each, measured in the benchmark's latency runs).
 LOW_LATENCY = {"socket.nagle.disable": True}
@@ -46,6 +53,9 @@ def producer_config(base: dict[str, Any], settings: ScorerSettings, topics: Topi
         "queue.buffering.max.kbytes": 64 * 1024,
         "message.max.bytes": topics.dead_letter_max_message_bytes + 64 * 1024,
     }
+    config["batch.size"] = min(
+        max(1_000_000, settings.batch_size * OUTPUT_BYTES_PER_EVENT), config["message.max.bytes"]
+    )
     if settings.exactly_once:
         config |= {
             "transactional.id": settings.transactional_id,

@@ -2,6 +2,8 @@
 //! The Python path computes the same with numpy's datetime64 (`training.features.calendar`); a test holds
 //! the two equal on every dataset row.
 
+use crate::write::padded;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LocalTime {
     pub year: i32,
@@ -15,14 +17,21 @@ pub struct LocalTime {
 impl LocalTime {
     /// `YYYY-MM-DDTHH:MM:SS`.
     pub fn write_iso(&self, out: &mut Vec<u8>) {
-        use std::io::Write;
         let t = self;
-        write!(
+        write_timestamp(
             out,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-            t.year, t.month, t.day, t.hour, t.minute, t.second
-        )
-        .expect("writing to a Vec cannot fail");
+            t.year as u64,
+            [t.month, t.day, t.hour, t.minute, t.second],
+        );
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` from a year (0-9999) and [month, day, hour, minute, second].
+pub fn write_timestamp(out: &mut Vec<u8>, year: u64, rest: [u32; 5]) {
+    padded(out, year, 4);
+    for (separator, value) in [b'-', b'-', b'T', b':', b':'].into_iter().zip(rest) {
+        out.push(separator);
+        padded(out, u64::from(value), 2);
     }
 }
 

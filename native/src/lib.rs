@@ -320,7 +320,7 @@ impl Model {
             terms: &self.terms,
             flagged: &self.flagged,
         };
-        let pairs = PyList::empty(py);
+        let mut pairs = Vec::with_capacity(batch.events.len());
         let mut probabilities = Vec::with_capacity(batch.events.len());
         let mut out = Vec::with_capacity(512);
         let topics: Vec<Option<&str>> = topics
@@ -339,9 +339,9 @@ impl Model {
             write::prediction(&mut out, event, &score, &source, &constants);
             probabilities.push(score.probability);
             let key = PyBytes::new(py, event.resolved_id().as_bytes());
-            pairs.append((key, PyBytes::new(py, &out)))?;
+            pairs.push(PyTuple::new(py, [key, PyBytes::new(py, &out)])?);
         }
-        Ok((pairs, probabilities))
+        Ok((PyList::new(py, pairs)?, probabilities))
     }
 }
 

@@ -2,8 +2,6 @@
 //! (`consumer.scoring._LookupTables`): a feature is a table from an integer (a calendar fact, a category's
 //! index in its vocabulary, or a pair of those for a cross) to an encoder column, or `UNKNOWN`.
 
-use std::fmt::Write;
-
 use compact_str::CompactString;
 use rustc_hash::FxHashMap;
 
@@ -88,8 +86,9 @@ impl Model {
                         Field::Destination => event.destination.as_str(),
                         Field::Flight => {
                             flight.clear();
-                            let _ =
-                                write!(flight, "{}-{}", event.airline_code, event.flight_number);
+                            flight.push_str(&event.airline_code);
+                            flight.push('-');
+                            flight.push_str(&event.flight_number);
                             flight.as_str()
                         }
                     };
@@ -129,33 +128,33 @@ impl Model {
     }
 
     /// The `top` known terms, those that pushed towards the decision first, each group largest first, ties in
-    /// column order (`consumer.scoring.explanation_order`).
+    /// column order (`consumer.scoring.explanation_order`): the first `top` of a stable sort by that key,
+    /// found by selection (a dozen features, three terms).
     fn explain(&self, columns: &[i64], terms: &[f64], delayed: bool) -> ([usize; MAX_TOP], usize) {
-        let key = |j: usize| {
-            if columns[j] == UNKNOWN {
-                f64::INFINITY
-            } else {
+        let mut keys = [f64::INFINITY; MAX_FEATURES];
+        for (j, key) in keys.iter_mut().enumerate().take(columns.len()) {
+            if columns[j] != UNKNOWN {
                 let toward = (terms[j] > 0.0) == delayed;
-                (if toward { 0.0 } else { AGAINST }) - terms[j].abs()
+                *key = (if toward { 0.0 } else { AGAINST }) - terms[j].abs();
             }
-        };
-        let mut order = [0usize; MAX_FEATURES];
-        let order = &mut order[..columns.len()];
-        for (j, slot) in order.iter_mut().enumerate() {
-            *slot = j;
         }
-        order.sort_by(|&a, &b| {
-            key(a)
-                .partial_cmp(&key(b))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        }); // stable
         let mut top = [0usize; MAX_TOP];
         let mut len = 0;
-        for &j in order.iter().take(self.top) {
-            if columns[j] != UNKNOWN {
-                top[len] = columns[j] as usize;
-                len += 1;
+        let mut taken = 0u32;
+        while len < self.top {
+            let mut best: Option<usize> = None;
+            for j in 0..columns.len() {
+                if columns[j] == UNKNOWN || taken & 1 << j != 0 {
+                    continue;
+                }
+                if best.is_none_or(|b| keys[j] < keys[b]) {
+                    best = Some(j); // strictly smaller: the earlier column wins a tie, as a stable sort keeps it
+                }
             }
+            let Some(j) = best else { break };
+            taken |= 1 << j;
+            top[len] = columns[j] as usize;
+            len += 1;
         }
         (top, len)
     }

@@ -1,9 +1,7 @@
 //! A prediction as JSON bytes, byte for byte what the Python path writes with orjson
 //! (`consumer.encoding.encode_predictions`); tests compare the two.
 
-use std::io::Write;
-
-use crate::calendar::civil_from_days;
+use crate::calendar::{self, civil_from_days};
 use crate::event::Event;
 use crate::model::Score;
 
@@ -88,9 +86,22 @@ fn float(out: &mut Vec<u8>, value: f64) {
 
 fn optional_int(out: &mut Vec<u8>, value: Option<i64>) {
     match value {
-        Some(number) => write!(out, "{number}").expect("writing to a Vec cannot fail"),
+        Some(number) => out.extend_from_slice(itoa::Buffer::new().format(number).as_bytes()),
         None => out.extend_from_slice(b"null"),
     }
+}
+
+/// `value` in exactly `width` decimal digits, zero-padded (`value` below `10^width`), as `{:0width$}` writes it
+/// without the formatter's machinery.
+pub fn padded(out: &mut Vec<u8>, value: u64, width: usize) {
+    let start = out.len();
+    out.resize(start + width, b'0');
+    let mut rest = value;
+    for slot in out[start..].iter_mut().rev() {
+        *slot = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    debug_assert_eq!(rest, 0, "{value} has more than {width} digits");
 }
 
 /// `YYYY-MM-DDTHH:MM:SS[.mmm000]Z` for milliseconds since the epoch, as orjson writes a UTC datetime.
@@ -104,13 +115,15 @@ pub fn utc_millis(out: &mut Vec<u8>, millis: i64) {
         second_of_day / 60 % 60,
         second_of_day % 60,
     );
-    write!(
+    calendar::write_timestamp(
         out,
-        "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}"
-    )
-    .expect("writing to a Vec cannot fail");
+        year as u64,
+        [month, day, hour as u32, minute as u32, second as u32],
+    );
     if fraction > 0 {
-        write!(out, ".{fraction:03}000").expect("writing to a Vec cannot fail");
+        out.push(b'.');
+        padded(out, fraction as u64, 3);
+        out.extend_from_slice(b"000");
     }
     out.push(b'Z');
 }

@@ -205,6 +205,73 @@ def test_the_lanes_agree_on_the_hostile_corpus(lanes: tuple[BatchTransform, Batc
         agree(lanes, batch[start : start + 500])
 
 
+# Bytes a JSON decoder may read differently from the contract's: whitespace, trailing data, duplicate keys,
+# escapes (lone surrogates, escaped keys), invalid UTF-8, odd numbers, deep nesting, non-JSON literals.
+_BODY = orjson.dumps(VALID_EVENT)[1:-1]
+DECODER_EDGES: dict[str, bytes] = {
+    "whitespace around": b" \n{ " + _BODY + b" }\t\r\n",
+    "whitespace inside": b"{" + _BODY.replace(b",", b" ,\n ") + b"}",
+    "trailing text": b"{" + _BODY + b"}x",
+    "a second document": b"{" + _BODY + b"}{}",
+    "trailing NUL": b"{" + _BODY + b"}\x00",
+    "byte order mark": b"\xef\xbb\xbf{" + _BODY + b"}",
+    "duplicate key": b"{" + _BODY + b',"destination":"SCFA"}',
+    "trailing comma": b"{" + _BODY + b",}",
+    "comment": b"{" + _BODY + b"/*c*/}",
+    "an array": b"[{" + _BODY + b"}]",
+    "escaped key": b"{" + _BODY.replace(b'"destination"', b'"destinatio\\u006e"') + b"}",
+    "escaped airline": b"{" + _BODY.replace(b"Sky Airline", b"Sky Airlin\\u0065") + b"}",
+    "escaped unknown key": b"{" + _BODY + b',"\\u00e9":1}',
+    "a number for a text": b"{" + _BODY.replace(b'"800"', b"800") + b"}",
+    "null origin": b"{" + _BODY + b',"origin":null}',
+    "null flight id": b"{" + _BODY + b',"flight_id":null}',
+    "escaped flight id": b"{" + _BODY + b',"flight_id":"X\\u0041"}',
+    **{
+        f"city {name}": b"{" + _BODY + b',"origin_city":"a' + raw + b'b"}'
+        for name, raw in {
+            "lone high surrogate": b"\\ud800",
+            "lone low surrogate": b"\\udc00",
+            "surrogate pair": b"\\ud83d\\ude00",
+            "invalid UTF-8": b"\xff",
+            "overlong UTF-8": b"\xc0\xaf",
+            "UTF-8 surrogate": b"\xed\xa0\x80",
+            "beyond U+10FFFF": b"\xf4\x90\x80\x80",
+            "escaped letter": b"\\u00e3",
+            "escaped slash": b"\\/",
+            "escaped NUL": b"\\u0000",
+            "noncharacter": b"\\uffff",
+            "control byte": b"\x01",
+            "raw tab": b"\t",
+            "invalid escape": b"\\q",
+            "short escape": b"\\u00",
+        }.items()
+    },
+    **{
+        f"month {name}": b"{" + _BODY + b',"month":' + raw + b"}"
+        for name, raw in {
+            "3.0": b"3.0",
+            "3e0": b"3e0",
+            "-0": b"-0",
+            "1e400": b"1e400",
+            "a 30-digit integer": b"123456789012345678901234567890",
+            "03": b"03",
+            "NaN": b"NaN",
+            "Infinity": b"Infinity",
+            "true": b"true",
+            "an object": b'{"a":[1,2,{"b":null}]}',
+            "nested 5,000 deep": b"[" * 5000 + b"]" * 5000,
+            "as text": b'"3"',
+            "as escaped text": b'"\\u0033"',
+        }.items()
+    },
+}
+
+
+@pytest.mark.parametrize("value", DECODER_EDGES.values(), ids=DECODER_EDGES.keys())
+def test_the_lanes_agree_on_decoder_edge_cases(lanes: tuple[BatchTransform, BatchTransform], value: bytes) -> None:
+    agree(lanes, [PlainRecord(value, b"k")])
+
+
 def test_the_lanes_agree_around_santiagos_clock_changes(lanes: tuple[BatchTransform, BatchTransform]) -> None:
     """A repeated hour (2017-05-13 23:xx) and a skipped one (2017-08-13 00:xx): the compiled lane decides only
     the hours whose offset is certain."""
