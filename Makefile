@@ -21,7 +21,7 @@ CONSUMERS ?= 2
 
 # Commands each target needs, as command:Debian package (what .ci/run installs when one is missing).
 RUN_TOOLS  := $(PYTHON):python3 java:openjdk-17-jdk-headless mvn:maven cargo:cargo
-TEST_TOOLS := $(RUN_TOOLS) go:golang-go node:nodejs
+TEST_TOOLS := $(RUN_TOOLS) go:golang-go node:nodejs chromium:chromium
 # Stop before doing anything else when a command is missing, and say what to install.
 define require
 	@missing=""; for pair in $(1); do command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \

@@ -7,12 +7,12 @@ committing: the compacted topic's last record per role is the lineup, and each n
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 from pydantic import ValidationError
 
+from kafka_common.topic_reader import OFFSET_BEGINNING, partitions_of, read_to_end, reader
 from schemas.model_control import ModelControl, ModelRole
 
 log = logging.getLogger("kafka_common")
@@ -23,41 +23,19 @@ class ControlReader:
 
     def __init__(self, config: dict[str, Any], topic: str) -> None:
         self.topic = topic
-        self._consumer = Consumer(
-            {
-                **config,
-                "group.id": "flightdelay-model-control-reader",  # required by the client; never joined
-                "enable.auto.commit": False,
-                "enable.auto.offset.store": False,
-                "isolation.level": "read_committed",
-                "enable.partition.eof": True,
-            }
-        )
+        self._consumer = reader(config, "flightdelay-model-control-reader")
         self._partitions: list[int] = []
 
     def read_to_end(self, timeout_s: float) -> list[ModelControl | str]:
         """Every record now in the topic, in order (a string for a record that is not a `ModelControl`)."""
-        metadata = self._consumer.list_topics(self.topic, timeout=timeout_s).topics.get(self.topic)
-        if metadata is None or metadata.error is not None:
+        partitions = partitions_of(self._consumer, self.topic, timeout_s)
+        if partitions is None:
             log.warning("no model control topic %s yet: serving MODEL_URI; following it once it exists", self.topic)
             self._partitions = [0]
-            self._consumer.assign([TopicPartition(self.topic, 0, -2)])
+            self._consumer.assign([TopicPartition(self.topic, 0, OFFSET_BEGINNING)])
             return []
-        self._partitions = sorted(metadata.partitions)
-        self._consumer.assign([TopicPartition(self.topic, p, -2) for p in self._partitions])  # -2: the beginning
-        records: list[ModelControl | str] = []
-        at_end: set[int] = set()
-        deadline = time.monotonic() + timeout_s
-        while len(at_end) < len(self._partitions):
-            if time.monotonic() > deadline:
-                raise KafkaException(KafkaError(KafkaError._TIMED_OUT, f"reading {self.topic} to its end"))
-            for message in self._consumer.consume(100, timeout=0.5):
-                error = message.error()
-                if error is not None and error.code() == KafkaError._PARTITION_EOF:
-                    at_end.add(message.partition() or 0)
-                elif error is None:
-                    records.append(_parse(message.value()))
-        return records
+        self._partitions = partitions
+        return [_parse(message.value()) for message in read_to_end(self._consumer, self.topic, partitions, timeout_s)]
 
     def poll(self) -> list[ModelControl | str]:
         """Records that arrived since the last call; never waits."""

@@ -1,21 +1,34 @@
-"""`flightdelay-monitor`: join predictions with outcomes and report each model online, until SIGTERM/SIGINT."""
+"""`flightdelay-monitor`: join predictions with outcomes and report each model online, until SIGTERM/SIGINT;
+`flightdelay-monitor report`: the HTML page of the models online and the input drift."""
 
 from __future__ import annotations
 
 import logging
 import signal
+from pathlib import Path
 from types import FrameType
+from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from consumer.service import service_settings
 from monitor.app import MonitorApp
+from monitor.report_page import render
+from monitor.report_source import gather
 from monitor.settings import MonitorSettings
 
 log = logging.getLogger("monitor")
 app = typer.Typer(
     help="Watch the models online. Configured by environment variables (see README).", add_completion=False
 )
+
+
+@app.callback(invoke_without_command=True)
+def main(context: typer.Context) -> None:
+    """Without a command: run one monitor instance until SIGTERM/SIGINT."""
+    if context.invoked_subcommand is None:
+        run()
 
 
 @app.command()
@@ -31,3 +44,21 @@ def run() -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     raise typer.Exit(monitor.run())
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option(help="the HTML page to write")] = Path("build/monitor-report.html"),
+    timeout_s: Annotated[float, typer.Option(help="longest wait for the broker per topic read")] = 120,
+) -> None:
+    """Write an HTML page of each version's online figures and the input drift, from the topics as they are now."""
+    settings, kafka, topics = service_settings(MonitorSettings, log)
+    console = Console(stderr=True)
+    with console.status("reading the topics") as status:
+        inputs = gather(kafka.client_config(), settings, topics, timeout_s, lambda text: status.update(text))
+        status.update("drawing the figures")
+        page = render(inputs)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    joined = sum(len(rows) for rows in inputs.models.values())
+    console.print(f"{out}: {joined:,} joined predictions of {len(inputs.models)} versions, {inputs.flights:,} flights")

@@ -18,9 +18,11 @@ from training.reference import drift_row
 
 @dataclass(frozen=True, slots=True)
 class FlightRow:
-    """A flight event's drift-watched feature values (`training.reference.DRIFT_FEATURES` order)."""
+    """A flight event's drift-watched feature values (`training.reference.DRIFT_FEATURES` order), and when it
+    departs (what the report orders drift windows by)."""
 
     values: tuple[str, ...]
+    departure_s: float = 0.0
 
 
 def parse(
@@ -35,7 +37,7 @@ def parse(
             features = flight_features(
                 e.local_departure, e.airline_name, e.flight_type, e.destination, e.airline_code, e.flight_number
             )
-            return FlightRow(drift_row(features))
+            return FlightRow(drift_row(features), e.scheduled_departure.timestamp())
         if topic in role_of_topic:
             p = DelayPrediction.model_validate_json(value)
             departure = p.scheduled_departure.timestamp()

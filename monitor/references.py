@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from functools import partial
 
+from consumer.metrics import OFFLINE_FIGURES
 from kafka_common.model_control import ControlReader, latest_by_role
 from schemas.model_control import ModelControl, ModelRole
 from training.lookup import ServingModel
@@ -27,6 +28,7 @@ class References:
     def __init__(self, control: ControlReader | None, model_uri: str | None) -> None:
         self._control, self._model_uri = control, model_uri
         self.by_version: dict[str, ReferenceProfile] = {}
+        self.offline: dict[str, dict[str, float]] = {}  # by version: the manifest's test figures, by online name
         self.champion: str | None = None
 
     def start(self, timeout_s: float) -> None:
@@ -62,6 +64,10 @@ class References:
         except Exception as exc:  # deliberately broad: a version we cannot read must not stop the monitor
             log.warning("no reference profile for the %s: %s", role.value, exc)
             return
+        test = model.manifest.metrics.get("test", {})
+        self.offline[model.version] = {
+            figure: float(test[key]) for figure, key in OFFLINE_FIGURES.items() if key in test
+        }
         if model.manifest.reference is None:
             log.warning("version %s has no reference profile (trained before profiles were recorded)", model.version)
             return

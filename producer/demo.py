@@ -19,7 +19,15 @@ from consumer.local_process import ScorerProcess
 from kafka_common.provider import kafka_broker
 from kafka_common.settings import TOPIC_NAME_FIELDS, KafkaSettings, TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
-from producer.demo_monitor import await_joined, drift_lines, last_reports, online_table, publish_outcomes, start_monitor
+from producer.demo_monitor import (
+    await_joined,
+    drift_lines,
+    last_reports,
+    online_table,
+    publish_outcomes,
+    start_monitor,
+    write_report,
+)
 from producer.demo_rollout import Rollout, publish_with_rollout, second_version, versions_table
 from producer.reading import committed_reader, parse_output, read_messages
 from producer.replay import dataset_flights, event_record, outcome_of
@@ -59,6 +67,7 @@ BAD_EVENTS: list[tuple[bytes, bytes]] = [
 
 
 REPLAY_SECONDS = 20  # long enough for the rollout steps to land mid-stream
+REPORT = Path("build/run/monitor-report.html")  # kept after the run, beside the benchmark's build output
 
 
 def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Console) -> int:
@@ -136,12 +145,15 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
                 joined = await_joined(monitor, len(predictions) + len(shadow))
                 reports = last_reports(config, topics.model_metrics)
             monitoring = online_table(reports, model_dirs), drift_lines(monitor)
+            with console.status("writing the monitor's report"):
+                report = write_report(config, topics, models, REPORT)
         finally:
             codes = [process.stop() for process in [*scorers, monitor]]
         _summary(console, flights, predictions, letters, elapsed)
         console.print(versions_table(predictions, shadow))
         console.print(monitoring[0])
         console.print("drift over the replayed flights (against each version's training profile):", *monitoring[1])
+        console.print(report)
         clean = all(code == 0 for code in codes)
         console.print(
             f"scorers and monitor stopped with exit codes {codes}" + ("" if clean else " [red](not clean)[/]")

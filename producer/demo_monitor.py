@@ -14,6 +14,9 @@ from rich.table import Table
 from consumer.local_process import ScorerProcess
 from consumer.metrics import OFFLINE_FIGURES
 from kafka_common.settings import TopicSettings
+from monitor.report_page import render
+from monitor.report_source import gather
+from monitor.settings import MonitorSettings
 from producer.reading import committed_reader, read_messages
 from producer.replay import publish
 from schemas.monitoring import ModelMetricsReport
@@ -108,3 +111,13 @@ def _series(process: ScorerProcess, name: str) -> list[tuple[str, float]]:
 
 def _number(value: object) -> str:
     return f"{value:.3f}" if isinstance(value, int | float) else "-"
+
+
+def write_report(config: dict[str, Any], topics: TopicSettings, models: Path, out: Path) -> str:
+    """The monitor's HTML report of the run (`flightdelay-monitor report`), windows sized for a short replay."""
+    settings = MonitorSettings(model_uri=str(models), window_events=500, drift_window_events=1_000)
+    inputs = gather(config, settings, topics, timeout_s=60)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(inputs), encoding="utf-8")
+    joined = sum(len(rows) for rows in inputs.models.values())
+    return f"the monitor's report of the run ({joined:,} joined predictions, {inputs.flights:,} flights): {out}"

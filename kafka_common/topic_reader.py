@@ -1,0 +1,61 @@
+"""A topic read from its beginning to its end as it is now: the control topic at start, the monitor's report."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+OFFSET_BEGINNING = -2
+
+
+def reader(config: dict[str, Any], group_id: str | None = None) -> Consumer:
+    """A consumer that only reads: committed records only, never commits, reports each partition's end."""
+    return Consumer(
+        {
+            **config,
+            "group.id": group_id or f"flightdelay-reader-{uuid.uuid4().hex[:8]}",  # required; never joined
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "isolation.level": "read_committed",
+            "enable.partition.eof": True,
+        }
+    )
+
+
+def read_to_end(
+    consumer: Consumer,
+    topic: str,
+    partitions: list[int],
+    timeout_s: float,
+    on_progress: Callable[[int], None] | None = None,
+) -> list[Message]:
+    """Every record now in `partitions` of `topic`, in each partition's order; `on_progress(count)` after each
+    fetch. Times out with a Kafka error rather than waiting forever on a broker that does not answer."""
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+    records: list[Message] = []
+    at_end: set[int] = set()
+    deadline = time.monotonic() + timeout_s
+    while len(at_end) < len(partitions):
+        if time.monotonic() > deadline:
+            raise KafkaException(KafkaError(KafkaError._TIMED_OUT, f"reading {topic} to its end"))
+        for message in consumer.consume(1000, timeout=0.5):
+            error = message.error()
+            if error is not None and error.code() == KafkaError._PARTITION_EOF:
+                at_end.add(message.partition() or 0)
+            elif error is None:
+                records.append(message)
+        if on_progress is not None:
+            on_progress(len(records))
+    return records
+
+
+def partitions_of(consumer: Consumer, topic: str, timeout_s: float) -> list[int] | None:
+    """The topic's partitions, or None when it does not exist (yet)."""
+    metadata = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+    if metadata is None or metadata.error is not None:
+        return None
+    return sorted(metadata.partitions)

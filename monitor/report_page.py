@@ -1,0 +1,235 @@
+"""The monitor's report as one self-contained HTML page: a table of each version's online figures beside its
+offline ones, and four figures drawn with matplotlib as inline SVG (no files beside the page, no scripts)."""
+
+from __future__ import annotations
+
+import html
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from monitor.drift import SIGNIFICANT_PSI
+from monitor.report import DriftPoint, ModelRows, ReliabilityBin, RollingPoint
+from monitor.windows import ModelKey
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+# The figures every report has, by element id: a test checks the rendered page for each of them.
+FIGURES: dict[str, str] = {
+    "rolling-auc": "ROC-AUC over a sliding window of joined predictions, per model version",
+    "rolling-recall": "Recall at each version's threshold over the same windows",
+    "reliability": "Reliability: mean predicted probability against the delayed share, per version",
+    "psi": "Population stability index per feature over windows of flight events, against the champion's profile",
+}
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything the page shows, computed by `monitor.report`."""
+
+    generated_at: datetime
+    source: str  # which broker and topics
+    window: int
+    drift_window: int
+    models: Mapping[ModelKey, ModelRows]
+    rolling: Mapping[ModelKey, list[RollingPoint]]
+    reliability: Mapping[ModelKey, list[ReliabilityBin]]
+    offline: Mapping[str, Mapping[str, float]]  # by version: the manifest's test figures, when known
+    drift: list[DriftPoint]
+    champion: str | None  # whose reference profile the drift is measured against
+    flights: int
+
+
+def render(inputs: ReportInputs) -> str:
+    figures = {
+        "rolling-auc": _rolling_figure(inputs, "roc_auc", "ROC-AUC"),
+        "rolling-recall": _rolling_figure(inputs, "recall", "recall"),
+        "reliability": _reliability_figure(inputs),
+        "psi": _psi_figure(inputs),
+    }
+    sections = "\n".join(
+        f'<figure id="{name}">{_svg(figure)}<figcaption>{html.escape(FIGURES[name])}</figcaption></figure>'
+        for name, figure in figures.items()
+    )
+    return _PAGE.format(
+        generated=inputs.generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        source=html.escape(inputs.source),
+        summary=_summary_table(inputs),
+        drift=_drift_table(inputs),
+        window=f"{inputs.window:,}",
+        drift_window=f"{inputs.drift_window:,}",
+        figures=sections,
+    )
+
+
+def _summary_table(inputs: ReportInputs) -> str:
+    if not inputs.models:
+        return "<p class=empty>No joined predictions yet: the monitor writes them once outcomes arrive.</p>"
+    head = (
+        "<tr><th>role</th><th>version</th><th>joined</th><th>delayed</th><th>ROC-AUC</th><th>offline ROC-AUC</th>"
+        "<th>recall</th><th>offline recall</th><th>precision</th><th>Brier</th><th>ECE</th></tr>"
+    )
+    rows = []
+    for (role, version), model in inputs.models.items():
+        m, offline = model.overall(), inputs.offline.get(version, {})
+        cells = [
+            role, version, f"{m.events:,}", f"{m.actual_delayed_rate:.1%}", _num(m.roc_auc),
+            _num(offline.get("roc_auc")), _num(m.recall), _num(offline.get("recall")), _num(m.precision),
+            _num(m.brier), _num(m.ece),
+        ]  # fmt: skip
+        rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _drift_table(inputs: ReportInputs) -> str:
+    if not inputs.drift:
+        return "<p class=empty>No flight events read, or no reference profile for the champion: no drift figures.</p>"
+    last = inputs.drift[-1]
+    rows = []
+    for verdict in sorted(last.verdicts, key=lambda v: -v.psi):
+        moved = "; ".join(f"{s.category} {s.reference:.1%} → {s.observed:.1%}" for s in verdict.shifts)
+        cells = [verdict.name, f"{verdict.psi:.3f}", f"{verdict.threshold:.3f}", "yes" if verdict.drifting else "no"]
+        rows.append(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + f"<td>{html.escape(moved)}</td></tr>"
+        )
+    when = _date(last.departure_s)
+    return (
+        f"<p>The newest window ({last.verdicts[0].events:,} flights up to {when}) against the reference profile of "
+        f"{html.escape(inputs.champion or '?')}:</p><table><tr><th>feature</th><th>PSI</th><th>threshold</th>"
+        f"<th>drifting</th><th>categories that moved most</th></tr>{''.join(rows)}</table>"
+    )
+
+
+def _figure() -> tuple[Figure, Axes]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 3.6), layout="constrained")
+    return figure, axes
+
+
+def _rolling_figure(inputs: ReportInputs, metric: str, label: str) -> Figure:
+    figure, axes = _figure()
+    drawn = False
+    for (role, version), points in inputs.rolling.items():
+        values = [(p.departure_s, getattr(p.metrics, metric)) for p in points if getattr(p.metrics, metric) is not None]
+        if values:
+            lines = axes.plot(
+                _times([t for t, _ in values]), [y for _, y in values], marker=".", label=f"{role} {version}"
+            )
+            drawn = True
+            offline = inputs.offline.get(version, {}).get(metric)
+            if offline is not None:
+                axes.axhline(offline, linestyle="--", linewidth=1, color=lines[0].get_color())
+    if not drawn:
+        _empty(axes, "no joined predictions yet")
+    else:
+        axes.set_ylabel(f"{label} (last {inputs.window:,} joined)")
+        axes.set_xlabel("scheduled departure (dashed: the manifest's test figure)")
+        axes.legend(loc="best", fontsize="small")
+        figure.autofmt_xdate()
+    return figure
+
+
+def _reliability_figure(inputs: ReportInputs) -> Figure:
+    figure, axes = _figure()
+    axes.plot([0, 1], [0, 1], linestyle=":", color="grey", label="perfectly calibrated")
+    drawn = False
+    for (role, version), bins in inputs.reliability.items():
+        if bins:
+            means, rates = [b.mean_probability for b in bins], [b.delayed_rate for b in bins]
+            axes.plot(means, rates, marker="o", label=f"{role} {version}")
+            drawn = True
+    if not drawn:
+        _empty(axes, "no joined predictions yet")
+    axes.set_xlabel("mean predicted probability of a delay (10 uniform bins)")
+    axes.set_ylabel("share delayed")
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.legend(loc="upper left", fontsize="small")
+    return figure
+
+
+def _psi_figure(inputs: ReportInputs) -> Figure:
+    figure, axes = _figure()
+    if not inputs.drift:
+        _empty(axes, "no flight events, or no reference profile")
+        return figure
+    times = _times([point.departure_s for point in inputs.drift])
+    names = [verdict.name for verdict in inputs.drift[0].verdicts]
+    for position, name in enumerate(names):
+        values = [point.verdicts[position].psi for point in inputs.drift]
+        lines = axes.plot(times, values, marker=".", label=name)
+        flagged = [i for i, point in enumerate(inputs.drift) if point.verdicts[position].drifting]
+        if flagged:
+            axes.scatter(
+                times[flagged], [values[i] for i in flagged], s=60, facecolors="none", edgecolors=lines[0].get_color()
+            )
+    axes.axhline(SIGNIFICANT_PSI, linestyle="--", color="grey", linewidth=1)
+    axes.set_yscale("symlog", linthresh=0.01)
+    highest = max(verdict.psi for point in inputs.drift for verdict in point.verdicts)
+    axes.set_ylim(0, max(highest, SIGNIFICANT_PSI) * 2)
+    axes.set_ylabel(f"PSI (windows of {inputs.drift_window:,} flights)")
+    axes.set_xlabel("scheduled departure of the window's last flight (circled: drifting; dashed: 0.2)")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    figure.autofmt_xdate()
+    return figure
+
+
+def _empty(axes: Axes, text: str) -> None:
+    axes.text(0.5, 0.5, text, ha="center", va="center", transform=axes.transAxes, color="grey")
+    axes.set_xticks([])
+    axes.set_yticks([])
+
+
+def _svg(figure: Figure) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg")
+    plt.close(figure)
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]  # the XML prologue and doctype are not allowed inside HTML
+
+
+def _times(seconds: list[float]) -> np.ndarray[Any, Any]:
+    """Seconds since the epoch as datetimes matplotlib puts on a date axis."""
+    return np.asarray(seconds, dtype=np.float64).astype("datetime64[s]")
+
+
+def _date(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Flight-delay models online</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; color: #222; }}
+table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: left; }}
+figure {{ margin: 1.5rem 0; }} figcaption {{ color: #555; font-size: 0.9rem; }}
+svg {{ max-width: 100%; height: auto; }} .empty {{ color: #777; }}
+</style></head><body>
+<h1>Flight-delay models online</h1>
+<p>Generated {generated} from {source}. Rolling figures over the last {window} joined predictions of each
+version; drift over windows of {drift_window} flight events.</p>
+<h2>Each version on the flights whose outcome is known</h2>
+{summary}
+<h2>Drift</h2>
+{drift}
+<h2>Figures</h2>
+{figures}
+</body></html>
+"""

@@ -1,0 +1,117 @@
+"""The report's figures: windows along the departures, the reliability diagram as scikit-learn draws it, and drift
+windows as the monitor's drift watch judges them; the page has every figure, drawn or saying why not."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import recall_score, roc_auc_score
+
+from monitor.drift import assess
+from monitor.report import drift_over_time, model_rows, reliability, rolling
+from monitor.report_page import FIGURES, ReportInputs, render
+from schemas.monitoring import JoinedPrediction
+from schemas.outputs import SourcePosition
+
+START = datetime(2017, 1, 1, tzinfo=UTC)
+AT = SourcePosition(topic="t", partition=0, offset=0)
+
+
+def joined(n: int, seed: int = 7, role: str = "champion", version: str = "v1") -> list[JoinedPrediction]:
+    """`n` joined predictions with some signal, departures shuffled (the topic's order is not event time)."""
+    rng = np.random.default_rng(seed)
+    delayed = rng.random(n) < 0.2
+    probability = np.clip(rng.normal(0.2 + 0.25 * delayed, 0.12), 0, 1)
+    minutes = rng.permutation(n) * 10
+    return [
+        JoinedPrediction(
+            flight_id=f"F{i}", role=role, model_version=version, delay_probability=float(probability[i]),
+            threshold=0.3, predicted_delayed=bool(probability[i] >= 0.3), delayed=bool(delayed[i]),
+            delay_minutes=30.0 if delayed[i] else 0.0, scheduled_departure=START + timedelta(minutes=int(minutes[i])),
+            prediction=AT, outcome=AT,
+        )
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def test_rows_are_grouped_by_version_and_ordered_by_departure() -> None:
+    records = joined(300) + joined(200, seed=8, role="challenger", version="v2")
+    rows = model_rows(records)
+    assert list(rows) == [("challenger", "v2"), ("champion", "v1")]
+    champion = rows[("champion", "v1")]
+    assert len(champion) == 300 and np.all(np.diff(champion.departure_s) >= 0)
+    by_time = sorted(records[:300], key=lambda r: r.scheduled_departure)
+    assert champion.probability.tolist() == [r.delay_probability for r in by_time]
+
+
+@pytest.mark.parametrize(("n", "window", "expected_ends"), [(1000, 400, [400, 500, 600, 700, 800, 900, 1000]),
+                                                            (1050, 400, [400, 500, 600, 700, 800, 900, 1000, 1050]),
+                                                            (150, 400, [150])])  # fmt: skip
+def test_rolling_windows_slide_along_departures_and_end_with_the_newest(
+    n: int, window: int, expected_ends: list[int]
+) -> None:
+    rows = model_rows(joined(n))[("champion", "v1")]
+    points = rolling(rows, window)
+    size = min(window, n)
+    assert [p.departure_s for p in points] == [rows.departure_s[end - 1] for end in expected_ends]
+    for point, end in zip(points, expected_ends, strict=True):
+        y, p = rows.delayed[end - size : end], rows.probability[end - size : end]
+        assert point.metrics.events == size
+        assert point.metrics.roc_auc == pytest.approx(roc_auc_score(y, p), abs=1e-12)
+        assert point.metrics.recall == pytest.approx(recall_score(y, p >= 0.3), abs=1e-12)
+
+
+def test_the_reliability_diagram_is_scikit_learns() -> None:
+    rows = model_rows(joined(5000))[("champion", "v1")]
+    probability = np.r_[rows.probability, [0.1, 0.2, 0.5, 0.0, 1.0]]  # values on the bins' edges too
+    delayed = np.r_[rows.delayed, [True, False, True, False, True]]
+    bins = reliability(probability, delayed)
+    rate, mean = calibration_curve(delayed, probability, n_bins=10, strategy="uniform")
+    assert [b.delayed_rate for b in bins] == pytest.approx(rate, abs=1e-12)
+    assert [b.mean_probability for b in bins] == pytest.approx(mean, abs=1e-12)
+    assert sum(b.count for b in bins) == len(probability)
+
+
+def test_drift_windows_follow_departures_and_judge_as_the_monitor_does() -> None:
+    rng = np.random.default_rng(3)
+    reference = {"airline": {"A": 0.5, "B": 0.3, "C": 0.2}}
+    early = [(float(i), (str(rng.choice(["A", "B", "C"], p=[0.5, 0.3, 0.2])),)) for i in range(2000)]
+    late = [(float(2000 + i), (str(rng.choice(["A", "B", "C"], p=[0.2, 0.3, 0.5])),)) for i in range(2000)]
+    shuffled = [early[i] if i % 2 else late[i] for i in range(2000)] + [
+        late[i] if i % 2 else early[i] for i in range(2000)
+    ]
+    points = drift_over_time(shuffled, ("airline",), reference, 1000)
+    assert [p.departure_s for p in points] == [999.0, 1999.0, 2999.0, 3999.0]
+    assert [p.verdicts[0].drifting for p in points] == [False, False, True, True]
+    tail = drift_over_time(early + late[:1500], ("airline",), reference, 1000)
+    assert [p.departure_s for p in tail] == [999.0, 1999.0, 2999.0, 3499.0]  # the newest window is a full one
+    assert tail[-1].verdicts[0].events == 1000
+    chunk = [values[0] for _, values in early[:1000]]
+    expected = assess("airline", reference["airline"], {c: chunk.count(c) for c in set(chunk)})
+    assert points[0].verdicts[0] == expected
+
+
+def test_the_page_has_every_figure_and_says_why_one_is_empty() -> None:
+    records = joined(3000) + joined(3000, seed=8, role="challenger", version="v2")
+    rows = model_rows(records)
+    flights = [(float(i), ("A" if i < 3000 else "C",)) for i in range(6000)]
+    inputs = ReportInputs(
+        generated_at=START, source="test", window=500, drift_window=1000, models=rows,
+        rolling={k: rolling(r, 500) for k, r in rows.items()},
+        reliability={k: reliability(r.probability, r.delayed) for k, r in rows.items()},
+        offline={"v1": {"roc_auc": 0.7, "recall": 0.6}}, champion="v1", flights=len(flights),
+        drift=drift_over_time(flights, ("airline",), {"airline": {"A": 0.5, "C": 0.5}}, 1000),
+    )  # fmt: skip
+    page = render(inputs)
+    for name in FIGURES:
+        figure = re.search(rf'<figure id="{name}"><svg.*?</svg>', page, re.S)
+        assert figure is not None, name
+        assert "no joined predictions" not in figure.group(0)
+    assert "v2" in page and "0.700" in page  # each version, and the manifest's figure beside the online one
+    empty = render(ReportInputs(START, "test", 500, 1000, {}, {}, {}, {}, [], None, 0))
+    assert all(f'<figure id="{name}"><svg' in empty for name in FIGURES)
+    assert "No joined predictions yet" in empty and "no drift figures" in empty
