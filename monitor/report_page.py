@@ -8,6 +8,7 @@ import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -47,15 +48,9 @@ class ReportInputs:
 
 
 def render(inputs: ReportInputs) -> str:
-    figures = {
-        "rolling-auc": _rolling_figure(inputs, "roc_auc", "ROC-AUC"),
-        "rolling-recall": _rolling_figure(inputs, "recall", "recall"),
-        "reliability": _reliability_figure(inputs),
-        "psi": _psi_figure(inputs),
-    }
     sections = "\n".join(
         f'<figure id="{name}">{_svg(figure)}<figcaption>{html.escape(FIGURES[name])}</figcaption></figure>'
-        for name, figure in figures.items()
+        for name, figure in _figures(inputs).items()
     )
     return _PAGE.format(
         generated=inputs.generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
@@ -66,6 +61,28 @@ def render(inputs: ReportInputs) -> str:
         drift_window=f"{inputs.drift_window:,}",
         figures=sections,
     )
+
+
+def save_figures(inputs: ReportInputs, directory: Path, prefix: str) -> list[Path]:
+    """The report's figures as PNG files (`<prefix><name>.png`), for pages that cannot hold inline SVG."""
+    import matplotlib.pyplot as plt
+
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, figure in _figures(inputs).items():
+        paths.append(directory / f"{prefix}{name}.png")
+        figure.savefig(paths[-1], dpi=110)
+        plt.close(figure)
+    return paths
+
+
+def _figures(inputs: ReportInputs) -> dict[str, Figure]:
+    return {
+        "rolling-auc": _rolling_figure(inputs, "roc_auc", "ROC-AUC"),
+        "rolling-recall": _rolling_figure(inputs, "recall", "recall"),
+        "reliability": _reliability_figure(inputs),
+        "psi": _psi_figure(inputs),
+    }
 
 
 def _summary_table(inputs: ReportInputs) -> str:

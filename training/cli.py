@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -36,6 +37,10 @@ def fit(
         float | None,
         typer.Option("--c", min=1e-6, help="regularisation strength (default: the best validation ROC-AUC of a grid)"),
     ] = None,
+    scheduled_before: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="train on flights scheduled before this day only (e.g. 2017-11-01)"),
+    ] = None,
 ) -> None:
     """Train, compare candidates, choose the threshold, write model.joblib, manifest.json and report.md."""
     columns = (
@@ -51,7 +56,7 @@ def fit(
             def step(description: str) -> None:
                 progress.update(task, description=description, advance=1)
 
-            run = train(data, out, version, step, c)
+            run = train(data, out, version, step, c, scheduled_before.date() if scheduled_before else None)
     except DatasetFormatError as exc:
         console.print(f"[red]bad dataset[/]: {exc}")
         raise typer.Exit(2) from exc

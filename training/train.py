@@ -6,7 +6,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,10 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 
 from training.artifact import lookup_tables, save_artifact
-from training.dataset import LABEL, load_flights
+from training.dataset import LABEL, DatasetFormatError, load_flights
 from training.evaluate import THRESHOLD_RULE, Split, choose_threshold, random_split, score, temporal_split
 from training.explain import coefficients, largest
-from training.features import DESTINATION, FEATURE_NAMES, INPUT_COLUMNS
+from training.features import DESTINATION, FEATURE_NAMES, INPUT_COLUMNS, SCHEDULED_DEPARTURE
 from training.manifest import file_sha256, read_manifest
 from training.models import CANDIDATES, PRODUCTION_C_GRID, production_model
 from training.reference import reference_profile
@@ -89,13 +89,22 @@ def train(
     version: str | None = None,
     progress: Progress | None = None,
     c: float | None = None,
+    scheduled_before: date | None = None,
 ) -> TrainingRun:
-    """Run the whole training; see the module docstring. `c` fixes the regularisation instead of choosing it."""
+    """Run the whole training; see the module docstring. `c` fixes the regularisation instead of choosing it;
+    `scheduled_before` trains on the flights scheduled before that day only, as a model trained then would have
+    been (the temporal comparison needs November-December, so it is left out when they are)."""
     step = progress or (lambda _description: None)
     started = time.perf_counter()
     step("loading and checking the dataset")
     frame = load_flights(data_path)
-    test_split, late_split = random_split(frame), temporal_split(frame)
+    if scheduled_before is not None:
+        frame = frame[frame[SCHEDULED_DEPARTURE] < pd.Timestamp(scheduled_before)]
+        if frame.empty:
+            raise DatasetFormatError(f"no flight is scheduled before {scheduled_before}")
+    test_split = random_split(frame)
+    late_split = temporal_split(frame)
+    splits = [test_split] if late_split.test.empty else [test_split, late_split]
     if c is None:
         c = choose_c(test_split, step)
     else:
@@ -105,9 +114,10 @@ def train(
     step(f"fitting the production logistic model (C={c}) on the 33 % split")
     production, chosen = _fit_and_score(PRODUCTION, production_model(c), test_split)
     results.append(chosen)
-    step("fitting the production logistic model on the temporal split")
-    results.append(_fit_and_score(PRODUCTION, production_model(c), late_split)[1])
-    for split in (test_split, late_split):
+    if late_split in splits:
+        step("fitting the production logistic model on the temporal split")
+        results.append(_fit_and_score(PRODUCTION, production_model(c), late_split)[1])
+    for split in splits:
         for candidate in CANDIDATES:
             step(f"fitting {candidate.name} ({split.name} split)")
             _, result = _fit_and_score(candidate.name, candidate.build(), split)
@@ -140,6 +150,7 @@ def train(
         "destination_names": names,
         "data_sha256": file_sha256(data_path),
         "data_rows": len(frame),
+        "scheduled_before": scheduled_before.isoformat() if scheduled_before else None,
         "metrics": metrics,
         "reference": reference.model_dump(),
         "comparison": [

@@ -28,3 +28,23 @@ def test_a_folder_not_named_after_its_version_says_so(model_dir: Path, tmp_path:
     version = json.loads((model_dir / "manifest.json").read_text())["version"]
     assert "must be named after its version" in result.output.replace("\n", " ")
     assert version in result.output
+
+
+def test_a_model_trained_on_january_october_never_saw_a_later_flight(tmp_path: Path) -> None:
+    """What the drift story deploys: trained, thresholded and profiled on flights scheduled before November."""
+    result = CliRunner().invoke(
+        app, ["fit", "--scheduled-before", "2017-11-01", "--out", str(tmp_path), "--version", "jan-oct", "--c", "0.1"]
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "jan-oct" / "manifest.json").read_text())
+    assert manifest["scheduled_before"] == "2017-11-01"
+    assert set(manifest["reference"]["features"]["month"]) == {str(m) for m in range(1, 11)}
+    assert set(manifest["metrics"]) == {"test"}  # no November-December to test a temporal split on
+    assert 55_000 < manifest["data_rows"] < 56_000
+    assert "Temporal split" not in (tmp_path / "jan-oct" / "report.md").read_text()
+
+
+def test_a_day_before_every_flight_is_refused_clearly(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["fit", "--scheduled-before", "2016-01-01", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "no flight is scheduled before 2016-01-01" in result.output

@@ -1,0 +1,149 @@
+"""The drift story, run for real: a model trained on January-October meets November-December on the stream.
+
+Trains that model (the flights scheduled before 1 November), starts a broker (or uses `KAFKA_BOOTSTRAP_SERVERS`),
+a scorer serving it and a monitor, replays every November-December flight with its outcome on a simulated clock,
+waits until each prediction is joined, then reads the topics back as `flightdelay-monitor report` does and says
+what the monitor saw: online figures beside the manifest's, when the drift showed and in which features, when the
+online recall fell below the recall alert's line. Writes the report and its figures; docs/monitoring.md quotes a
+run of it.
+
+    .venv/bin/python -m producer.drift_story --figures docs/figures
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
+from rich.console import Console
+from rich.table import Table
+
+from consumer.local_process import ScorerProcess
+from kafka_common.provider import kafka_broker
+from kafka_common.settings import KafkaSettings, TopicSettings
+from kafka_common.topics import ensure_topics, topic_specs
+from monitor.report_page import ReportInputs, render, save_figures
+from monitor.report_source import gather
+from monitor.settings import MonitorSettings
+from producer.demo_monitor import await_joined
+from producer.replay import dataset_flights, publish_schedule, with_outcomes
+from training.train import train
+
+app = typer.Typer(add_completion=False)
+CUTOFF = date(2017, 11, 1)
+WINDOW = 1_000  # joined predictions per rolling window, and flights per drift window (the monitor's, too)
+RECALL_MARGIN = 0.10  # the recall alert's margin below the manifest's test recall (monitor/observability)
+
+
+@app.command()
+def main(
+    data: Annotated[Path, typer.Option(help="the SCL flights CSV")] = Path("data/dataset_SCL.csv"),
+    workdir: Annotated[Path, typer.Option(help="model, logs and the report")] = Path("build/story"),
+    seconds: Annotated[float, typer.Option(help="how long the two months take to replay")] = 60,
+    figures: Annotated[Path | None, typer.Option(help="also write the figures as PNG here")] = None,
+) -> None:
+    console = Console()
+    workdir.mkdir(parents=True, exist_ok=True)
+    for log in ("scorer.log", "monitor.log"):
+        (workdir / log).unlink(missing_ok=True)  # this run's lines only
+    with console.status("training on the flights scheduled before 1 November 2017"):
+        run = train(data, workdir / "models", f"jan-oct-{uuid.uuid4().hex[:6]}", scheduled_before=CUTOFF)
+    test = run.manifest["metrics"]["test"]
+    console.print(
+        f"model {run.manifest['version']}: {run.manifest['data_rows']:,} flights of January-October; held-out "
+        f"January-October test ROC-AUC {test['roc_auc']:.3f}, recall {test['recall_delayed']:.3f} at threshold "
+        f"{run.manifest['threshold']:.3f}"
+    )
+    flights = list(dataset_flights(data, date_from=CUTOFF))
+    kafka = KafkaSettings()
+    with kafka_broker(kafka) as endpoint:
+        topics = TopicSettings.unique(f"story-{uuid.uuid4().hex[:6]}")
+        config = kafka.client_config(endpoint.bootstrap_servers)
+        ensure_topics(AdminClient(config), topic_specs(topics))
+        env = {**topics.environment(), "SCORER_GROUP_ID": f"story-{topics.input}"}
+        scorer = ScorerProcess(endpoint.bootstrap_servers, run.directory, workdir / "scorer.log", "story", env)
+        monitor_env = {
+            **topics.environment(), "MONITOR_GROUP_ID": f"story-monitor-{topics.input}",
+            "MONITOR_REPORT_INTERVAL_S": "1", "MONITOR_WINDOW_EVENTS": str(WINDOW),
+            "MONITOR_DRIFT_WINDOW_EVENTS": str(WINDOW),
+            "MONITOR_MODEL_URI": str(run.directory),
+        }  # fmt: skip
+        monitor = ScorerProcess(
+            endpoint.bootstrap_servers, run.directory, workdir / "monitor.log", "story-monitor", monitor_env, "monitor"
+        )
+        try:
+            for process in (scorer.start(), monitor.start()):
+                process.wait_ready()
+            departures = [event.scheduled_departure for _, event in flights]
+            span = max(departures) - min(departures)
+            speed = span.total_seconds() / seconds
+            schedule = with_outcomes(flights, "canonical", (topics.input, topics.outcomes), speed, timedelta(hours=2))
+            with console.status(f"replaying {len(flights):,} November-December flights and their outcomes"):
+                started = time.monotonic()
+                report = publish_schedule(Producer({**config, "enable.idempotence": True}), schedule)
+                joined = await_joined(monitor, len(flights), timeout_s=120)
+            console.print(
+                f"replayed {report.delivered:,} records in {time.monotonic() - started:.0f} s ({speed:,.0f}x real "
+                f"time); the monitor joined {joined:,} of {len(flights):,} predictions"
+            )
+            settings = MonitorSettings(model_uri=str(run.directory), window_events=WINDOW, drift_window_events=WINDOW)
+            inputs = gather(config, settings, topics, timeout_s=60)
+            drift_log = [line for line in monitor.log_path.read_text().splitlines() if '"drift: ' in line]
+        finally:
+            codes = [scorer.stop(), monitor.stop()]
+    out = workdir / "report.html"
+    out.write_text(render(inputs), encoding="utf-8")
+    if figures is not None:
+        save_figures(inputs, figures, "story-")
+    tell(console, inputs, test, drift_log)
+    console.print(f"report: {out}; scorer and monitor stopped with {codes}")
+    if report.failed or joined < len(flights) or any(codes):
+        raise typer.Exit(1)
+
+
+def tell(console: Console, inputs: ReportInputs, test: dict[str, float], drift_log: list[str]) -> None:
+    """What the monitor saw, from the run's own topics."""
+    [(key, rows)] = inputs.models.items()
+    online = rows.overall()
+    table = Table(title=f"{key[1]} on November-December (online) vs its January-October test (offline)")
+    for column in ("figure", "online", "offline"):
+        table.add_column(column)
+    for name, value, offline in (
+        ("ROC-AUC", online.roc_auc, test["roc_auc"]),
+        ("PR-AUC", online.pr_auc, test["pr_auc"]),
+        ("recall", online.recall, test["recall_delayed"]),
+        ("precision", online.precision, test["precision_delayed"]),
+        ("Brier", online.brier, test["brier"]),
+    ):
+        table.add_row(name, f"{value:.3f}" if value is not None else "–", f"{offline:.3f}")
+    table.add_row("delayed share", f"{online.actual_delayed_rate:.1%}", "")
+    console.print(table)
+    console.print(f"rolling ROC-AUC over {inputs.window:,} joined predictions, by departure:")
+    for point in inputs.rolling[key]:
+        m = point.metrics
+        line = f"  up to {_day(point.departure_s)}: ROC-AUC {m.roc_auc:.3f}, recall {m.recall:.3f}"
+        below = m.recall < test["recall_delayed"] - RECALL_MARGIN
+        console.print(line + ("  [red](recall below the alert's line)[/]" if below else ""))
+    console.print(f"drift, windows of {inputs.drift_window:,} flights against the January-October profile:")
+    for window in inputs.drift:
+        drifting = ", ".join(f"{v.name} {v.psi:.2f}" for v in window.verdicts if v.drifting) or "none"
+        console.print(f"  up to {_day(window.departure_s)}: drifting {drifting}")
+    first = inputs.drift[0] if inputs.drift else None
+    if first is not None:
+        for verdict in sorted(first.verdicts, key=lambda v: -v.psi):
+            console.print(f"  first window: {verdict.describe()}")
+    console.print(f"the monitor's own drift log lines: {len(drift_log)}", *drift_log[:12], sep="\n  ")
+
+
+def _day(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+if __name__ == "__main__":
+    app()
