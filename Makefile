@@ -8,7 +8,7 @@ BENCH_VENV  := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 DATA   := data/dataset_SCL.csv
 
-.PHONY: run test train bench setup tools data lint typecheck pytest broker schemas clean need-run need-test
+.PHONY: run test train bench soak setup tools data lint typecheck pytest broker schemas clean need-run need-test
 
 # Linters that ship as Go programs, built from the Go module proxy into the virtualenv (actionlint on PyPI is
 # an sdist that downloads its binary from GitHub at install time, which the CI machine cannot reach).
@@ -46,6 +46,10 @@ train: setup data  ## train on the real dataset: models/<version>/ with model, m
 
 bench: need-run setup data $(BENCH_STAMP)  ## throughput, latency and cost against the alternatives (about 20 min; bench/results.json, docs/benchmarks.md)
 	$(BIN)/python -m bench.run
+
+soak: need-run setup data  ## 30 minutes, two scorers, kills and a broker restart: memory, threads, descriptors, p99 (bench/soak.json, docs/soak.md)
+	@test -e models/latest || $(BIN)/training fit --data $(DATA) --out models
+	$(BIN)/python -m bench.soak
 
 # Quix Streams pins older confluent-kafka and pydantic, so it gets its own virtualenv (bench/requirements.txt).
 $(BENCH_STAMP): bench/requirements.txt bench/requirements.lock

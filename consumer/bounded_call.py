@@ -15,6 +15,16 @@ from typing import TypeVar
 from confluent_kafka import KafkaError, KafkaException
 
 T = TypeVar("T")
+_abandoned: list[threading.Thread] = []  # calls the caller stopped waiting for
+_abandoned_lock = threading.Lock()
+
+
+def still_blocked() -> int:
+    """Abandoned calls whose threads are still blocked: each holds an abandoned client (its threads and sockets),
+    which only the end of the process frees."""
+    with _abandoned_lock:
+        _abandoned[:] = [thread for thread in _abandoned if thread.is_alive()]
+        return len(_abandoned)
 
 
 def call_within(call: Callable[[], T], deadline_s: float, what: str) -> T:
@@ -31,8 +41,11 @@ def call_within(call: Callable[[], T], deadline_s: float, what: str) -> T:
         finally:
             done.set()
 
-    threading.Thread(target=run, name=what, daemon=True).start()
+    thread = threading.Thread(target=run, name=what, daemon=True)
+    thread.start()
     if not done.wait(deadline_s):
+        with _abandoned_lock:
+            _abandoned.append(thread)
         reason = f"{what} still blocked after {deadline_s:.0f} s (past its own timeout); abandoning this client"
         raise KafkaException(KafkaError(KafkaError._TIMED_OUT, reason, retriable=True))
     if failure:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-from consumer.bounded_call import call_within
+from consumer.bounded_call import call_within, still_blocked
 from consumer.exits import ExitCode, ScorerExit
 from consumer.recovery import Action, Decision, ErrorFacts, Stage, decide
 
@@ -26,6 +26,9 @@ log = logging.getLogger("consumer")
 # (key, value) pairs to produce, by output topic.
 Outputs = Mapping[str, Sequence[tuple[bytes | None, bytes | None]]]
 INIT_TIMEOUT_S = 30
+# Abandoned producers whose offsets call never returned, at most, before the process restarts instead (each keeps
+# its librdkafka threads and connections; a broker that lets calls hang this often is better met by a new process).
+MAX_BLOCKED_CALLS = 3
 ALO_FLUSH_TIMEOUT_S = 30
 
 
@@ -211,6 +214,13 @@ class TransactionalCommitter:
             return
 
     def _replace(self, facts: ErrorFacts) -> None:
+        blocked = still_blocked()
+        if blocked >= MAX_BLOCKED_CALLS:
+            raise ScorerExit(
+                ExitCode.FATAL,
+                f"{blocked} abandoned calls are still blocked, each holding a producer: restarting the process frees "
+                f"them (after: {facts.text})",
+            )
         log.warning("replacing the producer after: %s", facts.text)
         # The old producer is abandoned, not closed: a call of its may still be blocked in another thread.
         self.producer = Producer(self._config)

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics_core import HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from consumer.bounded_call import still_blocked
 from consumer.transform import BatchResult, OutputKind
 from training.lookup import ServingModel
 
@@ -118,6 +119,13 @@ class ScorerMetrics:
             registry=r,
         )
         self.ready = Gauge("flightdelay_ready", "1 while /readyz answers 200 (model, partitions, broker)", registry=r)
+        self.blocked_calls = Gauge(
+            "flightdelay_abandoned_calls_blocked",
+            "Kafka calls abandoned past their deadline whose threads are still blocked (bounded: the process exits "
+            "at 3)",
+            registry=r,
+        )
+        self.blocked_calls.set_function(lambda: float(still_blocked()))
         self.swaps = Counter(
             "flightdelay_model_swaps",
             "Model control records applied, by role and result: swapped, cleared, refused, invalid_record",

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
-from confluent_kafka import Producer
+from confluent_kafka import KafkaException, Producer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from kafka_common.cli_support import Bootstrap, client_config_or_exit, settings_or_exit
 from kafka_common.settings import KafkaSettings, S, TopicSettings
+from producer.redrive import Redrive, Selection
 from producer.replay import EventFormat, Scheduled, dataset_events, dataset_flights, publish_schedule, with_outcomes
 from producer.watch import watch as watch_predictions
+from schemas.outputs import ErrorKind
 
 app = typer.Typer(help="Publish flight events and watch delay predictions.", no_args_is_help=True, add_completion=False)
 console = Console()
 if not console.is_terminal:  # logs and pipes: keep table rows on one line
     console.width = 150
+
+
+KIND_NAMES: tuple[str, ...] = get_args(ErrorKind)
+KINDS = ", ".join(KIND_NAMES)
 
 
 def _config(bootstrap: str) -> dict[str, object]:
@@ -116,6 +122,60 @@ def watch(
         _config(bootstrap), _read(TopicSettings).predictions, limit, idle, from_beginning, console
     )
     console.print(f"{count:,} predictions read")
+
+
+@app.command()
+def redrive(
+    bootstrap: Bootstrap = "",
+    kind: Annotated[
+        list[str] | None, typer.Option("--kind", help=f"error kinds to redrive (repeat); default all: {KINDS}")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="dead-lettered at or after, ISO 8601 (naive: UTC)")] = None,
+    until: Annotated[str | None, typer.Option(help="dead-lettered before, ISO 8601 (naive: UTC)")] = None,
+    source_topic: Annotated[str | None, typer.Option(help="only letters from this input topic")] = None,
+    group: Annotated[
+        str, typer.Option(help="the redrive group: a letter is redriven at most once per group")
+    ] = "flightdelay-redrive",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="list what would be sent; send and commit nothing")
+    ] = False,
+    batch_size: Annotated[int, typer.Option(help="letters per transaction", min=1)] = 500,
+) -> None:
+    """Re-publish selected dead letters (original key, bytes and headers) to the input topic, e.g. once a model
+    that knows a new airline is champion. Letters redriven once and failed again are not redriven again."""
+    unknown = sorted(set(kind or []) - set(KIND_NAMES))
+    if unknown:
+        raise typer.BadParameter(f"unknown kind {', '.join(unknown)}; choose from {KINDS}", param_hint="--kind")
+    selection = Selection(
+        frozenset(kind) if kind else None, _instant(since, "--since"), _instant(until, "--until"), source_topic
+    )
+    topics = _read(TopicSettings)
+    run = Redrive(_config(bootstrap), topics.dead_letter, topics.input, group, batch_size)
+    verb = "would redrive" if dry_run else "redriven"
+    try:
+        with console.status(f"reading {topics.dead_letter} for group {group}") as status:
+            report = run.run(selection, dry_run, lambda r: status.update(f"read {r.read:,}, {verb} {r.redriven:,}"))
+    except KafkaException as exc:
+        console.print(
+            f"[red]redrive stopped: {exc.args[0].str()}[/]; nothing of the unfinished batch was published and its "
+            "letters stay unredriven: run the same command again to continue"
+        )
+        raise typer.Exit(1) from None
+    for example in report.examples:
+        console.print(f"  {example}")
+    skipped = ", ".join(f"{reason}: {count:,}" for reason, count in report.skipped.most_common()) or "none"
+    target = f"to {topics.input}" if not dry_run else f"(dry run: nothing sent to {topics.input})"
+    console.print(f"read {report.read:,} dead letters; {verb} {report.redriven:,} {target}; skipped {skipped}")
+
+
+def _instant(value: str | None, option: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not an ISO 8601 date or time", param_hint=option) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @app.command()

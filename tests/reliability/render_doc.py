@@ -19,7 +19,8 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
 SCENARIOS = [
     (
         "crash_single",
-        "Crashes: one scorer SIGKILLed at 5 random points, restarted each time",
+        "Crashes: one scorer SIGKILLed at a random point of each fifth of the stream, restarted each time (each kill"
+        " found it alive with outputs still to write: `outputs_missing_at_each_kill`)",
         "test_chaos.py::test_five_sigkills_and_restarts_lose_and_duplicate_nothing",
     ),
     (
@@ -29,17 +30,19 @@ SCENARIOS = [
     ),
     (
         "rebalance_1_3_1",
-        "Rebalances: 1 -> 3 -> 1 scorers while events arrive",
+        "Rebalances: 1 -> 3 -> 1 scorers while events arrive (each added scorer consumed events; the scale-in came"
+        " while the input was still arriving)",
         "test_chaos.py::test_scaling_one_to_three_to_one_mid_stream",
     ),
     (
         "broker_loss",
-        "Broker loss: the broker process stopped mid-stream, then started again",
+        "Broker loss: the broker process stopped mid-stream (outputs still to come), then started again",
         "test_chaos.py::test_broker_loss_and_return",
     ),
     (
         "broker_frozen",
-        "Broker frozen: the broker process SIGSTOPped for 8 s mid-stream (connections open, nothing answers)",
+        "Broker frozen: the broker process SIGSTOPped for 8 s mid-stream (outputs still to come; connections open,"
+        " nothing answers)",
         "test_chaos.py::test_frozen_broker_and_thaw",
     ),
     (
@@ -146,7 +149,10 @@ def render(run: dict[str, Any]) -> str:
         "   coordinator disappears under it (librdkafka issues #5456 and #5511, open in librdkafka 2.16). A",
         "   timed-out call is therefore never resumed: a new producer with the same transactional id aborts the",
         "   transaction. And the call runs with a deadline of twice its timeout (`consumer/bounded_call.py`): if it",
-        "   overruns, the producer is abandoned and replaced the same way.",
+        "   overruns, the producer is abandoned and replaced the same way. Each abandoned call keeps a thread and its",
+        "   producer (librdkafka's threads and connections) until it returns, which may be never: they are counted",
+        "   (`flightdelay_abandoned_calls_blocked`), and once 3 are still blocked the scorer exits 1 instead of",
+        "   abandoning another producer, so a restart frees them (`tests/unit/test_bounded_call.py`).",
         "",
         "Readiness had the same blind spot: it came from callbacks that only the blocked loop serves, so it kept",
         "reporting a reachable broker. It now expires stale reports.",

@@ -138,8 +138,11 @@ def test_five_sigkills_and_restarts_lose_and_duplicate_nothing(
     _send({"bootstrap.servers": bootstrap}, chaos_topics.input, stream)
     recorder = OutputRecorder({"bootstrap.servers": bootstrap}, chaos_topics)
     env = scorer_env(chaos_topics, SCORER_BATCH_SIZE="250")
-    kill_points = sorted(random.Random(11).sample(range(5_000, 95_000), 5))
+    # One kill in each fifth of the stream (early to late), at a random point of it.
+    rng = random.Random(11)
+    kill_points = [rng.randrange(5_000 + 18_000 * i, 5_000 + 18_000 * (i + 1)) for i in range(5)]
     kills: list[float] = []
+    missing_at_kill: list[int] = []
     try:
         for number, point in enumerate([*kill_points, None]):
             process = ScorerProcess(bootstrap, model_dir, tmp_path / f"run-{number}.log", "crashy", env).start()
@@ -149,14 +152,20 @@ def test_five_sigkills_and_restarts_lose_and_duplicate_nothing(
                 assert process.stop() == 0
                 break
             recorder.wait_for(point, 180)
+            assert process.process is not None and process.process.poll() is None, "the kill must find it alive"
+            missing_at_kill.append(valid + invalid - recorder.count())
             process.kill()
             kills.append(time.monotonic())
+        # Delivered where it hurts: a live scorer with outputs still to write (the reader lags the scorer by a
+        # batch or two at most, far less than this).
+        assert all(missing >= 2_000 for missing in missing_at_kill), missing_at_kill
         stalls = [recorder.longest_gap(moment - 1, moment + 60) for moment in kills]
         figures["crash_single"] = {
             "events": valid + invalid,
             "valid": valid,
             "invalid": invalid,
-            "kills": len(kill_points),
+            "kills": len(kills),
+            "outputs_missing_at_each_kill": missing_at_kill,
             **_assert_exact(recorder, stream, model),
             "stall_s_max": round(max(stalls), 2),
             "stall_s_mean": round(sum(stalls) / len(stalls), 2),
@@ -230,15 +239,21 @@ def test_scaling_one_to_three_to_one_mid_stream(
             process.wait_ready(90)
         # The three score together while the stream goes on.
         recorder.wait_for(min(recorder.count() + 2_000, valid + invalid), 120)
+        consumed_by_extras = [_metric(process, "flightdelay_events_consumed_total") for process in extra]
+        assert all(consumed > 0 for consumed in consumed_by_extras), (
+            f"an added scorer scored nothing: {consumed_by_extras}"
+        )
+        missing_at_scale_in = valid + invalid - recorder.count()
+        assert sender.is_alive() and missing_at_scale_in > 0, "the scale-in must happen while events still arrive"
         assert all(process.stop() == 0 for process in extra), "scale-in must be clean"
         sender.join(120)
         recorder.wait_for(valid + invalid, 120)
         assert first.stop() == 0
-        scored_by_extras = sum(1 for process in extra if "assigned" in process.log_path.read_text())
-        assert scored_by_extras == 2, "the added consumers never got partitions"
         figures["rebalance_1_3_1"] = {
             "events": valid + invalid,
             "input_rate_eps": 2_500,
+            "consumed_by_added_scorers": [int(consumed) for consumed in consumed_by_extras],
+            "outputs_missing_at_scale_in": missing_at_scale_in,
             **_assert_exact(recorder, stream, model),
         }
     finally:
@@ -274,8 +289,10 @@ def test_broker_loss_and_return(model_dir: Path, model: LoadedModel, tmp_path: P
         try:
             process.wait_ready()
             recorder.wait_for(8_000, 120)
+            missing_at_stop = valid + invalid - recorder.count()
             broker.stop()
             stopped_at = time.monotonic()
+            assert missing_at_stop >= 2_000, "the broker must go away while outputs are still to come"
             deadline = stopped_at + 30
             while _readiness(process)["broker_reachable"] and time.monotonic() < deadline:
                 time.sleep(0.1)
@@ -311,6 +328,7 @@ def test_broker_loss_and_return(model_dir: Path, model: LoadedModel, tmp_path: P
             figures["broker_loss"] = {
                 "events": valid + invalid,
                 "broker_down_s": round(restarted_at - stopped_at, 1),
+                "outputs_missing_at_stop": missing_at_stop,
                 "not_ready_after_s": round(not_ready_after, 2),
                 "outputs_resumed_after_restart_s": round(resumed_after, 2),
                 "transactions_aborted": int(aborted),
@@ -345,8 +363,10 @@ def test_frozen_broker_and_thaw(model_dir: Path, model: LoadedModel, tmp_path: P
         try:
             process.wait_ready()
             recorder.wait_for(5_000, 120)
+            missing_at_freeze = valid + invalid - recorder.count()
             broker.freeze()
             frozen_at = time.monotonic()
+            assert missing_at_freeze >= 2_000, "the broker must freeze while outputs are still to come"
             deadline = frozen_at + 30
             while _readiness(process)["broker_reachable"] and time.monotonic() < deadline:
                 time.sleep(0.1)
@@ -365,6 +385,7 @@ def test_frozen_broker_and_thaw(model_dir: Path, model: LoadedModel, tmp_path: P
             figures["broker_frozen"] = {
                 "events": valid + invalid,
                 "broker_frozen_s": round(thawed_at - frozen_at, 1),
+                "outputs_missing_at_freeze": missing_at_freeze,
                 "not_ready_after_s": round(not_ready_after, 2),
                 "outputs_resumed_after_thaw_s": round(resumed_after, 2),
                 "commit_calls_resumed": int(commits_resumed),

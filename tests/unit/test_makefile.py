@@ -28,8 +28,8 @@ def _make(target: str, present: list[str], tmp_path: Path) -> subprocess.Complet
 @pytest.mark.parametrize(
     ("target", "present", "named"),
     [
-        ("need-test", ["python3", "java", "mvn", "cargo"], "make test needs: golang-go nodejs"),
-        ("need-test", ["python3", "java", "mvn", "cargo", "go"], "make test needs: nodejs"),
+        ("need-test", ["python3", "java", "mvn", "cargo"], "make test needs: golang-go nodejs chromium"),
+        ("need-test", ["python3", "java", "mvn", "cargo", "go", "node"], "make test needs: chromium"),
         ("need-run", ["python3", "java", "cargo"], "make run needs: maven"),
         ("need-run", ["python3", "java", "mvn"], "make run needs: cargo"),
     ],
@@ -44,5 +44,5 @@ def test_a_missing_command_is_named_with_its_package(
 
 
 def test_nothing_is_said_when_everything_is_there(tmp_path: Path) -> None:
-    result = _make("need-test", ["python3", "java", "mvn", "cargo", "go", "node"], tmp_path)
+    result = _make("need-test", ["python3", "java", "mvn", "cargo", "go", "node", "chromium"], tmp_path)
     assert (result.returncode, result.stderr) == (0, "")

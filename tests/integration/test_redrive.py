@@ -1,0 +1,172 @@
+"""`flightdelay-producer redrive` on the real broker: what a scorer dead-lettered goes back to the input topic with
+its original key, bytes and headers, once; a dry run sends nothing; a run SIGKILLed half-way loses and doubles
+nothing when it is run again."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from kafka_common.settings import TopicSettings
+from producer.reading import committed_reader, read_messages
+from producer.redrive import REDRIVE_HEADER
+from schemas import DeadLetter, FieldError, Header, SourcePosition
+from tests.streaming import read_outputs, scorers, send_dataset
+from tests.support import VALID_EVENT
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+Record = tuple[bytes | None, bytes | None, list[tuple[str, bytes | None]]]
+
+
+def redrive(bootstrap: str, topics: TopicSettings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "producer", "redrive", "--bootstrap", bootstrap, *args],
+        cwd=ROOT, env={**os.environ, **topics.environment()}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def committed_records(bootstrap: str, topic: str, expected: int, idle_s: float = 5) -> list[Record]:
+    reader = committed_reader({"bootstrap.servers": bootstrap}, [topic])
+    records: list[Record] = []
+    try:
+        for message in read_messages(reader, lambda: len(records) >= expected, idle_s, 60):
+            records.append((message.key(), message.value(), list(message.headers() or [])))  # type: ignore[arg-type]
+        for message in read_messages(reader, lambda: False, 2, 2):  # a duplicate would come now
+            records.append((message.key(), message.value(), list(message.headers() or [])))  # type: ignore[arg-type]
+    finally:
+        reader.close()
+    return records
+
+
+def end_offsets(bootstrap: str, topic: str) -> int:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "ends"})
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions)
+    finally:
+        consumer.close()
+
+
+def test_dead_letters_go_back_with_their_bytes_once_and_a_dry_run_sends_nothing(
+    bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
+    unknown = {f"NEW-{i}".encode(): orjson.dumps({**VALID_EVENT, "airline_name": "Nueva Aerolinea"}) for i in range(20)}
+    broken = {f"BAD-{i}".encode(): b'{"scheduled_departure": ' for i in range(10)}
+    for key, value in [*unknown.items(), *broken.items()]:
+        producer.produce(stream_topics.input, value, key, headers=[("trace", b"t-" + key), ("empty", None)])
+    assert producer.flush(30) == 0
+    with scorers(bootstrap, model_dir, stream_topics, tmp_path):
+        send_dataset(bootstrap, stream_topics.input, 300)  # enough valid events to stay under the invalid ratio
+        _, letters = read_outputs(bootstrap, stream_topics, 330)
+        assert Counter(letter.error_kind for letter in letters) == {"invalid_event": 20, "not_json": 10}
+        before = end_offsets(bootstrap, stream_topics.input)
+
+        dry = redrive(bootstrap, stream_topics, "--kind", "invalid_event", "--dry-run")
+        assert dry.returncode == 0, dry.stderr
+        assert "would redrive 20 " in dry.stdout and "another kind: 10" in dry.stdout
+        assert end_offsets(bootstrap, stream_topics.input) == before, "a dry run published something"
+
+        done = redrive(bootstrap, stream_topics, "--kind", "invalid_event")
+        assert done.returncode == 0, done.stderr + done.stdout
+        assert "redriven 20 " in done.stdout
+        again = [r for r in committed_records(bootstrap, stream_topics.input, 330 + 20) if r[0] in unknown]
+        assert len(again) == 40  # each original once, and each redriven copy once
+        copies = [r for r in again if any(name == REDRIVE_HEADER for name, _ in r[2])]
+        assert sorted(k for k, _, _ in copies) == sorted(unknown)  # type: ignore[type-var]
+        for copy_key, copy_value, copy_headers in copies:
+            assert copy_key is not None and copy_value == unknown[copy_key]
+            assert copy_headers[:2] == [("trace", b"t-" + copy_key), ("empty", None)]  # original headers, in order
+        # The scorer still does not know the airline: the copies fail again, and carry the redrive mark with them.
+        _, letters = read_outputs(bootstrap, stream_topics, 350)
+        assert len(letters) == 50
+
+    rerun = redrive(bootstrap, stream_topics)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "redriven 0 " in rerun.stdout and "redriven once already and failed again: 20" in rerun.stdout
+
+
+def dead_letters(count: int, topic: str) -> list[tuple[bytes, bytes]]:
+    now = datetime.now(UTC)
+    return [
+        (
+            f"K{i}".encode(),
+            DeadLetter(
+                error_kind="invalid_event", reason="test", errors=[FieldError(field="$", error="x", message="x")],
+                key_base64=base64.b64encode(f"K{i}".encode()).decode(),
+                value_base64=base64.b64encode(f"value {i}".encode()).decode(), value_bytes=len(f"value {i}"),
+                value_sha256="00" * 32,
+                headers=[Header(key="n", value_base64=base64.b64encode(str(i).encode()).decode())],
+                source=SourcePosition(topic=topic, partition=0, offset=i), consumer_group="g", dead_lettered_at=now,
+            ).model_dump_json().encode(),
+        )
+        for i in range(count)
+    ]  # fmt: skip
+
+
+def test_a_redrive_killed_half_way_loses_and_doubles_nothing_when_run_again(
+    bootstrap: str, stream_topics: TopicSettings
+) -> None:
+    total = 10_000
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 20})
+    for key, value in dead_letters(total, stream_topics.input):
+        producer.produce(stream_topics.dead_letter, value, key)
+    assert producer.flush(30) == 0
+
+    command = [sys.executable, "-m", "producer", "redrive", "--bootstrap", bootstrap, "--batch-size", "50"]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env={**os.environ, **stream_topics.environment()},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    watcher = committed_reader({"bootstrap.servers": bootstrap}, [stream_topics.input])
+    seen = 0
+    try:
+        deadline = time.monotonic() + 120
+        while seen < total // 5 and time.monotonic() < deadline and process.poll() is None:
+            seen += sum(1 for m in watcher.consume(500, timeout=0.2) if m.error() is None)
+        alive = process.poll() is None
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(10)
+    finally:
+        watcher.close()
+    assert alive and seen < total, f"the kill must land while letters remain (committed {seen:,} of {total:,})"
+    print(f"redrive SIGKILLed with {seen:,} of {total:,} letters committed")
+
+    rerun = subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**os.environ, **stream_topics.environment()},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert rerun.returncode == 0, rerun.stderr + rerun.stdout
+    records = committed_records(bootstrap, stream_topics.input, total)
+    origins = Counter(dict(r[2]).get(REDRIVE_HEADER) for r in records)
+    expected = {f"{stream_topics.dead_letter}/{p}/{o}".encode() for p, o in _positions(bootstrap, stream_topics)}
+    assert set(origins) == expected and set(origins.values()) == {1}, "each letter exactly once, none lost"
+    by_key = {key: value for key, value, _ in records}
+    assert all(by_key[f"K{i}".encode()] == f"value {i}".encode() for i in range(total))
+
+
+def _positions(bootstrap: str, topics: TopicSettings) -> list[tuple[int, int]]:
+    reader = committed_reader({"bootstrap.servers": bootstrap}, [topics.dead_letter])
+    positions: list[tuple[int, int]] = []
+    try:
+        for message in read_messages(reader, lambda: False, 3, 60):
+            positions.append((message.partition() or 0, message.offset() or 0))
+    finally:
+        reader.close()
+    return positions
