@@ -46,7 +46,7 @@ def cli_command(argv: list[str]) -> Any:
     app = getattr(sys.modules[module_name], attribute)
     command = typer.main.get_command(app)
     if hasattr(command, "commands"):  # a group (typer ships its own click, so no isinstance check)
-        if len(argv) == 1 and command.invoke_without_command:
+        if len(argv) == 1 and getattr(command, "invoke_without_command", False):
             return command  # the group's own default: `flightdelay-monitor` runs a monitor
         assert len(argv) > 1 and argv[1] in command.commands, f"{argv[:2]} names no subcommand of {argv[0]}"
         return command.commands[argv[1]]
