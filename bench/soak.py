@@ -90,9 +90,10 @@ class Outputs:
 
 
 def send(config: dict[str, Any], topic: str, rate: float, stop: threading.Event, sent: list[bytes]) -> None:
-    """Dataset events with unique keys, `rate` a second in steps of 10 ms, until `stop`."""
+    """Dataset events, each under a flight id of its own (the prediction's key), `rate` a second in steps of 10 ms,
+    until `stop`."""
     producer = Producer({**config, "enable.idempotence": True, "linger.ms": 5})
-    source = cycle(value for _, value in dataset_events(ROOT / "data" / "dataset_SCL.csv", limit=20_000))
+    source = cycle(orjson.loads(value) for _, value in dataset_events(ROOT / "data" / "dataset_SCL.csv", limit=20_000))
     started, count = time.monotonic(), 0
     while not stop.is_set():
         due = int((time.monotonic() - started) * rate)
@@ -100,7 +101,7 @@ def send(config: dict[str, Any], topic: str, rate: float, stop: threading.Event,
             key = f"soak-{count}".encode()
             while True:
                 try:
-                    producer.produce(topic, next(source), key)
+                    producer.produce(topic, orjson.dumps({**next(source), "flight_id": key.decode()}), key)
                     break
                 except BufferError:  # the broker is away: wait for room
                     producer.poll(0.1)
@@ -206,6 +207,7 @@ def main(
         "minutes": minutes, "rate": rate, "events": len(sent), "lost": lost, "duplicated": duplicated,
         "exit_codes": codes, "samples": [asdict(s) for s in samples],
     }  # fmt: skip
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     from bench.soak_page import render
 
