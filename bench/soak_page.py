@@ -68,7 +68,7 @@ def render(result: dict[str, Any], doc: Path) -> None:
     lines += ["", "Latency: from the input record's timestamp to the committed prediction, as a read_committed reader",
               "receives it. The steady 0.5 s is mostly the reader's own wait (it takes up to 1,000 records or 0.5 s",
               "per read), so the figure shows the stalls a fault causes, not the scorer's own latency (`make bench`",
-              "measures that);"
+              "measures that).",
               "`-1` abandoned calls: the scorer did not answer that minute (restarting).", ""]  # fmt: skip
     doc.write_text("\n".join(lines))
 
