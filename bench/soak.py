@@ -29,6 +29,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 from rich.console import Console
 
+from bench.soak_page import render
 from consumer.local_process import ScorerProcess
 from kafka_common.local_broker import LocalKafkaBroker
 from kafka_common.settings import TopicSettings
@@ -209,8 +210,6 @@ def main(
     }  # fmt: skip
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    from bench.soak_page import render
-
     render(result, doc)
     console.print(f"{len(sent):,} events, lost {lost}, duplicated {duplicated}, exit codes {codes}; {out}, {doc}")
     if lost or duplicated or any(codes.values()):

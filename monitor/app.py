@@ -196,7 +196,6 @@ class MonitorApp:
                 self.metrics.report(report.role, report.model_version, report.window, report)
             if reports or not records:
                 self.drift.report()
-            if reports or not records:
                 self._last_report = time.monotonic()
             self.metrics.pending.set(sum(state.pending for state in self.states.values()))
         else:

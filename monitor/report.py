@@ -7,6 +7,7 @@ Pure functions of parsed records, so unit tests hold them to scikit-learn and to
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -143,9 +144,7 @@ def drift_over_time(
         verdicts = []
         for position, name in enumerate(names):
             if name in references:
-                counts: dict[str, int] = {}
-                for _, values in chunk:
-                    counts[values[position]] = counts.get(values[position], 0) + 1
+                counts = Counter(values[position] for _, values in chunk)
                 verdicts.append(assess(name, references[name], counts))
         points.append(DriftPoint(chunk[-1][0], verdicts))
     return points

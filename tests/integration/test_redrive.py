@@ -92,6 +92,8 @@ def test_dead_letters_go_back_with_their_bytes_once_and_a_dry_run_sends_nothing(
         # The scorer still does not know the airline: the copies fail again, and carry the redrive mark with them.
         _, letters = read_outputs(bootstrap, stream_topics, 350)
         assert len(letters) == 50
+        marked = [letter for letter in letters if any(h.key == REDRIVE_HEADER for h in letter.headers)]
+        assert sorted(base64.b64decode(letter.key_base64 or "") for letter in marked) == sorted(unknown)
 
     rerun = redrive(bootstrap, stream_topics)
     assert rerun.returncode == 0, rerun.stderr
