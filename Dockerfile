@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # One image for the scorer, the producer and training; the command picks:
 #   docker run IMAGE                                   -> flightdelay-scorer (MODEL_URI: a mounted path or s3://)
 #   docker run IMAGE flightdelay-producer replay ...   -> replay flights
@@ -48,6 +47,6 @@ COPY --from=build /opt/venv /opt/venv
 USER 10001:10001
 WORKDIR /home/app
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["python", "-m", "consumer.healthcheck"]
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["python", "-m", "consumer.healthcheck", "--ready"]
 STOPSIGNAL SIGTERM
 CMD ["flightdelay-scorer"]

@@ -8,13 +8,17 @@ BENCH_VENV  := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 DATA   := data/dataset_SCL.csv
 
-.PHONY: run test train bench soak setup tools data lint typecheck pytest broker schemas clean need-run need-test
+.PHONY: run test train bench soak docker-test setup tools data lint typecheck pytest broker schemas clean need-run need-test need-docker
 
 # Linters that ship as Go programs, built from the Go module proxy into the virtualenv (actionlint on PyPI is
 # an sdist that downloads its binary from GitHub at install time, which the CI machine cannot reach).
 ACTIONLINT_VERSION := v1.7.12
 COMPOSE_GO_VERSION := v2.16.2
 GO_TOOLS := $(BIN)/actionlint $(BIN)/compose-spec
+# Docker Compose v2 as a CLI plugin, built from the Go module proxy too (no GitHub release can be downloaded).
+COMPOSE_VERSION := v2.40.3
+DOCKER_CONFIG_DIR := $(VENV)/docker
+COMPOSE_PLUGIN := $(DOCKER_CONFIG_DIR)/cli-plugins/docker-compose
 
 FLIGHTS ?= 3000
 CONSUMERS ?= 2
@@ -22,6 +26,7 @@ CONSUMERS ?= 2
 # Commands each target needs, as command:Debian package (what .ci/run installs when one is missing).
 RUN_TOOLS  := $(PYTHON):python3 java:openjdk-17-jdk-headless mvn:maven cargo:cargo
 TEST_TOOLS := $(RUN_TOOLS) go:golang-go node:nodejs chromium:chromium
+DOCKER_TOOLS := $(RUN_TOOLS) go:golang-go rustc:rustc
 # Stop before doing anything else when a command is missing, and say what to install.
 define require
 	@missing=""; for pair in $(1); do command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
@@ -33,6 +38,9 @@ need-run:
 
 need-test:
 	$(call require,$(TEST_TOOLS),test)
+
+need-docker:
+	$(call require,$(DOCKER_TOOLS),docker-test)
 
 run: need-run setup data  ## the main job: model (trained if none), broker, topics, scorers, replay, summary, clean stop
 	@test -e models/latest || $(BIN)/training fit --data $(DATA) --out models
@@ -50,6 +58,18 @@ bench: need-run setup data $(BENCH_STAMP)  ## throughput, latency and cost again
 soak: need-run setup data  ## 30 minutes, two scorers, kills and a broker restart: memory, threads, descriptors, p99 (bench/soak.json, docs/soak.md)
 	@test -e models/latest || $(BIN)/training fit --data $(DATA) --out models
 	$(BIN)/python -m bench.soak
+
+docker-test: need-docker setup data $(COMPOSE_PLUGIN)  ## the image and the compose stack on a real Docker engine (installs and starts one if none answers; about 10 min, more the first time)
+	DOCKER_CONFIG=$(abspath $(DOCKER_CONFIG_DIR)) bash containers/engine.sh $(BIN)/pytest -m docker --durations=0
+
+# Compose's go.mod has exclude directives, which `go install pkg@version` refuses: build from its module source.
+$(COMPOSE_PLUGIN): | $(STAMP)
+	rm -rf $(VENV)/compose-src
+	cp -r "$$(go mod download -json github.com/docker/compose/v2@$(COMPOSE_VERSION) | $(BIN)/python -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')" $(VENV)/compose-src
+	chmod -R u+w $(VENV)/compose-src
+	cd $(VENV)/compose-src && CGO_ENABLED=0 go build -trimpath -o $(abspath $@) \
+		-ldflags "-s -w -X github.com/docker/compose/v2/internal.Version=$(COMPOSE_VERSION)" ./cmd
+	rm -rf $(VENV)/compose-src
 
 # Quix Streams pins older confluent-kafka and pydantic, so it gets its own virtualenv (bench/requirements.txt).
 $(BENCH_STAMP): bench/requirements.txt bench/requirements.lock

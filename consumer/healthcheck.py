@@ -1,7 +1,10 @@
-"""`python -m consumer.healthcheck`: exit 0 if this container's scorer answers `/healthz`, else 1.
+"""`python -m consumer.healthcheck [--ready]`: exit 0 if this container's scorer answers, else 1.
 
-Used by the image's HEALTHCHECK and the ECS container health check; it reads the same `SCORER_HTTP_PORT`
-as the scorer, so the two cannot disagree, and needs no curl in the image.
+Without `--ready` it asks `/healthz` (the loop is alive): the ECS container health check, since ECS replaces an
+unhealthy task and a scorer waiting out a broker outage must not be replaced for it. With `--ready` it asks
+`/readyz` (model loaded, partitions assigned, broker reachable): the image's HEALTHCHECK, so `docker ps` and
+compose show healthy only once the scorer scores, and unhealthy when the broker is gone. It reads the same
+`SCORER_HTTP_PORT` as the scorer, so the two cannot disagree, and needs no curl in the image.
 """
 
 from __future__ import annotations
@@ -12,13 +15,18 @@ import urllib.error
 import urllib.request
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args not in ([], ["--ready"]):
+        print("usage: python -m consumer.healthcheck [--ready]", file=sys.stderr)
+        return 2
+    path = "/readyz" if args else "/healthz"
     port = os.environ.get("SCORER_HTTP_PORT", "8080")
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=3) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3) as response:
             return 0 if response.status == 200 else 1
     except (urllib.error.URLError, OSError) as exc:
-        print(f"unhealthy: {exc}", file=sys.stderr)
+        print(f"unhealthy: {path}: {exc}", file=sys.stderr)
         return 1
 
 

@@ -32,6 +32,11 @@ class DatasetError(RuntimeError):
     """The dataset could not be put in place; the message says what to do."""
 
 
+# A public dataset, and compose mounts it into containers that run as another user: readable by all, unlike
+# the owner-only file a temporary file starts as.
+PUBLIC_READ = 0o644
+
+
 def sha256_of(path: Path) -> str:
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
@@ -45,6 +50,7 @@ def _verified_move(candidate: Path, target: Path, expected_sha256: str, origin: 
             f"{origin} has sha256 {actual}, expected {expected_sha256}: it is not the published "
             f"{DATASET_NAME}; nothing was written to {target}"
         )
+    candidate.chmod(PUBLIC_READ)
     os.replace(candidate, target)
 
 
@@ -68,6 +74,7 @@ def fetch_dataset(
 ) -> str:
     """Ensure `target` holds the verified dataset; return how it got there."""
     if target.exists() and sha256_of(target) == expected_sha256:
+        target.chmod(PUBLIC_READ)
         return f"{target} already in place (sha256 verified)"
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".dataset-", suffix=".part")

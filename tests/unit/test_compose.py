@@ -159,3 +159,33 @@ def _seconds(duration: str | int | float) -> float:
     match = re.fullmatch(r"(\d+)s", duration)
     assert match, duration
     return float(match.group(1))
+
+
+def test_ports_are_published_on_loopback_only() -> None:
+    """The stack's traffic stays between its containers and this host: nothing listens on other interfaces."""
+    published = [(name, port) for name, s in services().items() for port in s.get("ports", [])]
+    assert published, "the broker's host listener at least"
+    assert all(port["host_ip"] == "127.0.0.1" for _, port in published), published
+
+
+def test_images_are_the_real_ones_unless_a_variable_substitutes_them() -> None:
+    """Users get the published images; a machine without a registry passes stand-ins as variables."""
+    app = app_services()["consumer"]
+    assert app["build"]["args"] == {
+        "PYTHON_IMAGE": "python:3.11.10-slim-bookworm",
+        "RUST_IMAGE": "rust:1.95.0-slim-bookworm",
+    }
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for name, default in app["build"]["args"].items():
+        assert f"ARG {name}={default}\n" in dockerfile, "the compose default and the Dockerfile's agree"
+    assert services()[BROKER]["image"] == "apache/kafka:4.1.1"
+    text = (ROOT / "docker-compose.yml").read_text()
+    for variable in ("KAFKA_IMAGE", "PYTHON_IMAGE", "RUST_IMAGE", "FLIGHTDELAY_IMAGE"):
+        assert "${" + variable + ":-" in text, f"{variable} substitutes its image (the docker tests use it)"
+
+
+def test_every_app_container_runs_read_only_without_capabilities() -> None:
+    for name, service in app_services().items():
+        assert service.get("read_only") is True, name
+        assert service.get("cap_drop") == ["ALL"], name
+        assert "no-new-privileges:true" in service.get("security_opt", []), name

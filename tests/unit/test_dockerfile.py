@@ -78,20 +78,29 @@ def test_health_check_and_port_follow_the_scorer_settings() -> None:
     port = ScorerSettings().http_port
     assert instructions("EXPOSE") == [str(port)]
     assert f"SCORER_HTTP_PORT={port}" in DOCKERFILE
-    assert instructions("HEALTHCHECK")[0].endswith('CMD ["python", "-m", "consumer.healthcheck"]')
+    assert instructions("HEALTHCHECK")[0].endswith('CMD ["python", "-m", "consumer.healthcheck", "--ready"]')
     assert "MODEL_URI=/models" in DOCKERFILE
 
 
-def test_healthcheck_command_reports_the_scorer_health(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The HEALTHCHECK's own module against a live health server, then against nothing."""
-    server = start_health_server(0, HealthState(), ScorerMetrics().registry)
+def test_healthcheck_command_reports_liveness_and_readiness(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The HEALTHCHECK's own module against a live health server, not ready, then ready, then against nothing."""
+    state = HealthState()
+    server = start_health_server(0, state, ScorerMetrics().registry)
     try:
         monkeypatch.setenv("SCORER_HTTP_PORT", str(server.server_address[1]))
-        assert healthcheck.main() == 0
+        assert healthcheck.main([]) == 0, "alive while it waits for a model, partitions and the broker"
+        assert healthcheck.main(["--ready"]) == 1
+        state.model_loaded, state.assigned_partitions = True, 2
+        state.report_broker(up=True)
+        assert healthcheck.main(["--ready"]) == 0
+        state.report_broker(up=False)
+        assert healthcheck.main(["--ready"]) == 1, "the broker is gone: not ready"
+        assert healthcheck.main([]) == 0
     finally:
         server.shutdown()
     monkeypatch.setenv("SCORER_HTTP_PORT", str(free_port()))
-    assert healthcheck.main() == 1
+    assert healthcheck.main([]) == 1
+    assert healthcheck.main(["--bogus"]) == 2
 
 
 def test_every_package_of_the_project_is_copied_into_the_build() -> None:

@@ -57,7 +57,10 @@ def test_copies_from_shared_and_verifies(tmp_path: Path) -> None:
     message = fetch.fetch_dataset(target, shared, "http://127.0.0.1:9/unused", SHA)
     assert message.startswith("copied")
     assert target.read_bytes() == CONTENT
+    assert target.stat().st_mode & 0o777 == 0o644, "readable by the image's own user through a bind mount"
+    target.chmod(0o600)
     assert "already in place" in fetch.fetch_dataset(target, shared, "http://127.0.0.1:9/unused", SHA)
+    assert target.stat().st_mode & 0o777 == 0o644, "a copy from before is made readable too"
 
 
 def test_refuses_a_shared_copy_with_the_wrong_hash(tmp_path: Path) -> None:

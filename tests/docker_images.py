@@ -1,0 +1,206 @@
+"""Base images for the docker tests, built here because no image registry can be reached.
+
+A Debian bookworm root filesystem from Debian's packages (`debootstrap`, then `docker import`) carries three
+stand-ins: Python 3.11 for the Dockerfile's `PYTHON_IMAGE`, the host's Rust toolchain for `RUST_IMAGE`, and
+Apache Kafka from the same Maven Central artifacts the local broker runs for `KAFKA_IMAGE`. Each is saved as a
+tar under the project's cache directory, keyed by what it is built from, so only the first run pays for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from kafka_common.local_broker import default_cache_dir
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+STANDINS = ROOT / "containers" / "standins"
+DEBIAN_MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
+KEY_LABEL = "flightdelay.standin.key"
+LOCAL_CAS = Path("/usr/local/share/ca-certificates")
+
+BASE_IMAGE = "flightdelay-standin/debian:bookworm"
+PYTHON_IMAGE = "flightdelay-standin/python:3.11-bookworm"
+RUST_IMAGE = "flightdelay-standin/rust:1.95.0-bookworm"
+KAFKA_IMAGE = "flightdelay-standin/kafka:4.1.1"
+RUST_RELEASE = "1.95.0"  # the Dockerfile's rust:1.95.0 pin; a host on another release cannot stand in for it
+
+
+class StandInError(RuntimeError):
+    """A stand-in image could not be built; the message says which step failed and its output."""
+
+
+@dataclass(frozen=True)
+class StandIns:
+    """The substitutions the docker tests pass to `docker build` and `docker compose` as variables."""
+
+    python: str = PYTHON_IMAGE
+    rust: str = RUST_IMAGE
+    kafka: str = KAFKA_IMAGE
+
+    def environment(self) -> dict[str, str]:
+        return {"PYTHON_IMAGE": self.python, "RUST_IMAGE": self.rust, "KAFKA_IMAGE": self.kafka}
+
+
+def run(command: list[str], what: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """Run a command; on failure raise with its last output, so a broken build says why."""
+    done: subprocess.CompletedProcess[str] = subprocess.run(  # type: ignore[call-overload]
+        command, capture_output=True, text=True, check=False, **kwargs
+    )
+    if done.returncode != 0:
+        raise StandInError(
+            f"{what} failed (exit {done.returncode}): {' '.join(command)}\n{(done.stdout + done.stderr)[-4000:]}"
+        )
+    return done
+
+
+def docker_build(tag: str, context: Path, dockerfile: Path, key: str, build_args: dict[str, str]) -> None:
+    """The engine's own (classic) builder: it resolves FROM against local images only and needs no frontend
+    image from a registry."""
+    args = [f"--build-arg={name}={value}" for name, value in build_args.items()]
+    command = ["docker", "build", "-t", tag, "-f", str(dockerfile), f"--label={KEY_LABEL}={key}", *args, str(context)]
+    run(command, f"building {tag}", env={**os.environ, "DOCKER_BUILDKIT": "0"})
+
+
+def image_key(image: str) -> str | None:
+    done = subprocess.run(
+        ["docker", "image", "inspect", "--format", f'{{{{index .Config.Labels "{KEY_LABEL}"}}}}', image],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def digest(*parts: str | bytes) -> str:
+    sha = hashlib.sha256()
+    for part in parts:
+        sha.update(part.encode() if isinstance(part, str) else part)
+        sha.update(b"\0")
+    return sha.hexdigest()[:16]
+
+
+def ensure(image: str, key: str, build: Callable[[str], None], cache_dir: Path) -> None:
+    """Present with this key already, else loaded from the cached tar, else built and saved."""
+    if image_key(image) == key:
+        return
+    tar = cache_dir / "docker" / f"{image.replace('/', '_').replace(':', '_')}-{key}.tar"
+    if tar.is_file():
+        log.warning("loading %s from %s", image, tar)
+        run(["docker", "load", "-i", str(tar)], f"loading {image}")
+        if image_key(image) == key:
+            return
+    log.warning("building %s (once; saved to %s)", image, tar)
+    build(key)
+    tar.parent.mkdir(parents=True, exist_ok=True)
+    for stale in tar.parent.glob(f"{tar.name.rsplit('-', 1)[0]}-*.tar"):
+        stale.unlink()
+    partial = tar.with_suffix(".partial")
+    run(["docker", "save", "-o", str(partial), image], f"saving {image}")
+    partial.rename(tar)
+
+
+def build_base(key: str) -> None:
+    if shutil.which("debootstrap") is None:
+        raise StandInError("debootstrap is not installed (Debian: apt-get install debootstrap)")
+    with tempfile.TemporaryDirectory(prefix="bookworm-") as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        run(["debootstrap", "--variant=minbase", "bookworm", str(rootfs), DEBIAN_MIRROR], "debootstrap bookworm")
+        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+        run(
+            ["docker", "import", "--change", f"LABEL {KEY_LABEL}={key}", "--change", 'CMD ["bash"]', "-", BASE_IMAGE],
+            "docker import of the bookworm root filesystem",
+            stdin=tar.stdout,
+        )
+        if tar.wait() != 0:
+            raise StandInError("tar of the bookworm root filesystem failed")
+
+
+def rust_toolchain() -> Path:
+    """The host's toolchain directory of the pinned release (rustup's layout), or a clear error."""
+    rustc = shutil.which("rustc")
+    if rustc is None:
+        raise StandInError("rustc is not on PATH: the Rust stand-in copies the host's toolchain")
+    version = run([rustc, "--version"], "rustc --version").stdout.split()[1]
+    if version != RUST_RELEASE:
+        raise StandInError(f"the host's rustc is {version}; the Dockerfile pins {RUST_RELEASE}")
+    sysroot = run([rustc, "--print", "sysroot"], "rustc --print sysroot").stdout.strip()
+    return Path(sysroot)
+
+
+def copy_local_cas(context: Path) -> None:
+    """The certificate authorities this host added to its trust store (a TLS-inspecting egress proxy's, say)."""
+    target = context / "local-ca"
+    target.mkdir()
+    if LOCAL_CAS.is_dir():
+        for cert in LOCAL_CAS.rglob("*.crt"):
+            shutil.copy(cert, target / cert.name)
+
+
+def build_rust(key: str) -> None:
+    toolchain = rust_toolchain()
+    with tempfile.TemporaryDirectory(prefix="rust-standin-") as tmp:
+        context = Path(tmp)
+        copy_local_cas(context)
+        # bin and lib are the compiler and the standard library; share (docs) and rust-src are not needed to build.
+        shutil.copytree(toolchain / "bin", context / "toolchain" / "bin")
+        shutil.copytree(toolchain / "lib", context / "toolchain" / "lib", ignore=shutil.ignore_patterns("src"))
+        docker_build(RUST_IMAGE, context, STANDINS / "rust.Dockerfile", key, {"BASE_IMAGE": BASE_IMAGE})
+
+
+def build_python(key: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="python-standin-") as tmp:
+        copy_local_cas(Path(tmp))
+        docker_build(PYTHON_IMAGE, Path(tmp), STANDINS / "python.Dockerfile", key, {"BASE_IMAGE": BASE_IMAGE})
+
+
+def build_kafka(key: str, cache_dir: Path) -> None:
+    source = STANDINS / "kafka"
+    with tempfile.TemporaryDirectory(prefix="kafka-standin-") as tmp:
+        context = Path(tmp)
+        shutil.copytree(source, context, dirs_exist_ok=True)
+        run(
+            [
+                "mvn",
+                "-B",
+                "-q",
+                "-f",
+                str(context / "pom.xml"),
+                f"-Dmaven.repo.local={cache_dir / 'm2'}",
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={context / 'libs'}",
+                "-DincludeScope=runtime",
+            ],
+            "resolving the Kafka stand-in's jars with Maven",
+        )
+        docker_build(KAFKA_IMAGE, context, context / "Dockerfile", key, {"BASE_IMAGE": BASE_IMAGE})
+
+
+def files_digest(folder: Path) -> bytes:
+    return b"".join(
+        p.relative_to(folder).as_posix().encode() + p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    )
+
+
+def ensure_standins(cache_dir: Path | None = None) -> StandIns:
+    """Every stand-in present in the engine, each rebuilt only when what it is built from changed."""
+    cache = cache_dir or default_cache_dir()
+    base_key = digest("debootstrap --variant=minbase bookworm", DEBIAN_MIRROR)
+    ensure(BASE_IMAGE, base_key, build_base, cache)
+    cas = files_digest(LOCAL_CAS) if LOCAL_CAS.is_dir() else b""
+    python_key = digest(base_key, (STANDINS / "python.Dockerfile").read_bytes(), cas)
+    ensure(PYTHON_IMAGE, python_key, build_python, cache)
+    rust_key = digest(base_key, (STANDINS / "rust.Dockerfile").read_bytes(), cas, str(rust_toolchain()), RUST_RELEASE)
+    ensure(RUST_IMAGE, rust_key, build_rust, cache)
+    kafka_key = digest(base_key, files_digest(STANDINS / "kafka"))
+    ensure(KAFKA_IMAGE, kafka_key, lambda key: build_kafka(key, cache), cache)
+    return StandIns()
