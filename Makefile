@@ -59,7 +59,7 @@ soak: need-run setup data  ## 30 minutes, two scorers, kills and a broker restar
 	@test -e models/latest || $(BIN)/training fit --data $(DATA) --out models
 	$(BIN)/python -m bench.soak
 
-docker-test: need-docker setup data $(COMPOSE_PLUGIN)  ## the image and the compose stack on a real Docker engine (installs and starts one if none answers; about 10 min, more the first time)
+docker-test: need-docker setup data $(COMPOSE_PLUGIN)  ## the image and the compose stack on a real Docker engine (installs and starts one if none answers; about 2 min, 8 the first time)
 	DOCKER_CONFIG=$(abspath $(DOCKER_CONFIG_DIR)) bash containers/engine.sh $(BIN)/pytest -m docker --durations=0
 
 # Compose's go.mod has exclude directives, which `go install pkg@version` refuses: build from its module source.

@@ -4,8 +4,7 @@
 set -euo pipefail
 
 need=()
-command -v dockerd >/dev/null || need+=(docker.io)
-command -v docker >/dev/null || need+=(docker.io)
+{ command -v dockerd && command -v docker; } >/dev/null || need+=(docker.io)
 command -v debootstrap >/dev/null || need+=(debootstrap)   # builds the bookworm base image (no registry here)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

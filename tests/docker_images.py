@@ -18,12 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kafka_common.local_broker import default_cache_dir
+from kafka_common.local_broker import default_cache_dir, resolve_classpath
 
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 STANDINS = ROOT / "containers" / "standins"
+BROKER_FILES = ROOT / "kafka_common" / "broker"  # the local broker's POM and log configuration
 DEBIAN_MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
 KEY_LABEL = "flightdelay.standin.key"
 LOCAL_CAS = Path("/usr/local/share/ca-certificates")
@@ -164,24 +165,14 @@ def build_python(key: str) -> None:
 
 
 def build_kafka(key: str, cache_dir: Path) -> None:
-    source = STANDINS / "kafka"
+    """The local broker's own jars (`resolve_classpath`, one POM for both) and its log configuration."""
     with tempfile.TemporaryDirectory(prefix="kafka-standin-") as tmp:
         context = Path(tmp)
-        shutil.copytree(source, context, dirs_exist_ok=True)
-        run(
-            [
-                "mvn",
-                "-B",
-                "-q",
-                "-f",
-                str(context / "pom.xml"),
-                f"-Dmaven.repo.local={cache_dir / 'm2'}",
-                "dependency:copy-dependencies",
-                f"-DoutputDirectory={context / 'libs'}",
-                "-DincludeScope=runtime",
-            ],
-            "resolving the Kafka stand-in's jars with Maven",
-        )
+        shutil.copytree(STANDINS / "kafka", context, dirs_exist_ok=True)
+        (context / "libs").mkdir()
+        for jar in resolve_classpath(cache_dir):
+            shutil.copy(jar, context / "libs")
+        shutil.copy(BROKER_FILES / "log4j2.properties", context / "log4j2.properties")
         docker_build(KAFKA_IMAGE, context, context / "Dockerfile", key, {"BASE_IMAGE": BASE_IMAGE})
 
 
@@ -201,6 +192,6 @@ def ensure_standins(cache_dir: Path | None = None) -> StandIns:
     ensure(PYTHON_IMAGE, python_key, build_python, cache)
     rust_key = digest(base_key, (STANDINS / "rust.Dockerfile").read_bytes(), cas, str(rust_toolchain()), RUST_RELEASE)
     ensure(RUST_IMAGE, rust_key, build_rust, cache)
-    kafka_key = digest(base_key, files_digest(STANDINS / "kafka"))
+    kafka_key = digest(base_key, files_digest(STANDINS / "kafka"), files_digest(BROKER_FILES))
     ensure(KAFKA_IMAGE, kafka_key, lambda key: build_kafka(key, cache), cache)
     return StandIns()
