@@ -60,7 +60,8 @@ soak: need-run setup data  ## 30 minutes, two scorers, kills and a broker restar
 	$(BIN)/python -m bench.soak
 
 docker-test: need-docker setup data $(COMPOSE_PLUGIN)  ## the image and the compose stack on a real Docker engine (installs and starts one if none answers; about 2 min, 8 the first time)
-	DOCKER_CONFIG=$(abspath $(DOCKER_CONFIG_DIR)) bash containers/engine.sh $(BIN)/pytest -m docker --durations=0
+	DOCKER_CONFIG=$(abspath $(DOCKER_CONFIG_DIR)) bash containers/engine.sh \
+		sh -c '$(BIN)/python -m tests.docker_images && $(BIN)/pytest -m docker --durations=0'
 
 # Compose's go.mod has exclude directives, which `go install pkg@version` refuses: build from its module source.
 $(COMPOSE_PLUGIN): | $(STAMP)
@@ -113,7 +114,7 @@ typecheck: setup
 	$(BIN)/mypy
 
 pytest: setup data tools
-	$(BIN)/pytest --durations=12
+	$(BIN)/pytest --durations=30
 
 broker: setup  ## a local Kafka broker in the foreground, for working by hand
 	$(BIN)/flightdelay-kafka broker

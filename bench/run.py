@@ -27,7 +27,6 @@ import confluent_kafka
 import typer
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
-from rich.console import Console
 from rich.table import Table
 
 from bench.measure import (
@@ -44,6 +43,7 @@ from bench.measure import (
 )
 from bench.report import _ratio, render, targets
 from consumer.settings import ScorerSettings
+from kafka_common.console import command_app, output_console
 from kafka_common.local_broker import LocalKafkaBroker, free_port, kafka_version
 from kafka_common.model_control import write_control
 from producer.replay import dataset_events, publish
@@ -51,8 +51,8 @@ from schemas.model_control import ModelControl, ModelRef, ModelRole
 from training.manifest import file_sha256, resolve_model_dir
 from training.model_store import copy_as_version
 
-console = Console()
-app = typer.Typer(add_completion=False, help=__doc__)
+console = output_console()
+app = command_app(add_completion=False, help=__doc__)
 MODES = ("eos", "alo")
 RATES = (1_000, 5_000, 20_000)
 BATCH_SIZES = (50, 200, 500, 2_000, 5_000)

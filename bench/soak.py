@@ -27,10 +27,10 @@ import orjson
 import typer
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
-from rich.console import Console
 
 from bench.soak_page import render
 from consumer.local_process import ScorerProcess
+from kafka_common.console import command_app, output_console
 from kafka_common.local_broker import LocalKafkaBroker
 from kafka_common.settings import TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
@@ -38,8 +38,8 @@ from producer.reading import committed_reader
 from producer.replay import dataset_events
 from training.manifest import resolve_model_dir
 
-app = typer.Typer(add_completion=False)
-console = Console()
+app = command_app(add_completion=False)
+console = output_console()
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -14,10 +14,11 @@ from consumer.app import ScorerApp
 from consumer.exits import ExitCode
 from consumer.service import service_settings
 from consumer.settings import ScorerSettings
+from kafka_common.console import command_app
 
 log = logging.getLogger("consumer")
 
-app = typer.Typer(
+app = command_app(
     help="Score flight events from Kafka. Configured by environment variables (see README).", add_completion=False
 )
 

@@ -9,16 +9,16 @@ import threading
 
 import typer
 from confluent_kafka.admin import AdminClient
-from rich.console import Console
 from rich.table import Table
 
+from kafka_common.console import command_app, output_console
 from kafka_common.local_broker import LocalKafkaBroker, kafka_version
 from kafka_common.settings import KafkaSettings, SettingsError, TopicSettings, read_settings
 from kafka_common.topics import TopicStatus, ensure_topics, topic_specs
 
-app = typer.Typer(help="Kafka plumbing for the flight-delay scorer.", no_args_is_help=True)
-console = Console()  # results (the topic table, the broker address) to stdout
-errors = Console(stderr=True)
+app = command_app(help="Kafka plumbing for the flight-delay scorer.", no_args_is_help=True)
+console = output_console()  # results (the topic table, the broker address) to stdout
+errors = output_console(stderr=True)
 
 EXIT_TOPICS_DIFFER = 3
 

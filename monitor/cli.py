@@ -10,16 +10,16 @@ from types import FrameType
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from consumer.service import service_settings
+from kafka_common.console import command_app, output_console
 from monitor.app import MonitorApp
 from monitor.report_page import render
 from monitor.report_source import gather
 from monitor.settings import MonitorSettings
 
 log = logging.getLogger("monitor")
-app = typer.Typer(
+app = command_app(
     help="Watch the models online. Configured by environment variables (see README).", add_completion=False
 )
 
@@ -53,7 +53,7 @@ def report(
 ) -> None:
     """Write an HTML page of each version's online figures and the input drift, from the topics as they are now."""
     settings, kafka, topics = service_settings(MonitorSettings, log)
-    console = Console(stderr=True)
+    console = output_console(stderr=True)
     with console.status("reading the topics") as status:
         inputs = gather(kafka.client_config(), settings, topics, timeout_s, lambda text: status.update(text))
         status.update("drawing the figures")

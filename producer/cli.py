@@ -8,20 +8,18 @@ from typing import Annotated, get_args
 
 import typer
 from confluent_kafka import KafkaException, Producer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from kafka_common.cli_support import Bootstrap, client_config_or_exit, settings_or_exit
+from kafka_common.console import command_app, output_console
 from kafka_common.settings import KafkaSettings, S, TopicSettings
 from producer.redrive import Redrive, Selection
 from producer.replay import EventFormat, Scheduled, dataset_events, dataset_flights, publish_schedule, with_outcomes
 from producer.watch import watch as watch_predictions
 from schemas.outputs import ErrorKind
 
-app = typer.Typer(help="Publish flight events and watch delay predictions.", no_args_is_help=True, add_completion=False)
-console = Console()
-if not console.is_terminal:  # logs and pipes: keep table rows on one line
-    console.width = 150
+app = command_app(help="Publish flight events and watch delay predictions.", no_args_is_help=True, add_completion=False)
+console = output_console()
 
 
 KIND_NAMES: tuple[str, ...] = get_args(ErrorKind)

@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from consumer.local_process import ScorerProcess
+from kafka_common.console import command_app, output_console
 from kafka_common.provider import kafka_broker
 from kafka_common.settings import KafkaSettings, TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
@@ -35,7 +36,7 @@ from producer.demo_monitor import await_joined
 from producer.replay import dataset_flights, publish_schedule, with_outcomes
 from training.train import train
 
-app = typer.Typer(add_completion=False)
+app = command_app(add_completion=False)
 CUTOFF = date(2017, 11, 1)
 WINDOW = 1_000  # joined predictions per rolling window, and flights per drift window (the monitor's, too)
 RECALL_MARGIN = 0.10  # the recall alert's margin below the manifest's test recall (monitor/observability)
@@ -48,7 +49,7 @@ def main(
     seconds: Annotated[float, typer.Option(help="how long the two months take to replay")] = 60,
     figures: Annotated[Path | None, typer.Option(help="also write the figures as PNG here")] = None,
 ) -> None:
-    console = Console()
+    console = output_console()
     workdir.mkdir(parents=True, exist_ok=True)
     for log in ("scorer.log", "monitor.log"):
         (workdir / log).unlink(missing_ok=True)  # this run's lines only

@@ -20,6 +20,14 @@ from training.train import TrainingRun, train
 DATASET = Path(__file__).resolve().parents[1] / "data" / "dataset_SCL.csv"
 
 
+@pytest.fixture(autouse=True)
+def narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test, and every command it runs, sees a 40-column `COLUMNS`: CI has none (rich then takes 80) and a
+    shell has its own, so a line a test reads must not depend on it."""
+    monkeypatch.setenv("COLUMNS", "40")
+    monkeypatch.delenv("LINES", raising=False)
+
+
 class MakeTopic(Protocol):
     def __call__(self, prefix: str = ..., partitions: int = ...) -> str: ...
 

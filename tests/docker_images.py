@@ -9,18 +9,18 @@ tar under the project's cache directory, keyed by what it is built from, so only
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from kafka_common.local_broker import default_cache_dir, resolve_classpath
-
-log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 STANDINS = ROOT / "containers" / "standins"
@@ -33,6 +33,9 @@ BASE_IMAGE = "flightdelay-standin/debian:bookworm"
 PYTHON_IMAGE = "flightdelay-standin/python:3.11-bookworm"
 RUST_IMAGE = "flightdelay-standin/rust:1.95.0-bookworm"
 KAFKA_IMAGE = "flightdelay-standin/kafka:4.1.1"
+PROJECT_IMAGE = "flightdelay:test"  # not the stack's default tag, so a user's own build is left alone
+STEP_LIMIT_S = 1_800  # one build step; a cold one takes up to about 5 min on 2 cores (the image's Rust stage)
+HEARTBEAT_S = 30  # how often a long step says it is still working
 RUST_RELEASE = "1.95.0"  # the Dockerfile's rust:1.95.0 pin; a host on another release cannot stand in for it
 
 
@@ -52,16 +55,47 @@ class StandIns:
         return {"PYTHON_IMAGE": self.python, "RUST_IMAGE": self.rust, "KAFKA_IMAGE": self.kafka}
 
 
-def run(command: list[str], what: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    """Run a command; on failure raise with its last output, so a broken build says why."""
-    done: subprocess.CompletedProcess[str] = subprocess.run(  # type: ignore[call-overload]
-        command, capture_output=True, text=True, check=False, **kwargs
-    )
-    if done.returncode != 0:
-        raise StandInError(
-            f"{what} failed (exit {done.returncode}): {' '.join(command)}\n{(done.stdout + done.stderr)[-4000:]}"
-        )
-    return done
+def run(
+    command: list[str], what: str, limit_s: float = STEP_LIMIT_S, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
+    """Run one build step within its own limit, saying every so often that it is still working (with the last line
+    it printed); on failure raise with its last output, so a broken build says why."""
+    started = time.monotonic()
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, text=True, **kwargs)  # type: ignore[call-overload]
+        while not finished(process):
+            elapsed = time.monotonic() - started
+            if elapsed > limit_s:
+                process.kill()
+                process.wait()
+                raise StandInError(f"{what} did not finish within {limit_s:.0f} s\n{tail(output)}")
+            say(f"  {what}: still working after {elapsed:.0f} s ({last_line(output)})")
+        if process.returncode != 0:
+            raise StandInError(f"{what} failed (exit {process.returncode}): {' '.join(command)}\n{tail(output)}")
+        output.seek(0)
+        return subprocess.CompletedProcess(command, process.returncode, output.read(), "")
+
+
+def finished(process: subprocess.Popen[str]) -> bool:
+    try:
+        process.wait(timeout=HEARTBEAT_S)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
+
+
+def tail(output: IO[str]) -> str:
+    output.seek(0)
+    return output.read()[-4000:]
+
+
+def last_line(output: IO[str]) -> str:
+    """The last non-empty line a running step wrote, shortened: enough to see which stage it is in."""
+    output.flush()
+    output.seek(0)
+    lines = [line.strip() for line in output.read().splitlines() if line.strip()]
+    output.seek(0, os.SEEK_END)
+    return lines[-1][:100] if lines else "no output yet"
 
 
 def docker_build(tag: str, context: Path, dockerfile: Path, key: str, build_args: dict[str, str]) -> None:
@@ -93,14 +127,16 @@ def digest(*parts: str | bytes) -> str:
 def ensure(image: str, key: str, build: Callable[[str], None], cache_dir: Path) -> None:
     """Present with this key already, else loaded from the cached tar, else built and saved."""
     if image_key(image) == key:
+        say(f"{image}: present")
         return
     tar = cache_dir / "docker" / f"{image.replace('/', '_').replace(':', '_')}-{key}.tar"
+    started = time.monotonic()
     if tar.is_file():
-        log.warning("loading %s from %s", image, tar)
         run(["docker", "load", "-i", str(tar)], f"loading {image}")
         if image_key(image) == key:
+            say(f"{image}: loaded from {tar} in {time.monotonic() - started:.0f} s")
             return
-    log.warning("building %s (once; saved to %s)", image, tar)
+    say(f"{image}: building (once; saved to {tar})")
     build(key)
     tar.parent.mkdir(parents=True, exist_ok=True)
     for stale in tar.parent.glob(f"{tar.name.rsplit('-', 1)[0]}-*.tar"):
@@ -108,6 +144,11 @@ def ensure(image: str, key: str, build: Callable[[str], None], cache_dir: Path) 
     partial = tar.with_suffix(".partial")
     run(["docker", "save", "-o", str(partial), image], f"saving {image}")
     partial.rename(tar)
+    say(f"{image}: built and saved in {time.monotonic() - started:.0f} s")
+
+
+def say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def build_base(key: str) -> None:
@@ -182,16 +223,59 @@ def files_digest(folder: Path) -> bytes:
     )
 
 
+def standin_keys() -> dict[str, str]:
+    """Each stand-in's key: a digest of everything it is built from."""
+    base_key = digest("debootstrap --variant=minbase bookworm", DEBIAN_MIRROR)
+    cas = files_digest(LOCAL_CAS) if LOCAL_CAS.is_dir() else b""
+    return {
+        BASE_IMAGE: base_key,
+        PYTHON_IMAGE: digest(base_key, (STANDINS / "python.Dockerfile").read_bytes(), cas),
+        RUST_IMAGE: digest(
+            base_key, (STANDINS / "rust.Dockerfile").read_bytes(), cas, str(rust_toolchain()), RUST_RELEASE
+        ),
+        KAFKA_IMAGE: digest(base_key, files_digest(STANDINS / "kafka"), files_digest(BROKER_FILES)),
+    }
+
+
 def ensure_standins(cache_dir: Path | None = None) -> StandIns:
     """Every stand-in present in the engine, each rebuilt only when what it is built from changed."""
     cache = cache_dir or default_cache_dir()
-    base_key = digest("debootstrap --variant=minbase bookworm", DEBIAN_MIRROR)
-    ensure(BASE_IMAGE, base_key, build_base, cache)
-    cas = files_digest(LOCAL_CAS) if LOCAL_CAS.is_dir() else b""
-    python_key = digest(base_key, (STANDINS / "python.Dockerfile").read_bytes(), cas)
-    ensure(PYTHON_IMAGE, python_key, build_python, cache)
-    rust_key = digest(base_key, (STANDINS / "rust.Dockerfile").read_bytes(), cas, str(rust_toolchain()), RUST_RELEASE)
-    ensure(RUST_IMAGE, rust_key, build_rust, cache)
-    kafka_key = digest(base_key, files_digest(STANDINS / "kafka"), files_digest(BROKER_FILES))
-    ensure(KAFKA_IMAGE, kafka_key, lambda key: build_kafka(key, cache), cache)
+    keys = standin_keys()
+    ensure(BASE_IMAGE, keys[BASE_IMAGE], build_base, cache)
+    ensure(PYTHON_IMAGE, keys[PYTHON_IMAGE], build_python, cache)
+    ensure(RUST_IMAGE, keys[RUST_IMAGE], build_rust, cache)
+    ensure(KAFKA_IMAGE, keys[KAFKA_IMAGE], lambda key: build_kafka(key, cache), cache)
     return StandIns()
+
+
+def build_project_image(tag: str, standins: StandIns) -> None:
+    """The project's image as users build it, `docker compose build` (BuildKit), from the stand-in bases."""
+    started = time.monotonic()
+    say(f"{tag}: docker compose build (cached layers make it quick after the first time)")
+    env = {**os.environ, **standins.environment(), "FLIGHTDELAY_IMAGE": tag, "COMPOSE_PROJECT_NAME": "fdtestbuild"}
+    run(["docker", "compose", "--progress", "plain", "build", "consumer"], f"building {tag}", cwd=ROOT, env=env)
+    say(f"{tag}: built in {time.monotonic() - started:.0f} s")
+
+
+def missing_images() -> list[str]:
+    """What the docker tests need and the build step has not left in the engine, in words."""
+    missing = [f"{image} (key {key})" for image, key in standin_keys().items() if image_key(image) != key]
+    if image_key(PROJECT_IMAGE) is None:
+        missing.append(PROJECT_IMAGE)
+    return missing
+
+
+def main() -> None:
+    """The build step of `make docker-test`, before the tests: every image the tests run, each step with its own
+    limit and progress, outside the tests' own time-out."""
+    started = time.monotonic()
+    build_project_image(PROJECT_IMAGE, ensure_standins())
+    say(f"docker test images ready in {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except StandInError as exc:
+        say(f"building the docker test images failed: {exc}")
+        raise SystemExit(1) from None

@@ -32,24 +32,6 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, what: str, every
         time.sleep(every_s)
 
 
-def build_project_image(tag: str, standins: StandIns) -> None:
-    """The project's image as users build it, `docker compose build` (BuildKit), from the stand-in bases."""
-    env = {**os.environ, **standins.environment(), "FLIGHTDELAY_IMAGE": tag, "COMPOSE_PROJECT_NAME": "fdtestbuild"}
-    done = subprocess.run(
-        ["docker", "compose", "build", "consumer"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=1800,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise AssertionError(
-            f"docker compose build failed (exit {done.returncode}):\n{done.stdout}{done.stderr[-6000:]}"
-        )
-
-
 @dataclass
 class ComposeStack:
     """One compose project of docker-compose.yml under a name of its own, so it cannot touch a user's stack."""

@@ -8,11 +8,11 @@ from typing import Annotated
 
 import typer
 from confluent_kafka import KafkaException
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from kafka_common.cli_support import Bootstrap, client_config_or_exit, settings_or_exit
+from kafka_common.console import command_app, output_console
 from kafka_common.model_control import ControlReader, latest_by_role, write_control
 from kafka_common.settings import TopicSettings
 from schemas.model_control import ModelControl, ModelRole
@@ -22,10 +22,8 @@ from training.model_store import publish_to_s3
 from training.promotion import clearing, local_versions, promotion, rollback, verified
 from training.train import PRODUCTION, TOTAL_STEPS, train
 
-app = typer.Typer(help="Train and inspect the flight-delay model.", no_args_is_help=True)
-console = Console()
-if not console.is_terminal:  # logs and pipes: keep table rows on one line
-    console.width = 150
+app = command_app(help="Train and inspect the flight-delay model.", no_args_is_help=True)
+console = output_console()
 
 
 @app.command()

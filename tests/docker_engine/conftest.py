@@ -1,23 +1,26 @@
-"""Session fixtures of the docker tests: an engine that answers, the stand-in base images, the project's image."""
+"""Session fixtures of the docker tests: an engine that answers and the images the build step left in it.
+
+The images are built before the tests (`python -m tests.docker_images`, the first step of `make docker-test`):
+a cold build takes minutes, longer than one test's time-out, so it has limits and progress of its own."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.docker_images import StandIns, ensure_standins
-from tests.docker_stack import build_project_image, docker
-
-PROJECT_IMAGE = "flightdelay:test"  # not the stack's default tag, so a user's own build is left alone
+from tests.docker_images import PROJECT_IMAGE, StandIns, missing_images
+from tests.docker_stack import docker
 
 
 @pytest.fixture(scope="session")
 def standins() -> StandIns:
     if docker("info", check=False).returncode != 0:
         pytest.fail("no Docker engine answers: `make docker-test` installs and starts one")
-    return ensure_standins()
+    missing = missing_images()
+    if missing:
+        pytest.fail(f"not built: {', '.join(missing)}: run `make docker-test` (or `python -m tests.docker_images`)")
+    return StandIns()
 
 
 @pytest.fixture(scope="session")
 def project_image(standins: StandIns) -> str:
-    build_project_image(PROJECT_IMAGE, standins)
     return PROJECT_IMAGE

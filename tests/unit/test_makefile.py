@@ -46,3 +46,12 @@ def test_a_missing_command_is_named_with_its_package(
 def test_nothing_is_said_when_everything_is_there(tmp_path: Path) -> None:
     result = _make("need-test", ["python3", "java", "mvn", "cargo", "go", "node", "chromium"], tmp_path)
     assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_the_readme_runs_ci_as_ci_does() -> None:
+    """A fresh clone beside `shared/`, without the terminal's width variables and with nothing on stdin."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = next(line for line in readme.splitlines() if "bash .ci/run" in line and line.startswith("d=$(mktemp"))
+    assert 'ln -s "$(cd ../shared && pwd)" "$d/shared"' in command
+    assert "git clone -q . " in command
+    assert "env -u COLUMNS -u LINES CI=true bash .ci/run </dev/null" in command

@@ -26,7 +26,7 @@ def test_a_folder_not_named_after_its_version_says_so(model_dir: Path, tmp_path:
     result = CliRunner().invoke(app, ["verify", str(copy)])
     assert result.exit_code == 2
     version = json.loads((model_dir / "manifest.json").read_text())["version"]
-    assert "must be named after its version" in result.output.replace("\n", " ")
+    assert "must be named after its version" in result.output
     assert version in result.output
 
 

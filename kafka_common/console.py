@@ -1,0 +1,32 @@
+"""The consoles the command-line tools print with: what they print must not depend on the terminal's width.
+
+A log, a pipe or a test has no terminal, and rich would then wrap every line at `COLUMNS` (80 where it is unset)
+and cut tables to fit, so the same command printed different lines in a shell and in CI. Off a terminal,
+lines are never wrapped and a table takes the width its cells need; in a terminal rich follows its width.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+from rich.console import Console
+from typer.core import MarkupMode
+
+UNBOUNDED = 10_000  # columns off a terminal: wider than any line or table the tools print
+
+
+def output_console(stderr: bool = False) -> Console:
+    """A console for results (stdout) or for progress and errors (`stderr=True`)."""
+    console = Console(stderr=stderr, soft_wrap=True)
+    if not console.is_terminal:
+        console.width = UNBOUNDED
+    return console
+
+
+def command_app(**options: Any) -> typer.Typer:
+    """A typer application whose usage errors are plain lines off a terminal: typer's rich panels wrap their text
+    at the console's width, so a test or a script reading `Invalid value ...` would see it cut in two."""
+    markup: MarkupMode = "rich" if sys.stderr.isatty() else None
+    return typer.Typer(rich_markup_mode=markup, **options)
