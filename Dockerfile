@@ -21,6 +21,7 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 # Binary wheels only, pinned by the lock (and the lane's, built above): no compiler in this stage or the final one.
 COPY requirements.lock pyproject.toml README.md ./
+COPY stream_runtime stream_runtime
 COPY kafka_common kafka_common
 COPY consumer consumer
 COPY producer producer

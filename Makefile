@@ -121,6 +121,7 @@ broker: setup  ## a local Kafka broker in the foreground, for working by hand
 
 schemas: setup  ## regenerate the JSON Schema files and the AsyncAPI document from the pydantic models
 	$(BIN)/python -m schemas.generate
+	$(BIN)/python -m kafka_common.asyncapi
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
-import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics_core import HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from consumer.bounded_call import still_blocked
 from consumer.transform import BatchResult, OutputKind
+from schemas.model_control import ModelRole
 from training.lookup import ServingModel
-
-# The monitor's figure names, and the manifest's keys for them.
-OFFLINE_FIGURES = {
-    "roc_auc": "roc_auc",
-    "pr_auc": "pr_auc",
-    "recall": "recall_delayed",
-    "precision": "precision_delayed",
-    "brier": "brier",
-}
+from training.manifest import OFFLINE_FIGURES
 
 
 class BatchHistogram(Collector):
@@ -91,24 +81,6 @@ class ScorerMetrics:
             ["path"],
             registry=r,
         )
-        self.lag = Gauge(
-            "flightdelay_consumer_lag", "Records behind the end of each input partition", ["partition"], registry=r
-        )
-        self.aborted = Counter("flightdelay_transactions_aborted", "Transactions aborted and retried", registry=r)
-        self.producer_restarts = Counter(
-            "flightdelay_producer_restarts",
-            "Producers replaced after a fatal error or a timed-out offsets call",
-            registry=r,
-        )
-        self.retries = Counter(
-            "flightdelay_kafka_call_retries",
-            "Kafka calls repeated because they timed out (the broker was away), by call",
-            ["call"],
-            registry=r,
-        )
-        self.rebalances = Counter(
-            "flightdelay_rebalances", "Partition assignments and revocations", ["kind"], registry=r
-        )
         self.model = Gauge("flightdelay_model_info", "The champion's version (1 while served)", ["version"], registry=r)
         per_version = ["role", "version"]
         self.roles = Gauge("flightdelay_model_role_info", "Versions served, by role", per_version, registry=r)
@@ -118,14 +90,6 @@ class ScorerMetrics:
             ["role", "version", "figure"],
             registry=r,
         )
-        self.ready = Gauge("flightdelay_ready", "1 while /readyz answers 200 (model, partitions, broker)", registry=r)
-        self.blocked_calls = Gauge(
-            "flightdelay_abandoned_calls_blocked",
-            "Kafka calls abandoned past their deadline whose threads are still blocked (bounded: the process exits "
-            "at 3)",
-            registry=r,
-        )
-        self.blocked_calls.set_function(lambda: float(still_blocked()))
         self.swaps = Counter(
             "flightdelay_model_swaps",
             "Model control records applied, by role and result: swapped, cleared, refused, invalid_record",
@@ -142,8 +106,6 @@ class ScorerMetrics:
         self.model_seconds = Counter(
             "flightdelay_model_scoring_seconds", "Time spent scoring, by model", per_version, registry=r
         )
-
-        self._start_offsets: dict[str, int] = {}
 
     def observe_batch(self, result: BatchResult, now_s: float) -> None:
         """Metrics of a committed batch: one update per metric and batch, none per event."""
@@ -173,7 +135,7 @@ class ScorerMetrics:
         self.model.labels(version=champion.version).set(1)
         self.roles.clear()
         self.offline.clear()
-        for role, model in (("champion", champion), ("challenger", challenger)):
+        for role, model in ((ModelRole.CHAMPION, champion), (ModelRole.CHALLENGER, challenger)):
             if model is None:
                 continue
             self.roles.labels(role=role, version=model.version).set(1)
@@ -181,45 +143,3 @@ class ScorerMetrics:
             for figure, key in OFFLINE_FIGURES.items():
                 if isinstance(test.get(key), int | float):
                     self.offline.labels(role=role, version=model.version, figure=figure).set(test[key])
-
-    def partitions_assigned(self, committed: dict[int, int]) -> None:
-        """The group's committed offsets of newly assigned partitions: where the lag counts from until a record
-        is consumed (with exactly-once, offsets are committed through the producer and the consumer never
-        learns them)."""
-        self._start_offsets.update({str(partition): offset for partition, offset in committed.items()})
-
-    def partitions_revoked(self, partitions: list[int]) -> None:
-        """Another instance now reports these partitions' lag."""
-        for partition in map(str, partitions):
-            self._start_offsets.pop(partition, None)
-            with contextlib.suppress(KeyError):
-                self.lag.remove(partition)
-
-    def update_from_statistics(self, stats_json: str) -> bool:
-        """Take consumer lag from librdkafka statistics; return whether any broker is up."""
-        stats = orjson.loads(stats_json)
-        for topic in stats.get("topics", {}).values():
-            for partition, info in topic.get("partitions", {}).items():
-                lag = partition_lag(info, self._start_offsets.get(partition))
-                if partition != "-1" and lag is not None:
-                    self.lag.labels(partition=partition).set(lag)
-        return any(broker.get("state") == "UP" for broker in stats.get("brokers", {}).values())
-
-
-def partition_lag(info: dict[str, Any], start_offset: int | None) -> int | None:
-    """Records between the scorer's position and the end a read_committed reader sees; None when unknown.
-
-    The position is the next offset the scorer will read (`app_offset`), else the committed offset librdkafka
-    knows (at-least-once), else the one read from the group at assignment (`start_offset`). librdkafka's own
-    `consumer_lag` counts from the committed offset only, which exactly-once never tells the consumer.
-    """
-    if info.get("fetch_state") != "active":
-        return None
-    stable, high = info.get("ls_offset", -1), info.get("hi_offset", -1)
-    end = stable if stable >= 0 else high
-    if end < 0:
-        return None
-    for position in (info.get("app_offset", -1), info.get("committed_offset", -1), start_offset):
-        if position is not None and position >= 0:
-            return int(max(end - position, 0))
-    return None

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from consumer.rollout import Lineup, Plan, Step, plan, start_candidates
-from kafka_common.model_control import ControlReader
+from kafka_common.model_control import ControlReader, InvalidControl
 from schemas.model_control import ModelControl, ModelRef, ModelRole
 from training.lookup import ServingModel
 from training.manifest import ModelVerificationError
@@ -24,7 +24,7 @@ from training.model_store import load_serving, ref_of
 log = logging.getLogger("consumer")
 
 Loader = Callable[[ModelRef], ServingModel]
-Outcome = Callable[[ModelRole, str], None]  # (role, result): counted by the metrics
+Outcome = Callable[[ModelRole | None, str], None]  # (role, result): counted by the metrics; None: no role
 
 
 @dataclass
@@ -42,7 +42,7 @@ class ModelFollower:
         champion: ModelControl | None = None
         challenger: ModelControl | None = None
         for record in self.reader.read_to_end(timeout_s):
-            if isinstance(record, str):
+            if isinstance(record, InvalidControl):
                 log.warning("model control: skipping a record: %s", record)
             elif record.role is ModelRole.CHAMPION:
                 champion = record
@@ -67,8 +67,8 @@ class ModelFollower:
         """Apply the records that arrived; True when the models served changed."""
         changed = False
         for record in self.reader.poll():
-            if isinstance(record, str):
-                self.outcome(ModelRole.CHAMPION, "invalid_record")
+            if isinstance(record, InvalidControl):
+                self.outcome(record.role, "invalid_record")
                 log.error("model control: refusing a record: %s", record)
                 continue
             changed = self._apply(record) or changed

@@ -20,9 +20,9 @@ import orjson
 
 from consumer.columnar import hour_offset
 from consumer.encoding import OPTIONS
-from consumer.records import RecordFields
 from consumer.scoring import FLAGGED_FEATURES, BatchScorer
 from schemas.flight_event import FIRST_YEAR, LAST_YEAR
+from stream_runtime.records import RecordFields
 from training.features import FEATURE_NAMES
 
 log = logging.getLogger("consumer")

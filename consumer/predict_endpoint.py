@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
-from consumer.records import PlainRecord
 from consumer.transform import BatchTransform, OutputKind
+from stream_runtime.records import PlainRecord
 
 HTTP_SOURCE = "http"  # the `source.topic` of a prediction made here
 Answer = tuple[int, str, bytes]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import socket
 import uuid
 from enum import StrEnum
-from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from stream_runtime.settings import StreamSettings
 
 
 class ProcessingGuarantee(StrEnum):
@@ -21,7 +22,7 @@ def unique_instance_id() -> str:
     return f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
 
 
-class ScorerSettings(BaseSettings):
+class ScorerSettings(StreamSettings):
     """How the consumer batches, commits, limits dead letters and reports its health."""
 
     model_config = SettingsConfigDict(env_prefix="SCORER_", extra="ignore", populate_by_name=True)
@@ -37,11 +38,9 @@ class ScorerSettings(BaseSettings):
         description="names the transactional id; unique per process unless set (see the README's trade-off)",
     )
     processing_guarantee: ProcessingGuarantee = ProcessingGuarantee.EXACTLY_ONCE
-    batch_size: int = Field(default=2_000, ge=1, le=100_000, description="records per micro-batch at most")
     batch_max_wait_ms: int = Field(
         default=10, ge=1, le=60_000, description="longest wait to fill a batch: bounds latency at low rates"
     )
-    linger_ms: float = Field(default=5, ge=0, le=1_000, description="producer linger: batches outputs")
     # A crashed instance's open transaction blocks read_committed readers until the coordinator aborts it:
     # transaction.timeout.ms plus the broker's abort-check interval (10 s by default, 1 s on the local broker).
     transaction_timeout_ms: int = Field(default=5_000, ge=1_000)
@@ -60,22 +59,13 @@ class ScorerSettings(BaseSettings):
     invalid_allowance: int = Field(
         default=0, ge=0, description="one-off: invalid events dead-lettered without counting against the ratio"
     )
-    http_port: int = Field(default=8080, ge=0, le=65535, description="0 picks a free port")
     predict_concurrency: int = Field(
         default=1, ge=0, le=16, description="`POST /predict` requests scored at once (0 turns the endpoint off)"
     )
     predict_max_events: int = Field(default=1_000, ge=1, description="events per `POST /predict` request at most")
     predict_max_bytes: int = Field(default=1024 * 1024, ge=1024, description="`POST /predict` body size at most")
-    shutdown_timeout_s: float = Field(default=8.0, gt=0)
-    startup_timeout_s: float = Field(default=60.0, gt=0, description="wait this long for a broker at start")
     top_contributions: int = Field(default=3, ge=0, le=20)
-    session_timeout_ms: int = Field(default=10_000, ge=1_000)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @property
     def exactly_once(self) -> bool:
         return self.processing_guarantee is ProcessingGuarantee.EXACTLY_ONCE
-
-    @property
-    def transactional_id(self) -> str:
-        return f"{self.group_id}-{self.instance_id}"

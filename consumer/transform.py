@@ -27,10 +27,11 @@ from consumer.columnar import Columns, FastValidator
 from consumer.encoding import encode_predictions
 from consumer.invalid_limit import InvalidRuns
 from consumer.native_lane import CompiledLane, Kept, Predicted
-from consumer.records import Record, RecordFields
 from consumer.scoring import BatchScorer, ScoredBatch
 from consumer.validation import Rejection, validate_batch
 from schemas import DeadLetter, FieldError, Header, SourcePosition
+from schemas.model_control import ModelRole
+from stream_runtime.records import Record, RecordFields
 
 log = logging.getLogger("consumer")
 Pairs = list[tuple[bytes | None, bytes]]
@@ -46,7 +47,7 @@ class OutputKind(StrEnum):
 class ModelStats:
     """What one model did in one batch: the per-version metrics come from these."""
 
-    role: str
+    role: ModelRole
     version: str
     scored: int
     delayed: int
@@ -110,7 +111,7 @@ class BatchTransform:
         champion = self._predictions(fields, columns, scored, self.scorer, now)
         if kept is not None and self.lane is not None:
             champion = champion.merged(self.lane.champion.predict(kept, fields, now))
-        stats = [_stats("champion", self.scorer, champion.probabilities, time.perf_counter() - started)]
+        stats = [_stats(ModelRole.CHAMPION, self.scorer, champion.probabilities, time.perf_counter() - started)]
         rejected += unwritable + unscorable
         rejected.sort(key=lambda item: item[0])
         letters: Pairs = [(fields.keys[p], self._dead_letter(records[p], r, now)) for p, r in rejected]
@@ -192,7 +193,7 @@ class BatchTransform:
         except Exception:  # deliberately broad: a candidate model must never stop the stream
             log.exception("challenger %s failed on a batch; no shadow predictions for it", challenger.model.version)
             return []
-        stats.append(_stats("challenger", challenger, shadow.probabilities, time.perf_counter() - started))
+        stats.append(_stats(ModelRole.CHALLENGER, challenger, shadow.probabilities, time.perf_counter() - started))
         return shadow.pairs
 
     def _predictions(
@@ -259,7 +260,7 @@ def _writable(columns: Columns, fields: RecordFields) -> tuple[Columns, list[tup
     return columns.select([i for i in range(len(columns)) if i not in skipped]), rejected
 
 
-def _stats(role: str, scorer: BatchScorer, probabilities: list[float], seconds: float) -> ModelStats:
+def _stats(role: ModelRole, scorer: BatchScorer, probabilities: list[float], seconds: float) -> ModelStats:
     threshold = scorer.model.threshold
     return ModelStats(
         role=role,

@@ -13,8 +13,9 @@ from rich.table import Table
 
 from kafka_common.console import command_app, output_console
 from kafka_common.local_broker import LocalKafkaBroker, kafka_version
-from kafka_common.settings import KafkaSettings, SettingsError, TopicSettings, read_settings
+from kafka_common.settings import TopicSettings
 from kafka_common.topics import TopicStatus, ensure_topics, topic_specs
+from stream_runtime.settings import KafkaSettings, SettingsError, read_settings
 
 app = command_app(help="Kafka plumbing for the flight-delay scorer.", no_args_is_help=True)
 console = output_console()  # results (the topic table, the broker address) to stdout

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from kafka_common.settings import KafkaSettings, S, SettingsError, read_settings
+from stream_runtime.settings import KafkaSettings, S, SettingsError, read_settings
 
 Bootstrap = Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS", help="host:port list")]
 

@@ -7,15 +7,31 @@ committing: the compacted topic's last record per role is the lineup, and each n
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 from pydantic import ValidationError
 
-from kafka_common.topic_reader import OFFSET_BEGINNING, partitions_of, read_to_end, reader
 from schemas.model_control import ModelControl, ModelRole
+from stream_runtime.topic_reader import OFFSET_BEGINNING, partitions_of, read_to_end, reader
 
 log = logging.getLogger("kafka_common")
+
+
+@dataclass(frozen=True)
+class InvalidControl:
+    """A record on the control topic that is not a `ModelControl`: the role its key claims (None when the key
+    names none) and why it was refused."""
+
+    role: ModelRole | None
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+ControlRecord = ModelControl | InvalidControl
 
 
 class ControlReader:
@@ -26,7 +42,7 @@ class ControlReader:
         self._consumer = reader(config, "flightdelay-model-control-reader")
         self._partitions: list[int] = []
 
-    def read_to_end(self, timeout_s: float) -> list[ModelControl | str]:
+    def read_to_end(self, timeout_s: float) -> list[ControlRecord]:
         """Every record now in the topic, in order (a string for a record that is not a `ModelControl`)."""
         partitions = partitions_of(self._consumer, self.topic, timeout_s)
         if partitions is None:
@@ -35,15 +51,18 @@ class ControlReader:
             self._consumer.assign([TopicPartition(self.topic, 0, OFFSET_BEGINNING)])
             return []
         self._partitions = partitions
-        return [_parse(message.value()) for message in read_to_end(self._consumer, self.topic, partitions, timeout_s)]
+        return [
+            _parse(message.key(), message.value())
+            for message in read_to_end(self._consumer, self.topic, partitions, timeout_s)
+        ]
 
-    def poll(self) -> list[ModelControl | str]:
+    def poll(self) -> list[ControlRecord]:
         """Records that arrived since the last call; never waits."""
-        records: list[ModelControl | str] = []
+        records: list[ControlRecord] = []
         for message in self._consumer.consume(100, timeout=0):
             error = message.error()
             if error is None:
-                records.append(_parse(message.value()))
+                records.append(_parse(message.key(), message.value()))
             elif error.code() != KafkaError._PARTITION_EOF:
                 log.warning("model control topic %s: %s", self.topic, error.str())
         return records
@@ -52,18 +71,20 @@ class ControlReader:
         self._consumer.close()
 
 
-def _parse(value: bytes | None) -> ModelControl | str:
+def _parse(key: bytes | None, value: bytes | None) -> ControlRecord:
     try:
         return ModelControl.model_validate_json(value or b"")
     except ValidationError as exc:
-        return f"not a model control record: {exc.errors(include_url=False)[0]['msg']}"
+        claimed = (key or b"").decode("utf-8", "replace")
+        role = ModelRole(claimed) if claimed in {str(r) for r in ModelRole} else None
+        return InvalidControl(role, f"not a model control record: {exc.errors(include_url=False)[0]['msg']}")
 
 
-def latest_by_role(records: list[ModelControl | str]) -> dict[ModelRole, ModelControl]:
+def latest_by_role(records: list[ControlRecord]) -> dict[ModelRole, ModelControl]:
     """The last valid record of each role: what the compacted topic converges to."""
     latest: dict[ModelRole, ModelControl] = {}
     for record in records:
-        if not isinstance(record, str):
+        if isinstance(record, ModelControl):
             latest[record.role] = record
     return latest
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from kafka_common.local_broker import LocalKafkaBroker
-from kafka_common.settings import KafkaSettings
+from stream_runtime.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 

@@ -1,66 +1,11 @@
-"""Connection and topic settings, read from the environment so every process is configured the same way."""
+"""The project's topics, read from the environment so every process names them the same way."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Literal, TypeVar
-
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
-SaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN", "OAUTHBEARER"]
-
-
-class KafkaSettings(BaseSettings):
-    """How to reach the broker; an empty `KAFKA_BOOTSTRAP_SERVERS` means "start a local one"."""
-
-    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
-
-    bootstrap_servers: str = Field(default="", description="host:port list; empty = local broker")
-    security_protocol: SecurityProtocol = "PLAINTEXT"
-    sasl_mechanism: SaslMechanism | None = None
-    sasl_username: str | None = None
-    sasl_password: SecretStr | None = None
-    ssl_ca_location: str | None = Field(default=None, description="PEM file of the CA that signed the broker")
-    client_id: str = "flightdelay"
-    aws_region: str | None = Field(default=None, description="MSK IAM: region used to sign the OAUTHBEARER token")
-
-    def client_config(self, bootstrap_servers: str | None = None) -> dict[str, Any]:
-        """librdkafka configuration common to producers, consumers and admin clients."""
-        servers = bootstrap_servers or self.bootstrap_servers
-        if not servers:
-            raise ValueError("KAFKA_BOOTSTRAP_SERVERS is not set and no broker address was given")
-        config: dict[str, Any] = {
-            "bootstrap.servers": servers,
-            "security.protocol": self.security_protocol,
-            "client.id": self.client_id,
-        }
-        if self.sasl_mechanism:
-            config["sasl.mechanism"] = self.sasl_mechanism
-        if self.sasl_username:
-            config["sasl.username"] = self.sasl_username
-        if self.sasl_password:
-            config["sasl.password"] = self.sasl_password.get_secret_value()
-        if self.ssl_ca_location:
-            config["ssl.ca.location"] = self.ssl_ca_location
-        if self.sasl_mechanism == "OAUTHBEARER":
-            if not self.aws_region:
-                raise ValueError("KAFKA_SASL_MECHANISM=OAUTHBEARER (MSK IAM) needs KAFKA_AWS_REGION")
-            config["oauth_cb"] = msk_iam_token_callback(self.aws_region)
-        return config
-
-
-def msk_iam_token_callback(region: str) -> Callable[[Any], tuple[str, float]]:
-    """librdkafka `oauth_cb` for MSK IAM: a SigV4-signed token from the default AWS credential chain."""
-
-    def token(_oauth_config: Any) -> tuple[str, float]:
-        from aws_msk_iam_sasl_signer import MSKAuthTokenProvider  # lazy: pulls in boto3
-
-        auth_token, expiry_ms = MSKAuthTokenProvider.generate_auth_token(region)
-        return auth_token, expiry_ms / 1000  # librdkafka wants seconds since the epoch
-
-    return token
+from stream_runtime.settings import env_name
 
 
 class TopicSettings(BaseSettings):
@@ -105,30 +50,3 @@ class TopicSettings(BaseSettings):
 TOPIC_NAME_FIELDS = (
     "input", "predictions", "dead_letter", "shadow_predictions", "model_control", "outcomes", "joined", "model_metrics",
 )  # fmt: skip
-
-
-S = TypeVar("S", bound=BaseSettings)
-
-
-class SettingsError(ValueError):
-    """A setting from the environment is invalid; the message names the variable, its value and why."""
-
-
-def read_settings(kind: type[S]) -> S:
-    """`kind()` from the environment, with errors that name the environment variable (not the field)."""
-    try:
-        return kind()
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors(include_url=False):
-            field = str(error["loc"][0]) if error["loc"] else ""
-            problems.append(f"{env_name(kind, field)}={error.get('input')!r}: {error['msg']}")
-        raise SettingsError("; ".join(problems)) from None
-
-
-def env_name(kind: type[BaseSettings], field: str) -> str:
-    """The environment variable a settings field is read from."""
-    info = kind.model_fields.get(field)
-    if info is not None and isinstance(info.validation_alias, str):
-        return info.validation_alias
-    return f"{kind.model_config.get('env_prefix', '')}{field}".upper()

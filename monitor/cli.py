@@ -4,19 +4,18 @@
 from __future__ import annotations
 
 import logging
-import signal
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
 
-from consumer.service import service_settings
 from kafka_common.console import command_app, output_console
-from monitor.app import MonitorApp
+from kafka_common.settings import TopicSettings
+from monitor.app import monitor
 from monitor.report_page import render
 from monitor.report_source import gather
 from monitor.settings import MonitorSettings
+from stream_runtime.service import run_service, service_settings, settings_or_exit
 
 log = logging.getLogger("monitor")
 app = command_app(
@@ -34,16 +33,9 @@ def main(context: typer.Context) -> None:
 @app.command()
 def run() -> None:
     """Join predictions (and shadow predictions) with outcomes; write joined records and figures."""
-    settings, kafka, topics = service_settings(MonitorSettings, log)
-    monitor = MonitorApp(settings, kafka, topics)
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %s: stopping after the batch in flight", signal.Signals(signum).name)
-        monitor.request_stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    raise typer.Exit(monitor.run())
+    settings, kafka = service_settings(MonitorSettings, log)
+    topics = settings_or_exit(TopicSettings, log)
+    raise typer.Exit(run_service(monitor(settings, kafka, topics), settings.shutdown_timeout_s, log))
 
 
 @app.command()
@@ -52,7 +44,8 @@ def report(
     timeout_s: Annotated[float, typer.Option(help="longest wait for the broker per topic read")] = 120,
 ) -> None:
     """Write an HTML page of each version's online figures and the input drift, from the topics as they are now."""
-    settings, kafka, topics = service_settings(MonitorSettings, log)
+    settings, kafka = service_settings(MonitorSettings, log)
+    topics = settings_or_exit(TopicSettings, log)
     console = output_console(stderr=True)
     with console.status("reading the topics") as status:
         inputs = gather(kafka.client_config(), settings, topics, timeout_s, lambda text: status.update(text))

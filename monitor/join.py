@@ -21,13 +21,15 @@ import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from schemas.model_control import ModelRole
+
 Position = tuple[str, int, int]  # topic, partition, offset
 
 
 @dataclass(frozen=True, slots=True)
 class Prediction:
     flight_id: str
-    role: str  # "champion" (the prediction topic) or "challenger" (the shadow topic)
+    role: ModelRole  # "champion" (the prediction topic) or "challenger" (the shadow topic)
     version: str
     probability: float
     threshold: float

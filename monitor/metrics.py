@@ -29,7 +29,6 @@ class MonitorMetrics:
         self.pending = Gauge(
             "flightdelay_monitor_pending_predictions", "Predictions waiting for their outcome", registry=r
         )
-        self.aborted = Counter("flightdelay_monitor_transactions_aborted", "Batches re-read", registry=r)
         self.figure = Gauge(
             "flightdelay_model_online",
             "A model's online figure over a window of joined predictions (see the README for each figure)",

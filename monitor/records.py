@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from monitor.join import JoinState, Outcome, Prediction
 from schemas import DelayPrediction, FlightEvent
+from schemas.model_control import ModelRole
 from schemas.outcome import FlightOutcome
 from training.features import flight_features
 from training.reference import drift_row
@@ -26,7 +27,7 @@ class FlightRow:
 
 
 def parse(
-    message: Message, role_of_topic: Mapping[str, str], input_topic: str = ""
+    message: Message, role_of_topic: Mapping[str, ModelRole], input_topic: str = ""
 ) -> Prediction | Outcome | FlightRow | str:
     """A prediction (from a prediction topic), an outcome, a flight event's features, or why it is none."""
     topic, value = message.topic() or "", message.value() or b""

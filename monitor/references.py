@@ -12,10 +12,10 @@ import logging
 from collections.abc import Callable
 from functools import partial
 
-from consumer.metrics import OFFLINE_FIGURES
-from kafka_common.model_control import ControlReader, latest_by_role
-from schemas.model_control import ModelControl, ModelRole
+from kafka_common.model_control import ControlReader, ControlRecord, latest_by_role
+from schemas.model_control import ModelRole
 from training.lookup import ServingModel
+from training.manifest import OFFLINE_FIGURES
 from training.model_store import load_ref, load_serving
 from training.reference import ReferenceProfile
 
@@ -50,7 +50,7 @@ class References:
     def champion_profile(self) -> ReferenceProfile | None:
         return self.by_version.get(self.champion) if self.champion else None
 
-    def _apply(self, records: list[ModelControl | str]) -> None:
+    def _apply(self, records: list[ControlRecord]) -> None:
         for role, record in latest_by_role(records).items():
             ref = record.model
             if ref is not None and ref.version not in self.by_version:

@@ -13,13 +13,13 @@ from pydantic import ValidationError
 
 from kafka_common.model_control import ControlReader
 from kafka_common.settings import TopicSettings
-from kafka_common.topic_reader import partitions_of, read_to_end, reader
 from monitor.records import FlightRow, parse
 from monitor.references import References
 from monitor.report import drift_over_time, model_rows, reliability, rolling
 from monitor.report_page import ReportInputs
 from monitor.settings import MonitorSettings
 from schemas.monitoring import JoinedPrediction
+from stream_runtime.topic_reader import partitions_of, read_to_end, reader
 from training.reference import DRIFT_FEATURES
 
 log = logging.getLogger("monitor")

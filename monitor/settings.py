@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Literal
-
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from stream_runtime.settings import StreamSettings
 
 
-class MonitorSettings(BaseSettings):
+class MonitorSettings(StreamSettings):
     """How the monitor joins, which windows it reports, and where it serves health and metrics."""
 
     model_config = SettingsConfigDict(env_prefix="MONITOR_", extra="ignore")
 
     group_id: str = "flightdelay-monitor"
-    instance_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:12], description="names the transactional id")
     horizon_hours: float = Field(
         default=48, gt=0, description="how long (event time) a prediction waits for its outcome, and outcomes are kept"
     )
@@ -32,17 +30,10 @@ class MonitorSettings(BaseSettings):
     model_uri: str | None = Field(
         default=None, description="the champion's version when the control topic names none (path or s3://)"
     )
-    report_interval_s: float = Field(default=10, gt=0, description="how often figures go to the metrics topic")
-    batch_size: int = Field(default=2_000, ge=1)
-    batch_max_wait_ms: int = Field(default=100, ge=1)
-    transaction_timeout_ms: int = Field(default=10_000, ge=1_000)
-    session_timeout_ms: int = Field(
-        default=10_000, ge=1_000, description="how soon a dead instance's partitions move to a live one"
+    report_interval_s: float = Field(
+        default=10, gt=0, description="how often figures and drift are reported, whether or not input keeps arriving"
+    )
+    rebuild_timeout_s: float = Field(
+        default=60, gt=0, description="longest re-read of a partition's join state (at assignment, after an abort)"
     )
     http_port: int = Field(default=8081, ge=0, le=65535, description="health and metrics; 0 picks a free port")
-    startup_timeout_s: float = Field(default=60, gt=0)
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-
-    @property
-    def transactional_id(self) -> str:
-        return f"{self.group_id}-{self.instance_id}"

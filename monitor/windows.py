@@ -9,8 +9,9 @@ import numpy as np
 
 from monitor.join import Joined
 from monitor.online_metrics import WindowMetrics, window_metrics
+from schemas.model_control import ModelRole
 
-ModelKey = tuple[str, str]  # role, version
+ModelKey = tuple[ModelRole, str]  # role, version
 
 
 @dataclass

@@ -12,11 +12,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from kafka_common.cli_support import Bootstrap, client_config_or_exit, settings_or_exit
 from kafka_common.console import command_app, output_console
-from kafka_common.settings import KafkaSettings, S, TopicSettings
+from kafka_common.settings import TopicSettings
 from producer.redrive import Redrive, Selection
 from producer.replay import EventFormat, Scheduled, dataset_events, dataset_flights, publish_schedule, with_outcomes
 from producer.watch import watch as watch_predictions
 from schemas.outputs import ErrorKind
+from stream_runtime.settings import KafkaSettings, S
 
 app = command_app(help="Publish flight events and watch delay predictions.", no_args_is_help=True, add_completion=False)
 console = output_console()

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from consumer.local_process import ScorerProcess
 from kafka_common.provider import kafka_broker
-from kafka_common.settings import TOPIC_NAME_FIELDS, KafkaSettings, TopicSettings
+from kafka_common.settings import TOPIC_NAME_FIELDS, TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
 from producer.demo_monitor import (
     await_joined,
@@ -33,6 +33,7 @@ from producer.reading import committed_reader, parse_output, read_messages
 from producer.replay import dataset_flights, event_record, outcome_of
 from producer.watch import prediction_table, pushes
 from schemas import DeadLetter, DelayPrediction
+from stream_runtime.settings import KafkaSettings
 from training.manifest import read_manifest, resolve_model_dir
 
 BAD_EVENTS: list[tuple[bytes, bytes]] = [

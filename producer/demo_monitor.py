@@ -12,7 +12,6 @@ from confluent_kafka import Producer
 from rich.table import Table
 
 from consumer.local_process import ScorerProcess
-from consumer.metrics import OFFLINE_FIGURES
 from kafka_common.settings import TopicSettings
 from monitor.report_page import render
 from monitor.report_source import gather
@@ -20,7 +19,7 @@ from monitor.settings import MonitorSettings
 from producer.reading import committed_reader, read_messages
 from producer.replay import publish
 from schemas.monitoring import ModelMetricsReport
-from training.manifest import read_manifest
+from training.manifest import OFFLINE_FIGURES, read_manifest
 
 FIGURES = ("roc_auc", "pr_auc", "recall", "precision", "brier")
 

@@ -27,13 +27,14 @@ from rich.table import Table
 from consumer.local_process import ScorerProcess
 from kafka_common.console import command_app, output_console
 from kafka_common.provider import kafka_broker
-from kafka_common.settings import KafkaSettings, TopicSettings
+from kafka_common.settings import TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
 from monitor.report_page import ReportInputs, render, save_figures
 from monitor.report_source import gather
 from monitor.settings import MonitorSettings
 from producer.demo_monitor import await_joined
 from producer.replay import dataset_flights, publish_schedule, with_outcomes
+from stream_runtime.settings import KafkaSettings
 from training.train import train
 
 app = command_app(add_completion=False)

@@ -23,8 +23,8 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from pydantic import ValidationError
 
-from kafka_common.topic_reader import OFFSET_BEGINNING, partitions_of
 from schemas import DeadLetter
+from stream_runtime.topic_reader import OFFSET_BEGINNING, partitions_of
 
 REDRIVE_HEADER = "flightdelay-redrive-of"  # "<dead-letter topic>/<partition>/<offset>" of the letter redriven
 Original = tuple[bytes | None, bytes | None, list[tuple[str, str | bytes | None]]]

@@ -7,9 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.model_control import ModelRole
 from schemas.outputs import SourcePosition
-
-Role = Literal["champion", "challenger"]
 
 
 class JoinedPrediction(BaseModel):
@@ -18,7 +17,7 @@ class JoinedPrediction(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     flight_id: str
-    role: Role
+    role: ModelRole
     model_version: str
     delay_probability: float = Field(ge=0, le=1)
     threshold: float = Field(ge=0, le=1)
@@ -35,7 +34,7 @@ class ModelMetricsReport(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    role: Role
+    role: ModelRole
     model_version: str
     window: Literal["events", "event_time"] = Field(
         description="`events`: the last MONITOR_WINDOW_EVENTS joined predictions; `event_time`: those whose "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from consumer.records import PlainRecord
+from stream_runtime.records import PlainRecord
 
 # A valid flight event in canonical field names (each test varies what it needs from it).
 VALID_EVENT: dict[str, str] = {

@@ -20,6 +20,15 @@ LOOKUP_FILE = "lookup.json"
 MANIFEST_FILE = "manifest.json"
 LATEST = "latest"
 FORMAT_VERSION = 1
+# The online figures a manifest's test figures are compared with (the scorer's gauges, the monitor's report):
+# the monitor's figure names, and the manifest's keys for them.
+OFFLINE_FIGURES = {
+    "roc_auc": "roc_auc",
+    "pr_auc": "pr_auc",
+    "recall": "recall_delayed",
+    "precision": "precision_delayed",
+    "brier": "brier",
+}
 REQUIRED_MANIFEST_KEYS = ("format_version", "version", "sha256", "libraries", "threshold", "feature_schema")
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from kafka_common.settings import TopicSettings
-from kafka_common.topic_reader import read_to_end, reader
+from stream_runtime.topic_reader import read_to_end, reader
 from tests.docker_images import StandIns
 from tests.docker_stack import ComposeStack, docker, wait_until
 

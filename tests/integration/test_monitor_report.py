@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from consumer.records import PlainRecord
 from consumer.scoring import BatchScorer
 from consumer.transform import BatchTransform, OutputKind
 from kafka_common.settings import TopicSettings
@@ -25,6 +24,7 @@ from producer.replay import dataset_flights, event_record, outcome_of
 from schemas.flight_event import FlightEvent
 from schemas.monitoring import JoinedPrediction
 from schemas.outputs import DelayPrediction, SourcePosition
+from stream_runtime.records import PlainRecord
 from tests.conftest import DATASET
 from tests.streaming import send
 from training.lookup import ServingModel

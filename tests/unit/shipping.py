@@ -14,8 +14,9 @@ import typer
 from pydantic_settings import BaseSettings
 
 from consumer.settings import ScorerSettings
-from kafka_common.settings import KafkaSettings, TopicSettings
+from kafka_common.settings import TopicSettings
 from monitor.settings import MonitorSettings
+from stream_runtime.settings import KafkaSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS: tuple[type[BaseSettings], ...] = (KafkaSettings, TopicSettings, ScorerSettings, MonitorSettings)

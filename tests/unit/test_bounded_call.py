@@ -8,10 +8,10 @@ import time
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
-from consumer import committers
-from consumer.bounded_call import call_within, still_blocked
-from consumer.exits import ExitCode, ScorerExit
-from consumer.recovery import ErrorFacts
+from stream_runtime import committers
+from stream_runtime.bounded_call import call_within, still_blocked
+from stream_runtime.exits import ExitCode, ServiceExit
+from stream_runtime.recovery import ErrorFacts
 
 
 def test_returns_the_result() -> None:
@@ -67,6 +67,6 @@ def test_a_committer_stops_replacing_producers_once_too_many_calls_stay_blocked(
     monkeypatch.setattr(committers, "still_blocked", lambda: committers.MAX_BLOCKED_CALLS)
     committer = committers.TransactionalCommitter.__new__(committers.TransactionalCommitter)
     facts = ErrorFacts(KafkaError._TIMED_OUT, text="send_offsets_to_transaction still blocked")
-    with pytest.raises(ScorerExit) as raised:
+    with pytest.raises(ServiceExit) as raised:
         committer._replace(facts)
     assert raised.value.code == ExitCode.FATAL and "3 abandoned calls are still blocked" in raised.value.message

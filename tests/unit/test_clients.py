@@ -1,5 +1,5 @@
 """The producer's batch room: a batch's predictions fit one partition's `batch.size`, so librdkafka does not wake
-its broker thread once per output (see `consumer.clients`)."""
+its broker thread once per output (see `stream_runtime.clients`)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from consumer.clients import OUTPUT_BYTES_PER_EVENT, producer_config
-from consumer.records import PlainRecord
 from consumer.scoring import BatchScorer
 from consumer.settings import ScorerSettings
 from consumer.transform import BatchTransform, OutputKind
 from kafka_common.settings import TopicSettings
+from stream_runtime.clients import OUTPUT_BYTES_PER_EVENT, producer_config
+from stream_runtime.records import PlainRecord
 from tests.support import VALID_EVENT
 from training.lookup import ServingModel
 
@@ -34,7 +34,7 @@ def test_a_long_prediction_fits_the_room_judged_for_it(serving_model: ServingMod
 def test_a_batch_of_outputs_fits_one_partition_batch(batch_size: int) -> None:
     settings = ScorerSettings(group_id="g", batch_size=batch_size, instance_id="i")
     topics = TopicSettings()
-    config = producer_config({"bootstrap.servers": "localhost:9092"}, settings, topics)
+    config = producer_config({"bootstrap.servers": "localhost:9092"}, settings, topics.dead_letter_max_message_bytes)
     assert config["batch.size"] <= config["message.max.bytes"]
     assert config["batch.size"] >= min(batch_size * OUTPUT_BYTES_PER_EVENT, config["message.max.bytes"])
     assert config["batch.size"] >= 1_000_000  # never below librdkafka's default

@@ -9,9 +9,11 @@ from itertools import islice
 import pytest
 from pydantic import ValidationError
 
+from kafka_common import asyncapi
 from schemas import FlightEvent
 from schemas.generate import SCHEMA_DIR, rendered
 from tests.conftest import DATASET
+from tests.packages import ROOT, imported_project_packages
 
 CANONICAL = {
     "scheduled_departure": "2017-03-10T20:15:00",
@@ -29,6 +31,19 @@ def test_committed_schema_files_are_current() -> None:
         path = SCHEMA_DIR / name
         assert path.exists(), f"{path} missing: run `python -m schemas.generate`"
         assert path.read_text() == text, f"{path} is stale: run `python -m schemas.generate`"
+
+
+def test_the_committed_asyncapi_document_is_current_whatever_the_environment_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TOPIC_INPUT", "somebody.elses.topic")
+    monkeypatch.setenv("TOPIC_PARTITIONS", "48")
+    assert asyncapi.ASYNCAPI_FILE.read_text() == asyncapi.rendered(), "stale: run `python -m kafka_common.asyncapi`"
+
+
+def test_the_contracts_import_nothing_of_the_project() -> None:
+    """`schemas` is the bottom of the package graph: every other package may use it, it uses none of them."""
+    assert imported_project_packages(ROOT / "schemas") <= {"schemas"}
 
 
 def test_dataset_rows_are_valid_events() -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from consumer import healthcheck
-from consumer.health import HealthState, start_health_server
 from consumer.metrics import ScorerMetrics
 from consumer.settings import ScorerSettings
 from kafka_common.local_broker import free_port
+from stream_runtime.health import HealthState, start_health_server
 from tests.unit.shipping import ROOT, console_scripts, run_tool
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -84,13 +84,13 @@ def test_health_check_and_port_follow_the_scorer_settings() -> None:
 
 def test_healthcheck_command_reports_liveness_and_readiness(monkeypatch: pytest.MonkeyPatch) -> None:
     """The HEALTHCHECK's own module against a live health server, not ready, then ready, then against nothing."""
-    state = HealthState()
+    state = HealthState(("model_loaded",))
     server = start_health_server(0, state, ScorerMetrics().registry)
     try:
         monkeypatch.setenv("SCORER_HTTP_PORT", str(server.server_address[1]))
         assert healthcheck.main([]) == 0, "alive while it waits for a model, partitions and the broker"
         assert healthcheck.main(["--ready"]) == 1
-        state.model_loaded, state.assigned_partitions = True, 2
+        state.conditions["model_loaded"], state.assigned_partitions = True, 2
         state.report_broker(up=True)
         assert healthcheck.main(["--ready"]) == 0
         state.report_broker(up=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from consumer.health import HealthState
+from stream_runtime.health import HealthState
 
 
 def test_broker_report_counts_while_fresh() -> None:

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.join import Joined, JoinState, Outcome, Prediction
+from schemas.model_control import ModelRole
 
 HOUR = 3600.0
 Record = Prediction | Outcome
@@ -38,8 +39,8 @@ def streams(draw: st.DrawFn) -> list[Record]:
     by_topic: dict[str, list[Record]] = {"pred": [], "shadow": [], "out": []}
     for i in range(flights):
         departure = draw(st.floats(0, 72)) * HOUR
-        for topic, role in (("pred", "champion"), ("shadow", "challenger")):
-            if role == "champion" or draw(st.booleans()):
+        for topic, role in (("pred", ModelRole.CHAMPION), ("shadow", ModelRole.CHALLENGER)):
+            if role == ModelRole.CHAMPION or draw(st.booleans()):
                 offset = len(by_topic[topic])
                 by_topic[topic].append(Prediction(f"f{i}", role, "v1", 0.3, 0.2, departure, (topic, 0, offset)))
         if draw(st.booleans()):
@@ -84,8 +85,8 @@ def test_a_crash_and_rebuild_loses_and_doubles_no_pair(
 def test_an_outcome_serves_the_champion_and_a_later_challenger() -> None:
     state = JoinState(48 * HOUR)
     outcome = Outcome("f", True, 30.0, 10 * HOUR, ("out", 0, 0))
-    champion = Prediction("f", "champion", "v1", 0.7, 0.2, 10 * HOUR, ("pred", 0, 0))
-    challenger = Prediction("f", "challenger", "v2", 0.6, 0.3, 10 * HOUR, ("shadow", 0, 0))
+    champion = Prediction("f", ModelRole.CHAMPION, "v1", 0.7, 0.2, 10 * HOUR, ("pred", 0, 0))
+    challenger = Prediction("f", ModelRole.CHALLENGER, "v2", 0.6, 0.3, 10 * HOUR, ("shadow", 0, 0))
     assert state.add_prediction(champion) is None and state.pending == 1
     assert state.add_outcome(outcome) == [Joined(champion, outcome)] and state.pending == 0
     assert state.add_prediction(challenger) == Joined(challenger, outcome)
@@ -95,7 +96,7 @@ def test_an_outcome_serves_the_champion_and_a_later_challenger() -> None:
 def test_the_horizon_bounds_the_state() -> None:
     state = JoinState(6 * HOUR)
     for hour in range(100):
-        state.add_prediction(Prediction(f"f{hour}", "champion", "v1", 0.1, 0.2, hour * HOUR, ("pred", 0, hour)))
+        state.add_prediction(Prediction(f"f{hour}", ModelRole.CHAMPION, "v1", 0.1, 0.2, hour * HOUR, ("pred", 0, hour)))
         state.add_outcome(Outcome(f"o{hour}", False, 0.0, hour * HOUR, ("out", 0, hour)))
         state.evict()
     assert state.pending == 7 and len(state.outcomes) == 7, "the last 6 hours and the newest"
@@ -114,7 +115,7 @@ def test_a_backlog_of_outcomes_read_first_loses_no_pair() -> None:
         state.add_outcome(Outcome(f"f{hour}", False, 0.0, hour * HOUR, ("out", 0, hour)))
         state.evict()
     joined = [
-        state.add_prediction(Prediction(f"f{h}", "champion", "v1", 0.1, 0.2, h * HOUR, ("pred", 0, h)))
+        state.add_prediction(Prediction(f"f{h}", ModelRole.CHAMPION, "v1", 0.1, 0.2, h * HOUR, ("pred", 0, h)))
         for h in range(100)
     ]
     assert all(joined)
@@ -123,7 +124,7 @@ def test_a_backlog_of_outcomes_read_first_loses_no_pair() -> None:
 def test_a_side_that_stalls_is_bounded_by_max_held() -> None:
     state = JoinState(6 * HOUR, max_held=10)
     for hour in range(100):
-        state.add_prediction(Prediction(f"f{hour}", "champion", "v1", 0.1, 0.2, hour * HOUR, ("pred", 0, hour)))
+        state.add_prediction(Prediction(f"f{hour}", ModelRole.CHAMPION, "v1", 0.1, 0.2, hour * HOUR, ("pred", 0, hour)))
         state.evict()
     assert (state.pending, state.dropped) == (10, 90)
     assert min(p.departure_s for ps in state.waiting.values() for p in ps) == 90 * HOUR, "the newest are kept"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from consumer.logs import RepeatFilter
+from stream_runtime.logs import RepeatFilter
 
 
 def _record(message: str, level: int = logging.WARNING, name: str = "librdkafka") -> logging.LogRecord:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from consumer.model_follower import ModelFollower
+from kafka_common.model_control import ControlRecord, InvalidControl
 from schemas.model_control import ModelControl, ModelRef, ModelRole
 from training.lookup import ServingModel
 from training.manifest import ModelVerificationError
@@ -20,14 +21,14 @@ CHAMPION, CHALLENGER = ModelRole.CHAMPION, ModelRole.CHALLENGER
 class ListReader:
     """The control topic's records as a list: what `ControlReader` hands the follower."""
 
-    def __init__(self, existing: list[ModelControl | str]) -> None:
+    def __init__(self, existing: list[ControlRecord]) -> None:
         self.existing = existing
-        self.arriving: list[ModelControl | str] = []
+        self.arriving: list[ControlRecord] = []
 
-    def read_to_end(self, timeout_s: float) -> list[ModelControl | str]:
+    def read_to_end(self, timeout_s: float) -> list[ControlRecord]:
         return list(self.existing)
 
-    def poll(self) -> list[ModelControl | str]:
+    def poll(self) -> list[ControlRecord]:
         arrived, self.arriving = self.arriving, []
         return arrived
 
@@ -79,7 +80,7 @@ START = [
     ([record(CHAMPION, "B"), record(CHALLENGER, "C")], set(), "B", "C"),
     ([record(CHAMPION, "B"), record(CHALLENGER, "C"), record(CHALLENGER, None)], set(), "B", None),
     ([record(CHAMPION, "B"), record(CHALLENGER, "C")], {"C"}, "B", None),
-    (["not a model control record: junk", record(CHAMPION, "B")], set(), "B", None),
+    ([InvalidControl(None, "not a model control record: junk"), record(CHAMPION, "B")], set(), "B", None),
 ]
 
 
@@ -88,7 +89,7 @@ def test_start(
     serving_model: ServingModel,
     fallback: str,
     outcomes: list[tuple[str, str]],
-    existing: list[ModelControl | str],
+    existing: list[ControlRecord],
     broken: set[str],
     champion: str,
     challenger: str | None,
@@ -112,10 +113,10 @@ def test_records_that_arrive_swap_refuse_or_clear(
     reader = ListReader([record(CHAMPION, "A")])
     follower = follower_of(serving_model, reader, {"X"}, outcomes)
     follower.start(fallback, timeout_s=1)
-    steps: list[tuple[list[ModelControl | str], bool, str, str | None]] = [
+    steps: list[tuple[list[ControlRecord], bool, str, str | None]] = [
         ([record(CHALLENGER, "B")], True, "A", "B"),
         ([record(CHAMPION, "X")], False, "A", "B"),  # refused: nothing changes
-        (["not a model control record: junk"], False, "A", "B"),
+        ([InvalidControl(CHALLENGER, "not a model control record: junk")], False, "A", "B"),  # counted as its role
         ([record(CHAMPION, "B")], True, "B", None),  # adopted; a challenger equal to the champion is not scored
         ([record(CHAMPION, "A"), record(CHALLENGER, None)], True, "A", None),
         ([record(CHAMPION, "A")], False, "A", None),
@@ -128,7 +129,7 @@ def test_records_that_arrive_swap_refuse_or_clear(
     assert outcomes == [  # the model chosen at start is not a swap
         ("challenger", "swapped"),
         ("champion", "refused"),
-        ("champion", "invalid_record"),
+        ("challenger", "invalid_record"),
         ("champion", "swapped"),
         ("champion", "swapped"),
         ("challenger", "cleared"),

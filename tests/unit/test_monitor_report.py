@@ -14,6 +14,7 @@ from sklearn.metrics import recall_score, roc_auc_score
 from monitor.drift import assess
 from monitor.report import drift_over_time, model_rows, reliability, rolling
 from monitor.report_page import FIGURES, ReportInputs, render
+from schemas.model_control import ModelRole
 from schemas.monitoring import JoinedPrediction
 from schemas.outputs import SourcePosition
 
@@ -21,7 +22,7 @@ START = datetime(2017, 1, 1, tzinfo=UTC)
 AT = SourcePosition(topic="t", partition=0, offset=0)
 
 
-def joined(n: int, seed: int = 7, role: str = "champion", version: str = "v1") -> list[JoinedPrediction]:
+def joined(n: int, seed: int = 7, role: str = ModelRole.CHAMPION, version: str = "v1") -> list[JoinedPrediction]:
     """`n` joined predictions with some signal, departures shuffled (the topic's order is not event time)."""
     rng = np.random.default_rng(seed)
     delayed = rng.random(n) < 0.2
@@ -39,10 +40,10 @@ def joined(n: int, seed: int = 7, role: str = "champion", version: str = "v1") -
 
 
 def test_rows_are_grouped_by_version_and_ordered_by_departure() -> None:
-    records = joined(300) + joined(200, seed=8, role="challenger", version="v2")
+    records = joined(300) + joined(200, seed=8, role=ModelRole.CHALLENGER, version="v2")
     rows = model_rows(records)
-    assert list(rows) == [("challenger", "v2"), ("champion", "v1")]
-    champion = rows[("champion", "v1")]
+    assert list(rows) == [(ModelRole.CHALLENGER, "v2"), (ModelRole.CHAMPION, "v1")]
+    champion = rows[(ModelRole.CHAMPION, "v1")]
     assert len(champion) == 300 and np.all(np.diff(champion.departure_s) >= 0)
     by_time = sorted(records[:300], key=lambda r: r.scheduled_departure)
     assert champion.probability.tolist() == [r.delay_probability for r in by_time]
@@ -54,7 +55,7 @@ def test_rows_are_grouped_by_version_and_ordered_by_departure() -> None:
 def test_rolling_windows_slide_along_departures_and_end_with_the_newest(
     n: int, window: int, expected_ends: list[int]
 ) -> None:
-    rows = model_rows(joined(n))[("champion", "v1")]
+    rows = model_rows(joined(n))[(ModelRole.CHAMPION, "v1")]
     points = rolling(rows, window)
     size = min(window, n)
     assert [p.departure_s for p in points] == [rows.departure_s[end - 1] for end in expected_ends]
@@ -66,7 +67,7 @@ def test_rolling_windows_slide_along_departures_and_end_with_the_newest(
 
 
 def test_the_reliability_diagram_is_scikit_learns() -> None:
-    rows = model_rows(joined(5000))[("champion", "v1")]
+    rows = model_rows(joined(5000))[(ModelRole.CHAMPION, "v1")]
     probability = np.r_[rows.probability, [0.1, 0.2, 0.5, 0.0, 1.0]]  # values on the bins' edges too
     delayed = np.r_[rows.delayed, [True, False, True, False, True]]
     bins = reliability(probability, delayed)
@@ -96,7 +97,7 @@ def test_drift_windows_follow_departures_and_judge_as_the_monitor_does() -> None
 
 
 def test_the_page_has_every_figure_and_says_why_one_is_empty() -> None:
-    records = joined(3000) + joined(3000, seed=8, role="challenger", version="v2")
+    records = joined(3000) + joined(3000, seed=8, role=ModelRole.CHALLENGER, version="v2")
     rows = model_rows(records)
     flights = [(float(i), ("A" if i < 3000 else "C",)) for i in range(6000)]
     inputs = ReportInputs(

@@ -21,12 +21,12 @@ from hypothesis import strategies as st
 from consumer import native_lane
 from consumer.columnar import Columns
 from consumer.native_lane import CompiledLane, NativeValidator
-from consumer.records import PlainRecord, RecordFields
 from consumer.scoring import BatchScorer
 from consumer.transform import BatchResult, BatchTransform, OutputKind
 from consumer.validation import validate_value
 from producer.replay import dataset_events
 from schemas import FlightEvent
+from stream_runtime.records import PlainRecord, RecordFields
 from tests.reliability.test_hostile_input import HAND_WRITTEN, generate
 from tests.support import VALID_EVENT
 from tests.unit.test_columnar import JUNK, PADDING, departures, valid_departures

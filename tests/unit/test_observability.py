@@ -11,8 +11,11 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
+from consumer import app as scorer_app
 from consumer.metrics import ScorerMetrics
+from monitor import app as monitor_app
 from monitor.metrics import MonitorMetrics
+from stream_runtime.metrics import RuntimeMetrics
 
 HERE = Path(__file__).resolve().parents[2] / "monitor" / "observability"
 SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum", "_count", "_created"), "gauge": ("",)}
@@ -23,6 +26,8 @@ def exported() -> dict[str, set[str]]:
     """Every series name the two services can export, with the labels it carries."""
     names: dict[str, set[str]] = {}
     registries: list[CollectorRegistry] = [ScorerMetrics().registry, MonitorMetrics().registry]
+    for registry, prefix in zip(registries, (scorer_app.METRIC_PREFIX, monitor_app.METRIC_PREFIX), strict=True):
+        RuntimeMetrics(registry, prefix, lambda: True)  # what the runtime adds to each service's registry
     for registry in registries:
         for name, collector in registry._names_to_collectors.items():  # prometheus_client has no public view
             names[name] = set(getattr(collector, "_labelnames", ())) | {"le"}

@@ -10,12 +10,12 @@ import orjson
 import pytest
 from prometheus_client import CollectorRegistry
 
-from consumer.health import HealthState, start_health_server
 from consumer.predict_endpoint import PredictEndpoint
-from consumer.records import PlainRecord
 from consumer.scoring import BatchScorer
 from consumer.transform import BatchTransform, OutputKind
 from schemas import DelayPrediction
+from stream_runtime.health import HealthState, start_health_server
+from stream_runtime.records import PlainRecord
 from tests.support import VALID_EVENT
 from training.lookup import ServingModel
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import KafkaError
 
-from consumer.exits import ExitCode
-from consumer.recovery import Action, ErrorFacts, Stage, decide
+from stream_runtime.exits import ExitCode
+from stream_runtime.recovery import Action, ErrorFacts, Stage, decide
 
 TIMEOUT_S = 5.0
 TIMED_OUT = ErrorFacts(KafkaError._TIMED_OUT, retriable=True)

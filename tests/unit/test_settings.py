@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from kafka_common.settings import KafkaSettings, TopicSettings
+from kafka_common.settings import TopicSettings
 from kafka_common.topics import topic_specs
+from stream_runtime.settings import KafkaSettings
 
 
 def test_defaults_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,7 +120,7 @@ def test_a_bad_setting_names_its_environment_variable(
     monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
 ) -> None:
     from consumer.settings import ScorerSettings
-    from kafka_common.settings import SettingsError, read_settings
+    from stream_runtime.settings import SettingsError, read_settings
 
     monkeypatch.setenv(variable, value)
     with pytest.raises(SettingsError) as caught:

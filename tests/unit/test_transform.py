@@ -11,11 +11,11 @@ import orjson
 import pytest
 
 from consumer.columnar import Columns
-from consumer.records import PlainRecord
 from consumer.scoring import BatchScorer, ScoredBatch
 from consumer.transform import BatchTransform, OutputKind
 from producer.replay import dataset_events
 from schemas import DeadLetter, DelayPrediction
+from stream_runtime.records import PlainRecord
 from tests.conftest import DATASET
 from tests.support import VALID_EVENT, records_of
 from training.artifact import LoadedModel
@@ -139,7 +139,7 @@ def test_an_empty_batch_writes_nothing(transform: BatchTransform) -> None:
 
 
 def test_a_batch_is_rewound_to_its_first_record_in_each_partition() -> None:
-    from consumer.records import first_offsets
+    from stream_runtime.records import first_offsets
 
     records = [PlainRecord(b"x", raw_partition=p, raw_offset=o) for p, o in [(1, 7), (0, 3), (1, 8), (0, 4), (2, 0)]]
     assert [(tp.partition, tp.offset) for tp in first_offsets(records)] == [(0, 3), (1, 7), (2, 0)]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from prometheus_client import CollectorRegistry
 
 from consumer.invalid_limit import Admission, InvalidRatioLimit, InvalidRuns
 from consumer.validation import Rejection, validate_value
 from schemas import FlightEvent
+from stream_runtime.metrics import RuntimeMetrics
 
 GOOD = orjson.dumps(
     {
@@ -104,9 +106,7 @@ def test_an_allowance_lets_a_known_burst_through_once(
 
 
 def test_lag_and_broker_state_come_from_librdkafka_statistics() -> None:
-    from consumer.metrics import ScorerMetrics
-
-    metrics = ScorerMetrics()
+    metrics = runtime_metrics()
     stats = orjson.dumps(
         {
             "brokers": {"127.0.0.1:9092/1": {"state": "UP"}},
@@ -164,15 +164,13 @@ def test_a_batch_is_validated_exactly_as_each_value_alone() -> None:
     ],
 )
 def test_partition_lag(info: dict[str, int | str], start: int | None, lag: int | None) -> None:
-    from consumer.metrics import partition_lag
+    from stream_runtime.metrics import partition_lag
 
     assert partition_lag(info, start) == lag
 
 
 def test_revoked_partitions_stop_reporting_lag() -> None:
-    from consumer.metrics import ScorerMetrics
-
-    metrics = ScorerMetrics()
+    metrics = runtime_metrics()
     metrics.partitions_assigned({0: 10, 1: 20})
     stats = {"topics": {"t": {"partitions": {"0": {"fetch_state": "active", "ls_offset": 15, "app_offset": -1001}}}}}
     metrics.update_from_statistics(orjson.dumps(stats).decode())
@@ -243,3 +241,8 @@ def test_an_allowance_lets_a_run_through_too() -> None:
     assert admission == Admission(False, counted=0, allowed=8)
     limit.record(0, admission, runs)
     assert not limit.admit(9, 1, InvalidRuns.of(10, [0])).fail_closed, "the forgiven burst does not start a run"
+
+
+def runtime_metrics() -> RuntimeMetrics:
+    """The runtime's metrics under the scorer's prefix, in a registry of their own."""
+    return RuntimeMetrics(CollectorRegistry(), "flightdelay", lambda: True)

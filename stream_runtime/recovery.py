@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from confluent_kafka import KafkaError
 
-from consumer.exits import ExitCode
+from stream_runtime.exits import ExitCode
 
 # Errors that mean "this configuration can never connect", unlike a broker that is merely away.
 ACCESS_ERRORS = frozenset({KafkaError._AUTHENTICATION, KafkaError._SSL})

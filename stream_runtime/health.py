@@ -1,20 +1,20 @@
-"""HTTP `/healthz` (alive), `/readyz` (model, partitions, broker), `/metrics` (Prometheus), and POST routes
-(`/predict`) with a bounded body."""
+"""HTTP `/healthz` (alive), `/readyz` (the service's own conditions, partitions, broker), `/metrics` (Prometheus),
+and POST routes (the scorer's `/predict`) with a bounded body."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from consumer.exits import ExitCode, ScorerExit
+from stream_runtime.exits import ExitCode, ServiceExit
 
-log = logging.getLogger("consumer")
+log = logging.getLogger("stream_runtime")
 
 
 class HealthState:
@@ -25,8 +25,10 @@ class HealthState:
     older than `broker_stale_after_s` counts as "not known to be reachable".
     """
 
-    def __init__(self, stall_after_s: float = 60.0, broker_stale_after_s: float = 6.0) -> None:
-        self.model_loaded = False
+    def __init__(
+        self, conditions: Sequence[str] = (), stall_after_s: float = 60.0, broker_stale_after_s: float = 6.0
+    ) -> None:
+        self.conditions = dict.fromkeys(conditions, False)  # the service's own, such as "model_loaded"
         self.assigned_partitions = 0
         self.broker_up = False
         self.broker_reported_at = time.monotonic()
@@ -46,7 +48,7 @@ class HealthState:
 
     def readiness(self) -> dict[str, bool]:
         return {
-            "model_loaded": self.model_loaded,
+            **self.conditions,
             "partitions_assigned": self.assigned_partitions > 0,
             "broker_reachable": self.broker_reachable(),
         }
@@ -61,8 +63,10 @@ def start_health_server(
     registry: CollectorRegistry,
     post_routes: Mapping[str, Callable[[bytes], Answer]] | None = None,
     max_body_bytes: int = 1024 * 1024,
+    port_variable: str = "the HTTP port",
 ) -> ThreadingHTTPServer:
-    """Serve on 0.0.0.0:`port` (0 picks a free one) in a daemon thread; a taken port is a configuration error."""
+    """Serve on 0.0.0.0:`port` (0 picks a free one) in a daemon thread; a taken port is a configuration error
+    that names the variable it came from (`port_variable`)."""
     posts = dict(post_routes or {})
     routes: dict[str, Callable[[], tuple[int, str, bytes]]] = {
         "/healthz": lambda: (200 if state.alive() else 503, "text/plain", b"ok" if state.alive() else b"stalled"),
@@ -96,7 +100,7 @@ def start_health_server(
                     answer = route(self.rfile.read(int(length)))
                 except Exception:  # a bug in a route must answer, not drop the connection
                     log.exception("%s failed", self.path)
-                    answer = (500, "text/plain", b"internal error; see the scorer's log")
+                    answer = (500, "text/plain", b"internal error; see the service's log")
                 self._answer(*answer)
 
         def _answer(self, status: int, content_type: str, body: bytes) -> None:
@@ -112,9 +116,9 @@ def start_health_server(
     try:
         server = ThreadingHTTPServer(("0.0.0.0", port), Handler)  # noqa: S104  (a container's probe port)
     except OSError as exc:
-        raise ScorerExit(
+        raise ServiceExit(
             ExitCode.CONFIG,
-            f"cannot serve health and metrics on port {port} (SCORER_HTTP_PORT): {exc.strerror}; give each scorer "
+            f"cannot serve health and metrics on port {port} ({port_variable}): {exc.strerror}; give each process "
             "on a host its own port, or 0 for any free one",
         ) from None
     threading.Thread(target=server.serve_forever, name="health", daemon=True).start()

@@ -1,11 +1,10 @@
-"""The scorer's Kafka client settings, in one place: the scorer and the benchmark's passthrough share them."""
+"""The services' Kafka client settings, in one place: every processor on the runtime gets the same ones."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from consumer.settings import ScorerSettings
-from kafka_common.settings import TopicSettings
+from stream_runtime.settings import StreamSettings
 
 # Room for a batch's outputs in one partition's queue, judged generously: a prediction is about 600 bytes. Once a
 # partition's queue holds `batch.size` bytes, librdkafka wakes its broker thread for every further message (one
@@ -19,7 +18,7 @@ OUTPUT_BYTES_PER_EVENT = 1024
 LOW_LATENCY = {"socket.nagle.disable": True}
 
 
-def consumer_config(base: dict[str, Any], settings: ScorerSettings) -> dict[str, Any]:
+def consumer_config(base: dict[str, Any], settings: StreamSettings) -> dict[str, Any]:
     """Manual commits, read_committed, fetches no longer than one batch wait."""
     return {
         **base,
@@ -37,7 +36,7 @@ def consumer_config(base: dict[str, Any], settings: ScorerSettings) -> dict[str,
     }
 
 
-def producer_config(base: dict[str, Any], settings: ScorerSettings, topics: TopicSettings) -> dict[str, Any]:
+def producer_config(base: dict[str, Any], settings: StreamSettings, max_message_bytes: int) -> dict[str, Any]:
     """Idempotent, acks=all, lz4, a short linger; transactional when exactly-once."""
     config: dict[str, Any] = {
         **base,
@@ -51,7 +50,7 @@ def producer_config(base: dict[str, Any], settings: ScorerSettings, topics: Topi
         "retry.backoff.ms": 10,
         "queue.buffering.max.messages": max(100_000, 4 * settings.batch_size),
         "queue.buffering.max.kbytes": 64 * 1024,
-        "message.max.bytes": topics.dead_letter_max_message_bytes + 64 * 1024,
+        "message.max.bytes": max_message_bytes + 64 * 1024,  # the largest output, and room for its headers
     }
     config["batch.size"] = min(
         max(1_000_000, settings.batch_size * OUTPUT_BYTES_PER_EVENT), config["message.max.bytes"]

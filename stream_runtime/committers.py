@@ -2,7 +2,7 @@
 
 Chosen once at start (`make_committer`). The loop hands a committer a batch's outputs and offsets and learns
 only whether they were committed; if not, it re-reads the batch. Retrying, resuming, aborting and replacing
-the producer happen here, as `consumer.recovery.decide` says.
+the producer happen here, as `stream_runtime.recovery.decide` says.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any, Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-from consumer.bounded_call import call_within, still_blocked
-from consumer.exits import ExitCode, ScorerExit
-from consumer.recovery import Action, Decision, ErrorFacts, Stage, decide
+from stream_runtime.bounded_call import call_within, still_blocked
+from stream_runtime.exits import ExitCode, ServiceExit
+from stream_runtime.recovery import Action, Decision, ErrorFacts, Stage, decide
 
 log = logging.getLogger("consumer")
 
@@ -55,7 +55,7 @@ class Committer(Protocol):
     def commit(self, outputs: Outputs, offsets: list[TopicPartition]) -> bool:
         """True when outputs and offsets are committed; False when the batch must be re-read.
 
-        Raises `ScorerExit` when the process must stop.
+        Raises `ServiceExit` when the process must stop.
         """
 
     def close(self) -> None:
@@ -195,14 +195,14 @@ class TransactionalCommitter:
             if decision.action is not Action.RESUME:
                 return decision, facts
             if self._stop.is_set():
-                raise ScorerExit(ExitCode.FATAL, f"{stage} still failing at shutdown: {facts.text}")
+                raise ServiceExit(ExitCode.FATAL, f"{stage} still failing at shutdown: {facts.text}")
             self._events.on_retry(str(stage))
             backoff.wait(attempt_started)
 
     def _carry_out(self, decision: Decision, facts: ErrorFacts, started: float | None) -> None:
         while True:
             if decision.action is Action.EXIT:
-                raise ScorerExit(decision.exit_code or ExitCode.FATAL, f"{decision.why}: {facts.text}")
+                raise ServiceExit(decision.exit_code or ExitCode.FATAL, f"{decision.why}: {facts.text}")
             if decision.action is Action.ABORT_AND_REWIND:
                 failure = self._attempt(Stage.ABORT, self._abort, started)
                 if failure is None:
@@ -216,7 +216,7 @@ class TransactionalCommitter:
     def _replace(self, facts: ErrorFacts) -> None:
         blocked = still_blocked()
         if blocked >= MAX_BLOCKED_CALLS:
-            raise ScorerExit(
+            raise ServiceExit(
                 ExitCode.FATAL,
                 f"{blocked} abandoned calls are still blocked, each holding a producer: restarting the process frees "
                 f"them (after: {facts.text})",
@@ -232,7 +232,7 @@ class TransactionalCommitter:
         failure = self._attempt(Stage.INIT, lambda: self.producer.init_transactions(INIT_TIMEOUT_S), None)
         if failure is not None:
             decision, facts = failure
-            raise ScorerExit(decision.exit_code or ExitCode.FATAL, f"{decision.why}: {facts.text}")
+            raise ServiceExit(decision.exit_code or ExitCode.FATAL, f"{decision.why}: {facts.text}")
 
 
 class AtLeastOnceCommitter:
@@ -298,7 +298,7 @@ class AtLeastOnceCommitter:
     @staticmethod
     def _exit_or(decision: Decision) -> Decision:
         if decision.action is Action.EXIT:
-            raise ScorerExit(decision.exit_code or ExitCode.FATAL, decision.why)
+            raise ServiceExit(decision.exit_code or ExitCode.FATAL, decision.why)
         return decision
 
 

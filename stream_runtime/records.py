@@ -9,7 +9,7 @@ from typing import Protocol
 
 from confluent_kafka import Message, TopicPartition
 
-from consumer.exits import ExitCode, ScorerExit
+from stream_runtime.exits import ExitCode, ServiceExit
 
 log = logging.getLogger("consumer")
 
@@ -136,7 +136,7 @@ def usable_records(messages: list[Message]) -> list[Message]:
         if error is None:
             records.append(message)
         elif error.fatal():
-            raise ScorerExit(ExitCode.FATAL, f"the consumer failed fatally: {error.str()}")
+            raise ServiceExit(ExitCode.FATAL, f"the consumer failed fatally: {error.str()}")
         else:
             log.warning("consume error: %s", error.str())
     return records

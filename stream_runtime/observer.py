@@ -1,5 +1,6 @@
-"""What librdkafka's callbacks tell the scorer: whether the broker is reachable, whether access was refused,
-the lag, and the partitions assigned. They run inside the loop's own client calls, on its thread."""
+"""What librdkafka's callbacks tell the runtime: whether the broker is reachable (from the statistics' broker
+states and the error callback), whether access was refused, the lag, and the partitions assigned. They run inside
+the loop's own client calls, on its thread."""
 
 from __future__ import annotations
 
@@ -7,17 +8,20 @@ import logging
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
-from consumer.health import HealthState
-from consumer.metrics import ScorerMetrics
-from consumer.recovery import ACCESS_ERRORS
+from stream_runtime.exits import ExitCode, ServiceExit
+from stream_runtime.health import HealthState
+from stream_runtime.metrics import RuntimeMetrics
+from stream_runtime.recovery import ACCESS_ERRORS
 
-log = logging.getLogger("consumer")
+log = logging.getLogger("stream_runtime")
+
+ACCESS_SETTINGS = "KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_* and KAFKA_SSL_CA_LOCATION"
 
 
 class ClientObserver:
     """Turns client callbacks into health, metrics and logs; keeps the first access error for the loop."""
 
-    def __init__(self, health: HealthState, metrics: ScorerMetrics) -> None:
+    def __init__(self, health: HealthState, metrics: RuntimeMetrics) -> None:
         self.health = health
         self.metrics = metrics
         self.access_error: KafkaError | None = None
@@ -28,6 +32,13 @@ class ClientObserver:
         if error.code() in ACCESS_ERRORS:
             self.access_error = error
         log.warning("kafka: %s", error.str(), extra={"code": error.name()})
+
+    def raise_on_access_error(self) -> None:
+        """Credentials or TLS are wrong: retrying cannot help, so the process exits 2 with one line."""
+        if self.access_error is not None:
+            raise ServiceExit(
+                ExitCode.CONFIG, f"cannot access the broker (check {ACCESS_SETTINGS}): {self.access_error.str()}"
+            )
 
     def on_retry(self, call: str) -> None:
         self.metrics.retries.labels(call=call).inc()
@@ -44,12 +55,12 @@ class ClientObserver:
         except KafkaException as exc:
             log.warning("reading committed offsets for the lag metric: %s", exc.args[0].str())
 
-    def on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    def on_revoke(self, partitions: list[TopicPartition]) -> None:
         # Each batch commits (or aborts) before the next consume(), so nothing is open here.
         self._rebalanced("revoke", 0, partitions, "revoked")
         self.metrics.partitions_revoked([tp.partition for tp in partitions])
 
-    def on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    def on_lost(self, partitions: list[TopicPartition]) -> None:
         self._rebalanced("lost", 0, partitions, "partitions lost")
         self.metrics.partitions_revoked([tp.partition for tp in partitions])
 

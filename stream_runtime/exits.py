@@ -1,4 +1,4 @@
-"""How a scorer process ends: one exit code per meaning, and the exception that carries it to the loop."""
+"""How a service process ends: one exit code per meaning, and the exception that carries it to the loop."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """The scorer's exit codes; the README's table and the orchestrator's restart policy rely on them."""
+    """The services' exit codes; the README's table and the orchestrator's restart policy rely on them."""
 
     OK = 0
     FATAL = 1  # the Kafka client cannot continue (fenced by a live twin, an unfixable produce error)
@@ -15,7 +15,7 @@ class ExitCode(IntEnum):
     SHUTDOWN_TIMEOUT = 4  # draining after SIGTERM took longer than allowed
 
 
-class ScorerExit(Exception):  # noqa: N818  (an exit, not an error: some exits are clean)
+class ServiceExit(Exception):  # noqa: N818  (an exit, not an error: some exits are clean)
     """Stop the loop and leave with `code`; `message` is the one line logged for it."""
 
     def __init__(self, code: ExitCode, message: str) -> None:

@@ -1,0 +1,156 @@
+"""Write the AsyncAPI 3 document of the topics (`schemas/asyncapi.json`): each topic's default name and shape
+beside the JSON Schema of its records.
+
+`python -m kafka_common.asyncapi` rewrites it; a test fails when the committed file is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from kafka_common.settings import TopicSettings
+from schemas.generate import SCHEMA_DIR
+
+ASYNCAPI_FILE = SCHEMA_DIR / "asyncapi.json"
+
+
+def asyncapi() -> dict[str, Any]:
+    """AsyncAPI 3.0 description of the topics: their default names and partition counts, whatever `TOPIC_*` says
+    in the environment that runs it."""
+    topics = TopicSettings.model_construct()
+    key: dict[str, Any] = {"type": "string", "description": "flight id, UTF-8 (e.g. `LAN-226-20170101T2330`)"}
+
+    def channel(name: str, message: str, description: str, partitions: int | None = None) -> dict[str, Any]:
+        return {
+            "address": name,
+            "description": description,
+            "messages": {message: {"$ref": f"#/components/messages/{message}"}},
+            "bindings": {
+                "kafka": {
+                    "topic": name,
+                    "partitions": partitions or topics.partitions,
+                    "replicas": topics.replication_factor,
+                    "bindingVersion": "0.5.0",
+                }
+            },
+        }
+
+    def message(schema_file: str, title: str, summary: str, key: dict[str, Any] = key) -> dict[str, Any]:
+        return {
+            "name": title,
+            "title": title,
+            "summary": summary,
+            "contentType": "application/json",
+            "payload": {"$ref": f"./{schema_file}"},
+            "bindings": {"kafka": {"key": key, "bindingVersion": "0.5.0"}},
+        }
+
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "flight-delay streaming scorer",
+            "version": "1.0.0",
+            "description": "Scheduled SCL departures in; delay predictions (> 15 min) and dead letters out. "
+            "Outputs are written in Kafka transactions: read them with isolation.level=read_committed.",
+        },
+        "defaultContentType": "application/json",
+        "channels": {
+            "flightEvents": channel(topics.input, "FlightEvent", "Scheduled flights to score, keyed by flight id."),
+            "delayPredictions": channel(topics.predictions, "DelayPrediction", "One prediction per valid event."),
+            "deadLetters": channel(topics.dead_letter, "DeadLetter", "Invalid input, bytes preserved, with reasons."),
+            "shadowPredictions": channel(
+                topics.shadow_predictions,
+                "DelayPrediction",
+                "The challenger's prediction of each valid event, while a challenger is set; written in the same "
+                "transaction as the champion's.",
+            ),
+            "flightOutcomes": channel(
+                topics.outcomes,
+                "FlightOutcome",
+                "Each flight's actual departure, keyed by flight id like its prediction, published once it departed.",
+            ),
+            "joinedPredictions": channel(
+                topics.joined,
+                "JoinedPrediction",
+                "The monitor's output: each prediction (champion and challenger) with its flight's outcome.",
+            ),
+            "modelMetrics": channel(
+                topics.model_metrics,
+                "ModelMetricsReport",
+                "The monitor's online figures per model version and window, keyed by version.",
+            ),
+            "modelControl": channel(
+                topics.model_control,
+                "ModelControl",
+                "Compacted, keyed by role: the model version each role holds. Every scorer follows it.",
+                partitions=1,
+            ),
+        },
+        "operations": {
+            "publishFlightEvent": {"action": "send", "channel": {"$ref": "#/channels/flightEvents"}},
+            "receiveDelayPrediction": {"action": "receive", "channel": {"$ref": "#/channels/delayPredictions"}},
+            "receiveDeadLetter": {"action": "receive", "channel": {"$ref": "#/channels/deadLetters"}},
+            "receiveShadowPrediction": {"action": "receive", "channel": {"$ref": "#/channels/shadowPredictions"}},
+            "sendModelControl": {"action": "send", "channel": {"$ref": "#/channels/modelControl"}},
+            "publishFlightOutcome": {"action": "send", "channel": {"$ref": "#/channels/flightOutcomes"}},
+            "receiveJoinedPrediction": {"action": "receive", "channel": {"$ref": "#/channels/joinedPredictions"}},
+            "receiveModelMetrics": {"action": "receive", "channel": {"$ref": "#/channels/modelMetrics"}},
+        },
+        "components": {
+            "messages": {
+                "FlightEvent": message(
+                    "flight_event.schema.json",
+                    "FlightEvent",
+                    "One scheduled departure; dataset column names are accepted as aliases.",
+                ),
+                "DelayPrediction": message(
+                    "delay_prediction.schema.json",
+                    "DelayPrediction",
+                    "Calibrated delay probability, decision and its reasons.",
+                ),
+                "DeadLetter": message(
+                    "dead_letter.schema.json",
+                    "DeadLetter",
+                    "The original key, value and headers, and why they were rejected.",
+                ),
+                "FlightOutcome": message(
+                    "flight_outcome.schema.json",
+                    "FlightOutcome",
+                    "Actual departure, delay in minutes and whether it was delayed more than 15 minutes.",
+                ),
+                "JoinedPrediction": message(
+                    "joined_prediction.schema.json",
+                    "JoinedPrediction",
+                    "A prediction, its model version and role, and what became of the flight.",
+                ),
+                "ModelMetricsReport": message(
+                    "model_metrics.schema.json",
+                    "ModelMetricsReport",
+                    "ROC-AUC, PR-AUC, recall, precision, F1, Brier, calibration error and delay rates of one window.",
+                    {"type": "string", "description": "the model version"},
+                ),
+                "ModelControl": message(
+                    "model_control.schema.json",
+                    "ModelControl",
+                    "The model version of one role, pinned by its manifest's sha256; who asked and why.",
+                    {"type": "string", "enum": ["champion", "challenger"], "description": "the role"},
+                ),
+            }
+        },
+    }
+
+
+def rendered() -> str:
+    return json.dumps(asyncapi(), indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> int:
+    ASYNCAPI_FILE.write_text(rendered())
+    print(f"wrote {ASYNCAPI_FILE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""A container health check that needs no curl in the image: exit 0 if the service on this host answers.
+
+Without `--ready` it asks `/healthz` (the loop is alive): the ECS container health check, since ECS replaces an
+unhealthy task and a service waiting out a broker outage must not be replaced for it. With `--ready` it asks
+`/readyz` (its own checks, the broker's state among them): the image's HEALTHCHECK, so `docker ps` and compose
+show healthy only once the service works, and unhealthy when the broker is gone. Each service passes the port it
+serves on (`consumer.healthcheck`, `monitor.healthcheck`), read from the same variable as the service itself.
+"""
+
+from __future__ import annotations
+
+import sys
+import urllib.error
+import urllib.request
+
+
+def main(argv: list[str], port: int, command: str) -> int:
+    if argv not in ([], ["--ready"]):
+        print(f"usage: python -m {command} [--ready]", file=sys.stderr)
+        return 2
+    path = "/readyz" if argv else "/healthz"
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3) as response:
+            return 0 if response.status == 200 else 1
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"unhealthy: {path} on port {port}: {exc}", file=sys.stderr)
+        return 1
