@@ -25,7 +25,7 @@ class Passthrough(Processor[None]):
     def __init__(self, output: str) -> None:
         self.output = output
 
-    def process(self, records: Sequence[Message], now: datetime) -> Batch[None]:
+    def process(self, records: Sequence[Message], now: datetime, due: bool) -> Batch[None]:
         return Batch({self.output: [(m.key(), m.value()) for m in records]}, next_offsets(records), None)
 
     def committed(self, batch: Batch[None]) -> None:

@@ -100,7 +100,7 @@ class ScorerProcessor(Processor[Scored]):
         if self.follower.poll():  # between two batches: no batch is scored by two champions
             self._serve()
 
-    def process(self, records: Sequence[Message], now: datetime) -> Batch[Scored]:
+    def process(self, records: Sequence[Message], now: datetime, due: bool) -> Batch[Scored]:
         assert self.transform is not None, "models are chosen before the first batch"
         started = time.perf_counter()
         result = self.transform(records, now)

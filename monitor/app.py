@@ -121,7 +121,7 @@ class MonitorProcessor(Processor[Watched]):
     def due(self) -> bool:
         return time.monotonic() - self._last_report > self.settings.report_interval_s
 
-    def process(self, records: Sequence[Message], now: datetime) -> Batch[Watched]:
+    def process(self, records: Sequence[Message], now: datetime, due: bool) -> Batch[Watched]:
         joined: list[Joined] = []
         flights: list[FlightRow] = []
         predictions: list[Prediction] = []
@@ -135,13 +135,12 @@ class MonitorProcessor(Processor[Watched]):
             joined += self._join(parsed, self.states[record.partition() or 0])
         for state in self.states.values():
             state.evict()
-        reported = self.due()
-        reports = self._reports(now) if reported else []
+        reports = self._reports(now) if due else []
         outputs = {
             self.topics.joined: [(j.prediction.flight_id.encode(), _joined_json(j)) for j in joined],
             self.topics.model_metrics: [(r.model_version.encode(), r.model_dump_json().encode()) for r in reports],
         }
-        return Batch(outputs, self._offsets(records), Watched(joined, flights, predictions, reports, reported))
+        return Batch(outputs, self._offsets(records), Watched(joined, flights, predictions, reports, due))
 
     def committed(self, batch: Batch[Watched]) -> None:
         watched = batch.context

@@ -67,8 +67,9 @@ class Processor(ABC, Generic[T]):
         return {}
 
     @abstractmethod
-    def process(self, records: Sequence[Message], now: datetime) -> Batch[T]:
-        """One batch: `records` is empty when `due()` asked for a batch without input."""
+    def process(self, records: Sequence[Message], now: datetime, due: bool) -> Batch[T]:
+        """One batch. `due` is the runtime's answer of `due()` for this batch: do the due work now (`records` is
+        empty when it alone asked for a batch)."""
 
     @abstractmethod
     def committed(self, batch: Batch[T]) -> None:
@@ -81,8 +82,9 @@ class Processor(ABC, Generic[T]):
         """Before each read: nothing of a batch is open."""
 
     def due(self) -> bool:
-        """True when work is due whatever the input does: a batch is then processed with the records read, or
-        with none. Asked after every read, so due work runs on time whether or not input keeps arriving."""
+        """True when work is due whatever the input does. Asked after every read: the batch is then processed
+        with `due=True`, with the records read or with none, so due work runs on time whether or not input keeps
+        arriving."""
         return False
 
     def assigned(self, partitions: list[TopicPartition]) -> None:

@@ -147,11 +147,12 @@ class StreamRuntime:
             self.consumer.consume(self.settings.batch_size, self.settings.batch_max_wait_ms / 1000)
         )
         self.observer.raise_on_access_error()
-        if records or self.processor.due():
-            self._batch(records)
+        due = self.processor.due()
+        if records or due:
+            self._batch(records, due)
 
-    def _batch(self, records: Sequence[Message]) -> None:
-        batch = self.processor.process(records, datetime.now(UTC))
+    def _batch(self, records: Sequence[Message], due: bool) -> None:
+        batch = self.processor.process(records, datetime.now(UTC), due)
         if self.committer.commit(batch.outputs, batch.offsets):
             self.committed_batches += 1
             self.committed_records += len(records)

@@ -89,3 +89,18 @@ def scorers(
     finally:
         codes = [process.stop() for process in processes]
     assert all(code == 0 for code in codes if code is not None), f"unclean exits {codes}"
+
+
+def read_keys(bootstrap: str, topic: str, expected: int, max_wait_s: float = 60, idle_s: float = 10) -> list[bytes]:
+    """The keys of every committed record of `topic`, read until `expected` arrived and then a quiet moment (when a
+    duplicate would show)."""
+    reader = committed_reader({"bootstrap.servers": bootstrap}, [topic])
+    keys: list[bytes] = []
+    try:
+        for message in read_messages(reader, lambda: len(keys) >= expected, idle_s, max_wait_s):
+            keys.append(message.key() or b"")
+        for message in read_messages(reader, lambda: False, 3, 3):
+            keys.append(message.key() or b"")
+    finally:
+        reader.close()
+    return keys

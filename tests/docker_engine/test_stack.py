@@ -33,7 +33,7 @@ def stack(project_image: str, standins: StandIns) -> Iterator[ComposeStack]:
     try:
         yield stack
     finally:
-        stack.compose("down", "-v", "--remove-orphans", "--timeout", "30", check=False)
+        stack.compose("--profile", "observe", "down", "-v", "--remove-orphans", "--timeout", "30", check=False)
 
 
 def keys_in(topic: str) -> Counter[bytes]:
@@ -103,16 +103,25 @@ def test_replay_is_scored_exactly_once_by_key_through_a_replica_stopped_mid_stre
     print(f"stopped {victim} with {missing_at_stop} of {FLIGHTS} outputs missing; {len(dead)} dead letters")
 
 
-def test_scorers_turn_unhealthy_when_the_broker_is_gone(stack: ComposeStack) -> None:
+def test_the_observe_profiles_monitor_turns_healthy_on_its_own_port(stack: ComposeStack) -> None:
+    stack.compose("--profile", "observe", "up", "--detach", "--no-build", "--no-deps", "monitor")
+    wait_until(lambda: stack.health("monitor") == ["healthy"], 180, "a healthy monitor")
+    (monitor,) = stack.containers("monitor")
+    assert monitor["Config"]["Healthcheck"]["Test"] == ["CMD", "python", "-m", "monitor.healthcheck", "--ready"]
+
+
+def test_scorers_and_the_monitor_turn_unhealthy_when_the_broker_is_gone(stack: ComposeStack) -> None:
     stack.compose("stop", "kafka")
-    wait_until(
-        lambda: bool(stack.health("consumer")) and set(stack.health("consumer")) == {"unhealthy"},
-        180,
-        "the running scorers to report unhealthy",
-    )
+
+    def unhealthy(service: str) -> bool:
+        health = stack.health(service)
+        return bool(health) and set(health) == {"unhealthy"}
+
+    wait_until(lambda: unhealthy("consumer"), 180, "the running scorers to report unhealthy")
+    wait_until(lambda: unhealthy("monitor"), 180, "the monitor to report unhealthy")
 
 
 def test_down_leaves_no_container_network_or_volume(stack: ComposeStack) -> None:
     assert any(stack.leftovers().values()), "the stack was there to take down"
-    stack.compose("down", "-v", "--remove-orphans", "--timeout", "30")
+    stack.compose("--profile", "observe", "down", "-v", "--remove-orphans", "--timeout", "30")
     assert stack.leftovers() == {"containers": [], "networks": [], "volumes": []}

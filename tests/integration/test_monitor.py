@@ -63,9 +63,12 @@ def read_all(bootstrap: str, topic: str, expected: int, max_wait_s: float = 120,
     return values
 
 
-def test_a_sigkilled_monitor_restarts_and_joins_each_pair_exactly_once(
-    bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+@pytest.mark.parametrize("stop", ["sigkill", "sigterm"])
+def test_a_monitor_stopped_under_load_restarts_and_joins_each_pair_exactly_once(
+    bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path, stop: str
 ) -> None:
+    """SIGKILL: the restart aborts what was left open and rebuilds; SIGTERM: the batch in flight is committed and
+    the process exits 0. Either way each prediction is joined exactly once, by key."""
     challenger_on(bootstrap, stream_topics, model_dir, tmp_path)
     flights = list(dataset_flights(DATASET, start=10_000, limit=6_000))
     schedule = with_outcomes(flights, "canonical", (stream_topics.input, stream_topics.outcomes), 0, timedelta(hours=1))
@@ -84,8 +87,11 @@ def test_a_sigkilled_monitor_restarts_and_joins_each_pair_exactly_once(
                 assert time.monotonic() < deadline, first.log_tail()
                 time.sleep(0.2)
             joined_before_kill = first.metric('flightdelay_monitor_joined_total{role="champion",version="test-run"}')
-            first.kill()
-            assert sender.is_alive(), "the kill must land while records still arrive"
+            if stop == "sigkill":
+                first.kill()
+            else:
+                assert first.stop() == 0, first.log_tail()
+            assert sender.is_alive(), "the stop must land while records still arrive"
             assert joined_before_kill < len(flights), "work was still in flight"
             second = monitor(bootstrap, stream_topics, tmp_path / "monitor-2.log", "m1", MONITOR_BATCH_SIZE="200")
             second.wait_ready()

@@ -342,6 +342,32 @@ def test_broker_loss_and_return(model_dir: Path, model: LoadedModel, tmp_path: P
 
 
 @pytest.mark.broker_loss
+def test_the_monitor_is_not_ready_while_the_broker_is_away_and_ready_after(tmp_path: Path) -> None:
+    """The monitor reads the broker's state as the scorer does: the broker is the reason it is not ready."""
+    with LocalKafkaBroker() as broker:
+        topics = TopicSettings.unique("monitor-loss")
+        ensure_topics(AdminClient(broker.client_config()), topic_specs(topics))
+        env = {**topics.environment(), "MONITOR_GROUP_ID": f"monitor-{topics.input}"}
+        monitor = ScorerProcess(broker.bootstrap_servers, "-", tmp_path / "monitor.log", "m", env, module="monitor")
+        monitor.start()
+        try:
+            monitor.wait_ready()
+            broker.stop()
+            deadline = time.monotonic() + 30
+            while _readiness(monitor)["broker_reachable"] and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert monitor.get("/readyz")[0] == 503
+            assert not _readiness(monitor)["broker_reachable"], "readiness still claims a reachable broker"
+            assert monitor.get("/healthz")[0] == 200, "alive: it waits for the broker"
+            broker.start()
+            monitor.wait_ready(90)
+            assert _readiness(monitor) == {"partitions_assigned": True, "broker_reachable": True}
+            assert monitor.stop() == 0
+        finally:
+            monitor.kill()
+
+
+@pytest.mark.broker_loss
 def test_frozen_broker_and_thaw(model_dir: Path, model: LoadedModel, tmp_path: Path, figures: dict[str, Any]) -> None:
     """The broker freezes (SIGSTOP) for longer than the transaction timeout, with connections still open.
 

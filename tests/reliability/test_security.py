@@ -6,6 +6,7 @@ or a plaintext client are refused with a clear error and read nothing; no secret
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -106,26 +107,42 @@ def test_scorer_and_producer_use_credentials_from_the_environment(
     _no_secrets(scorer.log_path.read_text(), replay.stdout, replay.stderr, secure.broker.log_path.read_text())
 
 
+@pytest.mark.parametrize("module", ["consumer", "monitor"])
 @pytest.mark.parametrize(
     ("case", "expected_in_log"),
     [("wrong password", "Authentication failed"), ("missing CA", "certificate verify failed")],
 )
-def test_scorer_refuses_bad_credentials_or_trust_at_once(
-    secure: SecureBroker, topics: TopicSettings, model_dir: Path, tmp_path: Path, case: str, expected_in_log: str
+def test_scorer_and_monitor_refuse_bad_credentials_or_trust_at_once(
+    secure: SecureBroker,
+    topics: TopicSettings,
+    model_dir: Path,
+    tmp_path: Path,
+    case: str,
+    expected_in_log: str,
+    module: str,
 ) -> None:
+    """Exit 2 with one line naming the settings to check, long before the start-up timeout (60 s) runs out."""
     env = secure.env(password="not-the-password") if case == "wrong password" else secure.env()
     if case == "wrong password":
         env["KAFKA_SSL_CA_LOCATION"] = str(secure.ca)
-    scorer = ScorerProcess(
-        secure.broker.bootstrap_servers, model_dir, tmp_path / "bad.log", "bad", {**scorer_env(topics), **env}
+    process = ScorerProcess(
+        secure.broker.bootstrap_servers,
+        model_dir,
+        tmp_path / "bad.log",
+        "bad",
+        {**scorer_env(topics), **env, "MONITOR_STARTUP_TIMEOUT_S": "60", "SCORER_STARTUP_TIMEOUT_S": "60"},
+        module=module,
     ).start()
-    assert scorer.process is not None
-    assert scorer.process.wait(60) == 2
-    log = scorer.log_tail(80)
-    assert "cannot access the broker" in log
-    assert expected_in_log in log
-    _no_secrets(scorer.log_path.read_text())
-    assert "not-the-password" not in scorer.log_path.read_text()
+    assert process.process is not None
+    assert process.process.wait(30) == 2, process.log_tail()
+    log = process.log_tail(80)
+    own = [json.loads(line) for line in log.splitlines() if line.startswith("{") and '"librdkafka"' not in line]
+    errors = [record["message"] for record in own if record["level"] == "ERROR"]
+    assert len(errors) == 1, errors  # the service's own line; the client's report of the failure may precede it
+    assert errors[0].startswith("cannot access the broker (check KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_* and ")
+    assert expected_in_log in errors[0] and errors[0].endswith("(exit 2)")
+    _no_secrets(process.log_path.read_text())
+    assert "not-the-password" not in process.log_path.read_text()
 
 
 @pytest.mark.parametrize("case", ["wrong password", "missing CA", "plaintext"])
