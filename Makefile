@@ -61,7 +61,7 @@ soak: need-run setup data  ## 30 minutes, two scorers, kills and a broker restar
 
 docker-test: need-docker setup data $(COMPOSE_PLUGIN)  ## the image and the compose stack on a real Docker engine (installs and starts one if none answers; about 2 min, 8 the first time)
 	DOCKER_CONFIG=$(abspath $(DOCKER_CONFIG_DIR)) bash containers/engine.sh \
-		sh -c '$(BIN)/python -m tests.docker_images && $(BIN)/pytest -m docker --durations=0'
+		sh -c '$(BIN)/python -m tests.support.docker_images && $(BIN)/pytest -m docker --durations=0'
 
 # Compose's go.mod has exclude directives, which `go install pkg@version` refuses: build from its module source.
 $(COMPOSE_PLUGIN): | $(STAMP)

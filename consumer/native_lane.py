@@ -120,15 +120,15 @@ class NativeModel:
             raise RuntimeError("the compiled lane (flightdelay_native) is not installed")
         model = scorer.model
         self._model = _native.Model(
-            scorer.feature_specs(),
-            list(model.tables.coefficients),
-            model.tables.intercept,
-            model.threshold,
-            orjson.dumps(model.threshold),
-            orjson.dumps(model.version),
-            [orjson.dumps(term) for term in scorer.terms],
-            [(FEATURE_NAMES.index(name), orjson.dumps(name)) for name in FLAGGED_FEATURES],
-            scorer.top,
+            features=scorer.feature_specs(),
+            coefficients=list(model.tables.coefficients),
+            intercept=model.tables.intercept,
+            threshold=model.threshold,
+            threshold_json=orjson.dumps(model.threshold),
+            version_json=orjson.dumps(model.version),
+            terms=[orjson.dumps(term) for term in scorer.terms],
+            flagged=[(FEATURE_NAMES.index(name), orjson.dumps(name)) for name in FLAGGED_FEATURES],
+            top=scorer.top,
         )
 
     def predict(self, kept: Kept, fields: RecordFields, scored_at: datetime) -> Predicted:

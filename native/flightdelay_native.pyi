@@ -27,6 +27,7 @@ class Batch:
 class Model:
     def __init__(
         self,
+        *,
         features: Sequence[tuple[str, object, object, list[int]]],
         coefficients: Sequence[float],
         intercept: float,

@@ -42,7 +42,7 @@ class PlainRecord:
     raw_key: bytes | None = None
     raw_offset: int = 0
     raw_partition: int = 0
-    raw_topic: str = "flights.scheduled"
+    raw_topic: str = ""  # no topic unless the builder names one (a test, the HTTP source)
     raw_timestamp_ms: int = 1_700_000_000_000
     raw_headers: list[tuple[str, str | bytes | None]] = field(default_factory=list)
 

@@ -15,6 +15,9 @@ from stream_runtime.exits import ExitCode
 
 # Errors that mean "this configuration can never connect", unlike a broker that is merely away.
 ACCESS_ERRORS = frozenset({KafkaError._AUTHENTICATION, KafkaError._SSL})
+# An abort still timing out this many transaction timeouts after the transaction began is stuck, not waiting for a
+# broker: after a broker restart librdkafka can keep its coordinator request queued and never send it.
+STUCK_ABORT_TIMEOUTS = 4
 # Another live instance took over our transactional id: stop, never fight it for the id.
 FENCING_ERRORS = frozenset({KafkaError._FENCED, KafkaError.PRODUCER_FENCED})
 
@@ -81,6 +84,11 @@ def decide(
         return Decision(Action.EXIT, "producing failed in a way that retrying cannot fix", ExitCode.FATAL)
     if not exactly_once:
         return Decision(Action.REWIND, "outputs not delivered: re-read the batch")
+    stuck = transaction_age_s is not None and transaction_age_s > STUCK_ABORT_TIMEOUTS * transaction_timeout_s
+    if stage is Stage.ABORT and stuck:
+        # A new producer with the same transactional id aborts the open transaction as it initialises, and its
+        # initialisation is resumed for as long as the broker is away.
+        return Decision(Action.REPLACE_AND_REWIND, "the abort is stuck: a new producer with our id aborts it")
     if stage in (Stage.INIT, Stage.ABORT):
         return Decision(Action.RESUME, f"{stage} must complete before anything else; the broker may be away")
     only_timed_out = error.retriable and not error.txn_requires_abort

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -13,11 +12,11 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from kafka_common.provider import BrokerEndpoint, kafka_broker
 from kafka_common.settings import TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs, wait_for_topics
+from tests.support.dataset import DATASET
+from tests.support.kafka import MakeTopic
 from training.artifact import LoadedModel, load_artifact
 from training.lookup import ServingModel, load_serving_model
 from training.train import TrainingRun, train
-
-DATASET = Path(__file__).resolve().parents[1] / "data" / "dataset_SCL.csv"
 
 
 @pytest.fixture(autouse=True)
@@ -26,10 +25,6 @@ def narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     shell has its own, so a line a test reads must not depend on it."""
     monkeypatch.setenv("COLUMNS", "40")
     monkeypatch.delenv("LINES", raising=False)
-
-
-class MakeTopic(Protocol):
-    def __call__(self, prefix: str = ..., partitions: int = ...) -> str: ...
 
 
 @pytest.fixture(scope="session")

@@ -230,7 +230,10 @@ impl Model {
     /// two features it combines). `terms`: each column's contribution as JSON; `flagged`: (feature position,
     /// name as JSON) of the features whose unseen categories a prediction names; `threshold` and `version`
     /// as a float and as JSON.
+    /// Keyword arguments only: two neighbours of the same type (the JSON of the threshold and of the version)
+    /// cannot be swapped by position.
     #[new]
+    #[pyo3(signature = (*, features, coefficients, intercept, threshold, threshold_json, version_json, terms, flagged, top))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         features: Vec<Bound<'_, PyTuple>>,

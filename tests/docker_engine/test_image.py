@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.docker_stack import docker
+from tests.support.docker_stack import docker
 
 pytestmark = pytest.mark.docker
 

@@ -13,8 +13,8 @@ import pytest
 
 from kafka_common.settings import TopicSettings
 from stream_runtime.topic_reader import read_to_end, reader
-from tests.docker_images import StandIns
-from tests.docker_stack import ComposeStack, docker, wait_until
+from tests.support.docker_images import StandIns
+from tests.support.docker_stack import ComposeStack, docker, wait_until
 
 pytestmark = pytest.mark.docker
 

@@ -9,7 +9,7 @@ from collections import defaultdict
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from tests.conftest import MakeTopic
+from tests.support.kafka import MakeTopic
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,7 @@ from moto.server import ThreadedMotoServer
 from consumer.local_process import ScorerProcess
 from kafka_common.local_broker import free_port
 from kafka_common.settings import TopicSettings
-from tests.streaming import scorer_env
+from tests.support.streaming import scorer_env
 from training.artifact import LoadedModel
 from training.manifest import ModelVerificationError
 from training.model_store import load_model, publish_to_s3

@@ -25,8 +25,8 @@ from producer.reading import committed_reader, read_messages
 from producer.replay import dataset_events, publish
 from schemas import DelayPrediction
 from schemas.model_control import ModelControl, ModelRef, ModelRole
-from tests.conftest import DATASET
-from tests.streaming import scorer_env, scorers
+from tests.support.dataset import DATASET
+from tests.support.streaming import scorer_env, scorers
 from training.cli import app as training_app
 from training.manifest import file_sha256
 from training.model_store import copy_as_version

@@ -22,8 +22,8 @@ from producer.reading import committed_reader, read_messages
 from producer.replay import dataset_flights, publish_schedule, with_outcomes
 from schemas.model_control import ModelControl, ModelRef, ModelRole
 from schemas.monitoring import JoinedPrediction, ModelMetricsReport
-from tests.conftest import DATASET
-from tests.streaming import scorers
+from tests.support.dataset import DATASET
+from tests.support.streaming import scorers
 from training.features import flight_features
 from training.manifest import file_sha256
 from training.model_store import copy_as_version, load_serving

@@ -25,8 +25,8 @@ from schemas.flight_event import FlightEvent
 from schemas.monitoring import JoinedPrediction
 from schemas.outputs import DelayPrediction, SourcePosition
 from stream_runtime.records import PlainRecord
-from tests.conftest import DATASET
-from tests.streaming import send
+from tests.support.dataset import DATASET
+from tests.support.streaming import send
 from training.lookup import ServingModel
 
 pytestmark = pytest.mark.integration

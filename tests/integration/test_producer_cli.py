@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from kafka_common.settings import TopicSettings
 from producer.cli import app
 from schemas import DelayPrediction, FlightEvent, SourcePosition
-from tests.conftest import DATASET
+from tests.support.dataset import DATASET
 
 pytestmark = pytest.mark.integration
 

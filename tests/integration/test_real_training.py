@@ -7,8 +7,8 @@ import csv
 import numpy as np
 import pytest
 
-from tests.conftest import DATASET
-from tests.unit.test_leakage import assert_operated_columns_do_not_matter
+from tests.support.dataset import DATASET
+from tests.support.leakage import assert_operated_columns_do_not_matter
 from training.artifact import LoadedModel
 from training.evaluate import random_split
 from training.scoring import delay_probabilities

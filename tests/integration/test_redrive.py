@@ -22,8 +22,8 @@ from kafka_common.settings import TopicSettings
 from producer.reading import committed_reader, read_messages
 from producer.redrive import REDRIVE_HEADER
 from schemas import DeadLetter, FieldError, Header, SourcePosition
-from tests.streaming import read_outputs, scorers, send_dataset
-from tests.support import VALID_EVENT
+from tests.support.records import VALID_EVENT
+from tests.support.streaming import read_outputs, scorers, send_dataset
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

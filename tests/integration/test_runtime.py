@@ -17,8 +17,8 @@ from stream_runtime.processor import Batch, Processor
 from stream_runtime.records import next_offsets
 from stream_runtime.runtime import ServiceSpec, StreamRuntime
 from stream_runtime.settings import StreamSettings
-from tests.conftest import MakeTopic
-from tests.streaming import read_keys
+from tests.support.kafka import MakeTopic
+from tests.support.streaming import read_keys
 
 pytestmark = pytest.mark.integration
 

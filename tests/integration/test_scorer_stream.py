@@ -18,9 +18,9 @@ from confluent_kafka import Producer
 from consumer.local_process import ScorerProcess
 from kafka_common.settings import TopicSettings
 from producer.replay import dataset_events, publish
-from tests.conftest import DATASET
-from tests.streaming import dataset_rows, read_outputs, scorer_env, scorers, send, send_dataset
-from tests.support import VALID_EVENT
+from tests.support.dataset import DATASET
+from tests.support.records import VALID_EVENT
+from tests.support.streaming import dataset_rows, read_outputs, scorer_env, scorers, send, send_dataset
 from training.artifact import LoadedModel
 from training.features import records_to_frame
 

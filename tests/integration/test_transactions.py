@@ -8,7 +8,7 @@ import uuid
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from tests.conftest import MakeTopic
+from tests.support.kafka import MakeTopic
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.reliability.conftest import FIGURES_FILE
+from tests.support.recorder import FIGURES_FILE
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "reliability.md"
 

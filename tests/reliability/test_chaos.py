@@ -23,9 +23,9 @@ from kafka_common.settings import TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
 from producer.replay import dataset_events, publish
 from schemas import FlightEvent
-from tests.conftest import DATASET
-from tests.reliability.conftest import OutputRecorder
-from tests.streaming import scorer_env
+from tests.support.dataset import DATASET
+from tests.support.recorder import OutputRecorder
+from tests.support.streaming import scorer_env
 from training.artifact import LoadedModel
 from training.features import records_to_frame
 

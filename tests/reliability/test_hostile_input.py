@@ -13,108 +13,19 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from confluent_kafka import Producer
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
 
 from consumer.validation import Rejection, validate_value
 from kafka_common.settings import TopicSettings
 from producer.replay import dataset_events
-from tests.conftest import DATASET
-from tests.reliability.conftest import OutputRecorder
-from tests.streaming import scorers
-from tests.support import VALID_EVENT
+from tests.support.dataset import DATASET
+from tests.support.hostile import HAND_WRITTEN, MAX_BYTES, generate
+from tests.support.recorder import OutputRecorder
+from tests.support.streaming import scorers
 from training.artifact import LoadedModel
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
-
-MAX_BYTES = 64 * 1024
-VALID = VALID_EVENT
-HAND_WRITTEN: list[tuple[bytes | None, str]] = [
-    (b"", "empty"),
-    (b"\x00\x01\x02\xff", "not_utf8"),
-    (b"\xc3\x28", "not_utf8"),
-    ('{"a": "\udcff"}'.encode("utf-8", "surrogatepass"), "not_utf8"),
-    (b"{", "not_json"),
-    (b"NaN", "not_json"),
-    (b"null", "not_an_object"),
-    (b"42", "not_an_object"),
-    (b'"just a string"', "not_an_object"),
-    (b"[" * 10 + b"]" * 10, "not_an_object"),
-    (orjson.dumps({**VALID, "destination_city": "x" * 1_000_000}), "too_large"),
-    (orjson.dumps({}), "invalid_event"),
-    (orjson.dumps({**VALID, "scheduled_departure": "2017-02-29T10:00:00"}), "invalid_event"),
-    (orjson.dumps({**VALID, "scheduled_departure": "2017-12-31T24:01:00"}), "invalid_event"),
-    (orjson.dumps({**VALID, "scheduled_departure": ""}), "invalid_event"),
-    (orjson.dumps({**VALID, "airline_name": "Sky Airlines"}), "invalid_event"),
-    (orjson.dumps({**VALID, "airline_name": ""}), "invalid_event"),
-    (orjson.dumps({**VALID, "flight_type": "n"}), "invalid_event"),
-    (orjson.dumps({**VALID, "flight_type": None}), "invalid_event"),
-    (orjson.dumps({**VALID, "month": 0}), "invalid_event"),
-    (orjson.dumps({**VALID, "month": "marzo"}), "invalid_event"),
-    (orjson.dumps({**VALID, "month": 4}), "invalid_event"),
-    (orjson.dumps({**VALID, "origin": "SCFA"}), "invalid_event"),
-    (orjson.dumps({**VALID, "destination": "scfa"}), "invalid_event"),
-    (orjson.dumps({**VALID, "airline_code": ["SKU"]}), "invalid_event"),
-    (orjson.dumps({**VALID, "flight_number": ""}), "invalid_event"),
-    (orjson.dumps({**VALID, "flight_number": True}), "invalid_event"),
-]
-
-FIELDS = list(VALID)
-SMALL_INTS = st.integers(-(2**63), 2**63 - 1)  # what JSON encoders accept
-JUNK = st.one_of(
-    st.none(),
-    st.booleans(),
-    SMALL_INTS,
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=30),
-    st.lists(SMALL_INTS, max_size=3),
-    st.dictionaries(st.text(max_size=5), SMALL_INTS, max_size=2),
-)
-
-
-@st.composite
-def hostile(draw: st.DrawFn) -> bytes:
-    """One payload built to be wrong: a field mistyped, missing or absurd, or bytes that are not JSON at all."""
-    kind = draw(st.sampled_from(["mistyped", "missing", "impossible_date", "unknown", "binary", "extra_only"]))
-    body: dict[str, Any] = dict(VALID)
-    if kind == "mistyped":
-        body[draw(st.sampled_from(FIELDS))] = draw(JUNK)
-    elif kind == "missing":
-        for field in draw(st.lists(st.sampled_from(FIELDS), min_size=1, unique=True)):
-            body.pop(field)
-    elif kind == "impossible_date":
-        month, day = draw(st.integers(1, 12)), draw(st.integers(29, 40))
-        body["scheduled_departure"] = f"2017-{month:02d}-{day:02d}T{draw(st.integers(0, 30)):02d}:00:00"
-    elif kind == "unknown":
-        body[draw(st.sampled_from(["airline_name", "flight_type", "origin"]))] = draw(st.text(min_size=1, max_size=20))
-    elif kind == "binary":
-        return draw(st.binary(min_size=1, max_size=200))
-    else:
-        body = {f"x{draw(st.integers(0, 99))}": draw(JUNK)}
-    return orjson.dumps(body)
-
-
-def generate(count: int) -> list[bytes]:
-    collected: list[bytes] = []
-
-    @settings(
-        max_examples=count,
-        derandomize=True,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-        deadline=None,
-    )
-    @given(hostile())
-    def collect(payload: bytes) -> None:
-        collected.append(payload)
-
-    collect()
-    return collected
-
 
 HEADER_SETS: list[list[tuple[str, str | bytes | None]]] = [
     [],
@@ -185,7 +96,7 @@ def test_dead_letters_keep_bytes_reason_and_headers(
     bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
 ) -> None:
     """The hand-written cases, each with the kind a person expects, read back byte for byte."""
-    from tests.streaming import read_outputs
+    from tests.support.streaming import read_outputs
 
     with scorers(bootstrap, model_dir, stream_topics, tmp_path, SCORER_MAX_INVALID_RATIO="1"):
         producer = Producer({"bootstrap.servers": bootstrap, "message.max.bytes": 2_000_000})

@@ -22,9 +22,9 @@ from consumer.local_process import ScorerProcess
 from kafka_common.local_broker import LocalKafkaBroker, SaslSslListener
 from kafka_common.settings import TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
-from tests.conftest import DATASET
-from tests.streaming import read_outputs, scorer_env
-from tests.tls import make_ca_and_broker_cert
+from tests.support.dataset import DATASET
+from tests.support.streaming import read_outputs, scorer_env
+from tests.support.tls import make_ca_and_broker_cert
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.synthetic import make_flights
+from tests.support.synthetic import make_flights
 from training import artifact
 from training.artifact import load_artifact, save_artifact
 from training.dataset import LABEL, load_flights

@@ -9,7 +9,7 @@ import numpy as np
 
 from bench.per_record import PerRecordScorer
 from bench.report import targets
-from tests.conftest import DATASET
+from tests.support.dataset import DATASET
 from training.artifact import LoadedModel
 from training.features import records_to_frame
 

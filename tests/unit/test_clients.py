@@ -14,7 +14,7 @@ from consumer.transform import BatchTransform, OutputKind
 from kafka_common.settings import TopicSettings
 from stream_runtime.clients import OUTPUT_BYTES_PER_EVENT, producer_config
 from stream_runtime.records import PlainRecord
-from tests.support import VALID_EVENT
+from tests.support.records import VALID_EVENT
 from training.lookup import ServingModel
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from consumer.settings import ScorerSettings
 from kafka_common.settings import TopicSettings
-from tests.unit.shipping import ROOT, cli_command, environment_variables, option_names, run_tool
+from tests.support.shipping import ROOT, cli_command, environment_variables, option_names, run_tool
 
 BROKER = "kafka"
 APP_IMAGE_CONTEXT = str(ROOT)

@@ -12,8 +12,8 @@ from pydantic import ValidationError
 from kafka_common import asyncapi
 from schemas import FlightEvent
 from schemas.generate import SCHEMA_DIR, rendered
-from tests.conftest import DATASET
-from tests.packages import ROOT, imported_project_packages
+from tests.support.dataset import DATASET
+from tests.support.packages import ROOT, imported_project_packages
 
 CANONICAL = {
     "scheduled_departure": "2017-03-10T20:15:00",

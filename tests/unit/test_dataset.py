@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.synthetic import make_flights
+from tests.support.synthetic import make_flights
 from training.dataset import LABEL, DatasetFormatError, load_flights
 
 

@@ -13,7 +13,7 @@ from consumer.metrics import ScorerMetrics
 from consumer.settings import ScorerSettings
 from kafka_common.local_broker import free_port
 from stream_runtime.health import HealthState, start_health_server
-from tests.unit.shipping import ROOT, console_scripts, run_tool
+from tests.support.shipping import ROOT, console_scripts, run_tool
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
@@ -108,7 +108,7 @@ def test_every_package_of_the_project_is_copied_into_the_build() -> None:
     import re
     import tomllib
 
-    from tests.unit.shipping import ROOT
+    from tests.support.shipping import ROOT
 
     included = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
     packages = {pattern.rstrip("*") for pattern in included["include"]}

@@ -12,7 +12,7 @@ import pytest
 
 from monitor.drift import FLOOR, MIN_EVENTS, CategoryWindow, assess, chi2_quantile, psi, psi_threshold
 from producer.replay import dataset_flights
-from tests.conftest import DATASET
+from tests.support.dataset import DATASET
 from training.dataset import load_flights
 from training.features import flight_features
 from training.lookup import ServingModel

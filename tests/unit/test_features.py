@@ -172,7 +172,7 @@ def _vectorized_reference(raw: pd.DataFrame) -> pd.DataFrame:
 
 def test_per_flight_definition_equals_the_column_wise_one_on_the_whole_dataset() -> None:
     """`flight_features` (used by training and the scorer) against an independent vectorised implementation."""
-    from tests.conftest import DATASET
+    from tests.support.dataset import DATASET
 
     raw = pd.read_csv(DATASET, dtype=str, keep_default_na=False)
     raw = pd.concat([raw, raw.head(3).assign(**{"OPERA": " Sky Airline ", "Vlo-I": "12 "})], ignore_index=True)
@@ -183,7 +183,7 @@ def test_one_flight_and_column_wise_forms_agree_on_the_whole_dataset() -> None:
     """`flight_features` (one flight: the per-record contender) and `build_features` (training, serving)."""
     from datetime import datetime
 
-    from tests.conftest import DATASET
+    from tests.support.dataset import DATASET
     from training.features import flight_features
 
     raw = pd.read_csv(DATASET, dtype=str, keep_default_na=False)

@@ -21,7 +21,7 @@ from consumer.settings import ScorerSettings
 from infra.app import build
 from infra.stack import CONTAINER_NAME, FlightDelayStack
 from kafka_common.settings import TopicSettings
-from tests.unit.shipping import ROOT, run_tool
+from tests.support.shipping import ROOT, run_tool
 
 
 @pytest.fixture(scope="module")
@@ -266,7 +266,7 @@ def test_cfn_lint_would_catch_a_broken_template(template: Template, tmp_path: Pa
 
 
 def test_task_environments_are_made_of_real_settings(template: Template) -> None:
-    from tests.unit.shipping import environment_variables
+    from tests.support.shipping import environment_variables
 
     for task in resources(template, "AWS::ECS::TaskDefinition").values():
         for container in task["Properties"]["ContainerDefinitions"]:

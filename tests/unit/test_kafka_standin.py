@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.docker_images import STANDINS
+from tests.support.docker_images import STANDINS
 
 SCRIPT = STANDINS / "kafka" / "bin" / "kafka-env-properties.sh"
 

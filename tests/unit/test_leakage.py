@@ -4,41 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-from sklearn.pipeline import Pipeline
 
-from tests.synthetic import make_flights
+from tests.support.leakage import (
+    assert_dropping_changes_nothing,
+    assert_operated_columns_do_not_matter,
+    assert_scrambling_changes_nothing,
+)
+from tests.support.synthetic import make_flights
 from training.dataset import LABEL, load_flights
 from training.features import INPUT_COLUMNS, OPERATED_COLUMNS, build_features
 from training.models import production_model
-
-
-def scramble_operated(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """Shuffle every operated/operation-date column independently and blank some of them."""
-    rng = np.random.default_rng(seed)
-    scrambled = frame.copy()
-    for column in OPERATED_COLUMNS:
-        scrambled[column] = rng.permutation(scrambled[column].to_numpy())
-    scrambled["DIANOM"] = "Nunca"
-    return scrambled
-
-
-def assert_scrambling_changes_nothing(pipeline: Pipeline, frame: pd.DataFrame) -> None:
-    baseline = pipeline.predict_proba(frame)[:, 1]
-    assert np.array_equal(baseline, pipeline.predict_proba(scramble_operated(frame))[:, 1])
-
-
-def assert_dropping_changes_nothing(pipeline: Pipeline, frame: pd.DataFrame) -> None:
-    baseline = pipeline.predict_proba(frame)[:, 1]
-    assert np.array_equal(baseline, pipeline.predict_proba(frame.drop(columns=list(OPERATED_COLUMNS)))[:, 1])
-
-
-def assert_operated_columns_do_not_matter(pipeline: Pipeline, frame: pd.DataFrame) -> None:
-    """Both checks: scrambled operated columns change no prediction, and neither does their absence."""
-    assert_scrambling_changes_nothing(pipeline, frame)
-    assert_dropping_changes_nothing(pipeline, frame)
 
 
 def test_inputs_and_operated_columns_are_disjoint() -> None:

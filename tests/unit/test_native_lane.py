@@ -27,9 +27,9 @@ from consumer.validation import validate_value
 from producer.replay import dataset_events
 from schemas import FlightEvent
 from stream_runtime.records import PlainRecord, RecordFields
-from tests.reliability.test_hostile_input import HAND_WRITTEN, generate
-from tests.support import VALID_EVENT
-from tests.unit.test_columnar import JUNK, PADDING, departures, valid_departures
+from tests.support.hostile import HAND_WRITTEN, generate
+from tests.support.payloads import JUNK, PADDING, departures, valid_departures
+from tests.support.records import VALID_EVENT
 from training.lookup import ServingModel
 
 DATASET = Path("data/dataset_SCL.csv")

@@ -69,7 +69,7 @@ def test_generated_windows(window: tuple[list[float], list[bool], float]) -> Non
 
 
 def test_the_models_own_predictions_on_the_dataset(model: Any, model_dir: Any) -> None:
-    from tests.streaming import dataset_rows
+    from tests.support.streaming import dataset_rows
     from training.dataset import LABEL
     from training.features import records_to_frame
 

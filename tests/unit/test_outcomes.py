@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from producer.replay import dataset_flights, with_outcomes
 from schemas.flight_event import SANTIAGO
 from schemas.outcome import FlightOutcome
-from tests.conftest import DATASET
+from tests.support.dataset import DATASET
 from training.dataset import LABEL, load_flights
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+
 import pytest
 
-from tests.packages import ROOT, imported_project_packages
+from tests.support.packages import ROOT, imported_project_packages
 
 # What each package may import of the project (itself included): the graph's edges, top to bottom.
 ALLOWED = {
@@ -25,3 +27,15 @@ def test_a_package_imports_only_what_lies_below_it(package: str) -> None:
 def test_the_monitor_does_not_import_the_scorer() -> None:
     """The monitor reads predictions; it needs none of the scorer's transform, lanes or numpy tables."""
     assert "consumer" not in imported_project_packages(ROOT / "monitor")
+
+
+def test_tests_share_helpers_only_through_tests_support() -> None:
+    """No test module or conftest imports from another test module or from a conftest."""
+    offenders = []
+    for path in (ROOT / "tests").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tests."):
+                leaf = node.module.rsplit(".", 1)[-1]
+                if leaf.startswith("test_") or leaf == "conftest":
+                    offenders.append(f"{path.relative_to(ROOT)}: from {node.module}")
+    assert offenders == []

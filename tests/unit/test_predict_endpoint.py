@@ -16,7 +16,7 @@ from consumer.transform import BatchTransform, OutputKind
 from schemas import DelayPrediction
 from stream_runtime.health import HealthState, start_health_server
 from stream_runtime.records import PlainRecord
-from tests.support import VALID_EVENT
+from tests.support.records import VALID_EVENT
 from training.lookup import ServingModel
 
 NOW_EVENTS = [VALID_EVENT, {**VALID_EVENT, "destination": "SCIE", "flight_number": "112"}]

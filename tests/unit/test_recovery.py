@@ -33,6 +33,7 @@ CASES = [
     ("commit timed out: resumed", TIMED_OUT, Stage.COMMIT, True, 5.2, Action.RESUME, None),
     ("commit failed, abortable", ABORTABLE, Stage.COMMIT, True, 0.2, Action.ABORT_AND_REWIND, None),
     ("abort timed out: resumed", TIMED_OUT, Stage.ABORT, True, 6.0, Action.RESUME, None),
+    ("abort timed out, long stuck: replaced", TIMED_OUT, Stage.ABORT, True, 20.1, Action.REPLACE_AND_REWIND, None),
     ("abort failed fatally", FATAL, Stage.ABORT, True, 6.0, Action.REPLACE_AND_REWIND, None),
     ("fenced by a live twin", FENCED, Stage.COMMIT, True, 0.3, Action.EXIT, ExitCode.FATAL),
     (

@@ -10,7 +10,7 @@ import pytest
 
 from consumer.scoring import BatchScorer
 from schemas import FlightEvent
-from tests.conftest import DATASET
+from tests.support.dataset import DATASET
 from training.artifact import LoadedModel
 from training.features import records_to_frame
 from training.lookup import ServingModel
@@ -85,11 +85,12 @@ def test_lookup_equals_the_sparse_pipeline_on_every_row_and_unseen_values(
     onehot = steps["onehot"].transform(steps["features"].transform(frame))
     terms = sparse.csr_matrix(onehot.multiply(steps["logreg"].coef_[0]))
     delayed = scored.probabilities >= model.threshold
+    contributions = scored.contributions  # a property that picks every row's terms: read it once
     for row in range(0, len(rows), 97):
         start, end = terms.indptr[row], terms.indptr[row + 1]
         columns, values = terms.indices[start:end], terms.data[start:end]
         toward = (values > 0) == delayed[row]
         order = sorted(range(len(values)), key=lambda i: (not toward[i], -abs(values[i])))[:3]
         expected = [(scorer._terms[columns[i]].feature, round(float(values[i]), 4)) for i in order]
-        assert [(c.feature, c.log_odds) for c in scored.contributions[row]] == expected, row
+        assert [(c.feature, c.log_odds) for c in contributions[row]] == expected, row
     assert all(unseen == ["destination", "flight"] for unseen in scored.unseen[-50:])

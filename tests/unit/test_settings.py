@@ -100,7 +100,7 @@ def test_readme_configuration_table_lists_every_setting() -> None:
     """One table documents every variable the settings read, and nothing that no setting reads."""
     import re
 
-    from tests.unit.shipping import ROOT, environment_variables
+    from tests.support.shipping import ROOT, environment_variables
 
     readme = (ROOT / "README.md").read_text()
     table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]

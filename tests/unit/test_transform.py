@@ -16,8 +16,8 @@ from consumer.transform import BatchTransform, OutputKind
 from producer.replay import dataset_events
 from schemas import DeadLetter, DelayPrediction
 from stream_runtime.records import PlainRecord
-from tests.conftest import DATASET
-from tests.support import VALID_EVENT, records_of
+from tests.support.dataset import DATASET
+from tests.support.records import VALID_EVENT, records_of
 from training.artifact import LoadedModel
 from training.features import records_to_frame
 from training.lookup import ServingModel

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from tests.unit.shipping import ROOT, cli_command, option_names, run_tool
+from tests.support.shipping import ROOT, cli_command, option_names, run_tool
 
 WORKFLOWS = ROOT / ".github" / "workflows"
 

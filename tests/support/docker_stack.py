@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.docker_images import ROOT, StandIns
+from tests.support.docker_images import ROOT, StandIns
 
 PROJECT_LABEL = "com.docker.compose.project"
 

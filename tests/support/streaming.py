@@ -16,7 +16,7 @@ from kafka_common.settings import TopicSettings
 from producer.reading import committed_reader, parse_output, read_messages
 from producer.replay import dataset_events, publish
 from schemas import DeadLetter, DelayPrediction
-from tests.conftest import DATASET
+from tests.support.dataset import DATASET
 
 
 def dataset_rows(count: int, start: int = 0) -> list[dict[str, str]]:

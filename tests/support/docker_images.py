@@ -22,7 +22,7 @@ from typing import IO
 
 from kafka_common.local_broker import default_cache_dir, resolve_classpath
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 STANDINS = ROOT / "containers" / "standins"
 BROKER_FILES = ROOT / "kafka_common" / "broker"  # the local broker's POM and log configuration
 DEBIAN_MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
