@@ -9,9 +9,13 @@ serves on (`consumer.healthcheck`, `monitor.healthcheck`), read from the same va
 
 from __future__ import annotations
 
+import os
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+
+from pydantic_settings import BaseSettings
 
 
 def main(argv: list[str], port: int, command: str) -> int:
@@ -25,3 +29,13 @@ def main(argv: list[str], port: int, command: str) -> int:
     except (urllib.error.URLError, OSError) as exc:
         print(f"unhealthy: {path} on port {port}: {exc}", file=sys.stderr)
         return 1
+
+
+def service_check(settings: type[BaseSettings], port_variable: str, command: str) -> Callable[[list[str] | None], int]:
+    """The check of one service: its port from `port_variable`, else its settings' default, as the service reads it."""
+
+    def check(argv: list[str] | None = None) -> int:
+        port = int(os.environ.get(port_variable, settings.model_fields["http_port"].default))
+        return main(sys.argv[1:] if argv is None else argv, port, command)
+
+    return check

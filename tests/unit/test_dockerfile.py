@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from consumer import healthcheck
+from consumer.healthcheck import main as healthcheck_main
 from consumer.metrics import ScorerMetrics
 from consumer.settings import ScorerSettings
 from kafka_common.local_broker import free_port
@@ -88,19 +88,19 @@ def test_healthcheck_command_reports_liveness_and_readiness(monkeypatch: pytest.
     server = start_health_server(0, state, ScorerMetrics().registry)
     try:
         monkeypatch.setenv("SCORER_HTTP_PORT", str(server.server_address[1]))
-        assert healthcheck.main([]) == 0, "alive while it waits for a model, partitions and the broker"
-        assert healthcheck.main(["--ready"]) == 1
+        assert healthcheck_main([]) == 0, "alive while it waits for a model, partitions and the broker"
+        assert healthcheck_main(["--ready"]) == 1
         state.conditions["model_loaded"], state.assigned_partitions = True, 2
         state.report_broker(up=True)
-        assert healthcheck.main(["--ready"]) == 0
+        assert healthcheck_main(["--ready"]) == 0
         state.report_broker(up=False)
-        assert healthcheck.main(["--ready"]) == 1, "the broker is gone: not ready"
-        assert healthcheck.main([]) == 0
+        assert healthcheck_main(["--ready"]) == 1, "the broker is gone: not ready"
+        assert healthcheck_main([]) == 0
     finally:
         server.shutdown()
     monkeypatch.setenv("SCORER_HTTP_PORT", str(free_port()))
-    assert healthcheck.main([]) == 1
-    assert healthcheck.main(["--bogus"]) == 2
+    assert healthcheck_main([]) == 1
+    assert healthcheck_main(["--bogus"]) == 2
 
 
 def test_every_package_of_the_project_is_copied_into_the_build() -> None:
