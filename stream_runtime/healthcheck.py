@@ -13,7 +13,7 @@ import os
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from typing import Protocol
 
 from pydantic_settings import BaseSettings
 
@@ -31,7 +31,11 @@ def main(argv: list[str], port: int, command: str) -> int:
         return 1
 
 
-def service_check(settings: type[BaseSettings], port_variable: str, command: str) -> Callable[[list[str] | None], int]:
+class Check(Protocol):
+    def __call__(self, argv: list[str] | None = None) -> int: ...
+
+
+def service_check(settings: type[BaseSettings], port_variable: str, command: str) -> Check:
     """The check of one service: its port from `port_variable`, else its settings' default, as the service reads it."""
 
     def check(argv: list[str] | None = None) -> int:
