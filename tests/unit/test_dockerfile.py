@@ -114,3 +114,5 @@ def test_every_package_of_the_project_is_copied_into_the_build() -> None:
     packages = {pattern.rstrip("*") for pattern in included["include"]}
     copied = set(re.findall(r"^COPY (\w+) \1$", (ROOT / "Dockerfile").read_text(), flags=re.M))
     assert packages <= copied, f"not copied: {sorted(packages - copied)}"
+    in_context = set(re.findall(r"^!(\w+)/$", (ROOT / ".dockerignore").read_text(), flags=re.M))
+    assert packages <= in_context, f"left out of the build context by .dockerignore: {sorted(packages - in_context)}"
