@@ -23,6 +23,7 @@ WORKDIR /src
 COPY requirements.lock pyproject.toml README.md ./
 COPY stream_runtime stream_runtime
 COPY kafka_common kafka_common
+COPY local_stack local_stack
 COPY consumer consumer
 COPY producer producer
 COPY training training

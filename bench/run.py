@@ -44,8 +44,8 @@ from bench.measure import (
 from bench.report import _ratio, render, targets
 from consumer.settings import ScorerSettings
 from kafka_common.console import command_app, output_console
-from kafka_common.local_broker import LocalKafkaBroker, free_port, kafka_version
 from kafka_common.model_control import write_control
+from local_stack.broker import LocalKafkaBroker, free_port, kafka_version
 from producer.replay import dataset_events, publish
 from schemas.model_control import ModelControl, ModelRef, ModelRole
 from training.manifest import file_sha256, resolve_model_dir

@@ -29,11 +29,11 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
 from bench.soak_page import render
-from consumer.local_process import ScorerProcess
 from kafka_common.console import command_app, output_console
-from kafka_common.local_broker import LocalKafkaBroker
 from kafka_common.settings import TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
+from local_stack.broker import LocalKafkaBroker
+from local_stack.processes import ScorerProcess
 from producer.reading import committed_reader
 from producer.replay import dataset_events
 from training.manifest import resolve_model_dir

@@ -1,18 +1,12 @@
-"""`flightdelay-kafka`: run the local broker and create the scorer's topics."""
+"""`flightdelay-kafka topics`: create the scorer's topics (the local broker's commands join it in `local_stack.cli`)."""
 
 from __future__ import annotations
-
-import contextlib
-import logging
-import signal
-import threading
 
 import typer
 from confluent_kafka.admin import AdminClient
 from rich.table import Table
 
 from kafka_common.console import command_app, output_console
-from kafka_common.local_broker import LocalKafkaBroker, kafka_version
 from kafka_common.settings import TopicSettings
 from kafka_common.topics import TopicStatus, ensure_topics, topic_specs
 from stream_runtime.settings import KafkaSettings, SettingsError, read_settings
@@ -24,23 +18,9 @@ errors = output_console(stderr=True)
 EXIT_TOPICS_DIFFER = 3
 
 
-@app.command()
-def broker() -> None:
-    """Run a local Apache Kafka broker (KRaft) in the foreground until Ctrl-C or SIGTERM."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with console.status(f"starting Apache Kafka {kafka_version()} (first run downloads it with Maven)…"):
-        local = LocalKafkaBroker().start()
-    try:
-        console.print(f"[green]Kafka {kafka_version()} is up[/] at [bold]{local.bootstrap_servers}[/]")
-        console.print(f"export KAFKA_BOOTSTRAP_SERVERS={local.bootstrap_servers}   # in another shell")
-        console.print(f"broker log: {local.log_path}; press Ctrl-C to stop")
-        with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
-    finally:
-        local.close()
-        console.print("Kafka stopped, data removed")
+@app.callback()
+def commands() -> None:
+    """Kafka plumbing for the flight-delay scorer."""  # a group even where only `topics` is registered
 
 
 def create_topics(bootstrap_servers: str, kafka: KafkaSettings, topics: TopicSettings) -> list[TopicStatus]:
@@ -57,7 +37,7 @@ def create_topics(bootstrap_servers: str, kafka: KafkaSettings, topics: TopicSet
     return statuses
 
 
-def _settings() -> tuple[KafkaSettings, TopicSettings]:
+def read_topic_settings() -> tuple[KafkaSettings, TopicSettings]:
     try:
         return read_settings(KafkaSettings), read_settings(TopicSettings)
     except SettingsError as exc:
@@ -75,23 +55,7 @@ def topics(
     if not bootstrap_servers:
         errors.print("[red]no broker: set KAFKA_BOOTSTRAP_SERVERS or pass --bootstrap[/]")
         raise typer.Exit(2)
-    statuses = create_topics(bootstrap_servers, *_settings())
+    statuses = create_topics(bootstrap_servers, *read_topic_settings())
     if any(s.state == "differs" for s in statuses):
         errors.print("[red]existing topics differ from the configuration; they were left unchanged[/]")
-        raise typer.Exit(EXIT_TOPICS_DIFFER)
-
-
-@app.command()
-def up() -> None:
-    """Start a broker (unless KAFKA_BOOTSTRAP_SERVERS is set), create the topics, report, stop."""
-    from kafka_common.provider import kafka_broker  # lazy: pulls in Docker detection
-
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    kafka, topic_settings = _settings()
-    starting = console.status("starting the broker (first run downloads Kafka with Maven)…")
-    with starting, kafka_broker(kafka) as endpoint:
-        console.print(f"[green]broker ({endpoint.kind})[/] at {endpoint.bootstrap_servers}")
-        statuses = create_topics(endpoint.bootstrap_servers, kafka, topic_settings)
-    console.print("broker stopped" if endpoint.kind != "external" else "left the external broker running")
-    if any(s.state == "differs" for s in statuses):
         raise typer.Exit(EXIT_TOPICS_DIFFER)

@@ -15,10 +15,10 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from consumer.local_process import ScorerProcess
-from kafka_common.provider import kafka_broker
 from kafka_common.settings import TOPIC_NAME_FIELDS, TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
+from local_stack.processes import ScorerProcess
+from local_stack.provider import kafka_broker
 from producer.demo_monitor import (
     await_joined,
     drift_lines,

@@ -11,8 +11,8 @@ from typing import Any
 from confluent_kafka import Producer
 from rich.table import Table
 
-from consumer.local_process import ScorerProcess
 from kafka_common.settings import TopicSettings
+from local_stack.processes import ScorerProcess
 from monitor.report_page import render
 from monitor.report_source import gather
 from monitor.settings import MonitorSettings

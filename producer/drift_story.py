@@ -24,11 +24,11 @@ from confluent_kafka.admin import AdminClient
 from rich.console import Console
 from rich.table import Table
 
-from consumer.local_process import ScorerProcess
 from kafka_common.console import command_app, output_console
-from kafka_common.provider import kafka_broker
 from kafka_common.settings import TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
+from local_stack.processes import ScorerProcess
+from local_stack.provider import kafka_broker
 from monitor.report_page import ReportInputs, render, save_figures
 from monitor.report_source import gather
 from monitor.settings import MonitorSettings

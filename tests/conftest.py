@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from kafka_common.provider import BrokerEndpoint, kafka_broker
 from kafka_common.settings import TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs, wait_for_topics
+from local_stack.provider import BrokerEndpoint, kafka_broker
 from tests.support.dataset import DATASET
 from tests.support.kafka import MakeTopic
 from training.artifact import LoadedModel, load_artifact

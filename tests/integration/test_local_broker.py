@@ -11,7 +11,7 @@ import time
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from kafka_common.local_broker import LocalKafkaBroker
+from local_stack.broker import LocalKafkaBroker
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +58,7 @@ def test_restart_keeps_topics_and_close_removes_everything() -> None:
 def test_jvm_dies_with_a_killed_parent(tmp_path: os.PathLike[str]) -> None:
     script = (
         "import sys, time\n"
-        "from kafka_common.local_broker import LocalKafkaBroker\n"
+        "from local_stack.broker import LocalKafkaBroker\n"
         "b = LocalKafkaBroker().start()\n"
         "print(b.pid, flush=True)\n"
         "time.sleep(600)\n"

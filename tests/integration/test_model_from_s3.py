@@ -16,9 +16,9 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from consumer.local_process import ScorerProcess
-from kafka_common.local_broker import free_port
 from kafka_common.settings import TopicSettings
+from local_stack.broker import free_port
+from local_stack.processes import ScorerProcess
 from tests.support.streaming import scorer_env
 from training.artifact import LoadedModel
 from training.manifest import ModelVerificationError

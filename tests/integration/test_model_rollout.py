@@ -18,9 +18,9 @@ import pytest
 from confluent_kafka import Producer
 from typer.testing import CliRunner
 
-from consumer.local_process import ScorerProcess
 from kafka_common.model_control import ControlReader, latest_by_role, write_control
 from kafka_common.settings import TopicSettings
+from local_stack.processes import ScorerProcess
 from producer.reading import committed_reader, read_messages
 from producer.replay import dataset_events, publish
 from schemas import DelayPrediction

@@ -14,9 +14,9 @@ import pytest
 from confluent_kafka import Producer
 from sklearn.metrics import brier_score_loss, f1_score, recall_score, roc_auc_score
 
-from consumer.local_process import ScorerProcess
 from kafka_common.model_control import write_control
 from kafka_common.settings import TopicSettings
+from local_stack.processes import ScorerProcess
 from monitor.drift import assess, psi
 from producer.reading import committed_reader, read_messages
 from producer.replay import dataset_flights, publish_schedule, with_outcomes

@@ -15,8 +15,8 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
-from consumer.local_process import ScorerProcess
 from kafka_common.settings import TopicSettings
+from local_stack.processes import ScorerProcess
 from producer.replay import dataset_events, publish
 from tests.support.dataset import DATASET
 from tests.support.records import VALID_EVENT

@@ -17,10 +17,10 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from consumer.local_process import ScorerProcess
-from kafka_common.local_broker import LocalKafkaBroker
 from kafka_common.settings import TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
+from local_stack.broker import LocalKafkaBroker
+from local_stack.processes import ScorerProcess
 from producer.replay import dataset_events, publish
 from schemas import FlightEvent
 from tests.support.dataset import DATASET

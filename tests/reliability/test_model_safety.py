@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from consumer.local_process import ScorerProcess
+from local_stack.processes import ScorerProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.security]
 

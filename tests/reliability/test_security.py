@@ -18,10 +18,10 @@ import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
-from consumer.local_process import ScorerProcess
-from kafka_common.local_broker import LocalKafkaBroker, SaslSslListener
 from kafka_common.settings import TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
+from local_stack.broker import LocalKafkaBroker, SaslSslListener
+from local_stack.processes import ScorerProcess
 from tests.support.dataset import DATASET
 from tests.support.streaming import read_outputs, scorer_env
 from tests.support.tls import make_ca_and_broker_cert

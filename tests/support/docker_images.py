@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from kafka_common.local_broker import default_cache_dir, resolve_classpath
+from local_stack.broker import default_cache_dir, resolve_classpath
 
 ROOT = Path(__file__).resolve().parents[2]
 STANDINS = ROOT / "containers" / "standins"
-BROKER_FILES = ROOT / "kafka_common" / "broker"  # the local broker's POM and log configuration
+BROKER_FILES = ROOT / "local_stack" / "broker_files"  # the local broker's POM and log configuration
 DEBIAN_MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
 KEY_LABEL = "flightdelay.standin.key"
 LOCAL_CAS = Path("/usr/local/share/ca-certificates")

@@ -6,7 +6,18 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT = {"stream_runtime", "kafka_common", "schemas", "consumer", "monitor", "producer", "training", "bench", "infra"}
+PROJECT = {
+    "stream_runtime",
+    "kafka_common",
+    "local_stack",
+    "schemas",
+    "consumer",
+    "monitor",
+    "producer",
+    "training",
+    "bench",
+    "infra",
+}
 
 
 def imported_project_packages(folder: Path) -> set[str]:

@@ -11,8 +11,8 @@ from typing import Any
 
 from confluent_kafka import Producer
 
-from consumer.local_process import ScorerProcess
 from kafka_common.settings import TopicSettings
+from local_stack.processes import ScorerProcess
 from producer.reading import committed_reader, parse_output, read_messages
 from producer.replay import dataset_events, publish
 from schemas import DeadLetter, DelayPrediction

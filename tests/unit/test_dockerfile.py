@@ -11,7 +11,7 @@ import pytest
 from consumer.healthcheck import main as healthcheck_main
 from consumer.metrics import ScorerMetrics
 from consumer.settings import ScorerSettings
-from kafka_common.local_broker import free_port
+from local_stack.broker import free_port
 from stream_runtime.health import HealthState, start_health_server
 from tests.support.shipping import ROOT, console_scripts, run_tool
 

@@ -16,6 +16,8 @@ ALLOWED = {
     "training": {"training", "schemas", "kafka_common", "stream_runtime"},
     "consumer": {"consumer", "training", "schemas", "kafka_common", "stream_runtime"},
     "monitor": {"monitor", "training", "schemas", "kafka_common", "stream_runtime"},
+    "local_stack": {"local_stack", "kafka_common", "stream_runtime"},
+    "producer": {"producer", "local_stack", "monitor", "training", "schemas", "kafka_common", "stream_runtime"},
 }
 
 
@@ -27,6 +29,12 @@ def test_a_package_imports_only_what_lies_below_it(package: str) -> None:
 def test_the_monitor_does_not_import_the_scorer() -> None:
     """The monitor reads predictions; it needs none of the scorer's transform, lanes or numpy tables."""
     assert "consumer" not in imported_project_packages(ROOT / "monitor")
+
+
+def test_the_services_do_not_import_the_dev_tooling() -> None:
+    """The local broker and child-process helpers are a developer's; the runtime, scorer and monitor never need them."""
+    for service in ("stream_runtime", "kafka_common", "consumer", "monitor"):
+        assert "local_stack" not in imported_project_packages(ROOT / service), service
 
 
 def test_tests_share_helpers_only_through_tests_support() -> None:

@@ -55,7 +55,7 @@ def test_topic_specs_follow_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_cluster_ids_never_look_like_options() -> None:
     """About 1 in 64 random ids starts with '-', which the storage tool parsed as a flag (seen in CI)."""
-    from kafka_common.local_broker import new_cluster_id
+    from local_stack.broker import new_cluster_id
 
     ids = [new_cluster_id() for _ in range(2000)]
     assert all(len(i) == 22 and not i.startswith("-") for i in ids)

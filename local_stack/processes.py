@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from kafka_common.local_broker import free_port
+from local_stack.broker import free_port
 
 
 class ScorerProcess:

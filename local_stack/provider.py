@@ -1,7 +1,7 @@
 """Pick the broker a process or test session talks to: configured, Docker-based, or a local JVM.
 
 Order: `KAFKA_BOOTSTRAP_SERVERS` if set; else testcontainers' Kafka module if a Docker engine answers; else
-the local JVM broker of `kafka_common.local_broker`.
+the local JVM broker of `local_stack.broker`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from kafka_common.local_broker import LocalKafkaBroker
+from local_stack.broker import LocalKafkaBroker
 from stream_runtime.settings import KafkaSettings
 
 log = logging.getLogger(__name__)

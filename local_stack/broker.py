@@ -31,7 +31,7 @@ from confluent_kafka.admin import AdminClient
 
 log = logging.getLogger(__name__)
 
-_BROKER_FILES = resources.files("kafka_common") / "broker"
+_BROKER_FILES = resources.files("local_stack") / "broker_files"
 
 
 class LocalBrokerError(RuntimeError):
