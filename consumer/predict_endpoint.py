@@ -17,10 +17,10 @@ from typing import Any
 import orjson
 
 from consumer.transform import BatchTransform, OutputKind
+from stream_runtime.health import Answer, error_answer
 from stream_runtime.records import PlainRecord
 
 HTTP_SOURCE = "http"  # the `source.topic` of a prediction made here
-Answer = tuple[int, str, bytes]
 
 
 class PredictEndpoint:
@@ -34,15 +34,15 @@ class PredictEndpoint:
     def __call__(self, body: bytes) -> Answer:
         transform = self._transform()
         if transform is None:
-            return _json(503, {"error": "no model loaded yet"})
+            return error_answer(503, "no model loaded yet")
         try:
             values = _event_values(body)
         except ValueError as exc:
-            return _json(400, {"error": str(exc)})
+            return error_answer(400, str(exc))
         if len(values) > self.max_events:
-            return _json(413, {"error": f"{len(values)} events; at most {self.max_events} per request"})
+            return error_answer(413, f"{len(values)} events; at most {self.max_events} per request")
         if not self._slots.acquire(blocking=False):
-            return _json(429, {"error": "busy scoring other requests; retry shortly"})
+            return error_answer(429, "busy scoring other requests; retry shortly")
         try:
             now = datetime.now(UTC)
             stamp = int(now.timestamp() * 1000)
@@ -56,11 +56,11 @@ class PredictEndpoint:
         letters = result.outputs[OutputKind.DEAD_LETTER]
         if letters:
             errors = [_rejection(orjson.loads(value)) for _, value in letters]
-            return _json(422, {"error": f"{len(errors)} of {len(values)} events are invalid", "events": errors})
+            return error_answer(422, f"{len(errors)} of {len(values)} events are invalid", events=errors)
         answer: dict[str, Any] = {"predictions": _parsed(result.outputs[OutputKind.PREDICTION])}
         if OutputKind.SHADOW in result.outputs:
             answer["challenger"] = _parsed(result.outputs[OutputKind.SHADOW])
-        return _json(200, answer)
+        return 200, "application/json", orjson.dumps(answer)
 
 
 def _event_values(body: bytes) -> list[bytes]:
@@ -88,7 +88,3 @@ def _rejection(letter: dict[str, Any]) -> dict[str, Any]:
 
 def _parsed(pairs: list[tuple[bytes | None, bytes]]) -> list[orjson.Fragment]:
     return [orjson.Fragment(value) for _, value in pairs]
-
-
-def _json(status: int, document: dict[str, Any]) -> Answer:
-    return status, "application/json", orjson.dumps(document)

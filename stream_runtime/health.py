@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -57,6 +58,12 @@ class HealthState:
 Answer = tuple[int, str, bytes]
 
 
+def error_answer(status: int, error: str, **details: Any) -> Answer:
+    """Every error a route answers has one JSON shape, `{"status", "error"}` plus what the route adds (a 422's
+    `events`), so a client parses a refusal the same way whichever layer refused it."""
+    return status, "application/json", orjson.dumps({"status": status, "error": error, **details})
+
+
 def start_health_server(
     port: int,
     state: HealthState,
@@ -81,30 +88,36 @@ def start_health_server(
             if route is not None:
                 self._answer(*route())
             elif path in posts:
-                self._answer(405, "text/plain", b"use POST")
+                self._answer(*error_answer(405, f"{path} takes POST"), allow="POST")
             else:
-                self._answer(404, "text/plain", b"not found")
+                self._answer(*error_answer(404, f"no route {path}"))
 
         def do_POST(self) -> None:
-            route = posts.get(self.path.split("?")[0])
+            path = self.path.split("?")[0]
+            route = posts.get(path)
             length = self.headers.get("Content-Length")
             if route is None:
-                self._answer(404, "text/plain", b"not found")
+                self._answer(*error_answer(404, f"no route {path}"))
             elif length is None or not length.isdigit():
-                self._answer(411, "text/plain", b"a Content-Length is required")
+                self.close_connection = True  # without a length the body's end is unknown
+                self._answer(*error_answer(411, "a Content-Length header is required"))
             elif int(length) > max_body_bytes:
                 self.close_connection = True  # the body is never read
-                self._answer(413, "text/plain", f"the body may have {max_body_bytes} bytes at most".encode())
+                self._answer(
+                    *error_answer(413, f"the body has {int(length)} bytes; at most {max_body_bytes} are accepted")
+                )
             else:
                 try:
                     answer = route(self.rfile.read(int(length)))
                 except Exception:  # a bug in a route must answer, not drop the connection
                     log.exception("%s failed", self.path)
-                    answer = (500, "text/plain", b"internal error; see the service's log")
+                    answer = error_answer(500, "internal error; see the service's log")
                 self._answer(*answer)
 
-        def _answer(self, status: int, content_type: str, body: bytes) -> None:
+        def _answer(self, status: int, content_type: str, body: bytes, allow: str | None = None) -> None:
             self.send_response(status)
+            if allow is not None:
+                self.send_header("Allow", allow)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()

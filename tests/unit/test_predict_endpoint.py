@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -106,22 +107,57 @@ def test_no_model_yet_is_503() -> None:
     assert PredictEndpoint(lambda: None, 10, 1)(orjson.dumps(VALID_EVENT))[0] == 503
 
 
+def failing_route(body: bytes) -> tuple[int, str, bytes]:
+    raise RuntimeError("a bug in a route")
+
+
 @pytest.fixture
 def server(endpoint: PredictEndpoint) -> Iterator[int]:
-    http = start_health_server(0, HealthState(), CollectorRegistry(), {"/predict": endpoint}, max_body_bytes=2048)
+    routes = {"/predict": endpoint, "/broken": failing_route}
+    http = start_health_server(0, HealthState(), CollectorRegistry(), routes, max_body_bytes=2048)
     yield http.server_address[1]
     http.shutdown()
 
 
-def request(port: int, method: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> int:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    connection.request(method, "/predict", body=body, headers=headers or {})
-    status = connection.getresponse().status
-    connection.close()
-    return status
+def raw_request(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes as they are (a POST without a Content-Length cannot be sent through http.client)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(request)
+        response = http.client.HTTPResponse(connection)
+        response.begin()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
 
 
-def test_the_http_port_bounds_the_body_and_the_method(server: int) -> None:
-    assert request(server, "POST", orjson.dumps(VALID_EVENT), {"Content-Type": "application/json"}) == 200
-    assert request(server, "POST", b"x" * 4096) == 413, "larger than the bound: refused before reading it"
-    assert request(server, "GET") == 405
+def post(path: str, body: bytes, content_type: str = "application/json") -> bytes:
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+    return head.encode() + b"\r\n" + body
+
+
+ERRORS = {
+    "not JSON": (post("/predict", b"{not json"), 400, "the body is not JSON"),
+    "invalid event": (post("/predict", orjson.dumps({**VALID_EVENT, "flight_type": "X"})), 422, "1 of 1 events"),
+    "too many events": (post("/predict", orjson.dumps([VALID_EVENT] * 11)), 413, "at most 10 per request"),
+    "body too large": (post("/predict", b"x" * 4096), 413, "the body has 4096 bytes; at most 2048"),
+    "no Content-Length": (b"POST /predict HTTP/1.1\r\nHost: x\r\n\r\n", 411, "Content-Length header is required"),
+    "GET": (b"GET /predict HTTP/1.1\r\nHost: x\r\n\r\n", 405, "/predict takes POST"),
+    "unknown route": (post("/score", b"{}"), 404, "no route /score"),
+    "a route's bug": (post("/broken", b"{}"), 500, "internal error"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ERRORS))
+def test_every_error_answer_is_json_of_one_shape(server: int, case: str) -> None:
+    request, status, error = ERRORS[case]
+    answer_status, headers, body = raw_request(server, request)
+    document = orjson.loads(body)
+    assert (answer_status, headers["content-type"]) == (status, "application/json")
+    assert document["status"] == status and error in document["error"], document
+    assert set(document) <= {"status", "error", "events"}
+    if status == 405:
+        assert headers["allow"] == "POST"
+
+
+def test_the_http_port_scores_a_valid_event(server: int) -> None:
+    status, headers, body = raw_request(server, post("/predict", orjson.dumps(VALID_EVENT)))
+    assert (status, headers["content-type"]) == (200, "application/json")
+    assert len(orjson.loads(body)["predictions"]) == 1
