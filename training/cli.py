@@ -172,19 +172,25 @@ def list_models(models: Models = Path("models"), bootstrap: Bootstrap = "") -> N
     config, topic = client_config_or_exit(bootstrap, console), settings_or_exit(TopicSettings, console).model_control
     current = _lineup(config, topic)
     table = Table(title=f"models in {models} (roles from {topic})")
-    for column in ("version", "created", "test ROC-AUC", "test recall", "threshold", "role now"):
+    summaries = local_versions(models, current)
+    for column in ("version", "folder", "created", "test ROC-AUC", "test recall", "threshold", "role now", "promote"):
         table.add_column(column)
-    for summary in local_versions(models, current):
+    for summary in summaries:
         table.add_row(
             summary.version,
+            summary.folder,
             summary.created_at,
             _figure(summary.roc_auc),
             _figure(summary.recall),
             _figure(summary.threshold),
             ", ".join(summary.roles) or "-",
+            "[green]yes[/]" if summary.refusal is None else "[red]refused[/]",
             style="bold" if summary.roles else "",
         )
     console.print(table)
+    for summary in summaries:
+        if summary.refusal is not None:
+            console.print(f"[red]{models / summary.folder}[/]: promote refuses it: {summary.refusal}")
     for role in ModelRole:
         record = current.get(role)
         held = record.model.version if record and record.model else "none"

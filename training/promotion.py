@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from schemas.model_control import ModelControl, ModelRef, ModelRole
-from training.artifact import LoadedModel, lookup_tables
+from training.artifact import LoadedModel, lookup_tables, verify
 from training.lookup import load_serving_model
 from training.manifest import MANIFEST_FILE, ModelVerificationError, file_sha256, read_manifest
 from training.model_store import S3_SCHEME, load_model, load_ref, publish_to_s3
@@ -85,15 +85,19 @@ def _record(role: ModelRole, model: ModelRef | None, replaces: ModelRef | None, 
 @dataclass(frozen=True)
 class VersionSummary:
     version: str
+    folder: str
     created_at: str
     roc_auc: float | None
     recall: float | None
     threshold: float | None
     roles: tuple[str, ...]
+    refusal: str | None  # why `promote` would refuse this folder, or None
 
 
 def local_versions(models: Path, current: dict[ModelRole, ModelControl]) -> list[VersionSummary]:
-    """Every version directory under `models`, newest first, with its test figures and the roles it holds now."""
+    """Every version folder under `models`, newest first, with its test figures, the roles it holds now, and
+    why `promote` would refuse it (a copied folder, a changed file, other libraries) checked as promote checks
+    before it opens the pickle."""
     summaries = []
     for manifest_path in sorted(models.glob(f"*/{MANIFEST_FILE}")):
         directory = manifest_path.parent
@@ -101,22 +105,42 @@ def local_versions(models: Path, current: dict[ModelRole, ModelControl]) -> list
             continue  # `latest`
         try:
             manifest = read_manifest(directory)
-        except ModelVerificationError:
+        except ModelVerificationError as exc:
+            summaries.append(VersionSummary("?", directory.name, "", None, None, None, (), _without(directory, exc)))
             continue
         test = manifest.get("metrics", {}).get("test", {})
         roles = tuple(
             str(role)
             for role, record in sorted(current.items())
-            if record.model is not None and record.model.version == manifest["version"]
+            if record.model is not None and record.model.version == manifest["version"] == directory.name
         )
         summaries.append(
             VersionSummary(
                 manifest["version"],
+                directory.name,
                 str(manifest.get("created_at", "")),
                 test.get("roc_auc"),
                 test.get("recall_delayed"),
                 manifest.get("threshold"),
                 roles,
+                _refusal(directory, manifest),
             )
         )
     return sorted(summaries, key=lambda s: s.created_at, reverse=True)
+
+
+def _refusal(directory: Path, manifest: dict[str, object]) -> str | None:
+    if manifest["version"] != directory.name:
+        return f"the folder is not named after its version {manifest['version']!r} (a copy?)"
+    try:
+        verify(directory, dict(manifest))
+    except ModelVerificationError as exc:
+        return _without(directory, exc)
+    return None
+
+
+def _without(directory: Path, exc: ModelVerificationError) -> str:
+    """The reason without the folder it names, which the row already shows."""
+    return (
+        str(exc).replace(f"{directory / MANIFEST_FILE} ", "").replace(f"{directory}: ", "").replace(f"{directory}/", "")
+    )

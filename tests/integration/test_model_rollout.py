@@ -186,6 +186,7 @@ def test_promote_rollback_and_models_commands(
         version_of(model_dir, models, name)
     tampered = version_of(model_dir, models, "v3")
     (tampered / "model.joblib").write_bytes((tampered / "model.joblib").read_bytes() + b"x")
+    shutil.copytree(models / "v1", models / "v1-copy")
     models_arg = ("--models", str(models))
     assert training(bootstrap, stream_topics, "promote", "v1", *models_arg)[0] == 0
     assert training(bootstrap, stream_topics, "promote", "v2", *models_arg, "--reason", "better recall")[0] == 0
@@ -194,8 +195,17 @@ def test_promote_rollback_and_models_commands(
     assert code == 2 and "refused" in output and "refusing to unpickle" in output
     code, output = training(bootstrap, stream_topics, "models", *models_arg)
     assert code == 0, output
-    rows = {line.split()[1]: line for line in output.splitlines() if line.startswith("│ v")}
-    assert "champion" in rows["v2"] and "challenger" in rows["v1"] and "-" in rows["v3"].split("│")[-2]
+    rows = {line.split()[3]: line.split("│")[1:-1] for line in output.splitlines() if line.startswith("│ v")}
+    assert set(rows) == {"v1", "v1-copy", "v2", "v3"}, output
+    role_and_verdict = {folder: [cell.strip() for cell in row[-2:]] for folder, row in rows.items()}
+    assert role_and_verdict == {
+        "v2": ["champion", "yes"],
+        "v1": ["challenger", "yes"],
+        "v3": ["-", "refused"],
+        "v1-copy": ["-", "refused"],
+    }, output
+    assert f"{models / 'v1-copy'}: promote refuses it: the folder is not named after its version 'v1'" in output
+    assert f"{models / 'v3'}: promote refuses it: " in output and "refusing to unpickle" in output
     code, output = training(bootstrap, stream_topics, "rollback")
     assert code == 0 and "champion: v1 (was v2)" in output, output
     assert training(bootstrap, stream_topics, "clear-challenger")[0] == 0
