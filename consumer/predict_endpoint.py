@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from consumer.transform import BatchTransform, OutputKind
+from consumer.validation import describe_json_error
 from stream_runtime.health import Answer, error_answer
 from stream_runtime.records import PlainRecord
 
@@ -68,7 +69,7 @@ def _event_values(body: bytes) -> list[bytes]:
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise ValueError(f"the body is not JSON: {exc}") from None
+        raise ValueError(f"the body is not JSON: {describe_json_error(exc)}") from None
     if isinstance(document, dict) and set(document) == {"flights"}:
         document = document["flights"]
     events = document if isinstance(document, list) else [document]

@@ -88,10 +88,21 @@ def _decode(value: bytes | None, max_bytes: int) -> dict[str, Any] | Rejection:
     try:
         payload = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
-        return _whole("not_json", f"not JSON: {exc}")
+        return _whole("not_json", f"not JSON: {describe_json_error(exc)}")
     if not isinstance(payload, dict):
         return _whole("not_an_object", f"expected a JSON object, got {_JSON_TYPES.get(type(payload), 'a value')}")
     return payload
+
+
+def describe_json_error(exc: orjson.JSONDecodeError) -> str:
+    """What the parser found and where, not only what it hoped for: "expected 'true'" alone misleads when the
+    value is plain text."""
+    where = f"line {exc.lineno}, column {exc.colno}"
+    found = exc.doc[exc.pos : exc.pos + 24]
+    if not found:
+        return f"it ends at {where} before the JSON does"
+    shown = repr(found) + ("…" if len(exc.doc) > exc.pos + 24 else "")
+    return f"found {shown} at {where} ({exc.msg})"
 
 
 def _validate(payload: dict[str, Any], known_airlines: Collection[str] | None) -> FlightEvent | Rejection:

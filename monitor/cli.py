@@ -54,4 +54,8 @@ def report(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     joined = sum(len(rows) for rows in inputs.models.values())
-    console.print(f"{out}: {joined:,} joined predictions of {len(inputs.models)} versions, {inputs.flights:,} flights")
+    versions = len(inputs.models)
+    console.print(
+        f"{out}: {joined:,} joined predictions of {versions} {'version' if versions == 1 else 'versions'}, "
+        f"{inputs.flights:,} flights"
+    )

@@ -34,20 +34,30 @@ def parse(
     position = (topic, message.partition() or 0, message.offset() or 0)
     try:
         if topic == input_topic:  # the scorer dead-letters what is invalid; drift counts only what it scores
+            contract = FlightEvent.__name__
             e = FlightEvent.model_validate_json(value)
             features = flight_features(
                 e.local_departure, e.airline_name, e.flight_type, e.destination, e.airline_code, e.flight_number
             )
             return FlightRow(drift_row(features), e.scheduled_departure.timestamp())
         if topic in role_of_topic:
+            contract = DelayPrediction.__name__
             p = DelayPrediction.model_validate_json(value)
             departure = p.scheduled_departure.timestamp()
             role = role_of_topic[topic]
             return Prediction(p.flight_id, role, p.model_version, p.delay_probability, p.threshold, departure, position)
+        contract = FlightOutcome.__name__
         o = FlightOutcome.model_validate_json(value)
         return Outcome(o.flight_id, o.delayed, o.delay_minutes, o.scheduled_departure.timestamp(), position)
     except ValidationError as exc:
-        return f"{topic} partition {position[1]} offset {position[2]}: {exc.errors(include_url=False)[0]['msg']}"
+        return f"{topic} partition {position[1]} offset {position[2]} is not a {contract}: {_problems(exc)}"
+
+
+def _problems(exc: ValidationError, shown: int = 3) -> str:
+    """Each field and what is wrong with it (the first few), so the log line alone says what to fix."""
+    errors = exc.errors(include_url=False)
+    listed = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'the value'}: {e['msg']}" for e in errors[:shown])
+    return listed + (f"; and {len(errors) - shown} more" if len(errors) > shown else "")
 
 
 def commit_point(

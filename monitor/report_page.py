@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,10 @@ FIGURES: dict[str, str] = {
 }
 
 
+PSI_FLOOR = 0.001  # a log axis has no 0: smaller values are drawn here, and the label says so
+MIN_TIME_PAD_S = 3 * 3600.0  # around a single point in time, hours, not matplotlib's default years
+
+
 @dataclass(frozen=True)
 class ReportInputs:
     """Everything the page shows, computed by `monitor.report`."""
@@ -45,12 +49,13 @@ class ReportInputs:
     drift: list[DriftPoint]
     champion: str | None  # whose reference profile the drift is measured against
     flights: int
+    score_drift: list[DriftPoint] = field(default_factory=list)  # the champion's scores, windows of their own
 
 
 def render(inputs: ReportInputs) -> str:
     sections = "\n".join(
         f'<figure id="{name}">{_svg(figure)}<figcaption>{html.escape(FIGURES[name])}</figcaption></figure>'
-        for name, figure in _figures(inputs).items()
+        for name, figure in figures(inputs).items()
     )
     return _PAGE.format(
         generated=inputs.generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
@@ -69,14 +74,14 @@ def save_figures(inputs: ReportInputs, directory: Path, prefix: str) -> list[Pat
 
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, figure in _figures(inputs).items():
+    for name, figure in figures(inputs).items():
         paths.append(directory / f"{prefix}{name}.png")
         figure.savefig(paths[-1], dpi=110)
         plt.close(figure)
     return paths
 
 
-def _figures(inputs: ReportInputs) -> dict[str, Figure]:
+def figures(inputs: ReportInputs) -> dict[str, Figure]:
     return {
         "rolling-auc": _rolling_figure(inputs, "roc_auc", "ROC-AUC"),
         "rolling-recall": _rolling_figure(inputs, "recall", "recall"),
@@ -108,18 +113,20 @@ def _drift_table(inputs: ReportInputs) -> str:
     if not inputs.drift:
         return "<p class=empty>No flight events read, or no reference profile for the champion: no drift figures.</p>"
     last = inputs.drift[-1]
+    score = inputs.score_drift[-1].verdicts if inputs.score_drift else []
     rows = []
-    for verdict in sorted(last.verdicts, key=lambda v: -v.psi):
+    for verdict in sorted([*last.verdicts, *score], key=lambda v: -v.psi):
         moved = "; ".join(f"{s.category} {s.reference:.1%} → {s.observed:.1%}" for s in verdict.shifts)
         cells = [verdict.name, f"{verdict.psi:.3f}", f"{verdict.threshold:.3f}", "yes" if verdict.drifting else "no"]
         rows.append(
             "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + f"<td>{html.escape(moved)}</td></tr>"
         )
     when = _date(last.departure_s)
+    scored = f"; the score over the champion's last {score[0].events:,} predictions" if score else ""
     return (
-        f"<p>The newest window ({last.verdicts[0].events:,} flights up to {when}) against the reference profile of "
-        f"{html.escape(inputs.champion or '?')}:</p><table><tr><th>feature</th><th>PSI</th><th>threshold</th>"
-        f"<th>drifting</th><th>categories that moved most</th></tr>{''.join(rows)}</table>"
+        f"<p>The newest window ({last.verdicts[0].events:,} flights up to {when}{scored}) against the reference "
+        f"profile of {html.escape(inputs.champion or '?')}:</p><table><tr><th>feature</th><th>PSI</th>"
+        f"<th>threshold</th><th>drifting</th><th>categories that moved most</th></tr>{''.join(rows)}</table>"
     )
 
 
@@ -152,7 +159,7 @@ def _rolling_figure(inputs: ReportInputs, metric: str, label: str) -> Figure:
         axes.set_ylabel(f"{label} (last {inputs.window:,} joined)")
         axes.set_xlabel("scheduled departure (dashed: the manifest's test figure)")
         axes.legend(loc="best", fontsize="small")
-        figure.autofmt_xdate()
+        _fit_time_axis(axes, [p.departure_s for points in inputs.rolling.values() for p in points])
     return figure
 
 
@@ -180,25 +187,44 @@ def _psi_figure(inputs: ReportInputs) -> Figure:
     if not inputs.drift:
         _empty(axes, "no flight events, or no reference profile")
         return figure
-    times = _times([point.departure_s for point in inputs.drift])
-    names = [verdict.name for verdict in inputs.drift[0].verdicts]
-    for position, name in enumerate(names):
-        values = [point.verdicts[position].psi for point in inputs.drift]
-        lines = axes.plot(times, values, marker=".", label=name)
-        flagged = [i for i, point in enumerate(inputs.drift) if point.verdicts[position].drifting]
-        if flagged:
-            axes.scatter(
-                times[flagged], [values[i] for i in flagged], s=60, facecolors="none", edgecolors=lines[0].get_color()
-            )
+    shown: list[float] = []
+    for series in (inputs.drift, inputs.score_drift):
+        if not series:
+            continue
+        times = _times([point.departure_s for point in series])
+        shown += [point.departure_s for point in series]
+        for position, verdict in enumerate(series[0].verdicts):
+            values = [max(point.verdicts[position].psi, PSI_FLOOR) for point in series]
+            lines = axes.plot(times, values, marker=".", label=verdict.name)
+            flagged = [i for i, point in enumerate(series) if point.verdicts[position].drifting]
+            if flagged:
+                colour = lines[0].get_color()
+                axes.scatter(times[flagged], [values[i] for i in flagged], s=60, facecolors="none", edgecolors=colour)
     axes.axhline(SIGNIFICANT_PSI, linestyle="--", color="grey", linewidth=1)
-    axes.set_yscale("symlog", linthresh=0.01)
-    highest = max(verdict.psi for point in inputs.drift for verdict in point.verdicts)
-    axes.set_ylim(0, max(highest, SIGNIFICANT_PSI) * 2)
-    axes.set_ylabel(f"PSI (windows of {inputs.drift_window:,} flights)")
-    axes.set_xlabel("scheduled departure of the window's last flight (circled: drifting; dashed: 0.2)")
+    axes.set_yscale("log")  # PSI spans decades: 0.001 is noise, 0.2 significant, 1 a new population
+    highest = max(v.psi for series in (inputs.drift, inputs.score_drift) for point in series for v in point.verdicts)
+    axes.set_ylim(PSI_FLOOR, max(highest, SIGNIFICANT_PSI) * 2)
+    axes.set_ylabel(f"PSI (windows of {inputs.drift_window:,}; log)")
+    axes.set_xlabel("scheduled departure of the window's last flight")
+    axes.set_title(
+        f"circled: drifting · dashed: {SIGNIFICANT_PSI} · below {PSI_FLOOR} drawn at {PSI_FLOOR}", fontsize="small"
+    )
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
-    figure.autofmt_xdate()
+    _fit_time_axis(axes, shown)
     return figure
+
+
+def _fit_time_axis(axes: Axes, seconds: list[float]) -> None:
+    """Limits around the data, never matplotlib's years around a single day, and dates labelled for the span
+    (hours for a day, days for a month)."""
+    import matplotlib.dates as mdates
+
+    first, last = min(seconds), max(seconds)
+    pad = max((last - first) * 0.03, MIN_TIME_PAD_S)
+    axes.set_xlim(*_times([first - pad, last + pad]))
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
 def _empty(axes: Axes, text: str) -> None:

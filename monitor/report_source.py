@@ -13,14 +13,16 @@ from pydantic import ValidationError
 
 from kafka_common.model_control import ControlReader
 from kafka_common.settings import TopicSettings
+from monitor.join import Prediction
 from monitor.records import FlightRow, parse
 from monitor.references import References
 from monitor.report import drift_over_time, model_rows, reliability, rolling
 from monitor.report_page import ReportInputs
 from monitor.settings import MonitorSettings
+from schemas.model_control import ModelRole
 from schemas.monitoring import JoinedPrediction
 from stream_runtime.topic_reader import partitions_of, read_to_end, reader
-from training.reference import DRIFT_FEATURES
+from training.reference import DRIFT_FEATURES, SCORE, score_bin
 
 log = logging.getLogger("monitor")
 Progress = Callable[[str], None]
@@ -49,9 +51,15 @@ def gather(
             flights.append((parsed.departure_s, parsed.values))
     models = model_rows(valid)
     profile = references.champion_profile
+    scores = []
+    if profile is not None:  # the champion's own scores, as the monitor's live drift watch bins them
+        for message in _messages(client, topics.predictions, timeout_s, progress):
+            prediction = parse(message, {topics.predictions: ModelRole.CHAMPION})
+            if isinstance(prediction, Prediction) and prediction.version == references.champion:
+                scores.append((prediction.departure_s, (score_bin(profile.score_edges, prediction.probability),)))
     return ReportInputs(
         generated_at=datetime.now(UTC),
-        source=f"{client.get('bootstrap.servers')}: {topics.joined}, {topics.input}",
+        source=f"{client.get('bootstrap.servers')}: {topics.joined}, {topics.input}, {topics.predictions}",
         window=settings.window_events,
         drift_window=settings.drift_window_events,
         models=models,
@@ -60,6 +68,9 @@ def gather(
         offline=references.offline,
         drift=drift_over_time(flights, DRIFT_FEATURES, profile.features, settings.drift_window_events)
         if profile is not None and flights
+        else [],
+        score_drift=drift_over_time(scores, (SCORE,), {SCORE: profile.score_reference()}, settings.drift_window_events)
+        if profile is not None and scores
         else [],
         champion=references.champion,
         flights=len(flights),

@@ -13,11 +13,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from kafka_common.cli_support import Bootstrap, client_config_or_exit, settings_or_exit
 from kafka_common.console import command_app, output_console
 from kafka_common.settings import TopicSettings
+from producer.interrupt import EXIT_INTERRUPTED, StopRequestedError, stop_on_interrupt
 from producer.redrive import Redrive, Selection
 from producer.replay import EventFormat, Scheduled, dataset_events, dataset_flights, publish_schedule, with_outcomes
 from producer.watch import watch as watch_predictions
 from schemas.outputs import ErrorKind
 from stream_runtime.settings import KafkaSettings, S
+from training.manifest import ModelVerificationError, resolve_model_dir
 
 app = command_app(help="Publish flight events and watch delay predictions.", no_args_is_help=True, add_completion=False)
 console = output_console()
@@ -95,16 +97,19 @@ def replay(
     producer = Producer(
         {**config, "enable.idempotence": True, "linger.ms": 10, "message.timeout.ms": int(delivery_timeout * 1000)}
     )
-    with Progress(*columns, console=console) as progress:
+    with stop_on_interrupt() as stop, Progress(*columns, console=console) as progress:
         task = progress.add_task(target, total=len(records))
         report = publish_schedule(
-            producer, records, on_sent=lambda: progress.advance(task), flush_timeout_s=delivery_timeout + 5
+            producer, records, lambda: progress.advance(task), flush_timeout_s=delivery_timeout + 5, stop=stop
         )
-    colour = "green" if report.failed == 0 else "red"
+    colour = "green" if report.failed == 0 and not report.interrupted else "red"
     console.print(
-        f"[{colour}]delivered {report.delivered:,}, failed {report.failed:,}[/]"
+        ("interrupted: " if report.interrupted else "")
+        + f"[{colour}]{report.summary()}[/]"
         + (f" (first error: {report.first_error})" if report.first_error else "")
     )
+    if report.interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
     if report.failed:
         raise typer.Exit(1)
 
@@ -116,11 +121,13 @@ def watch(
     idle: Annotated[float, typer.Option(help="stop after this many idle seconds")] = float("inf"),
     from_beginning: Annotated[bool, typer.Option(help="start at the oldest prediction")] = False,
 ) -> None:
-    """Show committed predictions as a live table."""
-    count = watch_predictions(
-        _config(bootstrap), _read(TopicSettings).predictions, limit, idle, from_beginning, console
-    )
-    console.print(f"{count:,} predictions read")
+    """Show committed predictions as a live table (Ctrl-C ends it)."""
+    config, topic = _config(bootstrap), _read(TopicSettings).predictions
+    with stop_on_interrupt() as stop:
+        count = watch_predictions(config, topic, limit, idle, from_beginning, console, stop)
+    console.print(("interrupted: " if stop.is_set() else "") + f"{count:,} predictions read")
+    if stop.is_set():
+        raise typer.Exit(EXIT_INTERRUPTED)
 
 
 @app.command()
@@ -152,8 +159,10 @@ def redrive(
     run = Redrive(_config(bootstrap), topics.dead_letter, topics.input, group, batch_size)
     verb = "would redrive" if dry_run else "redriven"
     try:
-        with console.status(f"reading {topics.dead_letter} for group {group}") as status:
-            report = run.run(selection, dry_run, lambda r: status.update(f"read {r.read:,}, {verb} {r.redriven:,}"))
+        with stop_on_interrupt() as stop, console.status(f"reading {topics.dead_letter} for group {group}") as status:
+            report = run.run(
+                selection, dry_run, lambda r: status.update(f"read {r.read:,}, {verb} {r.redriven:,}"), stop
+            )
     except KafkaException as exc:
         console.print(
             f"[red]redrive stopped: {exc.args[0].str()}[/]; nothing of the unfinished batch was published and its "
@@ -164,7 +173,12 @@ def redrive(
         console.print(f"  {example}")
     skipped = ", ".join(f"{reason}: {count:,}" for reason, count in report.skipped.most_common()) or "none"
     target = f"to {topics.input}" if not dry_run else f"(dry run: nothing sent to {topics.input})"
-    console.print(f"read {report.read:,} dead letters; {verb} {report.redriven:,} {target}; skipped {skipped}")
+    console.print(
+        ("interrupted between batches, what was sent is committed: " if stop.is_set() else "")
+        + f"read {report.read:,} dead letters; {verb} {report.redriven:,} {target}; skipped {skipped}"
+    )
+    if stop.is_set():
+        raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def _instant(value: str | None, option: str) -> datetime | None:
@@ -188,4 +202,14 @@ def demo(
     from producer.demo import run_demo
 
     _read(KafkaSettings), _read(TopicSettings)  # a bad setting is refused before a broker starts
-    raise typer.Exit(run_demo(flights, consumers, data, models, console))
+    try:
+        resolve_model_dir(models)
+    except ModelVerificationError as exc:
+        raise typer.BadParameter(f"{exc} (`make train` trains one)", param_hint="--models") from None
+    with stop_on_interrupt() as stop:
+        try:
+            code = run_demo(flights, consumers, data, models, console, stop)
+        except StopRequestedError:
+            console.print("interrupted: the scorers, the monitor and the broker were stopped; nothing left running")
+            code = EXIT_INTERRUPTED
+    raise typer.Exit(code)

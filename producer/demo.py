@@ -29,6 +29,7 @@ from producer.demo_monitor import (
     write_report,
 )
 from producer.demo_rollout import Rollout, publish_with_rollout, second_version, versions_table
+from producer.interrupt import StopRequest
 from producer.reading import committed_reader, parse_output, read_messages
 from producer.replay import dataset_flights, event_record, outcome_of
 from producer.watch import prediction_table, pushes
@@ -71,8 +72,9 @@ REPLAY_SECONDS = 20  # long enough for the rollout steps to land mid-stream
 REPORT = Path("build/run/monitor-report.html")  # kept after the run, beside the benchmark's build output
 
 
-def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Console) -> int:
-    """Return 0 when every event came out exactly once and every scorer stopped cleanly."""
+def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Console, stop: StopRequest) -> int:
+    """Return 0 when every event came out exactly once and every scorer stopped cleanly. A stop request ends it
+    at the next step with `StopRequestedError`, the scorers, the monitor and the broker stopped on the way out."""
     kafka = KafkaSettings()
     with kafka_broker(kafka) as endpoint, tempfile.TemporaryDirectory(prefix="flightdelay-run-") as workdir:
         topics = TopicSettings()
@@ -85,7 +87,8 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
         console.print(f"broker ({endpoint.kind}) at {endpoint.bootstrap_servers}")
         ensure_topics(AdminClient(config), topic_specs(topics))
         env = {**topics.environment(), "SCORER_GROUP_ID": f"flightdelay-run-{uuid.uuid4().hex[:6]}"}
-        candidate = second_version(data, models, Path(workdir), console)
+        with stop.raising():
+            candidate = second_version(data, models, Path(workdir), console)
         rollout = Rollout(config, topics.model_control, console)
         rollout.step("champion", resolve_model_dir(models))  # what an operator does once: name the first champion
         scorers = [
@@ -100,7 +103,8 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
                 for scorer in scorers:
                     scorer.start()
                 for process in [*scorers, monitor]:
-                    process.wait_ready()
+                    with stop.raising():
+                        process.wait_ready()
             console.print(f"{consumers} scorer(s) ready, following {topics.model_control}; the monitor ready")
             reader = committed_reader(config, [topics.predictions, topics.dead_letter, topics.shadow_predictions])
             started = time.monotonic()
@@ -118,7 +122,9 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
                     rollout,
                     candidate,
                     lambda: progress.advance(task),
+                    stop,
                 )
+            stop.raise_if_set()
             colour = "green" if failed == 0 else "red"
             console.print(f"[{colour}]published {len(events) - failed:,} events ({failed:,} failed)[/]")
             predictions: list[DelayPrediction] = []
@@ -128,7 +134,7 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
             with console.status("waiting for committed predictions…"):
 
                 def done() -> bool:
-                    return len(predictions) + len(letters) >= expected
+                    return len(predictions) + len(letters) >= expected or stop.is_set()
 
                 # then 2 s more: the last shadow predictions, and any duplicate
                 for until, idle_s, max_s in ((done, 20, 120), (lambda: False, 2, 2)):
@@ -139,13 +145,15 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
                         output = parse_output(message, topics.predictions)
                         (predictions if isinstance(output, DelayPrediction) else letters).append(output)  # type: ignore[arg-type]
             reader.close()
+            stop.raise_if_set()
             elapsed = time.monotonic() - started
             outcomes = [(e.resolved_id().encode(), outcome_of(row, e).model_dump_json().encode()) for row, e in rows]
             with console.status(f"the flights depart: {len(outcomes):,} outcomes to {topics.outcomes}, joined…"):
                 failed += publish_outcomes(config, topics.outcomes, outcomes)
-                joined = await_joined(monitor, len(predictions) + len(shadow))
+                joined = await_joined(monitor, len(predictions) + len(shadow), stop)
                 reports = last_reports(config, topics.model_metrics)
             monitoring = online_table(reports, model_dirs), drift_lines(monitor)
+            stop.raise_if_set()
             with console.status("writing the monitor's report"):
                 report = write_report(config, topics, models, REPORT)
         finally:

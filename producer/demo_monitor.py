@@ -16,6 +16,7 @@ from local_stack.processes import ScorerProcess
 from monitor.report_page import render
 from monitor.report_source import gather
 from monitor.settings import MonitorSettings
+from producer.interrupt import StopRequest
 from producer.reading import committed_reader, read_messages
 from producer.replay import publish
 from schemas.monitoring import ModelMetricsReport
@@ -45,11 +46,11 @@ def publish_outcomes(config: dict[str, Any], topic: str, outcomes: Sequence[tupl
     return publish(Producer({**config, "enable.idempotence": True, "acks": "all"}), topic, outcomes).failed
 
 
-def await_joined(monitor: ScorerProcess, expected: int, timeout_s: float = 60) -> int:
+def await_joined(monitor: ScorerProcess, expected: int, stop: StopRequest | None = None, timeout_s: float = 60) -> int:
     """Wait until the monitor has joined `expected` predictions (every version, every role); return how many."""
     deadline = time.monotonic() + timeout_s
     joined = 0
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not (stop and stop.is_set()):
         joined = int(sum(value for _, value in _series(monitor, "flightdelay_monitor_joined_total")))
         if joined >= expected:
             break

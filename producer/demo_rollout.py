@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from kafka_common.model_control import ControlReader, latest_by_role, write_control
+from producer.interrupt import StopRequest
 from producer.replay import publish
 from schemas import DelayPrediction
 from schemas.model_control import ModelControl, ModelRole
@@ -71,8 +72,10 @@ def publish_with_rollout(
     rollout: Rollout,
     candidate: Path,
     on_sent: Callable[[], None],
+    stop: StopRequest,
 ) -> int:
-    """Send `events` at `rate` while the steps run at their shares; return how many failed to send."""
+    """Send `events` at `rate` while the steps run at their shares; return how many failed to send (a stop ends
+    the sending and the steps not yet taken)."""
     sent = 0
     failed: list[int] = []
 
@@ -82,13 +85,15 @@ def publish_with_rollout(
         on_sent()
 
     def send() -> None:
-        failed.append(publish(Producer(config), topic, events, rate, on_sent=count).failed)
+        failed.append(publish(Producer(config), topic, events, rate, on_sent=count, stop=stop).failed)
 
     sender = threading.Thread(target=send, daemon=True)
     sender.start()
     for share, name in STEPS:
-        while sender.is_alive() and sent < share * len(events):
+        while sender.is_alive() and sent < share * len(events) and not stop.is_set():
             time.sleep(0.05)
+        if stop.is_set():
+            break
         rollout.step(name, candidate)
     sender.join()
     return failed[0] if failed else len(events)

@@ -23,6 +23,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from pydantic import ValidationError
 
+from producer.interrupt import StopRequest
 from schemas import DeadLetter
 from stream_runtime.topic_reader import OFFSET_BEGINNING, partitions_of
 
@@ -63,6 +64,17 @@ def original(letter: DeadLetter, position: str) -> Original:
     return _bytes(letter.key_base64), _bytes(letter.value_base64), [*headers, (REDRIVE_HEADER, position.encode())]
 
 
+def _shown_key(letter: DeadLetter) -> str:
+    """The letter's original key as a person reads it: text when it is UTF-8, else its bytes."""
+    key = _bytes(letter.key_base64)
+    if key is None:
+        return "(none)"
+    try:
+        return repr(key.decode())
+    except UnicodeDecodeError:
+        return repr(key)
+
+
 def _bytes(text: str | None) -> bytes | None:
     return None if text is None else base64.b64decode(text, validate=True)
 
@@ -87,8 +99,15 @@ class Redrive:
         self.group, self.batch_size = group, batch_size
 
     def run(
-        self, selection: Selection, dry_run: bool, on_batch: Callable[[RedriveReport], None] | None = None
+        self,
+        selection: Selection,
+        dry_run: bool,
+        on_batch: Callable[[RedriveReport], None] | None = None,
+        stop: StopRequest | None = None,
     ) -> RedriveReport:
+        """Batch by batch, each one transaction; a stop is honoured between batches, so what was sent is
+        committed with it."""
+        stop = stop or StopRequest()
         consumer = Consumer(
             {**self.config, "group.id": self.group, "enable.auto.commit": False, "isolation.level": "read_committed",
              "auto.offset.reset": "earliest", "enable.partition.eof": True}
@@ -108,7 +127,7 @@ class Redrive:
                 ]
             )
             done = {tp.partition for tp in committed if tp.offset >= ends[tp.partition]}
-            while len(done) < len(partitions):
+            while len(done) < len(partitions) and not stop.is_set():
                 batch = [m for m in consumer.consume(self.batch_size, timeout=1.0) if self._keep(m, ends, done)]
                 if batch:
                     self._batch(consumer, producer, batch, selection, report)
@@ -168,7 +187,7 @@ class Redrive:
                 continue
             selected.append(original(letter, position))
             if len(report.examples) < 10:
-                report.examples.append(f"{position}: {letter.error_kind}: {letter.reason}")
+                report.examples.append(f"{position} key {_shown_key(letter)}: {letter.error_kind}: {letter.reason}")
         report.read += len(batch)
         if producer is None:  # dry run: nothing written, nothing committed
             report.redriven += len(selected)

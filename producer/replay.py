@@ -13,6 +13,7 @@ from typing import Literal
 import orjson
 from confluent_kafka import KafkaError, Message, Producer
 
+from producer.interrupt import FLUSH_AFTER_INTERRUPT_S, StopRequest
 from schemas import FlightEvent
 from schemas.flight_event import SANTIAGO
 from schemas.outcome import FlightOutcome
@@ -22,11 +23,17 @@ EventFormat = Literal["canonical", "dataset"]
 
 @dataclass
 class DeliveryReport:
-    """What became of the events: delivered, failed (the broker refused them or they were never delivered)."""
+    """What became of the events: delivered, failed (the broker refused them or they were never delivered), not
+    sent (a stop came first: never produced, or withdrawn from the client's queue before it left)."""
 
     delivered: int = 0
     failed: int = 0
+    not_sent: int = 0
     first_error: str | None = None
+    interrupted: bool = False
+
+    def summary(self) -> str:
+        return f"delivered {self.delivered:,}, failed {self.failed:,}, not sent {self.not_sent:,}"
 
 
 def dataset_events(
@@ -76,12 +83,13 @@ def publish(
     rate: float = 0.0,
     on_sent: Callable[[], None] | None = None,
     flush_timeout_s: float = 60.0,
+    stop: StopRequest | None = None,
 ) -> DeliveryReport:
     """Produce every event (at `rate` per second, or as fast as possible when 0) and wait for delivery."""
     schedule = (
         Scheduled(count / rate if rate > 0 else 0.0, topic, key, value) for count, (key, value) in enumerate(events)
     )
-    return publish_schedule(producer, schedule, on_sent, flush_timeout_s)
+    return publish_schedule(producer, schedule, on_sent, flush_timeout_s, stop)
 
 
 @dataclass(frozen=True)
@@ -99,37 +107,65 @@ def publish_schedule(
     schedule: Iterable[Scheduled],
     on_sent: Callable[[], None] | None = None,
     flush_timeout_s: float = 60.0,
+    stop: StopRequest | None = None,
 ) -> DeliveryReport:
-    """Produce each record when it is due (in order) and wait for delivery."""
+    """Produce each record when it is due (in order) and wait for delivery. Once `stop` is set, produce no more,
+    wait a short bound for what was produced, withdraw the rest from the queue and count it as not sent."""
     report = DeliveryReport()
+    stop = stop or StopRequest()
 
     def delivered(error: KafkaError | None, _message: Message) -> None:
         if error is None:
             report.delivered += 1
+        elif error.code() == KafkaError._PURGE_QUEUE:  # withdrawn after a stop: it never left this process
+            report.not_sent += 1
         else:
             report.failed += 1
             report.first_error = report.first_error or error.str()
 
     started = time.monotonic()
-    for item in schedule:
-        while (ahead := started + item.due_s - time.monotonic()) > 0:
+    items = iter(schedule)
+    for item in items:
+        while (ahead := started + item.due_s - time.monotonic()) > 0 and not stop.is_set():
             producer.poll(min(ahead, 0.05))
-        while True:
+        while not stop.is_set():
             try:
                 producer.produce(item.topic, key=item.key, value=item.value, on_delivery=delivered)
                 break
             except BufferError:
                 producer.poll(0.05)
+        if stop.is_set():
+            report.interrupted = True
+            report.not_sent += 1 + sum(1 for _ in items)
+            break
         producer.poll(0)
         if on_sent:
             on_sent()
-    undelivered = producer.flush(flush_timeout_s)
-    if undelivered:  # still queued: never delivered, so never counted above
+    undelivered = _flush(producer, flush_timeout_s, stop)
+    if undelivered and stop.is_set():
+        report.interrupted = True
+        producer.purge(in_queue=True, in_flight=False)
+        producer.flush(1.0)  # the withdrawn records' callbacks count them as not sent
+        undelivered = len(producer)
+    if undelivered:  # still queued or in flight: never acknowledged, so never counted above
         report.failed += undelivered
         report.first_error = report.first_error or (
             f"{undelivered:,} events still undelivered after {flush_timeout_s:.0f} s: is the broker reachable?"
         )
     return report
+
+
+def _flush(producer: Producer, timeout_s: float, stop: StopRequest) -> int:
+    """`flush` in short steps: a stop shortens the wait to `FLUSH_AFTER_INTERRUPT_S`, a second one ends it.
+    Returns the number still undelivered."""
+    deadline = time.monotonic() + timeout_s
+    shortened = False
+    while remaining := producer.flush(0.2):
+        if stop.is_set() and not shortened:
+            deadline, shortened = min(deadline, time.monotonic() + FLUSH_AFTER_INTERRUPT_S), True
+        if stop.insistent or time.monotonic() >= deadline:
+            break
+    return remaining
 
 
 def outcome_of(row: dict[str, str], event: FlightEvent) -> FlightOutcome:

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from producer.interrupt import StopRequest
 from producer.reading import committed_reader, read_messages
 from schemas import DelayPrediction
 
@@ -42,14 +43,17 @@ def watch(
     idle_timeout_s: float,
     from_beginning: bool,
     console: Console,
+    stop: StopRequest | None = None,
     rows: int = 15,
 ) -> int:
-    """Show the latest `rows` predictions until `limit` were read or the topic is idle; return the count."""
+    """Show the latest `rows` predictions until `limit` were read, the topic is idle or `stop` is set; return the
+    count."""
     consumer = committed_reader(config, [topic], from_beginning)
     recent: deque[DelayPrediction] = deque(maxlen=rows)
+    stop = stop or StopRequest()
 
     def enough() -> bool:
-        return 0 < limit <= len(seen)
+        return 0 < limit <= len(seen) or stop.is_set()
 
     seen: list[None] = []
     try:
@@ -57,11 +61,14 @@ def watch(
             for message in read_messages(consumer, enough, idle_timeout_s, float("inf")):
                 recent.appendleft(DelayPrediction.model_validate_json(message.value() or b""))
                 seen.append(None)
-                live.update(prediction_table(list(recent), f"{topic}: {len(seen):,} predictions"))
+                live.update(prediction_table(list(recent), table_title(topic, len(recent), len(seen))))
                 if enough():  # a consumed batch may hold more than the limit
                     break
-    except KeyboardInterrupt:
-        pass
     finally:
         consumer.close()
     return len(seen)
+
+
+def table_title(topic: str, shown: int, read: int) -> str:
+    """What the table holds, truthfully: the latest rows of all read so far."""
+    return f"{topic}: {read:,} predictions read" + (f", the latest {shown:,} shown" if shown < read else "")

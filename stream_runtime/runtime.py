@@ -106,11 +106,22 @@ class StreamRuntime:
         self._stop.set()
 
     def run(self) -> int:
-        """Process until stopped; return the process exit code."""
+        """Process until stopped; return the process exit code. The last log line says so, with what was
+        committed (closing the consumer logs the revocation after the loop's own lines)."""
+        code = ExitCode.FATAL
         try:
-            return int(exit_code_of(self._serve, log))
+            code = exit_code_of(self._serve, log)
+            return int(code)
         finally:
             self._close()
+            log.info(
+                f"{self.spec.name} stopped",
+                extra={
+                    "exit_code": int(code),
+                    "batches_committed": self.committed_batches,
+                    "records_committed": self.committed_records,
+                },
+            )
 
     def _serve(self) -> None:
         self._server = start_health_server(
@@ -131,10 +142,7 @@ class StreamRuntime:
         log.info(f"{self.spec.name} starting", extra={**self.processor.description(), "http_port": self.http_port})
         while not self._stop.is_set():
             self._step()
-        log.info(
-            "stopping: in-flight batch committed",
-            extra={"batches_committed": self.committed_batches, "records_committed": self.committed_records},
-        )
+        log.info("stopping: in-flight batch committed, leaving the group")
 
     def _step(self) -> None:
         """One turn of the loop: recover what was assigned, the processor's between-batches work, one read, and a

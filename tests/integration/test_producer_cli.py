@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, KafkaException, Producer
 from typer.testing import CliRunner
 
 from kafka_common.settings import TopicSettings
 from producer.cli import app
+from producer.replay import dataset_events
 from schemas import DelayPrediction, FlightEvent, SourcePosition
 from tests.support.dataset import DATASET
+from tests.support.kafka import end_offsets
 
 pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _count(bootstrap: str, topic: str, expected: int) -> list[bytes]:
@@ -108,16 +119,91 @@ def test_replay_refuses_bad_options_with_a_message(args: list[str], message: str
     assert "Traceback" not in result.output
 
 
+def command(bootstrap: str, topics: TopicSettings, *args: str) -> subprocess.Popen[str]:
+    """The producer CLI as a person starts it from a shell: its own process group, so Ctrl-C reaches it all."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "producer", *args], text=True, cwd=ROOT,
+        env={**os.environ, **topics.environment(), "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+
+
+def ctrl_c(process: subprocess.Popen[str], timeout_s: float = 60) -> str:
+    """What a terminal's Ctrl-C does: SIGINT to the foreground process group; then the output."""
+    os.killpg(process.pid, signal.SIGINT)
+    output, _ = process.communicate(timeout=timeout_s)
+    return output
+
+
+def assert_clean_interruption(process: subprocess.Popen[str], output: str) -> None:
+    assert process.returncode == 130, output
+    for noise in ("Traceback", "SystemError", "still in queue"):
+        assert noise not in output, output
+    with pytest.raises(ProcessLookupError):
+        os.killpg(process.pid, 0)  # nothing of the command's process group is left running
+
+
+def test_ctrl_c_on_replay_flushes_what_was_produced_and_counts_the_rest(
+    bootstrap: str, stream_topics: TopicSettings
+) -> None:
+    total = 5000
+    options = ("--data", str(DATASET), "--limit", str(total), "--rate", "100")
+    process = command(bootstrap, stream_topics, "replay", *options)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with contextlib.suppress(KafkaException):  # a topic just created may have no leader for a moment
+            if end_offsets(bootstrap, stream_topics.input) >= 100:
+                break
+        time.sleep(0.2)
+    assert process.poll() is None, "the replay must still be sending when Ctrl-C comes"
+    output = ctrl_c(process)
+    assert_clean_interruption(process, output)
+    found = re.search(r"interrupted: delivered ([\d,]+), failed 0, not sent ([\d,]+)", output)
+    assert found, output
+    delivered, not_sent = (int(group.replace(",", "")) for group in found.groups())
+    assert delivered >= 100 and delivered + not_sent == total, output
+    keys = _count(bootstrap, stream_topics.input, delivered)
+    first = [key for key, _ in dataset_events(DATASET, limit=delivered)]
+    assert sorted(keys) == sorted(first), "the topic holds exactly the first events, each once"
+
+
+def test_ctrl_c_on_watch_ends_it_with_what_it_read(bootstrap: str, stream_topics: TopicSettings) -> None:
+    process = command(bootstrap, stream_topics, "watch", "--from-beginning")
+    time.sleep(5)  # past start-up, waiting for predictions
+    output = ctrl_c(process)
+    assert_clean_interruption(process, output)
+    assert "interrupted: 0 predictions read" in output
+
+
+def test_ctrl_c_on_the_demo_stops_scorers_monitor_and_broker(bootstrap: str, model_dir: Path) -> None:
+    """Ctrl-C once the replay runs: the scorers and monitor (which get the SIGINT too) and the demo's own run stop,
+    nothing of the process group is left."""
+    options = ("--flights", "3000", "--data", str(DATASET), "--models", str(model_dir))
+    process = command(bootstrap, TopicSettings(), "demo", *options)
+    assert process.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + 240
+    for line in process.stdout:
+        seen.append(line)
+        if line.startswith("replaying") or time.monotonic() > deadline:
+            break
+    assert any(line.startswith("replaying") for line in seen), "".join(seen)
+    time.sleep(3)
+    output = "".join(seen) + ctrl_c(process)
+    assert_clean_interruption(process, output)
+    assert "interrupted: the scorers, the monitor and the broker were stopped" in output
+
+
 def test_watch_prints_committed_predictions(
     bootstrap: str, stream_topics: TopicSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TOPIC_PREDICTIONS", stream_topics.predictions)
     producer = Producer({"bootstrap.servers": bootstrap})
     now = datetime.now(UTC)
-    for i in range(5):
+    for i in range(20):
         prediction = DelayPrediction(
             flight_id=f"LAN-{i}",
-            delay_probability=0.1 * i,
+            delay_probability=0.05 * i,
             delayed=i > 2,
             threshold=0.2,
             model_version="v",
@@ -133,16 +219,21 @@ def test_watch_prints_committed_predictions(
         )
     producer.flush(10)
     result = CliRunner().invoke(
-        app, ["watch", "--bootstrap", bootstrap, "--limit", "5", "--from-beginning", "--idle", "20"]
+        app, ["watch", "--bootstrap", bootstrap, "--limit", "20", "--from-beginning", "--idle", "20"]
     )
     assert result.exit_code == 0, result.output
-    assert "5 predictions read" in result.output
-    assert "LAN-4" in result.output
+    assert f"{stream_topics.predictions}: 20 predictions read, the latest 15 shown" in result.output
+    assert len(re.findall(r"LAN-\d+", result.output)) == 15 and "LAN-19" in result.output
     limited = CliRunner().invoke(
         app, ["watch", "--bootstrap", bootstrap, "--limit", "2", "--from-beginning", "--idle", "20"]
     )
     assert limited.exit_code == 0, limited.output
-    assert "2 predictions read" in limited.output, "a batch holds all five: the limit must still hold"
+    assert "2 predictions read" in limited.output, "a batch holds them all: the limit must still hold"
+
+
+def test_demo_refuses_a_missing_model_in_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--models", str(tmp_path)])
+    assert result.exit_code == 2 and "no model at" in result.output and "Traceback" not in result.output
 
 
 def test_demo_refuses_zero_consumers_before_starting_anything() -> None:

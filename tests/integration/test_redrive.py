@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,12 +17,13 @@ from pathlib import Path
 
 import orjson
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
 from kafka_common.settings import TopicSettings
 from producer.reading import committed_reader, read_messages
 from producer.redrive import REDRIVE_HEADER
 from schemas import DeadLetter, FieldError, Header, SourcePosition
+from tests.support.kafka import end_offsets
 from tests.support.records import VALID_EVENT
 from tests.support.streaming import read_outputs, scorers, send_dataset
 
@@ -50,15 +52,6 @@ def committed_records(bootstrap: str, topic: str, expected: int, idle_s: float =
     return records
 
 
-def end_offsets(bootstrap: str, topic: str) -> int:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "ends"})
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions)
-    finally:
-        consumer.close()
-
-
 def test_dead_letters_go_back_with_their_bytes_once_and_a_dry_run_sends_nothing(
     bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
 ) -> None:
@@ -77,6 +70,8 @@ def test_dead_letters_go_back_with_their_bytes_once_and_a_dry_run_sends_nothing(
         dry = redrive(bootstrap, stream_topics, "--kind", "invalid_event", "--dry-run")
         assert dry.returncode == 0, dry.stderr
         assert "would redrive 20 " in dry.stdout and "another kind: 10" in dry.stdout
+        listed = [line for line in dry.stdout.splitlines() if ": invalid_event: " in line]
+        assert listed and all(re.search(r" key 'NEW-\d+': ", line) for line in listed), dry.stdout
         assert end_offsets(bootstrap, stream_topics.input) == before, "a dry run published something"
 
         done = redrive(bootstrap, stream_topics, "--kind", "invalid_event")
@@ -161,6 +156,46 @@ def test_a_redrive_killed_half_way_loses_and_doubles_nothing_when_run_again(
     assert set(origins) == expected and set(origins.values()) == {1}, "each letter exactly once, none lost"
     by_key = {key: value for key, value, _ in records}
     assert all(by_key[f"K{i}".encode()] == f"value {i}".encode() for i in range(total))
+
+
+def test_ctrl_c_between_batches_commits_what_was_sent_and_a_rerun_sends_the_rest(
+    bootstrap: str, stream_topics: TopicSettings
+) -> None:
+    total = 10_000
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 20})
+    for key, value in dead_letters(total, stream_topics.input):
+        producer.produce(stream_topics.dead_letter, value, key)
+    assert producer.flush(30) == 0
+    command = [sys.executable, "-m", "producer", "redrive", "--bootstrap", bootstrap, "--batch-size", "50"]
+    env = {**os.environ, **stream_topics.environment()}
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    watcher = committed_reader({"bootstrap.servers": bootstrap}, [stream_topics.input])
+    seen = 0
+    try:
+        deadline = time.monotonic() + 120
+        while seen < total // 5 and time.monotonic() < deadline and process.poll() is None:
+            seen += sum(1 for m in watcher.consume(500, timeout=0.2) if m.error() is None)
+        alive = process.poll() is None
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        watcher.close()
+    assert alive and seen < total, f"Ctrl-C must land while letters remain (committed {seen:,} of {total:,})"
+    assert process.returncode == 130, output
+    assert "Traceback" not in output and "still in queue" not in output, output
+    [line] = [line for line in output.splitlines() if line.startswith("interrupted between batches")]
+    redriven = int(line.split("redriven ")[1].split()[0].replace(",", ""))
+    assert seen <= redriven < total, line
+    first = committed_records(bootstrap, stream_topics.input, redriven)
+    assert len(first) == redriven, "what the line says was redriven is what the input topic holds, committed"
+    print(f"redrive interrupted with {redriven:,} of {total:,} letters redriven and committed")
+
+    rerun = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr + rerun.stdout
+    assert f"redriven {total - redriven:,} " in rerun.stdout, rerun.stdout
+    records = committed_records(bootstrap, stream_topics.input, total)
+    origins = Counter(dict(r[2]).get(REDRIVE_HEADER) for r in records)
+    assert len(origins) == total and set(origins.values()) == {1}, "each letter exactly once over the two runs"
 
 
 def _positions(bootstrap: str, topics: TopicSettings) -> list[tuple[int, int]]:

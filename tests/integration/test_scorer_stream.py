@@ -376,6 +376,9 @@ def test_sigterm_under_load_drains_commits_and_exits_zero(
     assert code == 0, first.log_tail()
     assert took < 10, f"graceful stop took {took:.1f} s"
     assert "stopping: in-flight batch committed" in first.log_tail()
+    last = orjson.loads(first.log_tail().strip().splitlines()[-1])
+    assert (last["message"], last["exit_code"]) == ("scorer stopped", 0), "the last line says it stopped"
+    assert last["records_committed"] >= 3_000 and last["batches_committed"] > 0, last
     with scorers(bootstrap, model_dir, stream_topics, tmp_path, SCORER_INSTANCE_ID="drain-2"):
         predictions, _ = read_outputs(bootstrap, stream_topics, 20_000)
     positions = Counter((p.source.partition, p.source.offset) for p in predictions)

@@ -8,15 +8,17 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from matplotlib.dates import date2num
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import recall_score, roc_auc_score
 
 from monitor.drift import assess
 from monitor.report import drift_over_time, model_rows, reliability, rolling
-from monitor.report_page import FIGURES, ReportInputs, render
+from monitor.report_page import FIGURES, MIN_TIME_PAD_S, PSI_FLOOR, ReportInputs, figures, render
 from schemas.model_control import ModelRole
 from schemas.monitoring import JoinedPrediction
 from schemas.outputs import SourcePosition
+from training.reference import SCORE
 
 START = datetime(2017, 1, 1, tzinfo=UTC)
 AT = SourcePosition(topic="t", partition=0, offset=0)
@@ -116,3 +118,44 @@ def test_the_page_has_every_figure_and_says_why_one_is_empty() -> None:
     empty = render(ReportInputs(START, "test", 500, 1000, {}, {}, {}, {}, [], None, 0))
     assert all(f'<figure id="{name}"><svg' in empty for name in FIGURES)
     assert "No joined predictions yet" in empty and "no drift figures" in empty
+
+
+def run_of(count: int) -> ReportInputs:
+    """A run with `count` flights, one every 10 minutes (288: two days; 4,000: four weeks), all joined."""
+    rows = model_rows(joined(count))
+    departures = [START.timestamp() + 600.0 * i for i in range(count)]
+    flights = [(t, ("A" if i % 3 else "C",)) for i, t in enumerate(departures)]
+    scores = [(t, (str(i % 10),)) for i, t in enumerate(departures)]
+    return ReportInputs(
+        generated_at=START, source="test", window=100, drift_window=1000, models=rows,
+        rolling={k: rolling(r, 100) for k, r in rows.items()},
+        reliability={k: reliability(r.probability, r.delayed) for k, r in rows.items()},
+        offline={}, champion="v1", flights=count,
+        drift=drift_over_time(flights, ("airline",), {"airline": {"A": 0.5, "C": 0.5}}, 1000),
+        score_drift=drift_over_time(scores, (SCORE,), {SCORE: {str(i): 0.1 for i in range(10)}}, 1000),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("count", [288, 4000])
+def test_time_axes_fit_the_data_and_the_psi_axis_has_no_zero(count: int) -> None:
+    drawn = figures(run_of(count))
+    for name in ("rolling-auc", "rolling-recall", "psi"):
+        axes = drawn[name].axes[0]
+        series = [line for line in axes.lines if not line.get_label().startswith("_")]  # not the reference lines
+        plotted = [day * 86400 for line in series for day in date2num(line.get_xdata())]  # days since the epoch
+        assert plotted, name
+        first, last = min(plotted), max(plotted)
+        low, high = (day * 86400 for day in axes.get_xlim())
+        assert low <= first and high >= last, name
+        assert high - low <= (last - first) * 1.1 + 2 * MIN_TIME_PAD_S, f"{name}: the axis spans far beyond the data"
+    psi = drawn["psi"].axes[0]
+    bottom, top = psi.get_ylim()
+    assert psi.get_yscale() == "log" and bottom == PSI_FLOOR
+    assert all(tick > 0 for tick in psi.get_yticks() if bottom <= tick <= top)
+    assert {line.get_label() for line in psi.lines} >= {"airline", SCORE}
+
+
+def test_the_drift_table_has_the_score_row() -> None:
+    page = render(run_of(4000))
+    assert "<td>score</td>" in page and "<td>airline</td>" in page
+    assert "the score over the champion's last 1,000 predictions" in page

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import http.client
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -113,7 +113,7 @@ def failing_route(body: bytes) -> tuple[int, str, bytes]:
 
 @pytest.fixture
 def server(endpoint: PredictEndpoint) -> Iterator[int]:
-    routes = {"/predict": endpoint, "/broken": failing_route}
+    routes: dict[str, Callable[[bytes], tuple[int, str, bytes]]] = {"/predict": endpoint, "/broken": failing_route}
     http = start_health_server(0, HealthState(), CollectorRegistry(), routes, max_body_bytes=2048)
     yield http.server_address[1]
     http.shutdown()

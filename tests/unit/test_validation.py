@@ -246,3 +246,19 @@ def test_an_allowance_lets_a_run_through_too() -> None:
 def runtime_metrics() -> RuntimeMetrics:
     """The runtime's metrics under the scorer's prefix, in a registry of their own."""
     return RuntimeMetrics(CollectorRegistry(), "flightdelay", lambda: True)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b"this is not json", "not JSON: found 'this is not json' at line 1, column 1"),
+        (b'{"a": ', "not JSON: it ends at line 1, column 7 before the JSON does"),
+        (b'{"a": 1,}', "not JSON: found ',}' at line 1, column 8 (trailing comma is not allowed)"),
+        (b"{\n  oops: 1}", "not JSON: found 'oops: 1}' at line 2, column 3"),
+        (b"x" * 100, "not JSON: found 'xxxxxxxxxxxxxxxxxxxxxxxx'… at line 1, column 1"),
+    ],
+)
+def test_a_not_json_letter_says_what_was_found_and_where(value: bytes, reason: str) -> None:
+    rejection = validate_value(value, 4096)
+    assert isinstance(rejection, Rejection) and rejection.kind == "not_json"
+    assert rejection.reason.startswith(reason), rejection.reason
