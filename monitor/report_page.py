@@ -222,9 +222,9 @@ def _fit_time_axis(axes: Axes, seconds: list[float]) -> None:
     first, last = min(seconds), max(seconds)
     pad = max((last - first) * 0.03, MIN_TIME_PAD_S)
     axes.set_xlim(*_times([first - pad, last + pad]))
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)  # type: ignore[no-untyped-call]
     axes.xaxis.set_major_locator(locator)
-    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
 
 
 def _empty(axes: Axes, text: str) -> None:

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -77,7 +78,7 @@ def joined_predictions(
     return predictions, values
 
 
-RUNS = {
+RUNS: dict[str, tuple[Callable[[int, dict[str, str]], bool], bool]] = {
     "year": (lambda i, row: i % 10 == 0, True),  # 6,821 flights over 2017, two versions
     "two-days": (lambda i, row: row["Fecha-I"][:10] in ("2017-07-01", "2017-07-02"), False),  # one version
 }

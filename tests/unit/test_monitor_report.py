@@ -141,8 +141,9 @@ def test_time_axes_fit_the_data_and_the_psi_axis_has_no_zero(count: int) -> None
     drawn = figures(run_of(count))
     for name in ("rolling-auc", "rolling-recall", "psi"):
         axes = drawn[name].axes[0]
-        series = [line for line in axes.lines if not line.get_label().startswith("_")]  # not the reference lines
-        plotted = [day * 86400 for line in series for day in date2num(line.get_xdata())]  # days since the epoch
+        series = [line for line in axes.lines if not str(line.get_label()).startswith("_")]  # not the reference lines
+        days = [date2num(line.get_xdata()) for line in series]  # type: ignore[no-untyped-call]
+        plotted = [day * 86400 for values in days for day in values]  # matplotlib's dates: days since the epoch
         assert plotted, name
         first, last = min(plotted), max(plotted)
         low, high = (day * 86400 for day in axes.get_xlim())

@@ -15,7 +15,7 @@ def test_a_stop_counts_every_event_delivered_failed_or_not_sent() -> None:
     producer = Producer({"bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": 60_000})
     stop = StopRequest()
     schedule = [Scheduled(0.0, "t", b"k%d" % i, b"v") for i in range(100)]
-    sent = []
+    sent: list[None] = []
 
     def on_sent() -> None:
         sent.append(None)
