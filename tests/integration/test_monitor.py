@@ -23,6 +23,7 @@ from producer.replay import dataset_flights, publish_schedule, with_outcomes
 from schemas.model_control import ModelControl, ModelRef, ModelRole
 from schemas.monitoring import JoinedPrediction, ModelMetricsReport
 from tests.support.dataset import DATASET
+from tests.support.promtool import promtool
 from tests.support.streaming import scorers
 from training.features import flight_features
 from training.manifest import file_sha256
@@ -116,7 +117,7 @@ def test_online_figures_equal_scikit_learn_on_the_joined_rows(
     flights = list(dataset_flights(DATASET, start=30_000, limit=3_000))
     schedule = with_outcomes(flights, "canonical", (stream_topics.input, stream_topics.outcomes), 0, timedelta(hours=1))
     env = {"MONITOR_WINDOW_EVENTS": "100000", "MONITOR_WINDOW_HOURS": "1000000", "MONITOR_MODEL_URI": str(model_dir)}
-    with scorers(bootstrap, model_dir, stream_topics, tmp_path):
+    with scorers(bootstrap, model_dir, stream_topics, tmp_path) as running:
         process = monitor(bootstrap, stream_topics, tmp_path / "monitor.log", **env)
         try:
             process.wait_ready()
@@ -133,6 +134,10 @@ def test_online_figures_equal_scikit_learn_on_the_joined_rows(
                 for name in ("airline", "month", "score")
                 for figure in ("psi", "drifting", "drift_window_events")
             }
+            # Every series a live scorer and monitor export, as Prometheus's own linter reads them.
+            for live in (running[0], process):
+                linted = promtool("check", "metrics", stdin=live.get("/metrics")[1])
+                assert linted.returncode == 0, (linted.stdout + linted.stderr).decode()
         finally:
             process.kill()
     assert len(joined) == len(flights)
