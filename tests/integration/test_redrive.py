@@ -113,89 +113,81 @@ def dead_letters(count: int, topic: str) -> list[tuple[bytes, bytes]]:
     ]  # fmt: skip
 
 
-def test_a_redrive_killed_half_way_loses_and_doubles_nothing_when_run_again(
-    bootstrap: str, stream_topics: TopicSettings
-) -> None:
-    total = 10_000
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 20})
-    for key, value in dead_letters(total, stream_topics.input):
-        producer.produce(stream_topics.dead_letter, value, key)
-    assert producer.flush(30) == 0
+LETTERS = 10_000
 
-    command = [sys.executable, "-m", "producer", "redrive", "--bootstrap", bootstrap, "--batch-size", "50"]
+
+def start_a_long_redrive(
+    bootstrap: str, topics: TopicSettings, output: int | None
+) -> tuple[subprocess.Popen[str], int]:
+    """`LETTERS` dead letters, a redrive of them in batches of 50, and how many it had committed once a fifth of
+    them were visible (the process still running, so a fault lands with letters in flight)."""
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 20})
+    for key, value in dead_letters(LETTERS, topics.input):
+        producer.produce(topics.dead_letter, value, key)
+    assert producer.flush(30) == 0
     process = subprocess.Popen(
-        command, cwd=ROOT, env={**os.environ, **stream_topics.environment()},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        redrive_command(bootstrap), cwd=ROOT, env={**os.environ, **topics.environment()}, text=True,
+        stdout=output, stderr=subprocess.STDOUT if output == subprocess.PIPE else output,
     )  # fmt: skip
-    watcher = committed_reader({"bootstrap.servers": bootstrap}, [stream_topics.input])
+    watcher = committed_reader({"bootstrap.servers": bootstrap}, [topics.input])
     seen = 0
     try:
         deadline = time.monotonic() + 120
-        while seen < total // 5 and time.monotonic() < deadline and process.poll() is None:
+        while seen < LETTERS // 5 and time.monotonic() < deadline and process.poll() is None:
             seen += sum(1 for m in watcher.consume(500, timeout=0.2) if m.error() is None)
-        alive = process.poll() is None
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(10)
     finally:
         watcher.close()
-    assert alive and seen < total, f"the kill must land while letters remain (committed {seen:,} of {total:,})"
-    print(f"redrive SIGKILLed with {seen:,} of {total:,} letters committed")
+    assert process.poll() is None and seen < LETTERS, f"the fault must land while letters remain ({seen:,} committed)"
+    return process, seen
 
+
+def redrive_command(bootstrap: str) -> list[str]:
+    return [sys.executable, "-m", "producer", "redrive", "--bootstrap", bootstrap, "--batch-size", "50"]
+
+
+def rerun_and_check_each_letter_once(bootstrap: str, topics: TopicSettings, expected_line: str | None = None) -> None:
+    """Run the redrive again: every letter is on the input exactly once over both runs, its value by its key."""
     rerun = subprocess.run(
-        command,
-        cwd=ROOT,
-        env={**os.environ, **stream_topics.environment()},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+        redrive_command(bootstrap), cwd=ROOT, env={**os.environ, **topics.environment()},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
     assert rerun.returncode == 0, rerun.stderr + rerun.stdout
-    records = committed_records(bootstrap, stream_topics.input, total)
+    if expected_line is not None:
+        assert expected_line in rerun.stdout, rerun.stdout
+    records = committed_records(bootstrap, topics.input, LETTERS)
     origins = Counter(dict(r[2]).get(REDRIVE_HEADER) for r in records)
-    expected = {f"{stream_topics.dead_letter}/{p}/{o}".encode() for p, o in _positions(bootstrap, stream_topics)}
+    expected = {f"{topics.dead_letter}/{p}/{o}".encode() for p, o in _positions(bootstrap, topics)}
     assert set(origins) == expected and set(origins.values()) == {1}, "each letter exactly once, none lost"
     by_key = {key: value for key, value, _ in records}
-    assert all(by_key[f"K{i}".encode()] == f"value {i}".encode() for i in range(total))
+    assert all(by_key[f"K{i}".encode()] == f"value {i}".encode() for i in range(LETTERS))
+
+
+def test_a_redrive_killed_half_way_loses_and_doubles_nothing_when_run_again(
+    bootstrap: str, stream_topics: TopicSettings
+) -> None:
+    process, seen = start_a_long_redrive(bootstrap, stream_topics, subprocess.DEVNULL)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(10)
+    print(f"redrive SIGKILLed with {seen:,} of {LETTERS:,} letters committed")
+    rerun_and_check_each_letter_once(bootstrap, stream_topics)
 
 
 def test_ctrl_c_between_batches_commits_what_was_sent_and_a_rerun_sends_the_rest(
     bootstrap: str, stream_topics: TopicSettings
 ) -> None:
-    total = 10_000
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 20})
-    for key, value in dead_letters(total, stream_topics.input):
-        producer.produce(stream_topics.dead_letter, value, key)
-    assert producer.flush(30) == 0
-    command = [sys.executable, "-m", "producer", "redrive", "--bootstrap", bootstrap, "--batch-size", "50"]
-    env = {**os.environ, **stream_topics.environment()}
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    watcher = committed_reader({"bootstrap.servers": bootstrap}, [stream_topics.input])
-    seen = 0
-    try:
-        deadline = time.monotonic() + 120
-        while seen < total // 5 and time.monotonic() < deadline and process.poll() is None:
-            seen += sum(1 for m in watcher.consume(500, timeout=0.2) if m.error() is None)
-        alive = process.poll() is None
-        process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=60)
-    finally:
-        watcher.close()
-    assert alive and seen < total, f"Ctrl-C must land while letters remain (committed {seen:,} of {total:,})"
+    process, seen = start_a_long_redrive(bootstrap, stream_topics, subprocess.PIPE)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
     assert process.returncode == 130, output
     assert "Traceback" not in output and "still in queue" not in output, output
     [line] = [line for line in output.splitlines() if line.startswith("interrupted between batches")]
     redriven = int(line.split("redriven ")[1].split()[0].replace(",", ""))
-    assert seen <= redriven < total, line
+    assert seen <= redriven < LETTERS, line
     first = committed_records(bootstrap, stream_topics.input, redriven)
-    assert len(first) == redriven, "what the line says was redriven is what the input topic holds, committed"
-    print(f"redrive interrupted with {redriven:,} of {total:,} letters redriven and committed")
-
-    rerun = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert rerun.returncode == 0, rerun.stderr + rerun.stdout
-    assert f"redriven {total - redriven:,} " in rerun.stdout, rerun.stdout
-    records = committed_records(bootstrap, stream_topics.input, total)
-    origins = Counter(dict(r[2]).get(REDRIVE_HEADER) for r in records)
-    assert len(origins) == total and set(origins.values()) == {1}, "each letter exactly once over the two runs"
+    origins = Counter(dict(r[2]).get(REDRIVE_HEADER) for r in first)
+    assert len(origins) == redriven and set(origins.values()) == {1}, "what the line says went out, committed, once"
+    print(f"redrive interrupted with {redriven:,} of {LETTERS:,} letters redriven and committed")
+    rerun_and_check_each_letter_once(bootstrap, stream_topics, f"redriven {LETTERS - redriven:,} ")
 
 
 def _positions(bootstrap: str, topics: TopicSettings) -> list[tuple[int, int]]:
