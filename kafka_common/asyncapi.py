@@ -23,10 +23,11 @@ def asyncapi() -> dict[str, Any]:
     key: dict[str, Any] = {"type": "string", "description": "flight id, UTF-8 (e.g. `LAN-226-20170101T2330`)"}
 
     def channel(name: str, message: str, description: str, partitions: int | None = None) -> dict[str, Any]:
+        """`message`: one message name, or several joined by `|` (told apart by their `kind` field)."""
         return {
             "address": name,
             "description": description,
-            "messages": {message: {"$ref": f"#/components/messages/{message}"}},
+            "messages": {m: {"$ref": f"#/components/messages/{m}"} for m in message.split("|")},
             "bindings": {
                 "kafka": {
                     "topic": name,
@@ -78,8 +79,10 @@ def asyncapi() -> dict[str, Any]:
             ),
             "modelMetrics": channel(
                 topics.model_metrics,
-                "ModelMetricsReport",
-                "The monitor's online figures per model version and window, keyed by version.",
+                "ModelMetricsReport|ModelComparisonReport",
+                "The monitor's online figures per model version and window, keyed by version (`kind`: figures), "
+                "and the paired comparison of each champion and challenger, keyed `<champion>..<challenger>` "
+                "(`kind`: comparison).",
             ),
             "modelControl": channel(
                 topics.model_control,
@@ -130,6 +133,13 @@ def asyncapi() -> dict[str, Any]:
                     "ModelMetricsReport",
                     "ROC-AUC, PR-AUC, recall, precision, F1, Brier, calibration error and delay rates of one window.",
                     {"type": "string", "description": "the model version"},
+                ),
+                "ModelComparisonReport": message(
+                    "model_comparison.schema.json",
+                    "ModelComparisonReport",
+                    "Champion against challenger on the same flights: ROC-AUC and Brier gains with always-valid "
+                    "intervals, recall at each threshold, and the autopilot's decision.",
+                    {"type": "string", "description": "<champion version>..<challenger version>"},
                 ),
                 "ModelControl": message(
                     "model_control.schema.json",

@@ -6,6 +6,7 @@ committing: the compacted topic's last record per role is the lineup, and each n
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -102,3 +103,22 @@ def write_control(config: dict[str, Any], topic: str, record: ModelControl, time
     if producer.flush(timeout_s) or failures:
         reason = failures[0].str() if failures else f"not delivered within {timeout_s:.0f} s"
         raise KafkaException(KafkaError(KafkaError._MSG_TIMED_OUT, f"writing to {topic}: {reason}"))
+
+
+def write_controls_atomically(
+    config: dict[str, Any], topic: str, records: list[ModelControl], transactional_id: str, timeout_s: float = 30.0
+) -> None:
+    """Publish several records in one transaction: a reader (read_committed) sees all of them or none. Every
+    writer with the same `transactional_id` fences the one before it, so a writer that lost its turn (a monitor
+    whose partitions moved) cannot write after its successor has started."""
+    producer = Producer({**config, "transactional.id": transactional_id, "enable.idempotence": True, "acks": "all"})
+    producer.init_transactions(timeout_s)
+    producer.begin_transaction()
+    try:
+        for record in records:
+            producer.produce(topic, key=record.key, value=record.model_dump_json().encode())
+        producer.commit_transaction(timeout_s)
+    except KafkaException:
+        with contextlib.suppress(KafkaException):  # a fenced producer cannot abort either: its successor does
+            producer.abort_transaction(timeout_s)
+        raise

@@ -22,21 +22,26 @@ from confluent_kafka import Message, TopicPartition
 
 from kafka_common.model_control import ControlReader
 from kafka_common.settings import TopicSettings
+from monitor.autopilot import Mode, Policy
+from monitor.autopilot_control import AutopilotControl
 from monitor.drift_watch import DriftWatch
+from monitor.gate import comparison_report
 from monitor.join import Joined, JoinState, Outcome, Prediction
 from monitor.metrics import MonitorMetrics
+from monitor.pairing import PairedFlights
 from monitor.rebuild import StateRebuilder
 from monitor.records import FlightRow, RebuildPlan, commit_point, parse
 from monitor.references import References
 from monitor.settings import MonitorSettings
 from monitor.windows import ModelWindows
 from schemas.model_control import ModelRole
-from schemas.monitoring import JoinedPrediction, ModelMetricsReport
+from schemas.monitoring import JoinedPrediction, ModelComparisonReport, ModelMetricsReport
 from schemas.outputs import SourcePosition
 from stream_runtime.processor import Batch, ConsumerView, Processor, RuntimeView
 from stream_runtime.records import next_offsets
 from stream_runtime.runtime import ServiceSpec, StreamRuntime
 from stream_runtime.settings import KafkaSettings
+from training.model_store import load_ref
 
 log = logging.getLogger("monitor")
 METRIC_PREFIX = "flightdelay_monitor"  # of the runtime's metrics: the alert rules and the dashboard use them
@@ -51,6 +56,7 @@ class Watched:
     flights: list[FlightRow]
     predictions: list[Prediction]
     reports: list[ModelMetricsReport]
+    comparisons: list[ModelComparisonReport]
     reported: bool  # the report was due: figures and drift go out with this batch
 
 
@@ -68,6 +74,17 @@ class MonitorProcessor(Processor[Watched]):
         self._last_report = 0.0
         references = References(ControlReader(client, topics.model_control), settings.model_uri)
         self.drift = DriftWatch(references, settings.drift_window_events, self.metrics)
+        self.pairs = PairedFlights(keep=settings.comparison_max_flights)
+        self._compared: dict[tuple[str, str], int] = {}  # flights in each lineup's last report
+        self.autopilot = AutopilotControl(
+            Mode(settings.autopilot),
+            Policy(settings.autopilot_min_flights, settings.autopilot_brier_margin),
+            client,
+            topics.model_control,
+            f"{settings.group_id}-autopilot",
+            self.metrics,
+            load_ref,
+        )
         self.rebuilder = StateRebuilder(
             client,
             settings.group_id,
@@ -136,20 +153,28 @@ class MonitorProcessor(Processor[Watched]):
         for state in self.states.values():
             state.evict()
         reports = self._reports(now) if due else []
+        comparisons = self._comparisons(now) if due else []
+        metrics = [(r.model_version.encode(), r.model_dump_json().encode()) for r in reports]
         outputs = {
             self.topics.joined: [(j.prediction.flight_id.encode(), _joined_json(j)) for j in joined],
-            self.topics.model_metrics: [(r.model_version.encode(), r.model_dump_json().encode()) for r in reports],
+            self.topics.model_metrics: metrics + [(c.key, c.model_dump_json().encode()) for c in comparisons],
         }
-        return Batch(outputs, self._offsets(records), Watched(joined, flights, predictions, reports, due))
+        watched = Watched(joined, flights, predictions, reports, comparisons, due)
+        return Batch(outputs, self._offsets(records), watched)
 
     def committed(self, batch: Batch[Watched]) -> None:
         watched = batch.context
         for pair in watched.joined:
             key = self.windows.add(pair)
+            self.pairs.add(pair)
             self.metrics.joined.labels(role=key[0], version=key[1]).inc()
         self.drift.observe(watched.flights, watched.predictions)
         for report in watched.reports:
             self.metrics.report(report.role, report.model_version, report.window, report)
+        for comparison in watched.comparisons:
+            self.metrics.comparison(comparison)
+        written = self.autopilot.carry_out(watched.comparisons, self.drift.references.lineup)
+        self.drift.references.lineup.update({record.role: record for record in written})
         if watched.reported:
             self.drift.report()
             self._last_report = time.monotonic()
@@ -200,6 +225,20 @@ class MonitorProcessor(Processor[Watched]):
             for role, version in self.windows.models()
             for window, figures in self.windows.figures((role, version)).items()
         ]
+
+    def _comparisons(self, now: datetime) -> list[ModelComparisonReport]:
+        """Each lineup's paired comparison, with the autopilot's decision (only partition 0's holder acts)."""
+        lineup = self.drift.references.lineup
+        served = tuple(record.model.version if record.model else None for record in lineup.values())
+        reports = []
+        for pair, sample in sorted(self.pairs.lineups().items()):
+            if self._compared.get(pair) == len(sample.rows) and set(pair) != set(served):
+                continue  # a past lineup that gained no flight: its last report stands
+            report = comparison_report(pair, sample, now)
+            if report is not None:
+                self._compared[pair] = len(sample.rows)
+                reports.append(self.autopilot.judge(report, lineup, acting=0 in self.states))
+        return reports
 
 
 def monitor(

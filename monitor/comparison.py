@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from scipy.stats import binomtest, rankdata
@@ -28,6 +28,7 @@ ALPHA = 0.05
 TUNED_STANDARD_ERROR = 0.01
 
 Array = np.ndarray[Any, Any]
+Figure = Literal["roc_auc", "brier"]
 
 
 class Verdict(StrEnum):
@@ -40,7 +41,7 @@ class Verdict(StrEnum):
 class Difference:
     """One figure's difference b - a (challenger minus champion, signed so that positive is better for b)."""
 
-    figure: str
+    figure: Figure
     a: float
     b: float
     effect: float
@@ -87,7 +88,7 @@ def fixed_sample_half_width(standard_error: float, alpha: float = ALPHA) -> floa
     return 1.959963984540054 * standard_error if alpha == ALPHA else float("nan")
 
 
-def _difference(figure: str, a: float, b: float, effect: float, se: float, flights: int) -> Difference:
+def _difference(figure: Figure, a: float, b: float, effect: float, se: float, flights: int) -> Difference:
     half = boundary(se)
     low, high = effect - half, effect + half
     verdict = Verdict.BETTER if low > 0 else Verdict.WORSE if high < 0 else Verdict.UNDECIDED

@@ -8,7 +8,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from monitor.drift import Drift
 from monitor.online_metrics import WindowMetrics
-from schemas.monitoring import ModelMetricsReport
+from schemas.monitoring import ModelComparisonReport, ModelMetricsReport
+
+VERDICT_VALUES = {"better": 1, "undecided": 0, "worse": -1}  # the challenger's, as a gauge
 
 FIGURES = (
     "roc_auc", "pr_auc", "recall", "precision", "f1", "brier", "ece",
@@ -55,6 +57,63 @@ class MonitorMetrics:
         self.drift_events = Gauge(
             "flightdelay_monitor_drift_window_events", "Events in the drift window", drift_labels, registry=r
         )
+
+        lineup = ["champion", "challenger"]
+        figure_labels = [*lineup, "figure"]
+        self.comparison_flights = Gauge(
+            "flightdelay_monitor_comparison_flights",
+            "Flights both versions scored whose outcome is joined, since the lineup began",
+            lineup,
+            registry=r,
+        )
+        self.comparison_effect = Gauge(
+            "flightdelay_monitor_comparison_effect",
+            "Challenger's gain over the champion on the same flights (ROC-AUC: challenger minus champion; Brier: "
+            "champion minus challenger)",
+            figure_labels,
+            registry=r,
+        )
+        self.comparison_low = Gauge(
+            "flightdelay_monitor_comparison_low", "Lower end of the gain's always-valid interval", figure_labels,
+            registry=r,
+        )  # fmt: skip
+        self.comparison_high = Gauge(
+            "flightdelay_monitor_comparison_high", "Upper end of the gain's always-valid interval", figure_labels,
+            registry=r,
+        )  # fmt: skip
+        self.comparison_verdict = Gauge(
+            "flightdelay_monitor_comparison_verdict",
+            "The challenger at this look: 1 better, 0 undecided, -1 worse (valid however often it is looked at)",
+            figure_labels,
+            registry=r,
+        )
+        self.autopilot_decisions = Counter(
+            "flightdelay_monitor_autopilot_decisions",
+            "Reports on which the autopilot decided to act (in dry-run: would have)",
+            ["mode", "action"],
+            registry=r,
+        )
+        self.autopilot_writes = Counter(
+            "flightdelay_monitor_autopilot_writes",
+            "The autopilot's control writes: written, or failed (retried with backoff)",
+            ["result"],
+            registry=r,
+        )
+        self.autopilot_stopped = Gauge(
+            "flightdelay_monitor_autopilot_stopped", "1 after the autopilot rolled back, until a person acts",
+            registry=r,
+        )  # fmt: skip
+
+    def comparison(self, report: ModelComparisonReport) -> None:
+        lineup = {"champion": report.champion_version, "challenger": report.challenger_version}
+        self.comparison_flights.labels(**lineup).set(report.flights)
+        for figure in (report.roc_auc, report.brier):
+            if figure is not None:
+                labels = {**lineup, "figure": figure.figure}
+                self.comparison_effect.labels(**labels).set(figure.effect)
+                self.comparison_low.labels(**labels).set(figure.low)
+                self.comparison_high.labels(**labels).set(figure.high)
+                self.comparison_verdict.labels(**labels).set(VERDICT_VALUES[figure.verdict])
 
     def drift(self, version: str, drift: Drift) -> None:
         labels = {"name": drift.name, "version": version}

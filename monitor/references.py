@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import partial
 
 from kafka_common.model_control import ControlReader, ControlRecord, latest_by_role
-from schemas.model_control import ModelRole
+from schemas.model_control import ModelControl, ModelRole
 from training.lookup import ServingModel
 from training.manifest import OFFLINE_FIGURES
 from training.model_store import load_ref, load_serving
@@ -30,6 +30,7 @@ class References:
         self.by_version: dict[str, ReferenceProfile] = {}
         self.offline: dict[str, dict[str, float]] = {}  # by version: the manifest's test figures, by online name
         self.champion: str | None = None
+        self.lineup: dict[ModelRole, ModelControl] = {}  # the control topic's newest record of each role
 
     def start(self, timeout_s: float) -> None:
         if self._control is not None:
@@ -51,7 +52,9 @@ class References:
         return self.by_version.get(self.champion) if self.champion else None
 
     def _apply(self, records: list[ControlRecord]) -> None:
-        for role, record in latest_by_role(records).items():
+        newest = latest_by_role(records)
+        self.lineup.update(newest)
+        for role, record in newest.items():
             ref = record.model
             if ref is not None and ref.version not in self.by_version:
                 self._add(role, partial(load_ref, ref))

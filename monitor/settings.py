@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -35,5 +37,19 @@ class MonitorSettings(StreamSettings):
     )
     rebuild_timeout_s: float = Field(
         default=60, gt=0, description="longest re-read of a partition's join state (at assignment, after an abort)"
+    )
+    comparison_max_flights: int = Field(
+        default=200_000, ge=10, description="paired flights kept per champion/challenger lineup (the newest stay)"
+    )
+    autopilot: Literal["off", "dry-run", "on"] = Field(
+        default="off",
+        description="promote a challenger proven better, roll back once if the replaced champion proves better; "
+        "dry-run publishes what it would do",
+    )
+    autopilot_min_flights: int = Field(
+        default=1_000, ge=10, description="paired flights with outcomes before the autopilot acts on a comparison"
+    )
+    autopilot_brier_margin: float = Field(
+        default=0.005, ge=0, description="how much worse on Brier a promoted challenger may possibly be"
     )
     http_port: int = Field(default=8081, ge=0, le=65535, description="health and metrics; 0 picks a free port")

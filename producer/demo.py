@@ -21,6 +21,7 @@ from local_stack.processes import ScorerProcess
 from local_stack.provider import kafka_broker
 from producer.demo_monitor import (
     await_joined,
+    comparison_lines,
     drift_lines,
     last_reports,
     online_table,
@@ -152,7 +153,7 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
                 failed += publish_outcomes(config, topics.outcomes, outcomes)
                 joined = await_joined(monitor, len(predictions) + len(shadow), stop)
                 reports = last_reports(config, topics.model_metrics)
-            monitoring = online_table(reports, model_dirs), drift_lines(monitor)
+            monitoring = online_table(reports.figures, model_dirs), drift_lines(monitor)
             stop.raise_if_set()
             with console.status("writing the monitor's report"):
                 report = write_report(config, topics, models, REPORT)
@@ -162,6 +163,10 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
         console.print(versions_table(predictions, shadow))
         console.print(monitoring[0])
         console.print("drift over the replayed flights (against each version's training profile):", *monitoring[1])
+        console.print(
+            "the challenger against the champion (paired, always-valid 95 % intervals):",
+            *comparison_lines(reports.comparisons),
+        )
         console.print(report)
         clean = all(code == 0 for code in codes)
         console.print(

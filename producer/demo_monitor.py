@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from monitor.settings import MonitorSettings
 from producer.interrupt import StopRequest
 from producer.reading import committed_reader, read_messages
 from producer.replay import publish
-from schemas.monitoring import ModelMetricsReport
+from schemas.monitoring import MODEL_METRICS_RECORD, ModelComparisonReport, ModelMetricsReport
 from training.manifest import OFFLINE_FIGURES, read_manifest
 
 FIGURES = ("roc_auc", "pr_auc", "recall", "precision", "brier")
@@ -59,18 +60,46 @@ def await_joined(monitor: ScorerProcess, expected: int, stop: StopRequest | None
     return joined
 
 
-def last_reports(config: dict[str, Any], topic: str) -> dict[tuple[str, str], ModelMetricsReport]:
-    """The newest report of each (role, version) over the count window."""
+@dataclass
+class LastReports:
+    """The newest figures of each (role, version) over the count window, and of each lineup's comparison."""
+
+    figures: dict[tuple[str, str], ModelMetricsReport] = field(default_factory=dict)
+    comparisons: dict[tuple[str, str], ModelComparisonReport] = field(default_factory=dict)
+
+
+def last_reports(config: dict[str, Any], topic: str) -> LastReports:
     reader = committed_reader(config, [topic])
-    latest: dict[tuple[str, str], ModelMetricsReport] = {}
+    latest = LastReports()
     try:
         for message in read_messages(reader, lambda: False, 3, 15):
-            report = ModelMetricsReport.model_validate_json(message.value() or b"")
-            if report.window == "events":
-                latest[(report.role, report.model_version)] = report
+            report = MODEL_METRICS_RECORD.validate_json(message.value() or b"")
+            if isinstance(report, ModelComparisonReport):
+                latest.comparisons[(report.champion_version, report.challenger_version)] = report
+            elif report.window == "events":
+                latest.figures[(report.role, report.model_version)] = report
     finally:
         reader.close()
     return latest
+
+
+def comparison_lines(comparisons: dict[tuple[str, str], ModelComparisonReport]) -> list[str]:
+    """The gate's verdict on each challenger, on the flights both versions scored."""
+    lines = []
+    for (champion, challenger), report in sorted(comparisons.items()):
+        auc = report.roc_auc
+        verdict = (
+            f"ROC-AUC {auc.challenger:.3f} vs {auc.champion:.3f}, gain {auc.effect:+.3f} [{auc.low:+.3f}, "
+            f"{auc.high:+.3f}]: [bold]{auc.verdict}[/]"
+            if auc is not None
+            else "ROC-AUC: too few flights of one class"
+        )
+        brier = report.brier
+        lines.append(
+            f"\n  challenger {challenger} against champion {champion} on {report.flights:,} paired flights: {verdict}; "
+            f"Brier gain {brier.effect:+.4f} [{brier.low:+.4f}, {brier.high:+.4f}]: {brier.verdict}"
+        )
+    return lines or ["\n  none: no flight was scored by both a champion and a challenger"]
 
 
 def online_table(reports: dict[tuple[str, str], ModelMetricsReport], model_dirs: dict[str, Path]) -> Table:

@@ -8,6 +8,7 @@ sha256 of the version's `manifest.json`, which in turn holds the sha256 of every
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -33,6 +34,23 @@ class ModelRef(BaseModel):
         return other is not None and (self.version, self.manifest_sha256) == (other.version, other.manifest_sha256)
 
 
+class AutopilotEvidence(BaseModel):
+    """Why the monitor's autopilot wrote a record: its action and the paired comparison it acted on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: Literal["promote", "rollback"]
+    champion_version: str = Field(description="the champion of the comparison (before this record)")
+    challenger_version: str
+    flights: int
+    roc_auc_effect: float = Field(description="challenger minus champion")
+    roc_auc_low: float
+    roc_auc_high: float
+    brier_effect: float = Field(description="champion minus challenger: positive favours the challenger")
+    brier_low: float
+    brier_high: float
+
+
 class ModelControl(BaseModel):
     """The model a role is given (or, for the challenger, none: the shadow stops)."""
 
@@ -46,6 +64,9 @@ class ModelControl(BaseModel):
     requested_at: AwareDatetime
     requested_by: str = Field(min_length=1)
     reason: str = ""
+    autopilot: AutopilotEvidence | None = Field(
+        default=None, description="set when the monitor's autopilot wrote this record; null when a person did"
+    )
 
     @model_validator(mode="after")
     def _champion_names_a_model(self) -> ModelControl:

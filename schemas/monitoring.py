@@ -1,11 +1,13 @@
-"""Payloads the monitor writes: each prediction joined with its flight's outcome, and each model's online figures."""
+"""Payloads the monitor writes: each prediction joined with its flight's outcome, each model's online figures,
+and the paired comparison of champion and challenger (these two share the model-metrics topic, told apart by
+`kind`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
 
 from schemas.model_control import ModelRole
 from schemas.outputs import SourcePosition
@@ -34,6 +36,7 @@ class ModelMetricsReport(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    kind: Literal["figures"] = "figures"
     role: ModelRole
     model_version: str
     window: Literal["events", "event_time"] = Field(
@@ -54,3 +57,82 @@ class ModelMetricsReport(BaseModel):
     actual_delayed_rate: float
     pending: int = Field(description="predictions of this scorer's partitions still waiting for an outcome")
     reported_at: datetime
+
+
+class FigureComparison(BaseModel):
+    """One figure of both versions on the same flights; `effect` is signed so that positive favours the
+    challenger, and [low, high] is an always-valid interval: it may be looked at after every batch."""
+
+    model_config = ConfigDict(frozen=True)
+
+    figure: Literal["roc_auc", "brier"]
+    champion: float
+    challenger: float
+    effect: float = Field(description="challenger minus champion for ROC-AUC; champion minus challenger for Brier")
+    standard_error: float
+    low: float
+    high: float
+    verdict: Literal["better", "worse", "undecided"] = Field(description="the challenger's, at this look")
+
+
+class RecallAtThresholds(BaseModel):
+    """Each version at its own threshold on the same delayed flights, with McNemar's exact test."""
+
+    model_config = ConfigDict(frozen=True)
+
+    champion_recall: float
+    challenger_recall: float
+    champion_precision: float | None
+    challenger_precision: float | None
+    only_champion: int = Field(description="delayed flights the champion flags and the challenger misses")
+    only_challenger: int
+    mcnemar_p: float = Field(description="fixed-sample p-value: reported, not a gate")
+
+
+class AutopilotDecision(BaseModel):
+    """What the autopilot decided on this comparison, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    mode: Literal["off", "dry-run", "on"]
+    action: Literal["none", "promote", "rollback"]
+    reason: str
+    acting: bool = Field(
+        description="true when this monitor writes the records once this report is committed (mode on, and it "
+        "holds partition 0)"
+    )
+
+
+class ModelComparisonReport(BaseModel):
+    """Champion and challenger on the flights both scored whose outcomes are joined, since the pair began."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["comparison"] = "comparison"
+    champion_version: str
+    challenger_version: str
+    flights: int
+    delayed: int
+    roc_auc: FigureComparison | None = Field(description="None until both classes have two flights")
+    brier: FigureComparison
+    recall: RecallAtThresholds
+    alpha: float = Field(description="the intervals' error rate over all looks together")
+    autopilot: AutopilotDecision | None = None
+    reported_at: datetime
+
+    @property
+    def key(self) -> bytes:
+        return f"{self.champion_version}..{self.challenger_version}".encode()
+
+
+def _kind(value: Any) -> str:
+    """A record written before the field existed is a figures report."""
+    found = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    return str(found or "figures")
+
+
+ModelMetricsRecord = Annotated[
+    Annotated[ModelMetricsReport, Tag("figures")] | Annotated[ModelComparisonReport, Tag("comparison")],
+    Discriminator(_kind),
+]
+MODEL_METRICS_RECORD: TypeAdapter[ModelMetricsReport | ModelComparisonReport] = TypeAdapter(ModelMetricsRecord)
