@@ -79,10 +79,11 @@ def asyncapi() -> dict[str, Any]:
             ),
             "modelMetrics": channel(
                 topics.model_metrics,
-                "ModelMetricsReport|ModelComparisonReport",
+                "ModelMetricsReport|ModelComparisonReport|PerformanceEstimateReport",
                 "The monitor's online figures per model version and window, keyed by version (`kind`: figures), "
-                "and the paired comparison of each champion and challenger, keyed `<champion>..<challenger>` "
-                "(`kind`: comparison).",
+                "the paired comparison of each champion and challenger, keyed `<champion>..<challenger>` "
+                "(`kind`: comparison), and each version's figures estimated on its predictions still waiting for "
+                "an outcome, keyed by version (`kind`: estimate).",
             ),
             "modelControl": channel(
                 topics.model_control,
@@ -140,6 +141,13 @@ def asyncapi() -> dict[str, Any]:
                     "Champion against challenger on the same flights: ROC-AUC and Brier gains with always-valid "
                     "intervals, recall at each threshold, and the autopilot's decision.",
                     {"type": "string", "description": "<champion version>..<challenger version>"},
+                ),
+                "PerformanceEstimateReport": message(
+                    "performance_estimate.schema.json",
+                    "PerformanceEstimateReport",
+                    "ROC-AUC, recall, precision, F1 and Brier estimated from the probabilities of the predictions "
+                    "still waiting for an outcome, with 95 % intervals.",
+                    {"type": "string", "description": "the model version"},
                 ),
                 "ModelControl": message(
                     "model_control.schema.json",

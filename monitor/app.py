@@ -25,6 +25,8 @@ from kafka_common.settings import TopicSettings
 from monitor.autopilot import Mode, Policy
 from monitor.autopilot_control import AutopilotControl
 from monitor.drift_watch import DriftWatch
+from monitor.estimate_reports import estimated_figures, waiting_estimates
+from monitor.estimation import estimate
 from monitor.gate import comparison_report
 from monitor.join import Joined, JoinState, Outcome, Prediction
 from monitor.metrics import MonitorMetrics
@@ -35,7 +37,7 @@ from monitor.references import References
 from monitor.settings import MonitorSettings
 from monitor.windows import ModelWindows
 from schemas.model_control import ModelRole
-from schemas.monitoring import JoinedPrediction, ModelComparisonReport, ModelMetricsReport
+from schemas.monitoring import JoinedPrediction, ModelComparisonReport, ModelMetricsReport, PerformanceEstimateReport
 from schemas.outputs import SourcePosition
 from stream_runtime.processor import Batch, ConsumerView, Processor, RuntimeView
 from stream_runtime.records import next_offsets
@@ -56,6 +58,7 @@ class Watched:
     flights: list[FlightRow]
     predictions: list[Prediction]
     reports: list[ModelMetricsReport]
+    estimates: list[PerformanceEstimateReport]
     comparisons: list[ModelComparisonReport]
     reported: bool  # the report was due: figures and drift go out with this batch
 
@@ -153,13 +156,15 @@ class MonitorProcessor(Processor[Watched]):
         for state in self.states.values():
             state.evict()
         reports = self._reports(now) if due else []
+        estimates = waiting_estimates(self.states.values(), self.settings.window_events, now) if due else []
         comparisons = self._comparisons(now) if due else []
         metrics = [(r.model_version.encode(), r.model_dump_json().encode()) for r in reports]
+        metrics += [(e.model_version.encode(), e.model_dump_json().encode()) for e in estimates]
         outputs = {
             self.topics.joined: [(j.prediction.flight_id.encode(), _joined_json(j)) for j in joined],
             self.topics.model_metrics: metrics + [(c.key, c.model_dump_json().encode()) for c in comparisons],
         }
-        watched = Watched(joined, flights, predictions, reports, comparisons, due)
+        watched = Watched(joined, flights, predictions, reports, estimates, comparisons, due)
         return Batch(outputs, self._offsets(records), watched)
 
     def committed(self, batch: Batch[Watched]) -> None:
@@ -171,6 +176,8 @@ class MonitorProcessor(Processor[Watched]):
         self.drift.observe(watched.flights, watched.predictions)
         for report in watched.reports:
             self.metrics.report(report.role, report.model_version, report.window, report)
+        for estimated in watched.estimates:
+            self.metrics.estimated(estimated.role, estimated.model_version, "waiting", estimated.figures)
         for comparison in watched.comparisons:
             self.metrics.comparison(comparison)
         written = self.autopilot.carry_out(watched.comparisons, self.drift.references.lineup)
@@ -212,19 +219,25 @@ class MonitorProcessor(Processor[Watched]):
         return points
 
     def _reports(self, now: datetime) -> list[ModelMetricsReport]:
+        """Each window's figures, with the same flights' figures estimated from their probabilities alone."""
         pending = sum(state.pending for state in self.states.values())
-        return [
-            ModelMetricsReport(
-                role=role,
-                model_version=version,
-                window=window,
-                pending=pending,
-                reported_at=now,
-                **figures.as_dict(),
-            )
-            for role, version in self.windows.models()
-            for window, figures in self.windows.figures((role, version)).items()
-        ]
+        reports = []
+        for role, version in self.windows.models():
+            for window, sample in self.windows.samples((role, version)).items():
+                figures = sample.figures().as_dict()
+                found = estimate(sample.probability, sample.threshold)
+                reports.append(
+                    ModelMetricsReport(
+                        role=role,
+                        model_version=version,
+                        window=window,
+                        pending=pending,
+                        estimated=estimated_figures(found, figures),
+                        reported_at=now,
+                        **figures,
+                    )
+                )
+        return reports
 
     def _comparisons(self, now: datetime) -> list[ModelComparisonReport]:
         """Each lineup's paired comparison, with the autopilot's decision (only partition 0's holder acts)."""

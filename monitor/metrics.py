@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from monitor.drift import Drift
 from monitor.online_metrics import WindowMetrics
-from schemas.monitoring import ModelComparisonReport, ModelMetricsReport
+from schemas.monitoring import EstimatedFigure, ModelComparisonReport, ModelMetricsReport
 
 VERDICT_VALUES = {"better": 1, "undecided": 0, "worse": -1}  # the challenger's, as a gauge
 
@@ -99,10 +100,41 @@ class MonitorMetrics:
             ["result"],
             registry=r,
         )
+        estimate_labels = ["role", "version", "basis", "figure"]  # basis: waiting, or a window of joined flights
+        self.estimate = Gauge(
+            "flightdelay_model_estimated",
+            "A figure estimated from the probabilities alone (the predictions still waiting, or a window's flights)",
+            estimate_labels,
+            registry=r,
+        )
+        self.estimate_low = Gauge(
+            "flightdelay_model_estimated_low", "Lower end of the estimate's 95 % interval", estimate_labels, registry=r
+        )
+        self.estimate_high = Gauge(
+            "flightdelay_model_estimated_high", "Upper end of the estimate's 95 % interval", estimate_labels,
+            registry=r,
+        )  # fmt: skip
+        self.concept_shift = Gauge(
+            "flightdelay_monitor_concept_shift",
+            "1 while a window's realized figure departs from its estimate beyond chance: the relation between "
+            "inputs and delays changed",
+            ["role", "version", "window", "figure"],
+            registry=r,
+        )
         self.autopilot_stopped = Gauge(
             "flightdelay_monitor_autopilot_stopped", "1 after the autopilot rolled back, until a person acts",
             registry=r,
         )  # fmt: skip
+
+    def estimated(self, role: str, version: str, basis: str, figures: Sequence[EstimatedFigure]) -> None:
+        for figure in figures:
+            labels = {"role": role, "version": version, "basis": basis, "figure": figure.figure}
+            self.estimate.labels(**labels).set(figure.estimate)
+            self.estimate_low.labels(**labels).set(figure.low)
+            self.estimate_high.labels(**labels).set(figure.high)
+            if figure.departs is not None:
+                shift = {"role": role, "version": version, "window": basis, "figure": figure.figure}
+                self.concept_shift.labels(**shift).set(int(figure.departs))
 
     def comparison(self, report: ModelComparisonReport) -> None:
         lineup = {"champion": report.champion_version, "challenger": report.challenger_version}
@@ -130,3 +162,5 @@ class MonitorMetrics:
                     self.figure.remove(role, version, window, name)
             else:
                 self.figure.labels(role=role, version=version, window=window, figure=name).set(value)
+        if isinstance(figures, ModelMetricsReport):
+            self.estimated(role, version, window, figures.estimated)

@@ -63,9 +63,9 @@ class RollingPoint:
     metrics: WindowMetrics
 
 
-def rolling(rows: ModelRows, window: int, step: int | None = None) -> list[RollingPoint]:
-    """Figures over a window sliding along the departures, every `step` predictions (a quarter window by
-    default); a version with fewer than `window` joined predictions gets one point over all of them."""
+def rolling_windows(rows: ModelRows, window: int, step: int | None = None) -> list[slice]:
+    """A window sliding along the departures, every `step` predictions (a quarter window by default); a
+    version with fewer than `window` joined predictions gets one window of all of them."""
     if not len(rows):
         return []
     size = min(window, len(rows))
@@ -73,12 +73,17 @@ def rolling(rows: ModelRows, window: int, step: int | None = None) -> list[Rolli
     ends = list(range(size, len(rows) + 1, stride))
     if ends[-1] != len(rows):
         ends.append(len(rows))  # the newest predictions always count
+    return [slice(end - size, end) for end in ends]
+
+
+def rolling(rows: ModelRows, window: int, step: int | None = None) -> list[RollingPoint]:
+    """Figures over each of `rolling_windows`."""
     return [
         RollingPoint(
-            float(rows.departure_s[end - 1]),
-            window_metrics(rows.probability[end - size : end], rows.delayed[end - size : end], rows.threshold),
+            float(rows.departure_s[chosen.stop - 1]),
+            window_metrics(rows.probability[chosen], rows.delayed[chosen], rows.threshold),
         )
-        for end in ends
+        for chosen in rolling_windows(rows, window, step)
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -12,6 +13,16 @@ from monitor.online_metrics import WindowMetrics, window_metrics
 from schemas.model_control import ModelRole
 
 ModelKey = tuple[ModelRole, str]  # role, version
+
+
+@dataclass(frozen=True)
+class WindowSample:
+    probability: np.ndarray[Any, Any]
+    delayed: np.ndarray[Any, Any]
+    threshold: float
+
+    def figures(self) -> WindowMetrics:
+        return window_metrics(self.probability, self.delayed, self.threshold)
 
 
 @dataclass
@@ -38,16 +49,20 @@ class ModelWindows:
         window.pairs.append((joined.outcome.departure_s, prediction.probability, joined.outcome.delayed))
         return key
 
-    def figures(self, key: ModelKey) -> dict[str, WindowMetrics]:
-        """The model's figures over the last `window_events` pairs and over the last `window_s` of event time."""
+    def samples(self, key: ModelKey) -> dict[str, WindowSample]:
+        """The model's last `window_events` pairs (`events`) and those of the last `window_s` of event time."""
         window = self._models[key]
         rows = np.array(list(window.pairs), dtype=np.float64).reshape(-1, 3)
         by_count = rows[-self.window_events :]
         by_time = rows[rows[:, 0] >= rows[:, 0].max() - self.window_s] if len(rows) else rows
         return {
-            "events": window_metrics(by_count[:, 1], by_count[:, 2] > 0, window.threshold),
-            "event_time": window_metrics(by_time[:, 1], by_time[:, 2] > 0, window.threshold),
+            name: WindowSample(chosen[:, 1], chosen[:, 2] > 0, window.threshold)
+            for name, chosen in (("events", by_count), ("event_time", by_time))
         }
+
+    def figures(self, key: ModelKey) -> dict[str, WindowMetrics]:
+        """The model's figures over each window of `samples`."""
+        return {name: sample.figures() for name, sample in self.samples(key).items()}
 
     def models(self) -> list[ModelKey]:
         return sorted(self._models)

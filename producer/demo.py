@@ -23,6 +23,7 @@ from producer.demo_monitor import (
     await_joined,
     comparison_lines,
     drift_lines,
+    estimate_lines,
     last_reports,
     online_table,
     publish_outcomes,
@@ -166,6 +167,10 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
         console.print(
             "the challenger against the champion (paired, always-valid 95 % intervals):",
             *comparison_lines(reports.comparisons),
+        )
+        console.print(
+            "estimated before the outcomes (from the probabilities, 95 % intervals) -> realized:",
+            *estimate_lines(reports),
         )
         console.print(report)
         clean = all(code == 0 for code in codes)

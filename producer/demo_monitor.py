@@ -20,7 +20,12 @@ from monitor.settings import MonitorSettings
 from producer.interrupt import StopRequest
 from producer.reading import committed_reader, read_messages
 from producer.replay import publish
-from schemas.monitoring import MODEL_METRICS_RECORD, ModelComparisonReport, ModelMetricsReport
+from schemas.monitoring import (
+    MODEL_METRICS_RECORD,
+    ModelComparisonReport,
+    ModelMetricsReport,
+    PerformanceEstimateReport,
+)
 from training.manifest import OFFLINE_FIGURES, read_manifest
 
 FIGURES = ("roc_auc", "pr_auc", "recall", "precision", "brier")
@@ -66,6 +71,8 @@ class LastReports:
 
     figures: dict[tuple[str, str], ModelMetricsReport] = field(default_factory=dict)
     comparisons: dict[tuple[str, str], ModelComparisonReport] = field(default_factory=dict)
+    # per (role, version), the estimate over the most predictions waiting: the one made before the outcomes came
+    before_outcomes: dict[tuple[str, str], PerformanceEstimateReport] = field(default_factory=dict)
 
 
 def last_reports(config: dict[str, Any], topic: str) -> LastReports:
@@ -76,6 +83,10 @@ def last_reports(config: dict[str, Any], topic: str) -> LastReports:
             report = MODEL_METRICS_RECORD.validate_json(message.value() or b"")
             if isinstance(report, ModelComparisonReport):
                 latest.comparisons[(report.champion_version, report.challenger_version)] = report
+            elif isinstance(report, PerformanceEstimateReport):
+                key = (report.role, report.model_version)
+                if report.waiting >= getattr(latest.before_outcomes.get(key), "waiting", 0):
+                    latest.before_outcomes[key] = report
             elif report.window == "events":
                 latest.figures[(report.role, report.model_version)] = report
     finally:
@@ -100,6 +111,23 @@ def comparison_lines(comparisons: dict[tuple[str, str], ModelComparisonReport]) 
             f"Brier gain {brier.effect:+.4f} [{brier.low:+.4f}, {brier.high:+.4f}]: {brier.verdict}"
         )
     return lines or ["\n  none: no flight was scored by both a champion and a challenger"]
+
+
+def estimate_lines(latest: LastReports) -> list[str]:
+    """Each version's figures estimated from its probabilities while the outcomes were still to come, beside
+    what the outcomes then said."""
+    lines = []
+    for key, before in sorted(latest.before_outcomes.items()):
+        realized = latest.figures.get(key)
+        cells = []
+        for figure in before.figures:
+            value = getattr(realized, figure.figure, None) if realized is not None else None
+            shown = f"{value:.3f}" if value is not None else "-"
+            cells.append(f"{figure.figure} {figure.estimate:.3f} [{figure.low:.3f}, {figure.high:.3f}] -> {shown}")
+        shifted = [f.figure for f in (realized.estimated if realized is not None else []) if f.departs]
+        verdict = f" [red]concept shift: {', '.join(shifted)}[/]" if shifted else ""
+        lines.append(f"\n  {key[0]} {key[1]} on {before.waiting:,} waiting predictions: " + "; ".join(cells) + verdict)
+    return lines or ["\n  none: the monitor published no estimate"]
 
 
 def online_table(reports: dict[tuple[str, str], ModelMetricsReport], model_dirs: dict[str, Path]) -> Table:

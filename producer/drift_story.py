@@ -29,6 +29,10 @@ from kafka_common.settings import TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
 from local_stack.processes import ScorerProcess
 from local_stack.provider import kafka_broker
+from monitor.estimate_reports import estimated_figures
+from monitor.estimation import estimate
+from monitor.online_metrics import window_metrics
+from monitor.report import ModelRows, rolling_windows
 from monitor.report_page import ReportInputs, render, save_figures
 from monitor.report_source import gather
 from monitor.settings import MonitorSettings
@@ -132,6 +136,7 @@ def tell(console: Console, inputs: ReportInputs, test: dict[str, float], drift_l
         line = f"  up to {_day(point.departure_s)}: ROC-AUC {m.roc_auc:.3f}, recall {m.recall:.3f}"
         below = m.recall < test["recall_delayed"] - RECALL_MARGIN
         console.print(line + ("  [red](recall below the alert's line)[/]" if below else ""))
+    tell_estimates(console, rows, inputs.window)
     console.print(f"drift, windows of {inputs.drift_window:,} flights against the January-October profile:")
     for window in inputs.drift:
         drifting = ", ".join(f"{v.name} {v.psi:.2f}" for v in window.verdicts if v.drifting) or "none"
@@ -141,6 +146,24 @@ def tell(console: Console, inputs: ReportInputs, test: dict[str, float], drift_l
         for verdict in sorted(first.verdicts, key=lambda v: -v.psi):
             console.print(f"  first window: {verdict.describe()}")
     console.print(f"the monitor's own drift log lines: {len(drift_log)}", *drift_log[:12], sep="\n  ")
+
+
+def tell_estimates(console: Console, rows: ModelRows, window: int) -> None:
+    """What the model's own probabilities promised (the estimate the monitor makes before the outcomes) beside
+    what the outcomes then said, over all flights and consecutive windows."""
+    console.print(
+        f"estimated from the probabilities (95 %) -> realized, consecutive windows of {window:,} joined predictions:"
+    )
+    windows = [slice(0, len(rows)), *rolling_windows(rows, window, step=window)]
+    for number, chosen in enumerate(windows):
+        found = estimate(rows.probability[chosen], rows.threshold)
+        realized = window_metrics(rows.probability[chosen], rows.delayed[chosen], rows.threshold).as_dict()
+        figures = estimated_figures(found, realized)
+        cells = [f"{f.figure} {f.estimate:.3f} [{f.low:.3f}, {f.high:.3f}] -> {f.realized:.3f}" for f in figures]
+        shifted = [f.figure for f in figures if f.departs]
+        label = "all flights" if number == 0 else f"up to {_day(float(rows.departure_s[chosen.stop - 1]))}"
+        mark = f"  [red]concept shift: {', '.join(shifted)}[/]" if shifted else ""
+        console.print(f"  {label}: " + "; ".join(cells) + mark)
 
 
 def _day(seconds: float) -> str:

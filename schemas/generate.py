@@ -14,7 +14,7 @@ from typing import Any
 
 from schemas.flight_event import FlightEvent
 from schemas.model_control import ModelControl
-from schemas.monitoring import JoinedPrediction, ModelComparisonReport, ModelMetricsReport
+from schemas.monitoring import JoinedPrediction, ModelComparisonReport, ModelMetricsReport, PerformanceEstimateReport
 from schemas.outcome import FlightOutcome
 from schemas.outputs import DeadLetter, DelayPrediction
 
@@ -28,6 +28,7 @@ SCHEMA_FILES: dict[str, Callable[[], dict[str, Any]]] = {
     "joined_prediction.schema.json": lambda: JoinedPrediction.model_json_schema(mode="serialization"),
     "model_metrics.schema.json": lambda: ModelMetricsReport.model_json_schema(mode="serialization"),
     "model_comparison.schema.json": lambda: ModelComparisonReport.model_json_schema(mode="serialization"),
+    "performance_estimate.schema.json": lambda: PerformanceEstimateReport.model_json_schema(mode="serialization"),
 }
 
 

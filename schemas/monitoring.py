@@ -1,6 +1,6 @@
 """Payloads the monitor writes: each prediction joined with its flight's outcome, each model's online figures,
-and the paired comparison of champion and challenger (these two share the model-metrics topic, told apart by
-`kind`)."""
+the paired comparison of champion and challenger, and the figures estimated before the outcomes (these three
+share the model-metrics topic, told apart by `kind`)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,39 @@ class ModelMetricsReport(BaseModel):
     predicted_delayed_rate: float
     actual_delayed_rate: float
     pending: int = Field(description="predictions of this scorer's partitions still waiting for an outcome")
+    estimated: list[EstimatedFigure] = Field(
+        default_factory=list, description="the same flights' figures estimated from their probabilities alone"
+    )
+    reported_at: datetime
+
+
+class EstimatedFigure(BaseModel):
+    """A figure estimated from the probabilities alone (as if they were calibrated), with its 95 % interval; once
+    the outcomes are known, the realized value beside it and whether it departs beyond chance (0.1 %)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    figure: Literal["roc_auc", "recall", "precision", "f1", "brier"]
+    estimate: float
+    low: float
+    high: float
+    realized: float | None = None
+    departs: bool | None = Field(
+        default=None, description="ROC-AUC and Brier only: the relation between inputs and delays has changed"
+    )
+
+
+class PerformanceEstimateReport(BaseModel):
+    """One version's figures estimated on its predictions still waiting for an outcome (the newest
+    MONITOR_WINDOW_EVENTS of them): how it is doing before anyone can know."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["estimate"] = "estimate"
+    role: ModelRole
+    model_version: str
+    waiting: int = Field(description="predictions the estimate covers")
+    figures: list[EstimatedFigure]
     reported_at: datetime
 
 
@@ -132,7 +165,11 @@ def _kind(value: Any) -> str:
 
 
 ModelMetricsRecord = Annotated[
-    Annotated[ModelMetricsReport, Tag("figures")] | Annotated[ModelComparisonReport, Tag("comparison")],
+    Annotated[ModelMetricsReport, Tag("figures")]
+    | Annotated[ModelComparisonReport, Tag("comparison")]
+    | Annotated[PerformanceEstimateReport, Tag("estimate")],
     Discriminator(_kind),
 ]
-MODEL_METRICS_RECORD: TypeAdapter[ModelMetricsReport | ModelComparisonReport] = TypeAdapter(ModelMetricsRecord)
+MODEL_METRICS_RECORD: TypeAdapter[ModelMetricsReport | ModelComparisonReport | PerformanceEstimateReport] = TypeAdapter(
+    ModelMetricsRecord
+)
