@@ -29,20 +29,28 @@ class _Side:
     probability: float
     threshold: float
     delayed: bool
+    departure_s: float
 
 
 @dataclass
 class PairedSample:
-    """One lineup's paired flights: both probabilities and the outcome, oldest first."""
+    """One lineup's paired flights: both probabilities, the outcome and the scheduled departure, in the order
+    they were paired."""
 
     champion_threshold: float
     challenger_threshold: float
-    rows: deque[tuple[float, float, bool]]
+    rows: deque[tuple[float, float, bool, float]]
 
     def arrays(self) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
         """(delayed, champion probability, challenger probability) of every pair."""
-        table = np.array(list(self.rows), dtype=np.float64).reshape(-1, 3)
+        table = self._table()
         return table[:, 2] > 0, table[:, 0], table[:, 1]
+
+    def departures(self) -> np.ndarray[Any, Any]:
+        return self._table()[:, 3]
+
+    def _table(self) -> np.ndarray[Any, Any]:
+        return np.array(list(self.rows), dtype=np.float64).reshape(-1, 4)
 
 
 @dataclass
@@ -56,7 +64,7 @@ class PairedFlights:
     def add(self, joined: Joined) -> Lineup | None:
         """Take one joined prediction; return the lineup it completed a pair of, if it did."""
         p = joined.prediction
-        side = _Side(p.role, p.version, p.probability, p.threshold, joined.outcome.delayed)
+        side = _Side(p.role, p.version, p.probability, p.threshold, joined.outcome.delayed, p.departure_s)
         other = self._waiting.get(p.flight_id)
         if other is None or other.role == side.role:
             # First of the flight, or the same role again (a re-scored event): the newest stands.
@@ -74,7 +82,7 @@ class PairedFlights:
             sample = self._lineups[lineup] = PairedSample(
                 champion.threshold, challenger.threshold, deque(maxlen=self.keep)
             )
-        sample.rows.append((champion.probability, challenger.probability, champion.delayed))
+        sample.rows.append((champion.probability, challenger.probability, champion.delayed, champion.departure_s))
         return lineup
 
     def lineups(self) -> dict[Lineup, PairedSample]:

@@ -1,5 +1,5 @@
 """The monitor's report as one self-contained HTML page: a table of each version's online figures beside its
-offline ones, and four figures drawn with matplotlib as inline SVG (no files beside the page, no scripts)."""
+offline ones, and five figures drawn with matplotlib as inline SVG (no files beside the page, no scripts)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from monitor.drift import SIGNIFICANT_PSI
+from monitor.pairing import Lineup
 from monitor.report import DriftPoint, ModelRows, ReliabilityBin, RollingPoint
+from monitor.report_gate import GatePoint
 from monitor.windows import ModelKey
 
 if TYPE_CHECKING:
@@ -27,10 +29,13 @@ FIGURES: dict[str, str] = {
     "rolling-recall": "Recall at each version's threshold over the same windows",
     "reliability": "Reliability: mean predicted probability against the delayed share, per version",
     "psi": "Population stability index per feature over windows of flight events, against the champion's profile",
+    "gate": "The challenger's ROC-AUC gain over the champion on the same flights, with its always-valid 95 % "
+    "interval, as the pairs accumulated",
 }
 
 
 PSI_FLOOR = 0.001  # a log axis has no 0: smaller values are drawn here, and the label says so
+GATE_AXIS_LIMIT = 0.15  # ROC-AUC gain: a gate decides well inside this
 MIN_TIME_PAD_S = 3 * 3600.0  # around a single point in time, hours, not matplotlib's default years
 
 
@@ -50,6 +55,7 @@ class ReportInputs:
     champion: str | None  # whose reference profile the drift is measured against
     flights: int
     score_drift: list[DriftPoint] = field(default_factory=list)  # the champion's scores, windows of their own
+    gate: Mapping[Lineup, list[GatePoint]] = field(default_factory=dict)
 
 
 def render(inputs: ReportInputs) -> str:
@@ -87,6 +93,7 @@ def figures(inputs: ReportInputs) -> dict[str, Figure]:
         "rolling-recall": _rolling_figure(inputs, "recall", "recall"),
         "reliability": _reliability_figure(inputs),
         "psi": _psi_figure(inputs),
+        "gate": _gate_figure(inputs),
     }
 
 
@@ -211,6 +218,37 @@ def _psi_figure(inputs: ReportInputs) -> Figure:
     )
     axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     _fit_time_axis(axes, shown)
+    return figure
+
+
+def _gate_figure(inputs: ReportInputs) -> Figure:
+    figure, axes = _figure()
+    shown = [point for points in inputs.gate.values() for point in points]
+    if not shown:
+        _empty(axes, "no flight scored by both a champion and a challenger has its outcome yet")
+        return figure
+    for (champion, challenger), points in inputs.gate.items():
+        if not points:
+            continue
+        times = _times([p.departure_s for p in points])
+        lines = axes.plot(times, [p.effect for p in points], marker=".", label=f"{challenger} against {champion}")
+        colour = lines[0].get_color()
+        axes.fill_between(times, [p.low for p in points], [p.high for p in points], color=colour, alpha=0.2)
+        last = points[-1]
+        axes.annotate(
+            f"{last.verdict} after {last.flights:,} flights", (times[-1], last.effect), fontsize="small",
+            xytext=(-4, 8), textcoords="offset points", ha="right", color=colour,
+        )  # fmt: skip
+    axes.axhline(0, linestyle="--", color="grey", linewidth=1)
+    # The first looks' intervals span most of [-1, 1]; the axis shows where decisions happen.
+    low = max(min(p.low for p in shown), -GATE_AXIS_LIMIT)
+    high = min(max(p.high for p in shown), GATE_AXIS_LIMIT)
+    axes.set_ylim(min(low, -0.02) * 1.1, max(high, 0.02) * 1.1)
+    axes.set_ylabel("ROC-AUC gain (challenger - champion)")
+    axes.set_xlabel(f"scheduled departure of the newest pair (band: the interval, cut at ±{GATE_AXIS_LIMIT})")
+    axes.set_title("band above 0: the challenger is better; below 0: worse; across 0: undecided", fontsize="small")
+    axes.legend(loc="best", fontsize="small")
+    _fit_time_axis(axes, [p.departure_s for p in shown])
     return figure
 
 

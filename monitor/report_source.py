@@ -17,6 +17,7 @@ from monitor.join import Prediction
 from monitor.records import FlightRow, parse
 from monitor.references import References
 from monitor.report import drift_over_time, model_rows, reliability, rolling
+from monitor.report_gate import gate_over_time, paired_samples
 from monitor.report_page import ReportInputs
 from monitor.settings import MonitorSettings
 from schemas.model_control import ModelRole
@@ -64,6 +65,7 @@ def gather(
         drift_window=settings.drift_window_events,
         models=models,
         rolling={key: rolling(rows, settings.window_events) for key, rows in models.items()},
+        gate={lineup: gate_over_time(sample) for lineup, sample in paired_samples(valid).items()},
         reliability={key: reliability(rows.probability, rows.delayed) for key, rows in models.items()},
         offline=references.offline,
         drift=drift_over_time(flights, DRIFT_FEATURES, profile.features, settings.drift_window_events)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Producer
+from rich.markup import escape
 from rich.table import Table
 
 from kafka_common.settings import TopicSettings
@@ -96,20 +97,7 @@ def last_reports(config: dict[str, Any], topic: str) -> LastReports:
 
 def comparison_lines(comparisons: dict[tuple[str, str], ModelComparisonReport]) -> list[str]:
     """The gate's verdict on each challenger, on the flights both versions scored."""
-    lines = []
-    for (champion, challenger), report in sorted(comparisons.items()):
-        auc = report.roc_auc
-        verdict = (
-            f"ROC-AUC {auc.challenger:.3f} vs {auc.champion:.3f}, gain {auc.effect:+.3f} [{auc.low:+.3f}, "
-            f"{auc.high:+.3f}]: [bold]{auc.verdict}[/]"
-            if auc is not None
-            else "ROC-AUC: too few flights of one class"
-        )
-        brier = report.brier
-        lines.append(
-            f"\n  challenger {challenger} against champion {champion} on {report.flights:,} paired flights: {verdict}; "
-            f"Brier gain {brier.effect:+.4f} [{brier.low:+.4f}, {brier.high:+.4f}]: {brier.verdict}"
-        )
+    lines = [f"\n  {escape(report.summary())}" for _, report in sorted(comparisons.items())]
     return lines or ["\n  none: no flight was scored by both a champion and a challenger"]
 
 

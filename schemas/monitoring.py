@@ -157,6 +157,26 @@ class ModelComparisonReport(BaseModel):
     def key(self) -> bytes:
         return f"{self.champion_version}..{self.challenger_version}".encode()
 
+    def summary(self) -> str:
+        """One line for people: both gains with their intervals and verdicts, and the autopilot's decision."""
+        auc = self.roc_auc
+        verdict = (
+            f"ROC-AUC {auc.challenger:.3f} vs {auc.champion:.3f}, gain {auc.effect:+.3f} [{auc.low:+.3f}, "
+            f"{auc.high:+.3f}]: {auc.verdict}"
+            if auc is not None
+            else "ROC-AUC: too few flights of one class"
+        )
+        brier = self.brier
+        line = (
+            f"challenger {self.challenger_version} against champion {self.champion_version} on {self.flights:,} "
+            f"paired flights: {verdict}; Brier gain {brier.effect:+.4f} [{brier.low:+.4f}, {brier.high:+.4f}]: "
+            f"{brier.verdict}"
+        )
+        pilot = self.autopilot
+        if pilot is not None and pilot.mode != "off":
+            line += f"; autopilot ({pilot.mode}): {pilot.action}, {pilot.reason}"
+        return line
+
 
 def _kind(value: Any) -> str:
     """A record written before the field existed is a figures report."""

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from confluent_kafka import KafkaException
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -17,6 +18,7 @@ from kafka_common.model_control import ControlReader, latest_by_role, write_cont
 from kafka_common.settings import TopicSettings
 from schemas.model_control import ModelControl, ModelRole
 from training.dataset import DatasetFormatError
+from training.gate_verdicts import read_comparisons
 from training.manifest import ModelVerificationError
 from training.model_store import publish_to_s3
 from training.promotion import clearing, local_versions, promotion, rollback, verified
@@ -195,6 +197,23 @@ def list_models(models: Models = Path("models"), bootstrap: Bootstrap = "") -> N
         record = current.get(role)
         held = record.model.version if record and record.model else "none"
         console.print(f"{role}: {held}" + (f" (from {record.model.uri})" if record and record.model else ""))
+    _print_gate(config, current)
+
+
+def _print_gate(config: dict[str, object], current: dict[ModelRole, ModelControl]) -> None:
+    """The monitor's newest verdict on each lineup, the current one first."""
+    topic = settings_or_exit(TopicSettings, console).model_metrics
+    try:
+        verdicts = read_comparisons(dict(config), topic, timeout_s=30)
+    except KafkaException as exc:
+        console.print(f"gate: cannot read {topic}: {exc.args[0].str()}")
+        return
+    served = tuple(record.model.version if (record := current.get(r)) and record.model else None for r in ModelRole)
+    if not verdicts:
+        console.print(f"gate: no comparison on {topic} yet (the monitor writes one once paired outcomes arrive)")
+    for lineup, report in sorted(verdicts.items(), key=lambda item: (item[0] != served, item[0])):
+        now = " (the current lineup)" if lineup == served else ""
+        console.print(f"gate{now}, {report.reported_at:%Y-%m-%d %H:%M} UTC: {escape(report.summary())}")
 
 
 def _figure(value: float | None) -> str:

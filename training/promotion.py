@@ -48,8 +48,15 @@ def promotion(
     else:
         uri = str(model.directory.resolve())
     ref = ModelRef(version=model.version, uri=uri, manifest_sha256=file_sha256(model.directory / MANIFEST_FILE))
-    held = current.get(role)
-    return _record(role, ref, held.model if held else None, reason)
+    return _record(role, ref, replaced(current.get(role), ref), reason)
+
+
+def replaced(held: ModelControl | None, new: ModelRef) -> ModelRef | None:
+    """What a record giving `new` a role replaces: the version that held it, unless that is `new` again (an
+    artifact fixed and promoted anew), whose record already names the version to roll back to."""
+    if held is None or held.model is None:
+        return None
+    return held.replaces if held.model.version == new.version else held.model
 
 
 def clearing(current: dict[ModelRole, ModelControl], reason: str) -> ModelControl:

@@ -20,6 +20,7 @@ from producer.reading import committed_reader, read_messages
 from schemas.model_control import ModelControl, ModelRef, ModelRole
 from schemas.monitoring import MODEL_METRICS_RECORD, ModelComparisonReport
 from tests.support.paired_stream import Record, paired_flights
+from tests.support.training_cli import training
 from training.manifest import file_sha256
 from training.model_store import copy_as_version
 
@@ -151,5 +152,11 @@ def test_the_autopilot_promotes_the_better_rolls_back_once_and_then_stops(
         assert monitor.metric("flightdelay_monitor_autopilot_stopped") == 1
         written = monitor.metric('flightdelay_monitor_autopilot_writes_total{result="written"}')
         assert written == 2, "one promotion, one rollback"
+        code, output = training(bootstrap, topics, "models", "--models", str(tmp_path / "models"))
+        assert code == 0, output
+        current = next(line for line in output.splitlines() if line.startswith("gate (the current lineup)"))
+        assert "challenger v-c against champion v-a on" in current and "]: better;" in current, output
+        assert "autopilot (on): none, stopped after rolling back to v-a" in current, output
+        assert "challenger v-b against champion v-a" in output and "]: worse;" in output, "past lineups too"
     finally:
         monitor.kill()

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
-from typer.testing import CliRunner
 
 from kafka_common.model_control import ControlReader, latest_by_role, write_control
 from kafka_common.settings import TopicSettings
@@ -27,7 +26,7 @@ from schemas import DelayPrediction
 from schemas.model_control import ModelControl, ModelRef, ModelRole
 from tests.support.dataset import DATASET
 from tests.support.streaming import scorer_env, scorers
-from training.cli import app as training_app
+from tests.support.training_cli import training
 from training.manifest import file_sha256
 from training.model_store import copy_as_version
 
@@ -57,13 +56,6 @@ def control(role: ModelRole, model: ModelRef | None, replaces: ModelRef | None =
     return ModelControl(
         role=role, model=model, replaces=replaces, requested_at=datetime.now(UTC), requested_by="test", reason="test"
     )
-
-
-def training(bootstrap: str, topics: TopicSettings, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(
-        training_app, [*args, "--bootstrap", bootstrap], env={**topics.environment(), "MODEL_URI": None}
-    )
-    return result.exit_code, result.output
 
 
 def send_at_rate(bootstrap: str, topic: str, events: list[tuple[bytes, bytes]], rate: float) -> None:
@@ -206,6 +198,8 @@ def test_promote_rollback_and_models_commands(
     }, output
     assert f"{models / 'v1-copy'}: promote refuses it: the folder is not named after its version 'v1'" in output
     assert f"{models / 'v3'}: promote refuses it: " in output and "refusing to unpickle" in output
+    code, output = training(bootstrap, stream_topics, "promote", "v2", *models_arg, "--reason", "artifact fixed")
+    assert code == 0 and "champion: v2 (was v1)" in output, "promoting the champion again keeps its rollback target"
     code, output = training(bootstrap, stream_topics, "rollback")
     assert code == 0 and "champion: v1 (was v2)" in output, output
     assert training(bootstrap, stream_topics, "clear-challenger")[0] == 0
@@ -214,7 +208,7 @@ def test_promote_rollback_and_models_commands(
         history = reader.read_to_end(30)
     finally:
         reader.close()
-    assert len(history) == 5, "the refused promotion wrote nothing"
+    assert len(history) == 6, "the refused promotion wrote nothing"
     lineup = latest_by_role(history)
     champion, challenger = lineup[ModelRole.CHAMPION], lineup[ModelRole.CHALLENGER]
     assert champion.model is not None and champion.replaces is not None

@@ -14,6 +14,7 @@ from sklearn.metrics import recall_score, roc_auc_score
 
 from monitor.drift import assess
 from monitor.report import drift_over_time, model_rows, reliability, rolling
+from monitor.report_gate import gate_over_time, paired_samples
 from monitor.report_page import FIGURES, MIN_TIME_PAD_S, PSI_FLOOR, ReportInputs, figures, render
 from schemas.model_control import ModelRole
 from schemas.monitoring import JoinedPrediction
@@ -108,12 +109,13 @@ def test_the_page_has_every_figure_and_says_why_one_is_empty() -> None:
         reliability={k: reliability(r.probability, r.delayed) for k, r in rows.items()},
         offline={"v1": {"roc_auc": 0.7, "recall": 0.6}}, champion="v1", flights=len(flights),
         drift=drift_over_time(flights, ("airline",), {"airline": {"A": 0.5, "C": 0.5}}, 1000),
+        gate={lineup: gate_over_time(sample) for lineup, sample in paired_samples(records).items()},
     )  # fmt: skip
     page = render(inputs)
     for name in FIGURES:
         figure = re.search(rf'<figure id="{name}"><svg.*?</svg>', page, re.S)
         assert figure is not None, name
-        assert "no joined predictions" not in figure.group(0)
+        assert "no joined predictions" not in figure.group(0) and "no flight scored by both" not in figure.group(0)
     assert "v2" in page and "0.700" in page  # each version, and the manifest's figure beside the online one
     empty = render(ReportInputs(START, "test", 500, 1000, {}, {}, {}, {}, [], None, 0))
     assert all(f'<figure id="{name}"><svg' in empty for name in FIGURES)
