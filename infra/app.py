@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from aws_cdk import App, Environment
 
+from infra.monitor_service import MonitorDeployment
 from infra.stack import FlightDelayStack, ScorerDeployment
 
 
@@ -16,10 +19,17 @@ def build(app: App) -> FlightDelayStack:
         image_tag=context("imageTag", "latest"),
         model_uri=context("modelUri", ""),
         github_repository=context("githubRepository", "owner/flightdelay"),
+        monitor=MonitorDeployment(autopilot=_autopilot(context("monitorAutopilot", "off"))),
     )
     account, region = app.node.try_get_context("account"), app.node.try_get_context("region")
     env = Environment(account=account, region=region) if account and region else None
     return FlightDelayStack(app, "FlightDelay", deployment, env=env)
+
+
+def _autopilot(value: str) -> Literal["off", "dry-run", "on"]:
+    if value not in ("off", "dry-run", "on"):
+        raise SystemExit(f"-c monitorAutopilot={value!r}: expected off, dry-run or on")
+    return value  # type: ignore[return-value]  # checked just above
 
 
 def main() -> None:

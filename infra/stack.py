@@ -1,5 +1,6 @@
 """The production stack: VPC, MSK Serverless (IAM auth, TLS), ECR, a model bucket, the scorer on ECS Fargate
-with lag-based autoscaling, and the GitHub OIDC role that cd.yml assumes.
+with lag-based autoscaling, the monitor beside it (`infra.monitor_service`), the operators' promoter role, and
+the GitHub OIDC role that cd.yml assumes.
 
 Topic names, the group id and the partition count come from the project's own settings classes, so the
 infrastructure cannot disagree with the code about them.
@@ -29,6 +30,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from consumer.settings import ScorerSettings
+from infra.monitor_service import MonitorDeployment, add_monitor, add_promoter_role
 from kafka_common.settings import TopicSettings
 
 CONTAINER_NAME = "scorer"
@@ -53,6 +55,7 @@ class ScorerDeployment:
     # Consumer lag (records) that adds or removes scorers; see docs/deploy.md.
     scale_out_lag: int = 5_000
     scale_in_lag: int = 500
+    monitor: MonitorDeployment = field(default_factory=MonitorDeployment)
 
 
 class FlightDelayStack(Stack):
@@ -76,6 +79,7 @@ class FlightDelayStack(Stack):
         private = self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
 
         # --- Kafka: MSK Serverless, IAM authentication over TLS (port 9098), reachable only from the scorer ----
+        self.msk_port = MSK_IAM_PORT
         self.kafka_sg = ec2.SecurityGroup(self, "KafkaSg", vpc=self.vpc, description="MSK: IAM/TLS from the scorers")
         self.scorer_sg = ec2.SecurityGroup(self, "ScorerSg", vpc=self.vpc, description="scorer tasks")
         self.kafka_sg.add_ingress_rule(self.scorer_sg, ec2.Port.tcp(MSK_IAM_PORT), "Kafka IAM/TLS from the scorers")
@@ -161,7 +165,7 @@ class FlightDelayStack(Stack):
             user="10001",
             readonly_root_filesystem=True,
             environment={
-                **self._kafka_environment(topics),
+                **self.kafka_environment(topics),
                 "MODEL_URI": model_uri,
                 "SCORER_GROUP_ID": scorer.group_id,
                 "SCORER_PROCESSING_GUARANTEE": "exactly_once",
@@ -194,11 +198,13 @@ class FlightDelayStack(Stack):
             max_healthy_percent=200,
         )
         self.topics_task = self._topics_task(topics)
+        self.monitor_service = add_monitor(self, deployment.monitor, topics)
+        self.promoter_role = add_promoter_role(self, topics)
         self._autoscale_on_lag(topics, scorer)
         self.deploy_role = self._github_deploy_role()
         self._outputs()
 
-    def _kafka_environment(self, topics: TopicSettings) -> dict[str, str]:
+    def kafka_environment(self, topics: TopicSettings) -> dict[str, str]:
         """MSK over IAM/TLS and the topic layout (replication 3: MSK Serverless' only choice)."""
         return {
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
@@ -211,7 +217,7 @@ class FlightDelayStack(Stack):
         }
 
     # --- least privilege for the scorer ------------------------------------------------------------------------
-    def _kafka_arn(self, kind: str, name: str) -> str:
+    def kafka_arn(self, kind: str, name: str) -> str:
         """`arn:...:cluster/<name>/<uuid>` -> `arn:...:<kind>/<name>/<uuid>/<name of the topic or group>`."""
         parts = Fn.split(":cluster/", self.kafka.attr_arn)
         return Fn.join("", [Fn.select(0, parts), f":{kind}/", Fn.select(1, parts), f"/{name}"])
@@ -224,25 +230,31 @@ class FlightDelayStack(Stack):
             ),
             (
                 ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"],
-                [self._kafka_arn("topic", name) for name in (topics.input, topics.model_control)],
+                [self.kafka_arn("topic", name) for name in (topics.input, topics.model_control)],
             ),
             (
                 ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"],
                 [
-                    self._kafka_arn("topic", name)
+                    self.kafka_arn("topic", name)
                     for name in (topics.predictions, topics.dead_letter, topics.shadow_predictions)
                 ],
             ),
-            (["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"], [self._kafka_arn("group", scorer.group_id)]),
+            (["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"], [self.kafka_arn("group", scorer.group_id)]),
             (
                 ["kafka-cluster:DescribeTransactionalId", "kafka-cluster:AlterTransactionalId"],
-                [self._kafka_arn("transactional-id", f"{scorer.group_id}-*")],
+                [self.kafka_arn("transactional-id", f"{scorer.group_id}-*")],
             ),
-            (["s3:GetObject"], [self.models.arn_for_objects(f"{MODELS_PREFIX}*")]),
         ]
         for actions, resources in statements:
             role.add_to_policy(iam.PolicyStatement(actions=actions, resources=resources))
-        # Listing lets a missing object read as 404 (not 403), so "no model there" is reported as such.
+        self.grant_model_reads(role)
+
+    def grant_model_reads(self, role: iam.Role) -> None:
+        """Fetch models; listing lets a missing object read as 404 (not 403), so "no model there" is reported
+        as such."""
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[self.models.arn_for_objects(f"{MODELS_PREFIX}*")])
+        )
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["s3:ListBucket"],
@@ -266,7 +278,7 @@ class FlightDelayStack(Stack):
                     "kafka-cluster:DescribeTopic",
                     "kafka-cluster:DescribeTopicDynamicConfiguration",
                 ],
-                resources=[self._kafka_arn("topic", name) for name in topics.names()],
+                resources=[self.kafka_arn("topic", name) for name in topics.names()],
             )
         )
         task = ecs.FargateTaskDefinition(
@@ -278,7 +290,7 @@ class FlightDelayStack(Stack):
             command=["flightdelay-kafka", "topics"],
             user="10001",
             readonly_root_filesystem=True,
-            environment=self._kafka_environment(topics),
+            environment=self.kafka_environment(topics),
             logging=ecs.LogDrivers.aws_logs(stream_prefix="topics", log_group=self.log_group),
         )
         return task

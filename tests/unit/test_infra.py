@@ -19,8 +19,10 @@ from aws_cdk.assertions import Match, Template
 
 from consumer.settings import ScorerSettings
 from infra.app import build
+from infra.monitor_service import MONITOR_CONTAINER, control_writers
 from infra.stack import CONTAINER_NAME, FlightDelayStack
 from kafka_common.settings import TopicSettings
+from monitor.settings import MonitorSettings
 from tests.support.shipping import ROOT, run_tool
 
 
@@ -46,11 +48,7 @@ def only(template: Template, kind: str) -> dict[str, Any]:
 
 
 def scorer_container(template: Template) -> dict[str, Any]:
-    for task in resources(template, "AWS::ECS::TaskDefinition").values():
-        for container in task["Properties"]["ContainerDefinitions"]:
-            if container["Name"] == CONTAINER_NAME:
-                return dict(container)
-    raise AssertionError("no scorer container")
+    return container_named(template, CONTAINER_NAME)
 
 
 def statements_of(template: Template, role_logical_prefix: str) -> list[dict[str, Any]]:
@@ -88,8 +86,12 @@ def test_msk_serverless_with_iam_auth_in_private_subnets(template: Template) -> 
         if not s["Properties"]["MapPublicIpOnLaunch"]
     }
     assert {ref["Ref"] for ref in cluster["VpcConfigs"][0]["SubnetIds"]} == private_ids
-    ingress = only(template, "AWS::EC2::SecurityGroupIngress")
-    assert (ingress["FromPort"], ingress["ToPort"]) == (9098, 9098), "IAM over TLS only"
+    ingress = list(resources(template, "AWS::EC2::SecurityGroupIngress").values())
+    assert sorted(rule["Properties"]["Description"] for rule in ingress) == [
+        "Kafka IAM/TLS from the monitor",
+        "Kafka IAM/TLS from the scorers",
+    ]
+    assert all((r["Properties"]["FromPort"], r["Properties"]["ToPort"]) == (9098, 9098) for r in ingress), "IAM/TLS"
     container = scorer_container(template)
     env = {e["Name"]: e["Value"] for e in container["Environment"]}
     assert env["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
@@ -131,8 +133,27 @@ def test_model_bucket_is_versioned_encrypted_private_and_tls_only(template: Temp
     )
 
 
-def test_fargate_service_in_private_subnets_with_rollback(template: Template) -> None:
-    service = only(template, "AWS::ECS::Service")
+def service_of(template: Template, task_prefix: str) -> dict[str, Any]:
+    found = [
+        service["Properties"]
+        for service in resources(template, "AWS::ECS::Service").values()
+        if service["Properties"]["TaskDefinition"]["Ref"].startswith(task_prefix)
+    ]
+    assert len(found) == 1, f"{len(found)} services of {task_prefix}"
+    return dict(found[0])
+
+
+def container_named(template: Template, name: str) -> dict[str, Any]:
+    for task in resources(template, "AWS::ECS::TaskDefinition").values():
+        for container in task["Properties"]["ContainerDefinitions"]:
+            if container["Name"] == name:
+                return dict(container)
+    raise AssertionError(f"no {name} container")
+
+
+@pytest.mark.parametrize("task_prefix", ["ScorerTask", "MonitorTask"])
+def test_fargate_service_in_private_subnets_with_rollback(template: Template, task_prefix: str) -> None:
+    service = service_of(template, task_prefix)
     assert service["LaunchType"] == "FARGATE"
     network = service["NetworkConfiguration"]["AwsvpcConfiguration"]
     assert network["AssignPublicIp"] == "DISABLED"
@@ -272,3 +293,68 @@ def test_task_environments_are_made_of_real_settings(template: Template) -> None
         for container in task["Properties"]["ContainerDefinitions"]:
             names = {e["Name"] for e in container["Environment"]}
             assert names <= environment_variables(), names - environment_variables()
+
+
+def by_action(statements: list[dict[str, Any]]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for statement in statements:
+        for action in _actions(statement):
+            found[action] = found.get(action, "") + json.dumps(statement["Resource"])
+    return found
+
+
+def test_the_monitor_runs_with_its_health_check_and_its_own_role(template: Template) -> None:
+    container = container_named(template, MONITOR_CONTAINER)
+    assert container["HealthCheck"]["Command"] == ["CMD", "python", "-m", "monitor.healthcheck"]
+    assert container["Command"] == ["flightdelay-monitor"]
+    assert (container["User"], container["ReadonlyRootFilesystem"]) == ("10001", True)
+    settings = MonitorSettings()
+    assert container["PortMappings"][0]["ContainerPort"] == settings.http_port
+    env = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert (env["MONITOR_GROUP_ID"], env["MONITOR_AUTOPILOT"]) == (settings.group_id, "off"), "the autopilot opt-in"
+    granted = by_action(statements_of(template, "MonitorTaskRole"))
+    topics = TopicSettings()
+    for name in (topics.predictions, topics.shadow_predictions, topics.outcomes, topics.input, topics.model_control):
+        assert f"/{name}" in granted["kafka-cluster:ReadData"], name
+    for name in (topics.joined, topics.model_metrics):
+        assert f"/{name}" in granted["kafka-cluster:WriteData"], name
+    assert topics.predictions not in granted["kafka-cluster:WriteData"], "it never writes what the scorers write"
+    assert f"/{settings.group_id}" in granted["kafka-cluster:AlterGroup"]
+    assert f"/{settings.group_id}-*" in granted["kafka-cluster:AlterTransactionalId"], "its own and -autopilot"
+    assert "models/*" in granted["s3:GetObject"] and "s3:PutObject" not in granted
+    assert "kafka-cluster:CreateTopic" not in granted and '"Resource": "*"' not in json.dumps(granted)
+
+
+def control_topic_writers(template: Template) -> set[str]:
+    """Logical ids of the roles whose policies allow WriteData on the model-control topic."""
+    control = f"/{TopicSettings().model_control}"
+    writers = set()
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if "kafka-cluster:WriteData" in _actions(statement) and control in json.dumps(statement["Resource"]):
+                writers |= {role["Ref"] for role in policy["Properties"]["Roles"]}
+    return writers
+
+
+@pytest.mark.parametrize("autopilot", ["off", "dry-run", "on"])
+def test_only_the_promoting_roles_may_write_the_control_topic(autopilot: str) -> None:
+    stack = build(App(context={"githubRepository": "acme/flightdelay", "monitorAutopilot": autopilot}))
+    writers = control_topic_writers(Template.from_stack(stack))
+    expected = control_writers(autopilot)
+    assert {w.rstrip("0123456789ABCDEF") for w in writers} == set(expected), writers
+    assert not any(w.startswith(("ScorerTaskRole", "DeployRole", "TopicsTaskRole")) for w in writers)
+    assert len(expected) == (2 if autopilot == "on" else 1), "the monitor writes it only when its autopilot acts"
+
+
+def test_the_promoter_role_reads_and_writes_the_control_topic_and_nothing_else_of_kafka(template: Template) -> None:
+    granted = by_action(statements_of(template, "PromoterRole"))
+    topics = TopicSettings()
+    assert f"/{topics.model_control}" in granted["kafka-cluster:WriteData"]
+    assert granted["kafka-cluster:WriteData"].count(":topic/") == 1, "one topic written"
+    assert f"/{topics.model_metrics}" in granted["kafka-cluster:ReadData"], "training models reads the verdicts"
+    assert "models/*" in granted["s3:PutObject"], "promote publishes a version before naming it"
+
+
+def test_an_unknown_autopilot_mode_is_refused_at_synthesis() -> None:
+    with pytest.raises(SystemExit, match="monitorAutopilot='yes': expected off, dry-run or on"):
+        build(App(context={"monitorAutopilot": "yes"}))
