@@ -23,11 +23,14 @@ from consumer.invalid_limit import Admission, InvalidRatioLimit
 from consumer.metrics import ScorerMetrics
 from consumer.model_follower import ModelFollower
 from consumer.predict_endpoint import PredictEndpoint
+from consumer.rollout import Lineup
 from consumer.scoring import BatchScorer
 from consumer.settings import ScorerSettings
 from consumer.transform import BatchResult, BatchTransform, OutputKind
 from kafka_common.model_control import ControlReader
+from kafka_common.model_fleet import FleetWriter
 from kafka_common.settings import TopicSettings
+from schemas.model_control import RefusedRecord
 from stream_runtime.exits import ExitCode, ServiceExit
 from stream_runtime.processor import Batch, Processor, RuntimeView
 from stream_runtime.runtime import ServiceSpec, StreamRuntime
@@ -49,10 +52,14 @@ class Scored:
 
 
 class ScorerProcessor(Processor[Scored]):
-    def __init__(self, settings: ScorerSettings, topics: TopicSettings, follower: ModelFollower) -> None:
+    def __init__(
+        self, settings: ScorerSettings, topics: TopicSettings, follower: ModelFollower, fleet: FleetWriter | None = None
+    ) -> None:
         self.settings = settings
         self.metrics = ScorerMetrics()
         self.follower = follower
+        self.fleet = fleet
+        self._told: tuple[Lineup | None, RefusedRecord | None] = (None, None)  # what the fleet topic last heard
         self.limit = InvalidRatioLimit(
             settings.max_invalid_ratio,
             settings.invalid_window,
@@ -81,6 +88,7 @@ class ScorerProcessor(Processor[Scored]):
         except ModelVerificationError as exc:
             raise ServiceExit(ExitCode.CONFIG, f"refusing to start: {exc}") from exc
         self._serve()
+        self._tell_fleet()
         # What is loaded by now (libraries, the model) lives as long as the process: out of the collector's
         # generations, full collections do not scan it and add no latency spikes to batches.
         gc.freeze()
@@ -99,6 +107,7 @@ class ScorerProcessor(Processor[Scored]):
     def between_batches(self) -> None:
         if self.follower.poll():  # between two batches: no batch is scored by two champions
             self._serve()
+        self._tell_fleet()
 
     def process(self, records: Sequence[Message], now: datetime, due: bool) -> Batch[Scored]:
         assert self.transform is not None, "models are chosen before the first batch"
@@ -129,6 +138,16 @@ class ScorerProcessor(Processor[Scored]):
 
     def close(self) -> None:
         self.follower.reader.close()
+        if self.fleet is not None and self._told[0] is not None:
+            self.fleet.withdraw()
+
+    def _tell_fleet(self) -> None:
+        """Publish what this instance serves when that, or the last refusal, changed."""
+        now = (self.follower.lineup, self.follower.refused)
+        if self.fleet is None or now == self._told or now[0] is None:
+            return
+        self._told = now
+        self.fleet.publish(now[0].champion, now[0].challenger if now[0].shadowing else None, now[1])
 
     def _serve(self) -> None:
         """Score from now on with the follower's models."""
@@ -160,7 +179,8 @@ def scorer(
         load_ref,
         lambda role, result: processor.metrics.swaps.labels(role=str(role or "unknown"), result=result).inc(),
     )
-    processor = ScorerProcessor(settings, topics, follower)
+    fleet = FleetWriter(client, topics.model_fleet, settings.group_id, settings.instance_id)
+    processor = ScorerProcessor(settings, topics, follower, fleet)
     spec = ServiceSpec(
         name="scorer",
         inputs=[topics.input],

@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from consumer.rollout import Lineup, Plan, Step, plan, start_candidates
 from kafka_common.model_control import ControlReader, InvalidControl
-from schemas.model_control import ModelControl, ModelRef, ModelRole
+from schemas.model_control import ModelControl, ModelRef, ModelRole, RefusedRecord
 from training.lookup import ServingModel
 from training.manifest import ModelVerificationError
 from training.model_store import load_serving, ref_of
@@ -36,6 +37,7 @@ class ModelFollower:
     outcome: Outcome
     models: dict[ModelRole, ServingModel] = field(default_factory=dict)
     lineup: Lineup | None = None
+    refused: RefusedRecord | None = None  # the last record refused, for the fleet topic
 
     def start(self, fallback_uri: str, timeout_s: float) -> None:
         """The control topic's champion (or the one it replaced) when it verifies, else `MODEL_URI`."""
@@ -55,7 +57,7 @@ class ModelFollower:
                 break
             except ModelVerificationError as exc:
                 problems.append(f"{ref.version}: {exc}")
-                self.outcome(ModelRole.CHAMPION, "refused")
+                self._refuse(ModelRole.CHAMPION, ref, exc)
                 log.error("model control: refusing champion %s: %s", ref.version, exc)
         else:
             model = load_serving(fallback_uri)  # raises when MODEL_URI fails too: nothing verified to serve
@@ -93,7 +95,7 @@ class ModelFollower:
         try:
             model = self.load(step.model)
         except ModelVerificationError as exc:
-            self.outcome(step.role, "refused")
+            self._refuse(step.role, step.model, exc)
             log.error(
                 "model control: refusing %s as %s, keeping %s: %s",
                 step.model.version,
@@ -106,6 +108,10 @@ class ModelFollower:
         self._serve(step.role, step.model, model)
         self._log(step, record, "swapped")
         return True
+
+    def _refuse(self, role: ModelRole, ref: ModelRef, exc: ModelVerificationError) -> None:
+        self.outcome(role, "refused")
+        self.refused = RefusedRecord(role=role, version=ref.version, reason=str(exc), at=datetime.now(UTC))
 
     def _serve(self, role: ModelRole, ref: ModelRef, model: ServingModel) -> None:
         self.models[role] = model

@@ -137,7 +137,8 @@ def add_promoter_role(stack: FlightDelayStack, topics: TopicSettings) -> iam.Rol
         (["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData", "kafka-cluster:WriteData"], [control]),
         (
             ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"],
-            [stack.kafka_arn("topic", topics.model_metrics)],  # `training models` shows the gate's verdicts
+            # `training models` shows the fleet and the gate's verdicts
+            [stack.kafka_arn("topic", name) for name in (topics.model_metrics, topics.model_fleet)],
         ),
         (["s3:PutObject"], [stack.models.arn_for_objects("models/*")]),
     ):

@@ -236,7 +236,7 @@ class FlightDelayStack(Stack):
                 ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"],
                 [
                     self.kafka_arn("topic", name)
-                    for name in (topics.predictions, topics.dead_letter, topics.shadow_predictions)
+                    for name in (topics.predictions, topics.dead_letter, topics.shadow_predictions, topics.model_fleet)
                 ],
             ),
             (["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"], [self.kafka_arn("group", scorer.group_id)]),

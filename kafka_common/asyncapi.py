@@ -91,6 +91,13 @@ def asyncapi() -> dict[str, Any]:
                 "Compacted, keyed by role: the model version each role holds. Every scorer follows it.",
                 partitions=1,
             ),
+            "modelFleet": channel(
+                topics.model_fleet,
+                "ServingStatus",
+                "Compacted, keyed `<group>/<instance>`: what each scorer serves since when, and the last record it "
+                "refused; a tombstone when it stops cleanly.",
+                partitions=1,
+            ),
         },
         "operations": {
             "publishFlightEvent": {"action": "send", "channel": {"$ref": "#/channels/flightEvents"}},
@@ -98,6 +105,7 @@ def asyncapi() -> dict[str, Any]:
             "receiveDeadLetter": {"action": "receive", "channel": {"$ref": "#/channels/deadLetters"}},
             "receiveShadowPrediction": {"action": "receive", "channel": {"$ref": "#/channels/shadowPredictions"}},
             "sendModelControl": {"action": "send", "channel": {"$ref": "#/channels/modelControl"}},
+            "receiveServingStatus": {"action": "receive", "channel": {"$ref": "#/channels/modelFleet"}},
             "publishFlightOutcome": {"action": "send", "channel": {"$ref": "#/channels/flightOutcomes"}},
             "receiveJoinedPrediction": {"action": "receive", "channel": {"$ref": "#/channels/joinedPredictions"}},
             "receiveModelMetrics": {"action": "receive", "channel": {"$ref": "#/channels/modelMetrics"}},
@@ -148,6 +156,12 @@ def asyncapi() -> dict[str, Any]:
                     "ROC-AUC, recall, precision, F1 and Brier estimated from the probabilities of the predictions "
                     "still waiting for an outcome, with 95 % intervals.",
                     {"type": "string", "description": "the model version"},
+                ),
+                "ServingStatus": message(
+                    "serving_status.schema.json",
+                    "ServingStatus",
+                    "The versions one scorer instance serves, since when, and the last control record it refused.",
+                    {"type": "string", "description": "<consumer group>/<instance id>"},
                 ),
                 "ModelControl": message(
                     "model_control.schema.json",

@@ -23,6 +23,7 @@ class TopicSettings(BaseSettings):
     outcomes: str = Field(default="flights.departures", description="actual departures: what became of each flight")
     joined: str = Field(default="flights.prediction-outcomes", description="the monitor's predictions with outcomes")
     model_metrics: str = Field(default="flights.model-metrics", description="the monitor's online figures per model")
+    model_fleet: str = Field(default="flights.model-fleet", description="compacted: what each scorer instance serves")
     partitions: int = Field(default=6, ge=1)
     replication_factor: int = Field(default=1, ge=1)
     retention_ms: int = Field(default=7 * 24 * 3600 * 1000, ge=-1, description="-1 keeps forever")
@@ -43,10 +44,11 @@ class TopicSettings(BaseSettings):
     @classmethod
     def unique(cls, suffix: str) -> TopicSettings:
         """A set of topics no other run shares (tests, benchmarks)."""
-        names = ("in", "pred", "dlq", "shadow", "control", "departures", "joined", "metrics")
+        names = ("in", "pred", "dlq", "shadow", "control", "departures", "joined", "metrics", "fleet")
         return cls.model_validate({f: f"{n}-{suffix}" for f, n in zip(TOPIC_NAME_FIELDS, names, strict=True)})
 
 
 TOPIC_NAME_FIELDS = (
     "input", "predictions", "dead_letter", "shadow_predictions", "model_control", "outcomes", "joined", "model_metrics",
+    "model_fleet",
 )  # fmt: skip

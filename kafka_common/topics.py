@@ -58,13 +58,14 @@ def topic_specs(settings: TopicSettings) -> list[TopicSpec]:
         spec(settings.outcomes, settings.retention_ms),
         spec(settings.joined, settings.retention_ms),
         spec(settings.model_metrics, settings.retention_ms),
-        TopicSpec(
-            name=settings.model_control,
-            partitions=1,
-            replication_factor=settings.replication_factor,
-            config={"cleanup.policy": "compact"},
+        *(
+            TopicSpec(
+                name=name, partitions=1, replication_factor=settings.replication_factor,
+                config={"cleanup.policy": "compact"},
+            )
+            for name in (settings.model_control, settings.model_fleet)
         ),
-    ]
+    ]  # fmt: skip
 
 
 def ensure_topics(admin: AdminClient, specs: list[TopicSpec], timeout_s: float = 30.0) -> list[TopicStatus]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas.flight_event import FlightEvent
-from schemas.model_control import ModelControl
+from schemas.model_control import ModelControl, ServingStatus
 from schemas.monitoring import JoinedPrediction, ModelComparisonReport, ModelMetricsReport, PerformanceEstimateReport
 from schemas.outcome import FlightOutcome
 from schemas.outputs import DeadLetter, DelayPrediction
@@ -24,6 +24,7 @@ SCHEMA_FILES: dict[str, Callable[[], dict[str, Any]]] = {
     "delay_prediction.schema.json": lambda: DelayPrediction.model_json_schema(mode="serialization"),
     "dead_letter.schema.json": lambda: DeadLetter.model_json_schema(mode="serialization"),
     "model_control.schema.json": lambda: ModelControl.model_json_schema(mode="validation"),
+    "serving_status.schema.json": lambda: ServingStatus.model_json_schema(mode="validation"),
     "flight_outcome.schema.json": lambda: FlightOutcome.model_json_schema(mode="validation"),
     "joined_prediction.schema.json": lambda: JoinedPrediction.model_json_schema(mode="serialization"),
     "model_metrics.schema.json": lambda: ModelMetricsReport.model_json_schema(mode="serialization"),

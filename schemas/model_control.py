@@ -77,3 +77,34 @@ class ModelControl(BaseModel):
     @property
     def key(self) -> bytes:
         return self.role.value.encode()
+
+
+class RefusedRecord(BaseModel):
+    """The last control record a scorer refused, and why: it went on serving what it had."""
+
+    model_config = ConfigDict(frozen=True)
+
+    role: ModelRole
+    version: str
+    reason: str
+    at: AwareDatetime
+
+
+class ServingStatus(BaseModel):
+    """What one scorer instance serves now, on the compacted fleet topic keyed by `<group>/<instance>`: written
+    when it starts serving, swaps or refuses, and withdrawn (a tombstone) when it stops cleanly. The control
+    topic says what was asked; this says what runs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    instance: str
+    group_id: str
+    champion: ModelRef
+    challenger: ModelRef | None = None
+    since: AwareDatetime = Field(description="when it started serving this lineup")
+    refused: RefusedRecord | None = None
+    written_at: AwareDatetime
+
+    @property
+    def key(self) -> bytes:
+        return f"{self.group_id}/{self.instance}".encode()

@@ -15,8 +15,9 @@ from rich.table import Table
 from kafka_common.cli_support import Bootstrap, client_config_or_exit, settings_or_exit
 from kafka_common.console import command_app, output_console
 from kafka_common.model_control import ControlReader, latest_by_role, write_control
+from kafka_common.model_fleet import read_fleet, served_champion
 from kafka_common.settings import TopicSettings
-from schemas.model_control import ModelControl, ModelRole
+from schemas.model_control import ModelControl, ModelRole, ServingStatus
 from training.dataset import DatasetFormatError
 from training.gate_verdicts import read_comparisons
 from training.manifest import ModelVerificationError
@@ -139,10 +140,14 @@ def promote(
     bootstrap: Bootstrap = "",
 ) -> None:
     """Give a verified version a role: every scorer swaps it in between two batches, without a restart."""
-    config, topic = client_config_or_exit(bootstrap, console), settings_or_exit(TopicSettings, console).model_control
+    topics = settings_or_exit(TopicSettings, console)
+    config, topic = client_config_or_exit(bootstrap, console), topics.model_control
     current = _lineup(config, topic)
+    served = None
+    if role is ModelRole.CHAMPION and ModelRole.CHAMPION not in current:
+        served = served_champion(_fleet(config, topics.model_fleet))  # what a first champion replaces
     try:
-        record = promotion(models / version, to, role, current, reason)
+        record = promotion(models / version, to, role, current, reason, served)
     except ModelVerificationError as exc:
         console.print(f"[red]refused[/]: {exc}")
         raise typer.Exit(EXIT_REFUSED) from exc
@@ -197,7 +202,34 @@ def list_models(models: Models = Path("models"), bootstrap: Bootstrap = "") -> N
         record = current.get(role)
         held = record.model.version if record and record.model else "none"
         console.print(f"{role}: {held}" + (f" (from {record.model.uri})" if record and record.model else ""))
+    _print_fleet(config)
     _print_gate(config, current)
+
+
+def _fleet(config: dict[str, object], topic: str) -> dict[str, ServingStatus]:
+    try:
+        return read_fleet(dict(config), topic, timeout_s=30)
+    except KafkaException as exc:
+        console.print(f"fleet: cannot read {topic}: {exc.args[0].str()}")
+        return {}
+
+
+def _print_fleet(config: dict[str, object]) -> None:
+    """What each running scorer serves (the control topic says what was asked)."""
+    topic = settings_or_exit(TopicSettings, console).model_fleet
+    fleet = _fleet(config, topic)
+    if not fleet:
+        console.print(f"fleet: no scorer reports on {topic} (none running, or all stopped cleanly)")
+    for key, status in sorted(fleet.items()):
+        challenger = f", challenger {status.challenger.version}" if status.challenger else ""
+        line = (
+            f"fleet: {key} serves champion {status.champion.version}{challenger} since "
+            f"{status.since:%Y-%m-%d %H:%M:%S} UTC (reported {status.written_at:%H:%M:%S})"
+        )
+        if status.refused is not None:
+            r = status.refused
+            line += f"; refused {r.version} as {r.role} at {r.at:%H:%M:%S}: {r.reason}"
+        console.print(escape(line))
 
 
 def _print_gate(config: dict[str, object], current: dict[ModelRole, ModelControl]) -> None:

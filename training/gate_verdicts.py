@@ -10,7 +10,7 @@ from confluent_kafka import Message
 from pydantic import ValidationError
 
 from schemas.monitoring import MODEL_METRICS_RECORD, ModelComparisonReport
-from stream_runtime.topic_reader import partitions_of, read_to_end, reader
+from stream_runtime.topic_reader import read_topic
 
 Lineup = tuple[str, str]  # champion version, challenger version
 
@@ -32,9 +32,4 @@ def newest_comparisons(messages: Iterable[Message]) -> dict[Lineup, ModelCompari
 
 def read_comparisons(config: dict[str, Any], topic: str, timeout_s: float) -> dict[Lineup, ModelComparisonReport]:
     """The newest comparison of each lineup now on `topic` (none when the topic does not exist yet)."""
-    consumer = reader(config)
-    try:
-        partitions = partitions_of(consumer, topic, timeout_s)
-        return newest_comparisons(read_to_end(consumer, topic, partitions, timeout_s)) if partitions else {}
-    finally:
-        consumer.close()
+    return newest_comparisons(read_topic(config, topic, timeout_s) or [])

@@ -39,16 +39,26 @@ def requester() -> str:
 
 
 def promotion(
-    version_dir: Path, to: str | None, role: ModelRole, current: dict[ModelRole, ModelControl], reason: str
+    version_dir: Path,
+    to: str | None,
+    role: ModelRole,
+    current: dict[ModelRole, ModelControl],
+    reason: str,
+    served: ModelRef | None = None,
 ) -> ModelControl:
-    """Verify the version, publish it when `to` is on S3, and return the record that gives it `role`."""
+    """Verify the version, publish it when `to` is on S3, and return the record that gives it `role`.
+    `served`: the champion the fleet serves, which a first champion record replaces (scorers started from
+    `MODEL_URI` serve one that no record names)."""
     model = verified(str(version_dir))
     if to and to.startswith(S3_SCHEME):
         uri = publish_to_s3(model.directory, to, make_latest=False)
     else:
         uri = str(model.directory.resolve())
     ref = ModelRef(version=model.version, uri=uri, manifest_sha256=file_sha256(model.directory / MANIFEST_FILE))
-    return _record(role, ref, replaced(current.get(role), ref), reason)
+    held = current.get(role)
+    if role is ModelRole.CHAMPION and held is None and served is not None and served.version != ref.version:
+        return _record(role, ref, served, reason)
+    return _record(role, ref, replaced(held, ref), reason)
 
 
 def replaced(held: ModelControl | None, new: ModelRef) -> ModelRef | None:

@@ -11,6 +11,7 @@ import shutil
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -240,3 +241,60 @@ def test_post_predict_gives_the_streams_probability_for_the_same_event(
         assert made.top_contributions == stream.top_contributions
     assert {p["model_version"] for p in answer["challenger"]} == {"v2"}
     assert seed_status == 422 and "missing" in seed_body.decode()
+
+
+def fleet_lines(bootstrap: str, topics: TopicSettings, models: Path) -> list[str]:
+    code, output = training(bootstrap, topics, "models", "--models", str(models))
+    assert code == 0, output
+    return [line for line in output.splitlines() if line.startswith("fleet: ")]
+
+
+def eventually(what: str, check: Callable[[], bool], timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.5)
+
+
+def test_the_fleet_says_what_runs_and_a_first_promotion_replaces_what_it_served(
+    bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    models = tmp_path / "models"
+    v1 = version_of(model_dir, models, "v1")
+    version_of(model_dir, models, "v2")
+    tampered = version_of(model_dir, models, "v3")
+    (tampered / "lookup.json").write_text(
+        (tampered / "lookup.json").read_text().replace('"intercept":', '"intercept":1+', 1)
+    )
+    args = ("--models", str(models))
+    with scorers(bootstrap, v1, stream_topics, tmp_path, count=2) as processes:
+        eventually("both scorers report", lambda: len(fleet_lines(bootstrap, stream_topics, models)) == 2)
+        code, output = training(bootstrap, stream_topics, "models", *args)
+        assert "champion: none" in output, "the control topic names no champion: the scorers serve MODEL_URI's"
+        for process in processes:
+            assert f"/{process.instance_id} serves champion v1 since" in output, output
+
+        assert training(bootstrap, stream_topics, "promote", "v2", *args, "--role", "challenger")[0] == 0
+        code, output = training(bootstrap, stream_topics, "promote", "v2", *args)
+        assert code == 0 and "champion: v2 (was v1)" in output, "the first champion record replaces what ran"
+        eventually(
+            "the fleet serves v2",
+            lambda: all(" serves champion v2 since" in line for line in fleet_lines(bootstrap, stream_topics, models)),
+        )
+        code, output = training(bootstrap, stream_topics, "rollback")
+        assert code == 0 and "champion: v1 (was v2)" in output, output
+
+        write_control(
+            {"bootstrap.servers": bootstrap}, stream_topics.model_control, control(ModelRole.CHAMPION, ref(tampered))
+        )
+
+        def refused_everywhere() -> bool:
+            lines = fleet_lines(bootstrap, stream_topics, models)
+            return len(lines) == 2 and all(
+                " serves champion v1" in line and "; refused v3 as champion at" in line for line in lines
+            )
+
+        eventually("each scorer says it refused v3 and serves v1", refused_everywhere)
+    assert fleet_lines(bootstrap, stream_topics, models) == [
+        f"fleet: no scorer reports on {stream_topics.model_fleet} (none running, or all stopped cleanly)"
+    ], "a clean stop withdraws the instance"

@@ -220,6 +220,7 @@ def test_scorer_role_is_least_privilege(template: Template) -> None:
     assert topics.input not in by_action["kafka-cluster:WriteData"]
     assert f"/{topics.model_control}" in by_action["kafka-cluster:ReadData"], "scorers follow the control topic"
     assert topics.model_control not in by_action["kafka-cluster:WriteData"], "only operators write it"
+    assert f"/{topics.model_fleet}" in by_action["kafka-cluster:WriteData"], "each scorer says what it serves"
     assert f"/{topics.shadow_predictions}" in by_action["kafka-cluster:WriteData"]
     assert ":group/" in by_action["kafka-cluster:AlterGroup"] and f"/{group}" in by_action["kafka-cluster:AlterGroup"]
     assert f"/{group}-*" in by_action["kafka-cluster:AlterTransactionalId"]
