@@ -27,7 +27,11 @@ class FleetWriter:
 
     def __init__(self, config: dict[str, Any], topic: str, group_id: str, instance: str) -> None:
         self.topic, self.group_id, self.instance = topic, group_id, instance
-        self._producer = Producer({**config, "enable.idempotence": True, "acks": "all", "linger.ms": 0})
+        self._config = {
+            **config, "enable.idempotence": True, "acks": "all", "linger.ms": 0,
+            "logger": logging.getLogger("librdkafka"),  # the service's log filters, not librdkafka's stderr
+        }  # fmt: skip
+        self._producer: Producer | None = None  # made at the first status: no connection before there is news
         self._served: tuple[ModelRef, ModelRef | None] | None = None
         self._since = datetime.now(UTC)
 
@@ -43,11 +47,15 @@ class FleetWriter:
 
     def withdraw(self) -> None:
         """The tombstone of a clean stop: this instance serves nothing any more."""
+        if self._producer is None:
+            return  # nothing was ever written, so there is nothing to withdraw
         self._produce(f"{self.group_id}/{self.instance}".encode(), None)
         if self._producer.flush(FLUSH_TIMEOUT_S):
             log.warning("fleet status of %s not withdrawn within %.0f s", self.instance, FLUSH_TIMEOUT_S)
 
     def _produce(self, key: bytes, value: bytes | None) -> None:
+        if self._producer is None:
+            self._producer = Producer(self._config)
         try:
             self._producer.produce(self.topic, key=key, value=value, on_delivery=_report)
             self._producer.poll(0)

@@ -20,7 +20,7 @@ def _settings(**overrides: object) -> TopicSettings:
 def test_creates_then_is_idempotent_then_reports_drift(admin: AdminClient) -> None:
     settings = _settings()
     first = ensure_topics(admin, topic_specs(settings))
-    assert [s.state for s in first] == ["created"] * 8
+    assert [s.state for s in first] == ["created"] * 9
 
     metadata = wait_for_topics(admin, settings.names())
     streams = [
@@ -31,16 +31,17 @@ def test_creates_then_is_idempotent_then_reports_drift(admin: AdminClient) -> No
         settings.outcomes,
     ]
     assert all(len(metadata[name].partitions) == 6 for name in streams)
-    assert len(metadata[settings.model_control].partitions) == 1, "one order for every role"
-    [control] = admin.describe_configs([ConfigResource(ResourceType.TOPIC, settings.model_control)]).values()
-    assert control.result()["cleanup.policy"].value == "compact"
+    for compacted in (settings.model_control, settings.model_fleet):
+        assert len(metadata[compacted].partitions) == 1, "one order for every role; one status per instance"
+        [config] = admin.describe_configs([ConfigResource(ResourceType.TOPIC, compacted)]).values()
+        assert config.result()["cleanup.policy"].value == "compact"
 
     second = ensure_topics(admin, topic_specs(settings))
-    assert [(s.state, s.differences) for s in second] == [("unchanged", [])] * 8
+    assert [(s.state, s.differences) for s in second] == [("unchanged", [])] * 9
 
     drifted = settings.model_copy(update={"partitions": 3, "retention_ms": 1000})
     third = ensure_topics(admin, topic_specs(drifted))
-    assert [s.state for s in third] == ["differs"] * 7 + ["unchanged"]
+    assert [s.state for s in third] == ["differs"] * 7 + ["unchanged"] * 2
     assert "partitions: has 6, configured 3" in third[0].differences
     assert any(d.startswith("retention.ms: has 604800000, configured 1000") for d in third[0].differences)
     metadata = admin.list_topics(timeout=10).topics
