@@ -5,6 +5,7 @@ the always-valid verdict proven by simulation: its error rate under the null whe
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -128,17 +129,26 @@ def test_under_the_null_looking_after_every_batch_keeps_the_error_rate_and_a_fix
     assert fixed > 2 * ALPHA, "a fixed-sample test checked this often declares equal versions different"
 
 
-def test_a_better_challenger_is_found_and_when() -> None:
-    rng = np.random.default_rng(7)
-    found = [first_decision(*stream(rng, max(LOOKS), 0.5))[0] for _ in range(200)]
+def detections(
+    rng: np.random.Generator, make: Callable[[int], tuple[Array, Array, Array]], label: str
+) -> tuple[list[int | None], list[int]]:
+    """When each of 200 streams first decided (None: never), the decided ones, and the printed summary with the
+    true ROC-AUC gain measured on one large stream."""
+    found = [first_decision(*make(max(LOOKS)))[0] for _ in range(200)]
     detected = [flights for flights in found if flights is not None]
-    delayed, a, b = stream(rng, 200_000, 0.5)
+    delayed, a, b = make(200_000)
     gain = roc_auc_score(delayed, b) - roc_auc_score(delayed, a)
     print(
-        f"challenger ahead by {gain:+.3f} ROC-AUC: detected in {len(detected)} of 200 streams, after a median "
+        f"{label} {gain:+.3f} ROC-AUC: detected in {len(detected)} of 200 streams, after a median "
         f"{np.median(detected):,.0f} flights (quartiles {np.percentile(detected, 25):,.0f}-"
         f"{np.percentile(detected, 75):,.0f})"
     )
+    return found, detected
+
+
+def test_a_better_challenger_is_found_and_when() -> None:
+    rng = np.random.default_rng(7)
+    found, detected = detections(rng, lambda flights: stream(rng, flights, 0.5), "challenger ahead by")
     assert len(detected) >= 0.9 * len(found)
     assert all(compare_auc(*stream(rng, 5000, 0.5)).verdict is not Verdict.WORSE for _ in itertools.repeat(None, 20))
 
@@ -158,14 +168,8 @@ def feature_group_stream(rng: np.random.Generator, flights: int) -> tuple[Array,
 
 def test_a_champion_with_one_feature_group_shuffled_loses_to_the_true_model_and_when() -> None:
     rng = np.random.default_rng(11)
-    found = [first_decision(*feature_group_stream(rng, max(LOOKS)))[0] for _ in range(200)]
-    detected = [flights for flights in found if flights is not None]
-    delayed, a, b = feature_group_stream(rng, 200_000)
-    gain = roc_auc_score(delayed, b) - roc_auc_score(delayed, a)
-    print(
-        f"the true model against its hour group shuffled, {gain:+.3f} ROC-AUC: detected in {len(detected)} of 200 "
-        f"streams, after a median {np.median(detected):,.0f} flights (quartiles {np.percentile(detected, 25):,.0f}-"
-        f"{np.percentile(detected, 75):,.0f})"
+    found, detected = detections(
+        rng, lambda flights: feature_group_stream(rng, flights), "the true model against its hour group shuffled,"
     )
     assert len(detected) >= 0.8 * len(found)
     assert all(compare_auc(*feature_group_stream(rng, 5000)).verdict is not Verdict.WORSE for _ in range(20))
