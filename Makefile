@@ -53,7 +53,7 @@ run: need-run setup data  ## the main job: model (trained if none), broker, topi
 test: need-test lint typecheck pytest  ## lint, type checks and the test suite (starts a real Kafka broker)
 
 train: setup data  ## train on the real dataset: models/<version>/ with model, manifest and report
-	$(BIN)/training fit --data $(DATA) --out models
+	$(BIN)/training fit --data $(DATA) --out models $(TRAIN_ARGS)
 
 bench: need-run setup data $(BENCH_STAMP)  ## throughput, latency and cost against the alternatives (about 20 min; bench/results.json, docs/benchmarks.md)
 	$(BIN)/python -m bench.run

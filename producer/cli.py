@@ -19,7 +19,8 @@ from producer.replay import EventFormat, Scheduled, dataset_events, dataset_flig
 from producer.watch import watch as watch_predictions
 from schemas.outputs import ErrorKind
 from stream_runtime.settings import KafkaSettings, S
-from training.manifest import ModelVerificationError, resolve_model_dir
+from training.lookup import load_serving_model, require_event_features_only
+from training.manifest import ModelVerificationError
 
 app = command_app(help="Publish flight events and watch delay predictions.", no_args_is_help=True, add_completion=False)
 console = output_console()
@@ -203,9 +204,11 @@ def demo(
 
     _read(KafkaSettings), _read(TopicSettings)  # a bad setting is refused before a broker starts
     try:
-        resolve_model_dir(models)
+        require_event_features_only(load_serving_model(models))
     except ModelVerificationError as exc:
-        raise typer.BadParameter(f"{exc} (`make train` trains one)", param_hint="--models") from None
+        raise typer.BadParameter(
+            f"{exc} (`make train` trains one; `--models models/<version>` names another)", param_hint="--models"
+        ) from None
     with stop_on_interrupt() as stop:
         try:
             code = run_demo(flights, consumers, data, models, console, stop)

@@ -21,7 +21,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from training.features import FEATURE_NAMES
 from training.lookup import LookupTables
 from training.manifest import (
     FORMAT_VERSION,
@@ -75,7 +74,7 @@ def is_lookup_model(pipeline: Pipeline) -> bool:
         and encoder.max_categories is None
         and isinstance(logreg, LogisticRegression)
         and len(logreg.classes_) == 2
-        and len(encoder.categories_) == len(FEATURE_NAMES)
+        and len(encoder.categories_) == len(steps["features"].get_feature_names_out())
     )
 
 
@@ -87,7 +86,9 @@ def lookup_tables(pipeline: Pipeline) -> LookupTables:
     return LookupTables(
         features=[
             FeatureSpec(name=name, categories=[str(c) for c in categories])
-            for name, categories in zip(FEATURE_NAMES, encoder.categories_, strict=True)
+            for name, categories in zip(
+                pipeline.named_steps["features"].get_feature_names_out(), encoder.categories_, strict=True
+            )
         ],
         coefficients=[float(w) for w in logreg.coef_[0]],
         intercept=float(logreg.intercept_[0]),

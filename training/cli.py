@@ -23,6 +23,7 @@ from training.gate_verdicts import read_comparisons
 from training.manifest import ModelVerificationError
 from training.model_store import publish_to_s3
 from training.promotion import clearing, local_versions, promotion, rollback, verified
+from training.stream_backfill import DEFAULT_LEAD_MINUTES
 from training.train import PRODUCTION, TOTAL_STEPS, train
 
 app = command_app(help="Train and inspect the flight-delay model.", no_args_is_help=True)
@@ -42,6 +43,14 @@ def fit(
         datetime | None,
         typer.Option(formats=["%Y-%m-%d"], help="train on flights scheduled before this day only (e.g. 2017-11-01)"),
     ] = None,
+    stream_features: Annotated[
+        bool,
+        typer.Option(help="also read what the departures say before each flight (scorers cannot serve it yet)"),
+    ] = False,
+    lead_minutes: Annotated[
+        int,
+        typer.Option(min=0, help="with --stream-features: how long before its scheduled departure an event is known"),
+    ] = DEFAULT_LEAD_MINUTES,
 ) -> None:
     """Train, compare candidates, choose the threshold, write model.joblib, manifest.json and report.md."""
     columns = (
@@ -57,7 +66,15 @@ def fit(
             def step(description: str) -> None:
                 progress.update(task, description=description, advance=1)
 
-            run = train(data, out, version, step, c, scheduled_before.date() if scheduled_before else None)
+            run = train(
+                data,
+                out,
+                version,
+                step,
+                c,
+                scheduled_before.date() if scheduled_before else None,
+                lead_minutes if stream_features else None,
+            )
     except DatasetFormatError as exc:
         console.print(f"[red]bad dataset[/]: {exc}")
         raise typer.Exit(2) from exc

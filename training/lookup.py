@@ -30,6 +30,7 @@ from training.manifest import (
     verify_file,
     verify_identity,
 )
+from training.stream_features import STREAM_FEATURE_NAMES
 
 
 class LookupTables(BaseModel):
@@ -44,8 +45,12 @@ class LookupTables(BaseModel):
     @model_validator(mode="after")
     def _servable(self) -> LookupTables:
         names = tuple(feature.name for feature in self.features)
-        if names != FEATURE_NAMES:
-            raise ValueError(f"features {list(names)} are not the ones this scorer computes ({list(FEATURE_NAMES)})")
+        stream = names[len(FEATURE_NAMES) :]
+        if names[: len(FEATURE_NAMES)] != FEATURE_NAMES or not set(stream) <= set(STREAM_FEATURE_NAMES):
+            raise ValueError(
+                f"features {list(names)} are not the ones this scorer computes ({list(FEATURE_NAMES)}, then stream "
+                "features)"
+            )
         columns = sum(len(feature.categories) for feature in self.features)
         if columns != len(self.coefficients):
             raise ValueError(f"{len(self.coefficients)} coefficients for {columns} categories")
@@ -94,4 +99,22 @@ def load_serving_model(path: Path) -> ServingModel:
         raise ModelVerificationError(
             f"{directory}: {LOOKUP_FILE} and the manifest's feature_schema list different categories"
         )
+    stream = [feature.name for feature in tables.features[len(FEATURE_NAMES) :]]
+    binned = [feature.name for feature in manifest.stream_features.features] if manifest.stream_features else []
+    if stream != binned:
+        raise ModelVerificationError(
+            f"{directory}: {LOOKUP_FILE} reads the stream features {stream}, the manifest bins {binned}"
+        )
     return ServingModel(manifest, tables, directory)
+
+
+def require_event_features_only(model: ServingModel) -> None:
+    """Refuse a version that reads stream features: the scorer does not compute them yet, and a version scored
+    without them would be scored wrongly, not refused later."""
+    spec = model.manifest.stream_features
+    if spec is not None:
+        raise ModelVerificationError(
+            f"version {model.version} reads {len(spec.features)} stream features (trained with the flight event "
+            f"known {spec.lead_minutes} min ahead): the scorer does not compute stream features yet; serve a "
+            "version trained without --stream-features"
+        )

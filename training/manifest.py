@@ -46,6 +46,19 @@ class FeatureSchema(BaseModel):
     features: list[FeatureSpec] = Field(default_factory=list)
 
 
+class StreamFeatureBins(BaseModel):
+    name: str
+    edges: list[float]
+
+
+class StreamFeatureSpec(BaseModel):
+    """The stream features a version reads (`training.stream_features`): how far ahead of its scheduled departure
+    a flight event was assumed known in training, and each feature's bin edges."""
+
+    lead_minutes: int = Field(ge=0)
+    features: list[StreamFeatureBins]
+
+
 class ModelManifest(BaseModel):
     """`manifest.json`, typed: what the scorer reads is checked once, at load. Other keys are kept as they are."""
 
@@ -63,6 +76,8 @@ class ModelManifest(BaseModel):
     lookup_sha256: str | None = None
     # What the model saw, for drift monitoring; absent in versions trained before it was recorded.
     reference: ReferenceProfile | None = None
+    # The stream features the version reads; absent when it reads only the flight event.
+    stream_features: StreamFeatureSpec | None = None
 
 
 class DescribedByManifest:

@@ -21,14 +21,15 @@ TREE_FEATURES = BASE_FEATURES
 SEED = 42
 
 
-def production_model(c: float = 0.1) -> Pipeline:
+def production_model(c: float = 0.1, stream_features: tuple[str, ...] = ()) -> Pipeline:
     """Logistic regression on one-hot features and crosses: small, fast, explainable, calibrated.
 
     No class weighting: the decision threshold handles the 18.5 % imbalance, so probabilities stay honest.
+    `stream_features`: the stream features it also reads, binned (`training.stream_features`).
     """
     return Pipeline(
         [
-            ("features", FlightFeatures()),
+            ("features", FlightFeatures(stream_features)),
             ("onehot", OneHotEncoder(handle_unknown="ignore", dtype=float)),
             ("logreg", LogisticRegression(C=c, max_iter=5000)),
         ]

@@ -24,6 +24,8 @@ from training.manifest import file_sha256, read_manifest
 from training.models import CANDIDATES, PRODUCTION_C_GRID, production_model
 from training.reference import reference_profile
 from training.report import ModelResult, write_report
+from training.stream_backfill import with_stream_features
+from training.stream_features import STREAM_FEATURE_NAMES
 
 PRODUCTION = "production logistic"
 SEED_AT_HALF = "seed baseline @ 0.5"
@@ -56,12 +58,12 @@ def _fit_and_score(name: str, pipeline: Pipeline, split: Split) -> tuple[Pipelin
     return pipeline, ModelResult(name, split.name, score(y_true, probability, threshold), seconds, y_true, probability)
 
 
-def choose_c(split: Split, progress: Progress) -> float:
+def choose_c(split: Split, progress: Progress, stream_features: tuple[str, ...] = ()) -> float:
     """The production model's regularisation: best validation ROC-AUC over PRODUCTION_C_GRID."""
     best_c, best_auc = PRODUCTION_C_GRID[0], -1.0
     for c in PRODUCTION_C_GRID:
         progress(f"choosing C on validation: C={c}")
-        model = production_model(c).fit(split.train, _labels(split.train))
+        model = production_model(c, stream_features).fit(split.train, _labels(split.train))
         auc = float(roc_auc_score(_labels(split.validation), model.predict_proba(split.validation)[:, 1]))
         if auc > best_auc:
             best_c, best_auc = c, auc
@@ -90,10 +92,13 @@ def train(
     progress: Progress | None = None,
     c: float | None = None,
     scheduled_before: date | None = None,
+    lead_minutes: int | None = None,
 ) -> TrainingRun:
     """Run the whole training; see the module docstring. `c` fixes the regularisation instead of choosing it;
     `scheduled_before` trains on the flights scheduled before that day only, as a model trained then would have
-    been (the temporal comparison needs November-December, so it is left out when they are)."""
+    been (the temporal comparison needs November-December, so it is left out when they are); `lead_minutes`
+    gives the production model the stream features, each flight's event known that long before its scheduled
+    departure (the candidates keep the event's features, for comparison)."""
     step = progress or (lambda _description: None)
     started = time.perf_counter()
     step("loading and checking the dataset")
@@ -102,21 +107,25 @@ def train(
         frame = frame[frame[SCHEDULED_DEPARTURE] < pd.Timestamp(scheduled_before)]
         if frame.empty:
             raise DatasetFormatError(f"no flight is scheduled before {scheduled_before}")
+    stream = STREAM_FEATURE_NAMES if lead_minutes is not None else ()
+    if lead_minutes is not None:
+        # after the cut: an outcome after it was not known to a model trained then
+        frame = with_stream_features(frame, lead_minutes)
     test_split = random_split(frame)
     late_split = temporal_split(frame)
     splits = [test_split] if late_split.test.empty else [test_split, late_split]
     if c is None:
-        c = choose_c(test_split, step)
+        c = choose_c(test_split, step, stream)
     else:
         for _ in PRODUCTION_C_GRID:
             step(f"regularisation given: C={c}")
     results: list[ModelResult] = []
     step(f"fitting the production logistic model (C={c}) on the 33 % split")
-    production, chosen = _fit_and_score(PRODUCTION, production_model(c), test_split)
+    production, chosen = _fit_and_score(PRODUCTION, production_model(c, stream), test_split)
     results.append(chosen)
     if late_split in splits:
         step("fitting the production logistic model on the temporal split")
-        results.append(_fit_and_score(PRODUCTION, production_model(c), late_split)[1])
+        results.append(_fit_and_score(PRODUCTION, production_model(c, stream), late_split)[1])
     for split in splits:
         for candidate in CANDIDATES:
             step(f"fitting {candidate.name} ({split.name} split)")
@@ -131,6 +140,8 @@ def train(
     version = version or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     names = destination_names(frame)
     encoder = production.named_steps["onehot"]
+    feature_names = [str(name) for name in production.named_steps["features"].get_feature_names_out()]
+    edges = production.named_steps["features"].stream_edges_
     metrics = {r.split: r.metrics.as_dict() for r in results if r.name == PRODUCTION}
     reference = reference_profile(test_split.train, production.predict_proba(test_split.validation)[:, 1])
     manifest: dict[str, Any] = {
@@ -144,9 +155,12 @@ def train(
             "input_columns": list(INPUT_COLUMNS),
             "features": [
                 {"name": name, "categories": [str(v) for v in categories]}
-                for name, categories in zip(FEATURE_NAMES, encoder.categories_, strict=True)
+                for name, categories in zip(feature_names, encoder.categories_, strict=True)
             ],
         },
+        "stream_features": None
+        if lead_minutes is None
+        else {"lead_minutes": lead_minutes, "features": [{"name": name, "edges": edges[name]} for name in stream]},
         "destination_names": names,
         "data_sha256": file_sha256(data_path),
         "data_rows": len(frame),
@@ -167,7 +181,8 @@ def train(
         "data": f"`{data_path.name}`, {len(frame):,} flights, sha256 `{manifest['data_sha256'][:16]}…`",
         "share delayed > 15 min": f"{frame[LABEL].mean():.2%}",
         "production model": f"logistic regression, C={c}, no class weighting, "
-        f"{len(FEATURE_NAMES)} categorical features one-hot encoded",
+        f"{len(FEATURE_NAMES)} categorical features one-hot encoded"
+        + (f", {len(stream)} stream features binned (event known {lead_minutes} min ahead)" if stream else ""),
         "training rows / validation / test": f"{len(test_split.train):,} / {len(test_split.validation):,} / "
         f"{len(test_split.test):,}",
         "whole run (measured)": f"{seconds:.1f} s",
