@@ -14,10 +14,10 @@ DATA   := data/dataset_SCL.csv
 # an sdist that downloads its binary from GitHub at install time, which the CI machine cannot reach).
 ACTIONLINT_VERSION := v1.7.12
 COMPOSE_GO_VERSION := v2.16.2
-# promtool, from Prometheus's Go module (its 3.x releases are module versions v0.3xx), checks and unit-tests the
-# alert rules.
+# promtool and the Prometheus server, from Prometheus's Go module (its 3.x releases are module versions v0.3xx):
+# promtool checks and unit-tests the alert rules, the server evaluates them against live scorers in a test.
 PROMETHEUS_MODULE_VERSION := v0.316.0
-GO_TOOLS := $(BIN)/actionlint $(BIN)/compose-spec $(BIN)/promtool
+GO_TOOLS := $(BIN)/actionlint $(BIN)/compose-spec $(BIN)/promtool $(BIN)/prometheus
 # Docker Compose v2 as a CLI plugin, built from the Go module proxy too (no GitHub release can be downloaded).
 COMPOSE_VERSION := v2.40.3
 DOCKER_CONFIG_DIR := $(VENV)/docker
@@ -83,7 +83,7 @@ $(BENCH_STAMP): bench/requirements.txt bench/requirements.lock
 
 setup: $(STAMP) $(NATIVE_STAMP)
 
-tools: $(GO_TOOLS)  ## actionlint, the Compose Specification loader (compose-go) and promtool, used by the test suite
+tools: $(GO_TOOLS)  ## actionlint, the Compose Specification loader (compose-go), promtool and Prometheus, used by the test suite
 
 $(BIN)/actionlint: | $(STAMP)
 	GOBIN=$(abspath $(BIN)) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
@@ -91,6 +91,10 @@ $(BIN)/actionlint: | $(STAMP)
 $(BIN)/promtool: | $(STAMP)
 	@echo "building promtool $(PROMETHEUS_MODULE_VERSION) from the Go module proxy (a few minutes the first time)"
 	GOBIN=$(abspath $(BIN)) go install github.com/prometheus/prometheus/cmd/promtool@$(PROMETHEUS_MODULE_VERSION)
+
+$(BIN)/prometheus: | $(STAMP)
+	@echo "building Prometheus $(PROMETHEUS_MODULE_VERSION) from the Go module proxy (about a minute after promtool)"
+	GOBIN=$(abspath $(BIN)) go install github.com/prometheus/prometheus/cmd/prometheus@$(PROMETHEUS_MODULE_VERSION)
 
 $(BIN)/compose-spec: | $(STAMP)
 	GOBIN=$(abspath $(VENV))/go-build go install github.com/compose-spec/compose-go/v2/cmd@$(COMPOSE_GO_VERSION)

@@ -20,7 +20,7 @@ from confluent_kafka import Message
 
 from consumer import native_lane
 from consumer.invalid_limit import Admission, InvalidRatioLimit
-from consumer.metrics import ScorerMetrics
+from consumer.metrics import UNKNOWN_ROLE, ScorerMetrics
 from consumer.model_follower import ModelFollower
 from consumer.predict_endpoint import PredictEndpoint
 from consumer.rollout import Lineup
@@ -177,7 +177,7 @@ def scorer(
     follower = ModelFollower(
         ControlReader({**client, "logger": logging.getLogger("librdkafka")}, topics.model_control),
         load_ref,
-        lambda role, result: processor.metrics.swaps.labels(role=str(role or "unknown"), result=result).inc(),
+        lambda role, result: processor.metrics.swaps.labels(role=str(role or UNKNOWN_ROLE), result=result).inc(),
     )
     fleet = FleetWriter(client, topics.model_fleet, settings.group_id, settings.instance_id)
     processor = ScorerProcessor(settings, topics, follower, fleet)

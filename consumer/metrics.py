@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.metrics_core import HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from consumer.model_follower import SwapResult
 from consumer.transform import BatchResult, OutputKind
 from schemas.model_control import ModelRole
+from schemas.outputs import ErrorKind
 from training.lookup import ServingModel
 from training.manifest import OFFLINE_FIGURES
 
@@ -47,6 +49,9 @@ class BatchHistogram(Collector):
         yield HistogramMetricFamily(self.name, self.documentation, buckets=buckets, sum_value=total)
 
 
+UNKNOWN_ROLE = "unknown"  # a control record too broken to name its role
+
+
 class ScorerMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -56,6 +61,10 @@ class ScorerMetrics:
         self.dead_lettered = Counter(
             "flightdelay_events_dead_lettered", "Dead letters produced, by error kind", ["reason"], registry=r
         )
+        # Every kind exported from the start at 0: a series first seen at its burst's total has no increase for
+        # `rate()`, and the dead-letter alert would miss the first burst of each kind.
+        for kind in get_args(ErrorKind):
+            self.dead_lettered.labels(reason=kind)
         self.batch_size = Histogram(
             "flightdelay_batch_size",
             "Records per micro-batch",
@@ -96,6 +105,9 @@ class ScorerMetrics:
             ["role", "result"],
             registry=r,
         )
+        for role in (*(str(role) for role in ModelRole), UNKNOWN_ROLE):
+            for result in get_args(SwapResult):
+                self.swaps.labels(role=role, result=result)  # at 0 from the start, as the dead letters
         self.model_scored = Counter("flightdelay_model_scored", "Events scored, by model", per_version, registry=r)
         self.model_delayed = Counter(
             "flightdelay_model_delayed", "Events predicted delayed, by model (share: / scored)", per_version, registry=r

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Literal
 
 from consumer.rollout import Lineup, Plan, Step, plan, start_candidates
 from kafka_common.model_control import ControlReader, InvalidControl
@@ -25,7 +26,8 @@ from training.model_store import load_serving, ref_of
 log = logging.getLogger("consumer")
 
 Loader = Callable[[ModelRef], ServingModel]
-Outcome = Callable[[ModelRole | None, str], None]  # (role, result): counted by the metrics; None: no role
+SwapResult = Literal["swapped", "cleared", "refused", "invalid_record"]
+Outcome = Callable[[ModelRole | None, SwapResult], None]  # (role, result): counted by the metrics; None: no role
 
 
 @dataclass
@@ -121,7 +123,7 @@ class ModelFollower:
             assert self.lineup is not None
             self.lineup = Lineup(self.lineup.champion, ref)
 
-    def _log(self, step: Plan, record: ModelControl, result: str) -> None:
+    def _log(self, step: Plan, record: ModelControl, result: SwapResult) -> None:
         self.outcome(step.role, result)
         log.info(
             "model control: %s",

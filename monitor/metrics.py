@@ -100,6 +100,8 @@ class MonitorMetrics:
             ["result"],
             registry=r,
         )
+        for result in ("written", "failed"):
+            self.autopilot_writes.labels(result=result)  # at 0 from the start: `increase()` sees the first failure
         estimate_labels = ["role", "version", "basis", "figure"]  # basis: waiting, or a window of joined flights
         self.estimate = Gauge(
             "flightdelay_model_estimated",

@@ -75,3 +75,17 @@ def test_the_dashboard_panels_are_distinct_and_templated() -> None:
     ids = [panel["id"] for panel in dashboard["panels"]]
     assert len(ids) == len(set(ids))
     assert all(panel["datasource"]["uid"] == "${datasource}" for panel in dashboard["panels"])
+
+
+def test_the_counters_alerts_take_increases_of_are_exported_at_zero_before_their_first_event() -> None:
+    """Prometheus sees no increase in a series whose first sample already holds the burst: `rate()` and
+    `increase()` would miss the first dead letters of a kind, the first refused model, the first failed write."""
+    from prometheus_client import generate_latest
+
+    scorer = generate_latest(ScorerMetrics().registry).decode()
+    assert 'flightdelay_events_dead_lettered_total{reason="not_json"} 0.0' in scorer
+    assert 'flightdelay_events_dead_lettered_total{reason="unscorable"} 0.0' in scorer
+    assert 'flightdelay_model_swaps_total{result="refused",role="champion"} 0.0' in scorer
+    assert 'flightdelay_model_swaps_total{result="invalid_record",role="unknown"} 0.0' in scorer
+    monitor = generate_latest(MonitorMetrics().registry).decode()
+    assert 'flightdelay_monitor_autopilot_writes_total{result="failed"} 0.0' in monitor

@@ -1,0 +1,81 @@
+"""The shipped alert rules on a real Prometheus: it scrapes two scorers and the monitor on a real broker, the
+rules load, and alerts go pending, fire and resolve as the scorers' own metrics say, read through its HTTP API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from confluent_kafka.admin import AdminClient
+
+from kafka_common.settings import TopicSettings
+from kafka_common.topics import ensure_topics, topic_specs
+from local_stack.broker import LocalKafkaBroker
+from local_stack.processes import ScorerProcess
+from tests.support.prometheus import RULES, PrometheusServer, prometheus
+from tests.support.promtool import promtool
+from tests.support.streaming import scorers, send, send_dataset
+
+INVALID_BURST = 100
+
+
+def _rule_names(server: PrometheusServer) -> set[str]:
+    return {rule["name"] for group in server.api("rules")["groups"] for rule in group["rules"]}
+
+
+def _all_up(server: PrometheusServer, expected: int) -> bool:
+    targets = server.api("targets")["activeTargets"]
+    return len(targets) == expected and all(target["health"] == "up" for target in targets)
+
+
+@pytest.mark.broker_loss
+def test_prometheus_scrapes_the_fleet_and_the_rules_fire_and_resolve(model_dir: Path, tmp_path: Path) -> None:
+    shipped = {rule["alert"] for group in yaml.safe_load(RULES.read_text())["groups"] for rule in group["rules"]}
+    with LocalKafkaBroker() as broker:
+        topics = TopicSettings.unique("prometheus")
+        ensure_topics(AdminClient(broker.client_config()), topic_specs(topics))
+        env = {**topics.environment(), "MONITOR_GROUP_ID": f"monitor-{topics.input}"}
+        monitor = ScorerProcess(broker.bootstrap_servers, "-", tmp_path / "monitor.log", "m", env, module="monitor")
+        monitor.start()
+        try:
+            with scorers(broker.bootstrap_servers, model_dir, topics, tmp_path, count=2) as fleet:
+                monitor.wait_ready()
+                for process in (*fleet, monitor):
+                    linted = promtool("check", "metrics", stdin=process.get("/metrics")[1])
+                    assert linted.returncode == 0, linted.stdout + linted.stderr
+                targets = {"scorer": [p.port for p in fleet], "monitor": [monitor.port]}
+                with prometheus(targets, tmp_path) as server:
+                    checked = promtool("check", "config", str(tmp_path / "prometheus.yml"))
+                    assert checked.returncode == 0, checked.stdout + checked.stderr
+                    server.wait_for(lambda: _all_up(server, 3), 60, "two scorers and the monitor scraped")
+                    assert _rule_names(server) == shipped
+                    assert not server.alerts("ScorerNotReady") and not server.alerts("DeadLetterRatioHigh")
+
+                    send(broker.bootstrap_servers, topics.input, [(None, b"not a flight")] * INVALID_BURST)
+                    send_dataset(broker.bootstrap_servers, topics.input, 50)
+                    burst = server.wait_for(
+                        lambda: "pending" in server.states("DeadLetterRatioHigh"), 90, "DeadLetterRatioHigh pending"
+                    )
+
+                    broker.stop()
+                    pending = server.wait_for(
+                        lambda: "pending" in server.states("ScorerNotReady"), 60, "ScorerNotReady pending"
+                    )
+                    firing = pending + server.wait_for(
+                        lambda: "firing" in server.states("ScorerNotReady"), 200, "ScorerNotReady firing"
+                    )
+                    fired_for = {alert["labels"]["instance"] for alert in server.alerts("ScorerNotReady")}
+                    broker.start()
+                    resolved = server.wait_for(lambda: not server.alerts("ScorerNotReady"), 180, "resolved")
+                    print(
+                        f"\nDeadLetterRatioHigh pending {burst:.1f} s after a burst of {INVALID_BURST} invalid events; "
+                        f"ScorerNotReady pending {pending:.1f} s after the broker stopped, firing at {firing:.1f} s, "
+                        f"resolved {resolved:.1f} s after it returned"
+                    )
+                    assert firing - pending >= 110, "fired before its 2 minutes"
+                    assert {f"127.0.0.1:{p.port}" for p in fleet} <= fired_for
+                    for process in fleet:
+                        process.wait_ready(90)
+        finally:
+            monitor.stop()
