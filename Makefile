@@ -26,13 +26,23 @@ COMPOSE_PLUGIN := $(DOCKER_CONFIG_DIR)/cli-plugins/docker-compose
 FLIGHTS ?= 3000
 CONSUMERS ?= 2
 
-# Commands each target needs, as command:Debian package (what .ci/run installs when one is missing).
+# Commands each target needs, as command:Debian package.
 RUN_TOOLS  := $(PYTHON):python3 java:openjdk-17-jdk-headless mvn:maven cargo:cargo
 TEST_TOOLS := $(RUN_TOOLS) go:golang-go node:nodejs chromium:chromium
 DOCKER_TOOLS := $(RUN_TOOLS) go:golang-go rustc:rustc
-# Stop before doing anything else when a command is missing, and say what to install.
+# Run as root where apt-get is (CI, a fresh machine), a missing package is installed; otherwise the target stops
+# before doing anything else and names the one command to run. `make APT_INSTALL= test` never installs.
+APT_INSTALL ?= $(if $(filter 0,$(shell id -u 2>/dev/null)),yes,)
+define missing_packages
+missing=""; for pair in $(1); do command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done
+endef
 define require
-	@missing=""; for pair in $(1); do command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	@$(call missing_packages,$(1)); \
+	if [ -n "$$missing" ] && [ -n "$(APT_INSTALL)" ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "make $(2) installs:$$missing with apt-get" >&2; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing || exit 1; \
+	  $(call missing_packages,$(1)); \
+	fi; \
 	if [ -n "$$missing" ]; then echo "make $(2) needs:$$missing (Debian: apt-get install$$missing)" >&2; exit 1; fi
 endef
 

@@ -1,4 +1,4 @@
-"""`make run` and `make test` stop first and name what to install when a command they need is missing."""
+"""`make run` and `make test` install a missing Debian package as root, else stop first and name what to install."""
 
 from __future__ import annotations
 
@@ -12,17 +12,57 @@ ROOT = Path(__file__).resolve().parents[2]
 MAKE = shutil.which("make") or "/usr/bin/make"
 
 
-def _make(target: str, present: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def _make(target: str, present: list[str], tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run `make <target>` with only `present` on the PATH (shell builtins do the checking)."""
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
+    bin_dir.mkdir(exist_ok=True)
     for name in present:
         found = shutil.which(name)
         assert found, f"{name} is needed to run this test"
         (bin_dir / name).symlink_to(found)
     return subprocess.run(
-        [MAKE, "-s", target], cwd=ROOT, env={"PATH": str(bin_dir)}, capture_output=True, text=True, timeout=60
+        [MAKE, "-s", target, *args], cwd=ROOT, env={"PATH": str(bin_dir)}, capture_output=True, text=True, timeout=60
     )
+
+
+def _recording_apt_get(tmp_path: Path, installs: dict[str, str]) -> Path:
+    """An `apt-get` that logs its arguments and, on install, puts each named package's command on the PATH."""
+    bin_dir, log = tmp_path / "bin", tmp_path / "apt-get.log"
+    bin_dir.mkdir()
+    creates = "".join(
+        f'    {package}) printf "#!/bin/sh\\n" > "{bin_dir}/{command}"; /bin/chmod +x "{bin_dir}/{command}";;\n'
+        for package, command in installs.items()
+    )
+    script = bin_dir / "apt-get"
+    script.write_text(
+        f'#!/bin/sh\necho "$@" >> "{log}"\n[ "$1" = install ] || exit 0\n'
+        f'for package in "$@"; do\n  case "$package" in\n{creates}  esac\ndone\n'
+    )
+    script.chmod(0o755)
+    return log
+
+
+def test_as_root_make_installs_what_is_missing_with_apt_get(tmp_path: Path) -> None:
+    log = _recording_apt_get(tmp_path, {"golang-go": "go", "nodejs": "node", "chromium": "chromium"})
+    result = _make("need-test", ["python3", "java", "mvn", "cargo"], tmp_path, "APT_INSTALL=yes")
+    assert result.returncode == 0, result.stderr
+    assert "make test installs: golang-go nodejs chromium with apt-get" in result.stderr
+    assert log.read_text().splitlines() == ["update -qq", "install -y -qq golang-go nodejs chromium"]
+
+
+def test_what_apt_get_could_not_install_is_still_named(tmp_path: Path) -> None:
+    log = _recording_apt_get(tmp_path, {"golang-go": "go"})
+    result = _make("need-test", ["python3", "java", "mvn", "cargo"], tmp_path, "APT_INSTALL=yes")
+    assert result.returncode != 0
+    assert "make test needs: nodejs chromium (Debian: apt-get install nodejs chromium)" in result.stderr
+    assert "install -y -qq golang-go nodejs chromium" in log.read_text()
+
+
+def test_without_root_nothing_is_installed(tmp_path: Path) -> None:
+    log = _recording_apt_get(tmp_path, {"golang-go": "go"})
+    result = _make("need-test", ["python3", "java", "mvn", "cargo", "node", "chromium"], tmp_path, "APT_INSTALL=")
+    assert result.returncode != 0 and "make test needs: golang-go" in result.stderr
+    assert not log.exists()
 
 
 @pytest.mark.parametrize(
