@@ -85,8 +85,8 @@ class CompiledLane:
     def build(cls, max_bytes: int, champion: BatchScorer, challenger: BatchScorer | None) -> CompiledLane | None:
         """The lane for these models, or None (the Python path alone) without the extension or if it refuses
         the tables, which would be a bug of ours: logged, and the stream goes on, slower."""
-        if _native is None:
-            return None
+        if _native is None or champion.reads_stream_features or (challenger and challenger.reads_stream_features):
+            return None  # the Python path computes the stream features' columns
         try:
             return cls(
                 NativeValidator(max_bytes, champion.known_airlines),

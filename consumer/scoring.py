@@ -35,6 +35,7 @@ from training.features import (
     flight_code,
 )
 from training.lookup import ServingModel
+from training.stream_features import STREAM_FEATURE_NAMES, bin_labels
 
 # Crosses are not flagged: a seen destination in an unseen month is not news to a reader.
 FLAGGED_FEATURES = BASE_FEATURES
@@ -90,6 +91,13 @@ class BatchScorer:
         column_of = model.tables.column_of()
         self.known_airlines = frozenset(column_of["airline"])
         self._tables = _LookupTables(column_of)
+        spec = model.manifest.stream_features
+        self._stream = _StreamBins(column_of, spec.features if spec else [])
+
+    @property
+    def reads_stream_features(self) -> bool:
+        """True when the version needs the stream features (`training.stream_features`) of each event."""
+        return bool(self._stream.names)
 
     @property
     def terms(self) -> list[Term]:
@@ -100,14 +108,20 @@ class BatchScorer:
         """The lookup tables as the compiled lane takes them (`_LookupTables.specs`)."""
         return self._tables.specs()
 
-    def score(self, columns: Columns) -> ScoredBatch:
+    def score(self, columns: Columns, stream: np.ndarray[Any, Any] | None = None) -> ScoredBatch:
+        """`stream`: the events' stream features (rows; `STREAM_FEATURE_NAMES` columns), needed by a version that
+        reads them and ignored by one that does not."""
         if not len(columns):
             return ScoredBatch(np.empty(0), np.empty((0, self.top), np.int64), [], self._term_objects, self._term_json)
         matrix = self._tables.columns(columns)
+        if self.reads_stream_features:
+            if stream is None or stream.shape != (len(columns), len(STREAM_FEATURE_NAMES)):
+                raise ValueError(f"version {self.model.version} reads stream features: one row per event is needed")
+            matrix = np.hstack([matrix, self._stream.columns(stream)])
         known = matrix != UNKNOWN
         terms = np.where(known, self._coef[np.where(known, matrix, 0)], 0.0)
         decision = np.zeros(len(columns))
-        for j in range(len(FEATURE_NAMES)):  # column order, as the sparse dot product sums them
+        for j in range(matrix.shape[1]):  # column order, as the sparse dot product sums them
             decision += terms[:, j]
         decision += self._intercept
         probabilities = np.fromiter(map(expit, decision.tolist()), np.float64, len(columns))
@@ -175,6 +189,25 @@ def _pick(table: np.ndarray[Any, Any], chosen: np.ndarray[Any, Any]) -> list[lis
     if (chosen == UNKNOWN).any():
         rows = [[item for item in row if item is not None] for row in rows]
     return rows
+
+
+class _StreamBins:
+    """Encoder column numbers of the binned stream features a version reads, from their values."""
+
+    def __init__(self, column_of: dict[str, dict[str, int]], features: Sequence[Any]) -> None:
+        self.names = [feature.name for feature in features]
+        self._edges = [feature.edges for feature in features]
+        self._positions = [STREAM_FEATURE_NAMES.index(name) for name in self.names]
+        self._column_of = [column_of[name] for name in self.names]
+
+    def columns(self, stream: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        matrix = np.empty((len(stream), len(self.names)), dtype=np.int64)
+        for j, (position, edges, column_of) in enumerate(
+            zip(self._positions, self._edges, self._column_of, strict=True)
+        ):
+            labels = bin_labels(stream[:, position], edges)
+            matrix[:, j] = np.fromiter((column_of.get(label, UNKNOWN) for label in labels), np.int64, len(labels))
+        return matrix
 
 
 class _LookupTables:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 from pathlib import Path
 
@@ -10,7 +11,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from consumer.columnar import Columns
+from consumer.native_lane import CompiledLane
+from consumer.scoring import BatchScorer
 from producer.cli import app as producer_app
+from schemas import FlightEvent
 from schemas.model_control import ModelRole
 from tests.support.dataset import DATASET
 from tests.support.leakage import assert_operated_columns_do_not_matter
@@ -18,6 +23,7 @@ from tests.support.stream_history import brute_force, dataset_outcomes
 from training.artifact import load_artifact
 from training.dataset import load_flights
 from training.evaluate import random_split
+from training.lookup import ServingModel, load_serving_model
 from training.manifest import ModelVerificationError
 from training.model_store import load_serving
 from training.promotion import promotion, verified
@@ -135,3 +141,29 @@ def test_make_run_refuses_a_stream_model_before_starting_anything(stream_run: Tr
     result = CliRunner().invoke(producer_app, ["demo", "--models", str(stream_run.directory)])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "does not compute stream features yet" in " ".join(result.output.replace("│", " ").split())
+
+
+def test_the_scorers_python_path_gives_the_pipelines_probabilities_bit_for_bit(
+    stream_run: TrainingRun, flights: pd.DataFrame, serving_model: ServingModel
+) -> None:
+    """The lookup tables with the stream features' bins, given the same values the pipeline read; the compiled
+    lane leaves such a version to this path."""
+    with DATASET.open(encoding="utf-8", newline="") as handle:
+        raw = list(csv.DictReader(handle))
+    rows = random_split(flights).test.index[::7]
+    served = load_serving_model(stream_run.directory)
+    scorer = BatchScorer(served, top=3)
+    assert scorer.reads_stream_features
+    events = [FlightEvent.model_validate(raw[i]) for i in rows]
+    values = flights.loc[rows, list(STREAM_FEATURE_NAMES)].to_numpy()
+    scored = scorer.score(Columns.of_events(events), values)
+    expected = load_artifact(stream_run.directory).pipeline.predict_proba(flights.loc[rows])[:, 1]
+    assert np.array_equal(scored.probabilities, expected)
+    assert any(
+        term.feature.startswith(("airline_", "airport_", "flight_7d")) for row in scored.contributions for term in row
+    )
+    with pytest.raises(ValueError, match="reads stream features"):
+        scorer.score(Columns.of_events(events))
+    assert CompiledLane.build(1_000_000, scorer, None) is None
+    assert CompiledLane.build(1_000_000, BatchScorer(serving_model), None) is not None  # where it is built
+    assert CompiledLane.build(1_000_000, BatchScorer(serving_model), scorer) is None
