@@ -19,6 +19,7 @@ from typing import Any
 from confluent_kafka import Message
 
 from consumer import native_lane
+from consumer.departures import DeparturesTable
 from consumer.invalid_limit import Admission, InvalidRatioLimit
 from consumer.metrics import UNKNOWN_ROLE, ScorerMetrics
 from consumer.model_follower import ModelFollower
@@ -49,13 +50,20 @@ class Scored:
 
     result: BatchResult
     admission: Admission
+    stream_current: bool  # the departures were read to their end before the batch (or no version needs them)
 
 
 class ScorerProcessor(Processor[Scored]):
     def __init__(
-        self, settings: ScorerSettings, topics: TopicSettings, follower: ModelFollower, fleet: FleetWriter | None = None
+        self,
+        settings: ScorerSettings,
+        topics: TopicSettings,
+        follower: ModelFollower,
+        fleet: FleetWriter | None = None,
+        departures: DeparturesTable | None = None,
     ) -> None:
         self.settings = settings
+        self.departures = departures  # read only while a version served reads stream features
         self.metrics = ScorerMetrics()
         self.follower = follower
         self.fleet = fleet
@@ -78,6 +86,7 @@ class ScorerProcessor(Processor[Scored]):
             lambda: self.http_transform, settings.predict_max_events, settings.predict_concurrency
         )
         self._runtime: RuntimeView | None = None
+        self._unusable_seen = (0, 0)  # the departures table's unusable counts already exported
 
     def attach(self, runtime: RuntimeView) -> None:
         self._runtime = runtime
@@ -108,9 +117,13 @@ class ScorerProcessor(Processor[Scored]):
         if self.follower.poll():  # between two batches: no batch is scored by two champions
             self._serve()
         self._tell_fleet()
+        if self.transform is not None and self.transform.departures is not None:
+            self.transform.departures.poll()
 
     def process(self, records: Sequence[Message], now: datetime, due: bool) -> Batch[Scored]:
         assert self.transform is not None, "models are chosen before the first batch"
+        table = self.transform.departures
+        current = table.catch_up(self.settings.stream_catch_up_s) if table is not None else True
         started = time.perf_counter()
         result = self.transform(records, now)
         self.metrics.scoring_seconds.observe(time.perf_counter() - started)
@@ -123,7 +136,7 @@ class ScorerProcessor(Processor[Scored]):
                 f"to at least its size ({self.limit.allowance:,} left now)",
             )
         outputs = {self._topic_of[kind]: pairs for kind, pairs in result.outputs.items() if pairs}
-        return Batch(outputs, result.offsets, Scored(result, admission))
+        return Batch(outputs, result.offsets, Scored(result, admission, current))
 
     def committed(self, batch: Batch[Scored]) -> None:
         result, admission = batch.context.result, batch.context.admission
@@ -135,9 +148,19 @@ class ScorerProcessor(Processor[Scored]):
                 self.limit.allowance,
             )
         self.metrics.observe_batch(result, time.time())
+        if not batch.context.stream_current:
+            self.metrics.stream_behind.inc(len(result.outputs[OutputKind.PREDICTION]))
+        if self.departures is not None:
+            counts = self.departures.counts
+            self.metrics.stream_outcomes.set(len(self.departures.state))
+            self.metrics.stream_unusable.labels(reason="invalid").inc(counts.invalid - self._unusable_seen[0])
+            self.metrics.stream_unusable.labels(reason="without_keys").inc(counts.without_keys - self._unusable_seen[1])
+            self._unusable_seen = (counts.invalid, counts.without_keys)
 
     def close(self) -> None:
         self.follower.reader.close()
+        if self.departures is not None:
+            self.departures.close()
         if self.fleet is not None and self._told[0] is not None:
             self.fleet.withdraw()
 
@@ -154,16 +177,19 @@ class ScorerProcessor(Processor[Scored]):
         champion, challenger = self.follower.champion, self.follower.challenger
         top = self.settings.top_contributions
 
-        def transform() -> BatchTransform:
+        def transform(departures: DeparturesTable | None) -> BatchTransform:
             return BatchTransform(
                 BatchScorer(champion, top),
                 challenger=BatchScorer(challenger, top) if challenger else None,
                 group_id=self.settings.group_id,
                 max_payload_bytes=self.settings.max_payload_bytes,
                 dead_letter_max_value_bytes=self.settings.dead_letter_max_value_bytes,
+                departures=departures,
             )
 
-        self.transform, self.http_transform = transform(), transform()
+        # The table is read on the loop's thread only: `POST /predict` gets none (a stream-feature version
+        # cannot score there yet).
+        self.transform, self.http_transform = transform(self.departures), transform(None)
         self.metrics.serving(champion, challenger)
         if self._runtime is not None:
             self._runtime.health.conditions[MODEL_LOADED] = True
@@ -180,7 +206,8 @@ def scorer(
         lambda role, result: processor.metrics.swaps.labels(role=str(role or UNKNOWN_ROLE), result=result).inc(),
     )
     fleet = FleetWriter(client, topics.model_fleet, settings.group_id, settings.instance_id)
-    processor = ScorerProcessor(settings, topics, follower, fleet)
+    departures = DeparturesTable(client, topics.outcomes)  # connects only once a version needs stream features
+    processor = ScorerProcessor(settings, topics, follower, fleet, departures)
     spec = ServiceSpec(
         name="scorer",
         inputs=[topics.input],

@@ -109,6 +109,24 @@ class ScorerMetrics:
             for result in get_args(SwapResult):
                 self.swaps.labels(role=role, result=result)  # at 0 from the start, as the dead letters
         self.model_scored = Counter("flightdelay_model_scored", "Events scored, by model", per_version, registry=r)
+        self.stream_behind = Counter(
+            "flightdelay_stream_events_behind",
+            "Events a stream-feature model scored before the departures read reached the topic's end",
+            registry=r,
+        )
+        self.stream_outcomes = Gauge(
+            "flightdelay_stream_outcomes_held",
+            "Outcomes the departures table holds for the stream features",
+            registry=r,
+        )
+        self.stream_unusable = Counter(
+            "flightdelay_stream_outcomes_unusable",
+            "Departures records skipped: not an outcome (invalid) or not saying whose flight (without_keys)",
+            ["reason"],
+            registry=r,
+        )
+        for reason in ("invalid", "without_keys"):
+            self.stream_unusable.labels(reason=reason)
         self.model_delayed = Counter(
             "flightdelay_model_delayed", "Events predicted delayed, by model (share: / scored)", per_version, registry=r
         )

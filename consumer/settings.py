@@ -65,6 +65,13 @@ class ScorerSettings(StreamSettings):
     predict_max_events: int = Field(default=1_000, ge=1, description="events per `POST /predict` request at most")
     predict_max_bytes: int = Field(default=1024 * 1024, ge=1024, description="`POST /predict` body size at most")
     top_contributions: int = Field(default=3, ge=0, le=20)
+    stream_catch_up_s: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="longest wait, before a batch a stream-feature model scores, for the departures read so far to "
+        "reach the topic's end; past it the batch is scored with what is held and counted as behind",
+    )
 
     @property
     def exactly_once(self) -> bool:

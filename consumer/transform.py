@@ -20,10 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
+import numpy as np
 from confluent_kafka import TopicPartition
 
 from consumer.columnar import Columns, FastValidator
+from consumer.departures import DeparturesTable, known_at
 from consumer.encoding import encode_predictions
 from consumer.invalid_limit import InvalidRuns
 from consumer.native_lane import CompiledLane, Kept, Predicted
@@ -32,9 +35,11 @@ from consumer.validation import Rejection, validate_batch
 from schemas import DeadLetter, FieldError, Header, SourcePosition
 from schemas.model_control import ModelRole
 from stream_runtime.records import Record, RecordFields
+from training.features import flight_code
 
 log = logging.getLogger("consumer")
 Pairs = list[tuple[bytes | None, bytes]]
+Stream = np.ndarray[Any, Any] | None  # the accepted events' stream features, when a version served reads them
 
 
 class OutputKind(StrEnum):
@@ -89,6 +94,7 @@ class BatchTransform:
         max_payload_bytes: int,
         dead_letter_max_value_bytes: int,
         compiled: bool = True,
+        departures: DeparturesTable | None = None,
     ) -> None:
         self.scorer = scorer
         self.challenger = challenger
@@ -97,6 +103,8 @@ class BatchTransform:
         self.dead_letter_max_value_bytes = dead_letter_max_value_bytes
         self.validator = FastValidator(max_payload_bytes, scorer.known_airlines)
         self.lane = CompiledLane.build(max_payload_bytes, scorer, challenger) if compiled else None
+        # The outcomes the stream features come from, when a version served reads them.
+        self.departures = departures if any(m and m.reads_stream_features for m in (scorer, challenger)) else None
 
     def __call__(self, records: Sequence[Record], now: datetime) -> BatchResult:
         fields = RecordFields.of(records)
@@ -107,7 +115,8 @@ class BatchTransform:
         runs = InvalidRuns.of(len(records), sorted(position for position, _ in rejected))
         columns, unwritable = _writable(columns, fields)
         started = time.perf_counter()
-        columns, scored, unscorable = self._score(columns)
+        stream = self._stream_features(records, fields, columns)
+        columns, stream, scored, unscorable = self._score(columns, stream)
         champion = self._predictions(fields, columns, scored, self.scorer, now)
         if kept is not None and self.lane is not None:
             champion = champion.merged(self.lane.champion.predict(kept, fields, now))
@@ -117,7 +126,7 @@ class BatchTransform:
         letters: Pairs = [(fields.keys[p], self._dead_letter(records[p], r, now)) for p, r in rejected]
         outputs = {OutputKind.PREDICTION: champion.pairs, OutputKind.DEAD_LETTER: letters}
         if self.challenger is not None:
-            outputs[OutputKind.SHADOW] = self._shadow(fields, kept, columns, self.challenger, now, stats)
+            outputs[OutputKind.SHADOW] = self._shadow(fields, kept, columns, stream, self.challenger, now, stats)
         return BatchResult(
             outputs=outputs,
             offsets=fields.next_offsets(),
@@ -152,33 +161,52 @@ class BatchTransform:
             columns = columns.in_order()
         return columns, rejected, len(deferred)
 
-    def _score(self, columns: Columns) -> tuple[Columns, ScoredBatch, list[tuple[int, Rejection]]]:
+    def _stream_features(self, records: Sequence[Record], fields: RecordFields, columns: Columns) -> Stream:
+        """The stream features of the accepted events, from the outcomes known before each (None when no version
+        served reads them)."""
+        if self.departures is None:
+            return None
+        rows = columns.rows
+        known = [known_at(records[p].headers(), fields.milliseconds[p]) for p in rows]
+        keys = [
+            (airline.strip(), destination.strip(), flight_code(code, number))
+            for airline, destination, code, number in zip(
+                columns.airline_name, columns.destination, columns.airline_code, columns.flight_number, strict=True
+            )
+        ]
+        return self.departures.features(known, keys)
+
+    def _score(
+        self, columns: Columns, stream: Stream
+    ) -> tuple[Columns, Stream, ScoredBatch, list[tuple[int, Rejection]]]:
         """Score the batch in one call; if that fails, score event by event and dead-letter the ones that fail.
 
         A valid event the model still cannot score is a bug to fix, but it must not stop the stream.
         """
         try:
-            return columns, self.scorer.score(columns), []
+            return columns, stream, self.scorer.score(columns, stream), []
         except Exception:
             log.exception("batch scoring failed; isolating the events that cannot be scored")
         scorable: list[int] = []
         unscorable: list[tuple[int, Rejection]] = []
         for index in range(len(columns)):
             try:
-                self.scorer.score(columns.select([index]))
+                self.scorer.score(columns.select([index]), None if stream is None else stream[[index]])
                 scorable.append(index)
             except Exception as exc:  # deliberately broad: any failure makes this one event unscorable
                 reason = f"valid event the model could not score: {type(exc).__name__}: {exc}"
                 error = FieldError(field="$", error="unscorable", message=reason)
                 unscorable.append((columns.rows[index], Rejection("unscorable", reason, [error])))
         kept = columns.select(scorable)
-        return kept, self.scorer.score(kept), unscorable
+        kept_stream = None if stream is None else stream[scorable]
+        return kept, kept_stream, self.scorer.score(kept, kept_stream), unscorable
 
     def _shadow(
         self,
         fields: RecordFields,
         kept: Kept | None,
         columns: Columns,
+        stream: Stream,
         challenger: BatchScorer,
         now: datetime,
         stats: list[ModelStats],
@@ -187,7 +215,7 @@ class BatchTransform:
         its shadow: the champion's outputs of the batch go on."""
         started = time.perf_counter()
         try:
-            shadow = self._predictions(fields, columns, challenger.score(columns), challenger, now)
+            shadow = self._predictions(fields, columns, challenger.score(columns, stream), challenger, now)
             if kept is not None and self.lane is not None and self.lane.challenger is not None:
                 shadow = shadow.merged(self.lane.challenger.predict(kept, fields, now))
         except Exception:  # deliberately broad: a candidate model must never stop the stream

@@ -230,7 +230,8 @@ class FlightDelayStack(Stack):
             ),
             (
                 ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"],
-                [self.kafka_arn("topic", name) for name in (topics.input, topics.model_control)],
+                # the departures: every scorer holds them whole for the stream features
+                [self.kafka_arn("topic", name) for name in (topics.input, topics.model_control, topics.outcomes)],
             ),
             (
                 ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"],

@@ -28,6 +28,12 @@ class TopicSettings(BaseSettings):
     replication_factor: int = Field(default=1, ge=1)
     retention_ms: int = Field(default=7 * 24 * 3600 * 1000, ge=-1, description="-1 keeps forever")
     dead_letter_retention_ms: int = Field(default=30 * 24 * 3600 * 1000, ge=-1)
+    outcomes_retention_ms: int = Field(
+        default=8 * 24 * 3600 * 1000,
+        ge=-1,
+        description="the departures: at least the stream features' longest window (7 days) plus a day, so a scorer "
+        "started at any moment rebuilds them whole",
+    )
     dead_letter_max_message_bytes: int = Field(
         default=4 * 1024 * 1024,
         ge=1024,

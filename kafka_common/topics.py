@@ -55,7 +55,7 @@ def topic_specs(settings: TopicSettings) -> list[TopicSpec]:
             **{"max.message.bytes": str(settings.dead_letter_max_message_bytes)},
         ),
         spec(settings.shadow_predictions, settings.retention_ms),
-        spec(settings.outcomes, settings.retention_ms),
+        spec(settings.outcomes, settings.outcomes_retention_ms),
         spec(settings.joined, settings.retention_ms),
         spec(settings.model_metrics, settings.retention_ms),
         *(

@@ -19,7 +19,7 @@ from producer.replay import EventFormat, Scheduled, dataset_events, dataset_flig
 from producer.watch import watch as watch_predictions
 from schemas.outputs import ErrorKind
 from stream_runtime.settings import KafkaSettings, S
-from training.lookup import load_serving_model, require_event_features_only
+from training.lookup import load_serving_model
 from training.manifest import ModelVerificationError
 
 app = command_app(help="Publish flight events and watch delay predictions.", no_args_is_help=True, add_completion=False)
@@ -204,11 +204,16 @@ def demo(
 
     _read(KafkaSettings), _read(TopicSettings)  # a bad setting is refused before a broker starts
     try:
-        require_event_features_only(load_serving_model(models))
+        served = load_serving_model(models)
     except ModelVerificationError as exc:
+        raise typer.BadParameter(f"{exc} (`make train` trains one)", param_hint="--models") from None
+    if served.manifest.stream_features is not None:
         raise typer.BadParameter(
-            f"{exc} (`make train` trains one; `--models models/<version>` names another)", param_hint="--models"
-        ) from None
+            f"version {served.version} reads stream features, and this replay publishes the outcomes after every "
+            "flight: it would see none of them. Name a version trained without --stream-features (`make train` "
+            "trains one; `--models models/<version>` names another)",
+            param_hint="--models",
+        )
     with stop_on_interrupt() as stop:
         try:
             code = run_demo(flights, consumers, data, models, console, stop)

@@ -15,7 +15,7 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from producer.interrupt import FLUSH_AFTER_INTERRUPT_S, StopRequest
 from schemas import FlightEvent
-from schemas.flight_event import SANTIAGO
+from schemas.flight_event import KNOWN_AT_HEADER, SANTIAGO
 from schemas.outcome import FlightOutcome
 
 EventFormat = Literal["canonical", "dataset"]
@@ -100,6 +100,10 @@ class Scheduled:
     topic: str
     key: bytes | None
     value: bytes
+    headers: list[tuple[str, str | bytes | None]] | None = None
+    # Sent only once every record before it was delivered: an event after the outcomes due before it, so a
+    # scorer that reads the departures to their end before scoring it has them.
+    after_delivery: bool = False
 
 
 def publish_schedule(
@@ -128,9 +132,13 @@ def publish_schedule(
     for item in items:
         while (ahead := started + item.due_s - time.monotonic()) > 0 and not stop.is_set():
             producer.poll(min(ahead, 0.05))
+        if item.after_delivery:
+            _flush(producer, flush_timeout_s, stop)
         while not stop.is_set():
             try:
-                producer.produce(item.topic, key=item.key, value=item.value, on_delivery=delivered)
+                producer.produce(
+                    item.topic, key=item.key, value=item.value, headers=item.headers, on_delivery=delivered
+                )
                 break
             except BufferError:
                 producer.poll(0.05)
@@ -171,7 +179,7 @@ def _flush(producer: Producer, timeout_s: float, stop: StopRequest) -> int:
 def outcome_of(row: dict[str, str], event: FlightEvent) -> FlightOutcome:
     """The flight's outcome: its actual departure (`Fecha-O`, Santiago time) against the scheduled one."""
     departed = datetime.fromisoformat(row["Fecha-O"]).replace(tzinfo=SANTIAGO)
-    return FlightOutcome.of(event.resolved_id(), event.scheduled_departure, departed)
+    return FlightOutcome.of(event.resolved_id(), event.scheduled_departure, departed, event)
 
 
 def with_outcomes(
@@ -184,7 +192,8 @@ def with_outcomes(
     """The flight events and, later, their outcomes, on a simulated clock running `speed` times real time (0: no
     waiting, the same order): each event `lead` before its scheduled departure, its outcome at the actual
     departure (never before the event). So a replayed month behaves like live days: predictions first, outcomes
-    hours later."""
+    hours later. Each event carries its simulated moment (`KNOWN_AT_HEADER`) and is sent only after the
+    outcomes due before it were delivered: what the stream features read is then what that moment knew."""
     timed: list[tuple[float, int, str, bytes, bytes]] = []
     for order, (row, event) in enumerate(flights):
         key, value = event_record(row, event, event_format)
@@ -195,6 +204,17 @@ def with_outcomes(
         timed.append((outcome_at, 2 * order + 1, topics[1], key, outcome.model_dump_json().encode()))
     timed.sort()
     first = timed[0][0] if timed else 0.0
-    return [
-        Scheduled((at - first) / speed if speed > 0 else 0.0, topic, key, value) for at, _, topic, key, value in timed
-    ]
+    schedule: list[Scheduled] = []
+    for at, _, topic, key, value in timed:
+        is_event = topic == topics[0]
+        schedule.append(
+            Scheduled(
+                (at - first) / speed if speed > 0 else 0.0,
+                topic,
+                key,
+                value,
+                headers=[(KNOWN_AT_HEADER, str(round(at * 1000)).encode())] if is_event else None,
+                after_delivery=is_event and bool(schedule) and schedule[-1].topic != topic,
+            )
+        )
+    return schedule

@@ -27,6 +27,11 @@ def _alias(*names: str) -> Any:
     return AliasChoices(*names)
 
 
+# A record header a replay on a simulated clock sets on each flight event: when the event is known on that clock,
+# in milliseconds since the epoch (decimal text). Without it, the record's timestamp is that moment.
+KNOWN_AT_HEADER = "flightdelay-known-at-ms"
+
+
 class FlightEvent(BaseModel):
     """A scheduled flight leaving SCL. Validate with `context={"known_airlines": ...}` to reject unknown ones."""
 

@@ -7,12 +7,26 @@ clock times like the dataset's, above `DELAY_MINUTES`. Defined here once; traini
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from schemas.flight_event import SANTIAGO
 
 DELAY_MINUTES = 15
+
+
+class FlightKeys(Protocol):
+    """Whose flight it was: what a `FlightEvent` says and an outcome repeats."""
+
+    @property
+    def airline_name(self) -> str: ...
+    @property
+    def airline_code(self) -> str: ...
+    @property
+    def flight_number(self) -> str: ...
+    @property
+    def destination(self) -> str: ...
 
 
 def is_delayed(delay_minutes: float) -> bool:
@@ -38,6 +52,25 @@ class FlightOutcome(BaseModel):
         "negative when early"
     )
     delayed: bool = Field(description=f"delay_minutes > {DELAY_MINUTES}: the label the model predicts")
+    # Whose flight it was, as its event said: what the stream features count it under. Absent from outcomes of
+    # producers that predate them; such an outcome still joins its prediction but feeds no stream feature.
+    airline_name: str | None = Field(
+        default=None, min_length=1, max_length=100, description="operating airline, as the event's `airline_name`"
+    )
+    airline_code: str | None = Field(
+        default=None, pattern=r"^[A-Z0-9]{2,4}$", description="the event's `airline_code`, e.g. `LAN`"
+    )
+    flight_number: str | None = Field(
+        default=None, min_length=1, max_length=10, pattern=r"^[0-9A-Za-z.]+$", description="the event's `flight_number`"
+    )
+    destination: str | None = Field(
+        default=None, pattern=r"^[A-Z0-9]{3,4}$", description="the event's `destination`, e.g. `SCCI`"
+    )
+
+    @property
+    def has_flight_keys(self) -> bool:
+        """True when it says whose flight it was (airline, flight code, destination)."""
+        return None not in (self.airline_name, self.airline_code, self.flight_number, self.destination)
 
     @model_validator(mode="after")
     def _consistent(self) -> FlightOutcome:
@@ -49,8 +82,9 @@ class FlightOutcome(BaseModel):
         return self
 
     @classmethod
-    def of(cls, flight_id: str, scheduled: datetime, actual: datetime) -> FlightOutcome:
-        """From the two departures; naive times are Santiago's, as in the dataset."""
+    def of(cls, flight_id: str, scheduled: datetime, actual: datetime, keys: FlightKeys | None = None) -> FlightOutcome:
+        """From the two departures; naive times are Santiago's, as in the dataset. `keys`: whose flight it was
+        (a `FlightEvent` is one)."""
         scheduled, actual = (t if t.tzinfo else t.replace(tzinfo=SANTIAGO) for t in (scheduled, actual))
         minutes = wall_minutes(scheduled, actual)
         return cls(
@@ -59,4 +93,8 @@ class FlightOutcome(BaseModel):
             actual_departure=actual,
             delay_minutes=minutes,
             delayed=is_delayed(minutes),
+            airline_name=keys.airline_name if keys else None,
+            airline_code=keys.airline_code if keys else None,
+            flight_number=keys.flight_number if keys else None,
+            destination=keys.destination if keys else None,
         )

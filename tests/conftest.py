@@ -70,6 +70,15 @@ def training_run(tmp_path_factory: pytest.TempPathFactory) -> TrainingRun:
 
 
 @pytest.fixture(scope="session")
+def stream_training_run(tmp_path_factory: pytest.TempPathFactory) -> TrainingRun:
+    """A real training run with the stream features, each event known `DEFAULT_LEAD_MINUTES` ahead."""
+    from training.stream_backfill import DEFAULT_LEAD_MINUTES
+
+    models = tmp_path_factory.mktemp("stream-models")
+    return train(DATASET, models, version="stream-run", lead_minutes=DEFAULT_LEAD_MINUTES)
+
+
+@pytest.fixture(scope="session")
 def model_dir(training_run: TrainingRun) -> Path:
     return training_run.directory
 

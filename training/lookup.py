@@ -106,15 +106,3 @@ def load_serving_model(path: Path) -> ServingModel:
             f"{directory}: {LOOKUP_FILE} reads the stream features {stream}, the manifest bins {binned}"
         )
     return ServingModel(manifest, tables, directory)
-
-
-def require_event_features_only(model: ServingModel) -> None:
-    """Refuse a version that reads stream features: the scorer does not compute them yet, and a version scored
-    without them would be scored wrongly, not refused later."""
-    spec = model.manifest.stream_features
-    if spec is not None:
-        raise ModelVerificationError(
-            f"version {model.version} reads {len(spec.features)} stream features (trained with the flight event "
-            f"known {spec.lead_minutes} min ahead): the scorer does not compute stream features yet; serve a "
-            "version trained without --stream-features"
-        )

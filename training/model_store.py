@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from schemas.model_control import ModelRef
-from training.lookup import ServingModel, load_serving_model, require_event_features_only
+from training.lookup import ServingModel, load_serving_model
 from training.manifest import LATEST, LOOKUP_FILE, MANIFEST_FILE, MODEL_FILE, ModelVerificationError, file_sha256
 
 if TYPE_CHECKING:
@@ -34,11 +34,8 @@ def load_model(uri: str, download_dir: Path | None = None) -> LoadedModel:
 
 
 def load_serving(uri: str, download_dir: Path | None = None) -> ServingModel:
-    """Load a verified model as the scorer serves it (lookup tables), from a local path or an S3 URI; refused when
-    the scorer could not compute its features."""
-    model = load_serving_model(local_version(uri, download_dir))
-    require_event_features_only(model)
-    return model
+    """Load a verified model as the scorer serves it (lookup tables), from a local path or an S3 URI."""
+    return load_serving_model(local_version(uri, download_dir))
 
 
 def local_version(uri: str, download_dir: Path | None = None) -> Path:
@@ -121,7 +118,7 @@ def publish_to_s3(version_dir: Path, uri: str, make_latest: bool = True) -> str:
     from training.artifact import load_artifact
 
     loaded = load_artifact(version_dir)  # refuse to publish what could not be loaded
-    require_event_features_only(load_serving_model(loaded.directory))  # nor what the scorer would refuse
+    load_serving_model(loaded.directory)  # nor what the scorer would refuse
     bucket, prefix = split_s3_uri(uri)
     s3 = boto3.client("s3")
     version_prefix = f"{prefix}{loaded.version}/"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from schemas.model_control import ModelControl, ModelRef, ModelRole
 from training.artifact import LoadedModel, lookup_tables, verify
-from training.lookup import load_serving_model, require_event_features_only
+from training.lookup import load_serving_model
 from training.manifest import MANIFEST_FILE, ModelVerificationError, file_sha256, read_manifest
 from training.model_store import S3_SCHEME, load_model, load_ref, publish_to_s3
 
@@ -50,7 +50,6 @@ def promotion(
     `served`: the champion the fleet serves, which a first champion record replaces (scorers started from
     `MODEL_URI` serve one that no record names)."""
     model = verified(str(version_dir))
-    require_event_features_only(load_serving_model(model.directory))
     if to and to.startswith(S3_SCHEME):
         uri = publish_to_s3(model.directory, to, make_latest=False)
     else:

@@ -18,11 +18,14 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
-from schemas.outcome import DELAY_MINUTES
+from schemas.flight_event import SANTIAGO
+from schemas.outcome import DELAY_MINUTES, FlightOutcome
+from training.features import flight_code
 
 DELAYED_AFTER_SECONDS = DELAY_MINUTES * 60
 AIRPORT = "SCL"  # the airport-wide scope has one key
@@ -69,6 +72,31 @@ class Outcome:
 def scope_keys(airline: str, destination: str, flight: str) -> dict[str, str]:
     """The key of a flight (or of an outcome) in each scope."""
     return {"airline": airline, "airport": AIRPORT, "destination": destination, FLIGHT_SCOPE: flight}
+
+
+# --- the time axis: Santiago's wall clock, as the dataset's times, in seconds ---------------------------------------
+def santiago_seconds(instant: datetime) -> int:
+    """An aware instant as seconds of Santiago's wall clock since 1970-01-01 00:00 (the axis training reads the
+    dataset's naive times on, so windows over a clock change match)."""
+    local = instant.astimezone(SANTIAGO).replace(tzinfo=None)
+    return (local - _WALL_EPOCH) // timedelta(seconds=1)
+
+
+_WALL_EPOCH = datetime(1970, 1, 1)
+
+
+def outcome_of(contract: FlightOutcome) -> Outcome | None:
+    """A departures-topic outcome as the stream features count it; None when it does not say whose flight it was."""
+    if not contract.has_flight_keys:
+        return None
+    assert contract.airline_name and contract.airline_code and contract.flight_number and contract.destination
+    return Outcome(
+        known_at=santiago_seconds(contract.actual_departure),
+        airline=contract.airline_name.strip(),
+        destination=contract.destination.strip(),
+        flight=flight_code(contract.airline_code, contract.flight_number),
+        delay_seconds=round(contract.delay_minutes * 60),
+    )
 
 
 # --- the formulas, on arrays: both computations call them ---------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,12 +23,11 @@ from training.artifact import load_artifact
 from training.dataset import load_flights
 from training.evaluate import random_split
 from training.lookup import ServingModel, load_serving_model
-from training.manifest import ModelVerificationError
 from training.model_store import load_serving
 from training.promotion import promotion, verified
 from training.stream_backfill import DEFAULT_LEAD_MINUTES, event_times, flight_keys, with_stream_features
 from training.stream_features import LONGEST_WINDOW_SECONDS, STREAM_FEATURE_NAMES, Outcome, backfill
-from training.train import TrainingRun, train
+from training.train import TrainingRun
 
 SAMPLED = 200
 
@@ -45,8 +43,8 @@ def sampled(flights: pd.DataFrame) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def stream_run(tmp_path_factory: pytest.TempPathFactory) -> TrainingRun:
-    return train(DATASET, tmp_path_factory.mktemp("models"), version="stream-run", lead_minutes=DEFAULT_LEAD_MINUTES)
+def stream_run(stream_training_run: TrainingRun) -> TrainingRun:
+    return stream_training_run
 
 
 def _one_event(outcomes: list[Outcome], t: int, airline: str, destination: str, flight: str) -> np.ndarray:
@@ -127,20 +125,20 @@ def test_operated_columns_still_change_no_prediction(stream_run: TrainingRun, fl
     assert_operated_columns_do_not_matter(model.pipeline, random_split(flights).test)
 
 
-def test_verified_but_refused_by_the_scorer_and_by_promotion(stream_run: TrainingRun, tmp_path: Path) -> None:
-    """`training verify` holds the tables to the pipeline; what the scorer cannot compute it must refuse, and a
-    promotion must not ask it to."""
+def test_verified_served_and_promotable(stream_run: TrainingRun) -> None:
+    """`training verify` holds the tables to the pipeline; the scorer serves the version, and a promotion may
+    name it."""
     assert verified(str(stream_run.directory)).version == "stream-run"
-    with pytest.raises(ModelVerificationError, match="the scorer does not compute stream features yet"):
-        load_serving(str(stream_run.directory))
-    with pytest.raises(ModelVerificationError, match="reads 31 stream features"):
-        promotion(stream_run.directory, None, ModelRole.CHALLENGER, {}, "test")
+    served = load_serving(str(stream_run.directory))
+    assert served.manifest.stream_features is not None
+    record = promotion(stream_run.directory, None, ModelRole.CHALLENGER, {}, "test")
+    assert record.model is not None and record.model.version == "stream-run"
 
 
 def test_make_run_refuses_a_stream_model_before_starting_anything(stream_run: TrainingRun) -> None:
     result = CliRunner().invoke(producer_app, ["demo", "--models", str(stream_run.directory)])
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert "does not compute stream features yet" in " ".join(result.output.replace("│", " ").split())
+    assert "publishes the outcomes after every flight" in " ".join(result.output.replace("│", " ").split())
 
 
 def test_the_scorers_python_path_gives_the_pipelines_probabilities_bit_for_bit(

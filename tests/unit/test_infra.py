@@ -219,6 +219,9 @@ def test_scorer_role_is_least_privilege(template: Template) -> None:
     assert f"/{topics.dead_letter}" in by_action["kafka-cluster:WriteData"]
     assert topics.input not in by_action["kafka-cluster:WriteData"]
     assert f"/{topics.model_control}" in by_action["kafka-cluster:ReadData"], "scorers follow the control topic"
+    assert f"/{topics.outcomes}" in by_action["kafka-cluster:ReadData"], "scorers read the departures"
+    assert topics.outcomes not in by_action["kafka-cluster:WriteData"], "and write none"
+    assert by_action["kafka-cluster:ReadData"].count(":topic/") == 3, "input, control and departures only"
     assert topics.model_control not in by_action["kafka-cluster:WriteData"], "only operators write it"
     assert f"/{topics.model_fleet}" in by_action["kafka-cluster:WriteData"], "each scorer says what it serves"
     assert f"/{topics.shadow_predictions}" in by_action["kafka-cluster:WriteData"]

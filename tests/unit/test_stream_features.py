@@ -117,3 +117,9 @@ def test_bins_are_training_quantiles_with_a_bin_for_the_undefined() -> None:
     assert list(labels) == ["b0", "b1", f"b{len(edges)}", MISSING_BIN]  # an edge value goes up
     assert bin_edges(np.array([np.nan])) == []
     assert list(bin_labels(np.array([3.0]), [])) == ["b0"]
+
+
+def test_the_departures_outlive_the_longest_window_by_a_day() -> None:
+    from kafka_common.settings import TopicSettings
+
+    assert TopicSettings().outcomes_retention_ms >= (LONGEST_WINDOW_SECONDS + 24 * HOUR) * 1000

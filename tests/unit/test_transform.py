@@ -106,10 +106,10 @@ def test_an_event_the_model_cannot_score_is_isolated_not_fatal(serving_model: Se
     scorer = BatchScorer(serving_model)
     real_score = scorer.score
 
-    def fragile(columns: Columns) -> ScoredBatch:
+    def fragile(columns: Columns, stream: np.ndarray | None = None) -> ScoredBatch:
         if "666" in columns.flight_number:
             raise ValueError("poison")
-        return real_score(columns)
+        return real_score(columns, stream)
 
     scorer.score = fragile  # type: ignore[method-assign]
     transform = BatchTransform(scorer, group_id="g", max_payload_bytes=4096, dead_letter_max_value_bytes=4096)

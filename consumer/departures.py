@@ -1,0 +1,163 @@
+"""The departures topic as a table every scorer holds whole: the outcomes the stream features are computed from.
+
+Each scorer reads every partition of the outcomes topic (no group: a global table beside its group's input), from
+the topic's beginning (its retention bounds the read) and keeps the outcomes in `training.stream_features`'
+`StreamState`. Before a batch is scored it catches up to the partitions' ends as of that moment, waiting at most
+a bound: a batch scored without that catch-up says so, and scoring goes on. A record that is not an outcome is
+counted and skipped, never fatal.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from pydantic import ValidationError
+
+from schemas.flight_event import KNOWN_AT_HEADER
+from schemas.outcome import FlightOutcome
+from stream_runtime.records import Headers
+from stream_runtime.topic_reader import OFFSET_BEGINNING, partitions_of, reader
+from training.stream_features import StreamState, outcome_of, santiago_seconds
+
+log = logging.getLogger("consumer.departures")
+_FETCH = 1000
+# How far behind the latest event seen an event of another partition may still be known and find every outcome
+# its windows need: the input's partitions are read at their own pace (a replay's backlog, a rebalance). The
+# table then holds at most this plus the longest window of outcomes (at SCL about 3,000).
+OUT_OF_ORDER_SECONDS = 7 * 24 * 3600
+
+
+@dataclass
+class TableCounts:
+    """What the table read: outcomes held, and records it could not use (not an outcome, or no flight keys)."""
+
+    read: int = 0
+    invalid: int = 0
+    without_keys: int = 0
+    catch_ups_missed: int = 0
+    last_problem: str = field(default="")
+
+
+class DeparturesTable:
+    """All partitions of the outcomes topic, read into a `StreamState`."""
+
+    def __init__(self, config: dict[str, Any], topic: str) -> None:
+        self.topic = topic
+        self.state = StreamState()
+        self.counts = TableCounts()
+        self._config = config
+        self._consumer: Consumer | None = None
+        self._partitions: list[int] = []
+        # partition -> the offset where it reported its end during this catch-up: short of the high watermark
+        # only while a transaction is open on the topic (a read_committed reader stops at its start)
+        self._at_end: dict[int, int] = {}
+        self._newest = 0  # the latest moment an event was known at, so far
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+            self._consumer = None
+
+    def catch_up(self, max_wait_s: float) -> bool:
+        """Read until every partition reaches its end as of now; False when `max_wait_s` ran out first (or the
+        broker did not answer): the caller scores with what is held and says so."""
+        deadline = time.monotonic() + max_wait_s
+        try:
+            consumer = self._assigned(max_wait_s)
+            if consumer is None:
+                return False
+            self._at_end.clear()  # an end reported before now says nothing of records written since
+            targets = {
+                p: consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=max_wait_s, cached=False)[1]
+                for p in self._partitions
+            }
+            while not self._reached(consumer, targets):
+                if time.monotonic() >= deadline:
+                    self.counts.catch_ups_missed += 1
+                    return False
+                self._read(consumer, min(0.1, max(deadline - time.monotonic(), 0.0)))
+        except KafkaException as exc:
+            self.counts.catch_ups_missed += 1
+            log.warning("departures table: cannot catch up with %s: %s", self.topic, exc)
+            return False
+        return True
+
+    def poll(self) -> None:
+        """Read what has arrived, without waiting (between batches)."""
+        if self._consumer is not None:
+            self._read(self._consumer, 0.0)
+
+    def features(self, known_at: Sequence[int], keys: Sequence[tuple[str, str, str]]) -> np.ndarray[Any, Any]:
+        """The stream features of events known at `known_at` (Santiago wall-clock seconds) for their (airline,
+        destination, flight) keys; rows of `STREAM_FEATURE_NAMES` columns."""
+        rows = [self.state.features_at(t, *key) for t, key in zip(known_at, keys, strict=True)]
+        if known_at:
+            self._newest = max(self._newest, *known_at)
+            self.state.forget_before(self._newest - OUT_OF_ORDER_SECONDS)
+        return np.asarray(rows, dtype=np.float64).reshape(len(rows), -1)
+
+    def _assigned(self, timeout_s: float) -> Consumer | None:
+        if self._consumer is None:
+            consumer = reader({**self._config, "logger": logging.getLogger("librdkafka")})
+            partitions = partitions_of(consumer, self.topic, timeout_s)
+            if partitions is None:
+                consumer.close()
+                log.warning("departures table: no topic %s yet", self.topic)
+                return None
+            consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in partitions])
+            self._consumer, self._partitions = consumer, partitions
+        return self._consumer
+
+    def _reached(self, consumer: Consumer, targets: dict[int, int]) -> bool:
+        positions = {
+            tp.partition: tp.offset for tp in consumer.position([TopicPartition(self.topic, p) for p in targets])
+        }
+        return all(
+            positions.get(p, -1) >= target or (target > 0 and self._at_end.get(p) == positions.get(p))
+            for p, target in targets.items()
+        )
+
+    def _read(self, consumer: Consumer, timeout_s: float) -> None:
+        for message in consumer.consume(_FETCH, timeout=timeout_s):
+            error = message.error()
+            if error is None:
+                self._add(message)
+            elif error.code() == KafkaError._PARTITION_EOF:
+                self._at_end[message.partition() or 0] = message.offset() or 0
+            else:
+                log.warning("departures table: %s", error.str())
+
+    def _add(self, message: Message) -> None:
+        try:
+            contract = FlightOutcome.model_validate_json(message.value() or b"")
+        except ValidationError as exc:
+            self.counts.invalid += 1
+            self.counts.last_problem = f"offset {message.offset()} of partition {message.partition()}: {exc}"
+            log.warning("departures table: skipping a record that is not an outcome (%s)", self.counts.last_problem)
+            return
+        outcome = outcome_of(contract)
+        if outcome is None:
+            self.counts.without_keys += 1
+            return
+        self.state.add(outcome)
+        self.counts.read += 1
+
+
+def known_at(headers: Headers, timestamp_ms: int) -> int:
+    """When an event was known, in Santiago wall-clock seconds: its `KNOWN_AT_HEADER` (a replay's simulated
+    clock) when it carries one, else its record timestamp."""
+    pairs = headers.items() if isinstance(headers, dict) else headers or []
+    for name, value in pairs:
+        if name == KNOWN_AT_HEADER and value is not None:
+            try:
+                timestamp_ms = int(value)
+            except ValueError:
+                break
+    return santiago_seconds(datetime.fromtimestamp(timestamp_ms / 1000, UTC))

@@ -1,0 +1,86 @@
+"""Stream features served on the real broker: two scorers, one SIGKILLed mid-stream and restarted, score a replayed
+fortnight with its outcomes; every prediction equals, key by key, the training pipeline's probability on the
+point-in-time backfill of the same flights (online equal to offline)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+from confluent_kafka import Producer
+
+from kafka_common.settings import TopicSettings
+from local_stack.processes import ScorerProcess
+from producer.replay import dataset_flights, publish_schedule, with_outcomes
+from tests.support.dataset import DATASET
+from tests.support.streaming import read_outputs, scorer_env
+from training.artifact import load_artifact
+from training.dataset import load_flights
+from training.stream_backfill import DEFAULT_LEAD_MINUTES, with_stream_features
+from training.train import TrainingRun
+
+FIRST_DAY, LAST_DAY = date(2017, 11, 1), date(2017, 11, 14)
+
+
+def _scorer(bootstrap: str, model_dir: Path, topics: TopicSettings, log: Path, instance: str) -> ScorerProcess:
+    env = scorer_env(topics, SCORER_BATCH_SIZE="100")
+    return ScorerProcess(bootstrap, model_dir, log, instance, env).start()
+
+
+def test_online_stream_features_equal_offline_through_a_sigkill(
+    bootstrap: str, stream_training_run: TrainingRun, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    flights = list(dataset_flights(DATASET, date_from=FIRST_DAY, date_to=LAST_DAY))
+    lead = timedelta(minutes=DEFAULT_LEAD_MINUTES)
+    schedule = with_outcomes(flights, "canonical", (stream_topics.input, stream_topics.outcomes), 0, lead)
+    pace = 20.0 / len(schedule)  # about 20 s of stream
+    schedule = [replace(item, due_s=i * pace) for i, item in enumerate(schedule)]
+    sender = threading.Thread(target=publish_schedule, args=(Producer({"bootstrap.servers": bootstrap}), schedule))
+
+    model_dir = stream_training_run.directory
+    first = _scorer(bootstrap, model_dir, stream_topics, tmp_path / "scorer-a.log", "a")
+    other = _scorer(bootstrap, model_dir, stream_topics, tmp_path / "scorer-b.log", "b")
+    restarted: ScorerProcess | None = None
+    try:
+        first.wait_ready()
+        other.wait_ready()
+        sender.start()
+        deadline = time.monotonic() + 60
+        while first.metric("flightdelay_events_scored_total") < 200:
+            assert time.monotonic() < deadline, first.log_tail()
+            time.sleep(0.1)
+        first.kill()
+        assert sender.is_alive(), "the kill must land while flights still arrive"
+        restarted = _scorer(bootstrap, model_dir, stream_topics, tmp_path / "scorer-a2.log", "a")
+        restarted.wait_ready()
+        sender.join()
+        predictions, letters = read_outputs(bootstrap, stream_topics, len(flights), idle_s=30)
+        behind = sum(p.metric("flightdelay_stream_events_behind_total") for p in (other, restarted))
+        held = restarted.metric("flightdelay_stream_outcomes_held")
+        assert other.stop() == 0 and restarted.stop() == 0
+    finally:
+        for process in (first, other, restarted):
+            if process is not None:
+                process.kill()
+
+    frame = load_flights(DATASET)
+    scheduled = frame["Fecha-I"].dt.date
+    frame = with_stream_features(frame[(scheduled >= FIRST_DAY) & (scheduled <= LAST_DAY)], DEFAULT_LEAD_MINUTES)
+    offline = load_artifact(model_dir).pipeline.predict_proba(frame)[:, 1]
+    ids = [event.resolved_id() for _, event in flights]
+    assert len(frame) == len(ids) == len(set(ids))
+    expected = dict(zip(ids, offline.tolist(), strict=True))
+    online = {p.flight_id: p.delay_probability for p in predictions}
+    assert not letters
+    assert len(predictions) == len(online) == len(expected), "each flight predicted exactly once"
+    mismatched = [flight for flight, probability in expected.items() if online[flight] != probability]
+    print(
+        f"\n{len(expected):,} flights, {len(mismatched)} mismatched; {int(behind)} scored behind the departures; "
+        f"{int(held):,} outcomes held by the restarted scorer"
+    )
+    assert not mismatched, mismatched[:5]
+    assert np.isfinite(offline).all()
