@@ -125,7 +125,7 @@ class ScorerProcessor(Processor[Scored]):
         table = self.transform.departures
         current = table.catch_up(self.settings.stream_catch_up_s) if table is not None else True
         started = time.perf_counter()
-        result = self.transform(records, now)
+        result = self.transform(records, now, current)
         self.metrics.scoring_seconds.observe(time.perf_counter() - started)
         admission = self.limit.admit(result.valid, result.invalid, result.invalid_runs)
         if admission.fail_closed:

@@ -33,9 +33,16 @@ def encode_predictions(
     topics: Sequence[str | None],
     partitions: Sequence[int | None],
     offsets: Sequence[int | None],
+    stream_features: Sequence[dict[str, float | None]] | None = None,
+    stream_current: bool | None = None,
 ) -> list[bytes]:
-    """One `DelayPrediction` JSON document per event; every sequence has one item per event."""
+    """One `DelayPrediction` JSON document per event; every sequence has one item per event (`stream_features`
+    too, when the version reads them; without them the two stream fields are left out, as the compiled lane
+    writes such predictions, and read back as null)."""
     dumps, milliseconds = orjson.dumps, timedelta
+    streams: Sequence[dict[str, float | None] | None] = (
+        stream_features if stream_features is not None else [None] * len(flight_ids)
+    )
     return [
         dumps(
             {
@@ -50,10 +57,11 @@ def encode_predictions(
                 "event_time": EPOCH + milliseconds(milliseconds=timestamp),
                 "scored_at": scored_at,
                 "source": {"topic": topic, "partition": partition, "offset": offset},
+                **({} if stream is None else {"stream_features": stream, "stream_features_current": stream_current}),
             },
             option=OPTIONS,
         )
-        for flight_id, probability, terms, flags, departure, timestamp, topic, partition, offset in zip(
+        for flight_id, probability, terms, flags, departure, timestamp, topic, partition, offset, stream in zip(
             flight_ids,
             probabilities,
             contributions,
@@ -63,6 +71,7 @@ def encode_predictions(
             topics,
             partitions,
             offsets,
+            streams,
             strict=True,
         )
     ]

@@ -36,6 +36,7 @@ from schemas import DeadLetter, FieldError, Header, SourcePosition
 from schemas.model_control import ModelRole
 from stream_runtime.records import Record, RecordFields
 from training.features import flight_code
+from training.stream_features import STREAM_FEATURE_NAMES
 
 log = logging.getLogger("consumer")
 Pairs = list[tuple[bytes | None, bytes]]
@@ -106,7 +107,9 @@ class BatchTransform:
         # The outcomes the stream features come from, when a version served reads them.
         self.departures = departures if any(m and m.reads_stream_features for m in (scorer, challenger)) else None
 
-    def __call__(self, records: Sequence[Record], now: datetime) -> BatchResult:
+    def __call__(self, records: Sequence[Record], now: datetime, stream_current: bool = True) -> BatchResult:
+        """`stream_current`: whether the departures were read to their end before this batch (what a prediction
+        of a stream-feature version reports)."""
         fields = RecordFields.of(records)
         kept = self.lane.validator.split(fields) if self.lane else None
         pending = kept.deferred if kept is not None else range(len(records))
@@ -117,7 +120,7 @@ class BatchTransform:
         started = time.perf_counter()
         stream = self._stream_features(records, fields, columns)
         columns, stream, scored, unscorable = self._score(columns, stream)
-        champion = self._predictions(fields, columns, scored, self.scorer, now)
+        champion = self._predictions(fields, columns, scored, self.scorer, now, stream, stream_current)
         if kept is not None and self.lane is not None:
             champion = champion.merged(self.lane.champion.predict(kept, fields, now))
         stats = [_stats(ModelRole.CHAMPION, self.scorer, champion.probabilities, time.perf_counter() - started)]
@@ -126,7 +129,9 @@ class BatchTransform:
         letters: Pairs = [(fields.keys[p], self._dead_letter(records[p], r, now)) for p, r in rejected]
         outputs = {OutputKind.PREDICTION: champion.pairs, OutputKind.DEAD_LETTER: letters}
         if self.challenger is not None:
-            outputs[OutputKind.SHADOW] = self._shadow(fields, kept, columns, stream, self.challenger, now, stats)
+            outputs[OutputKind.SHADOW] = self._shadow(
+                fields, kept, columns, stream, stream_current, self.challenger, now, stats
+            )
         return BatchResult(
             outputs=outputs,
             offsets=fields.next_offsets(),
@@ -207,6 +212,7 @@ class BatchTransform:
         kept: Kept | None,
         columns: Columns,
         stream: Stream,
+        stream_current: bool,
         challenger: BatchScorer,
         now: datetime,
         stats: list[ModelStats],
@@ -215,7 +221,8 @@ class BatchTransform:
         its shadow: the champion's outputs of the batch go on."""
         started = time.perf_counter()
         try:
-            shadow = self._predictions(fields, columns, challenger.score(columns, stream), challenger, now)
+            scored = challenger.score(columns, stream)
+            shadow = self._predictions(fields, columns, scored, challenger, now, stream, stream_current)
             if kept is not None and self.lane is not None and self.lane.challenger is not None:
                 shadow = shadow.merged(self.lane.challenger.predict(kept, fields, now))
         except Exception:  # deliberately broad: a candidate model must never stop the stream
@@ -225,9 +232,17 @@ class BatchTransform:
         return shadow.pairs
 
     def _predictions(
-        self, fields: RecordFields, columns: Columns, scored: ScoredBatch, scorer: BatchScorer, now: datetime
+        self,
+        fields: RecordFields,
+        columns: Columns,
+        scored: ScoredBatch,
+        scorer: BatchScorer,
+        now: datetime,
+        stream: Stream = None,
+        stream_current: bool = True,
     ) -> Predicted:
         rows = columns.rows
+        read = stream is not None and scorer.reads_stream_features
         ids = columns.resolved_ids([fields.keys[p] for p in rows])
         model = scorer.model
         values = encode_predictions(
@@ -243,6 +258,8 @@ class BatchTransform:
             topics=[fields.topics[p] for p in rows],
             partitions=[fields.partitions[p] for p in rows],
             offsets=[fields.offsets[p] for p in rows],
+            stream_features=stream_values(stream) if read and stream is not None else None,
+            stream_current=stream_current if read else None,
         )
         pairs: Pairs = [(flight_id.encode(), value) for flight_id, value in zip(ids, values, strict=True)]
         return Predicted(rows, pairs, scored.probabilities.tolist())
@@ -286,6 +303,14 @@ def _writable(columns: Columns, fields: RecordFields) -> tuple[Columns, list[tup
         rejected.append((columns.rows[index], Rejection("unscorable", reason, [error])))
     skipped = set(bad)
     return columns.select([i for i in range(len(columns)) if i not in skipped]), rejected
+
+
+def stream_values(stream: np.ndarray[Any, Any]) -> list[dict[str, float | None]]:
+    """Each event's stream features by name, null where nothing was known."""
+    return [
+        {name: None if math.isnan(value) else value for name, value in zip(STREAM_FEATURE_NAMES, row, strict=True)}
+        for row in stream.tolist()
+    ]
 
 
 def _stats(role: ModelRole, scorer: BatchScorer, probabilities: list[float], seconds: float) -> ModelStats:

@@ -44,6 +44,16 @@ class DelayPrediction(BaseModel):
     event_time: datetime = Field(description="Timestamp of the input record")
     scored_at: datetime
     source: SourcePosition
+    stream_features: dict[str, float | None] | None = Field(
+        default=None,
+        description="What the departures said before the event, as the version read them (null: not known; see "
+        "`training/stream_features.py`); null for a version that reads none",
+    )
+    stream_features_current: bool | None = Field(
+        default=None,
+        description="false when the scorer scored before reading the departures to their end (late or stopped); "
+        "null for a version that reads none",
+    )
 
 
 ErrorKind = Literal["not_utf8", "not_json", "not_an_object", "too_large", "empty", "invalid_event", "unscorable"]

@@ -21,6 +21,7 @@ from tests.support.streaming import read_outputs, scorer_env
 from training.artifact import load_artifact
 from training.dataset import load_flights
 from training.stream_backfill import DEFAULT_LEAD_MINUTES, with_stream_features
+from training.stream_features import STREAM_FEATURE_NAMES
 from training.train import TrainingRun
 
 FIRST_DAY, LAST_DAY = date(2017, 11, 1), date(2017, 11, 14)
@@ -78,9 +79,19 @@ def test_online_stream_features_equal_offline_through_a_sigkill(
     assert not letters
     assert len(predictions) == len(online) == len(expected), "each flight predicted exactly once"
     mismatched = [flight for flight, probability in expected.items() if online[flight] != probability]
+    # the values each prediction carries, feature by feature, against the backfill's
+    offline_values = dict(zip(ids, frame[list(STREAM_FEATURE_NAMES)].to_numpy().tolist(), strict=True))
+    by_feature = {name: 0 for name in STREAM_FEATURE_NAMES}
+    for prediction in predictions:
+        assert prediction.stream_features is not None and prediction.stream_features_current is True
+        for name, value in zip(STREAM_FEATURE_NAMES, offline_values[prediction.flight_id], strict=True):
+            carried = prediction.stream_features[name]
+            by_feature[name] += not (carried == value or (carried is None and np.isnan(value)))
     print(
-        f"\n{len(expected):,} flights, {len(mismatched)} mismatched; {int(behind)} scored behind the departures; "
+        f"\n{len(expected):,} flights, {len(mismatched)} probabilities and {sum(by_feature.values())} of "
+        f"{len(expected) * len(by_feature):,} feature values mismatched; {int(behind)} scored behind the departures; "
         f"{int(held):,} outcomes held by the restarted scorer"
     )
     assert not mismatched, mismatched[:5]
+    assert not any(by_feature.values()), {name: n for name, n in by_feature.items() if n}
     assert np.isfinite(offline).all()

@@ -12,6 +12,8 @@ from consumer.scoring import Term
 from schemas import FlightEvent
 from schemas.outputs import DelayPrediction, FeatureContribution, SourcePosition
 
+STREAM_FIELDS = {"stream_features", "stream_features_current"}  # written only by a stream-feature version
+
 
 @pytest.mark.parametrize(
     ("departure", "probability", "terms", "unseen"),
@@ -67,6 +69,28 @@ def test_bytes_equal_the_pydantic_prediction(
     )
     parsed = DelayPrediction.model_validate_json(encoded)
     assert parsed == expected
-    assert set(orjson.loads(encoded)) == set(DelayPrediction.model_fields), "no field missing or extra"
-    reference = orjson.loads(expected.model_dump_json())
+    assert set(orjson.loads(encoded)) == set(DelayPrediction.model_fields) - STREAM_FIELDS, "no field missing or extra"
+    reference = orjson.loads(expected.model_dump_json(exclude=STREAM_FIELDS))
     assert orjson.loads(encoded) == reference, "same JSON values as pydantic writes, times included"
+
+
+def test_a_stream_feature_version_writes_its_values_and_whether_they_were_current() -> None:
+    values: dict[str, float | None] = {"airline_1h_count": 3.0, "airline_1h_delayed_share": None}
+    common = {
+        "flight_ids": ["X"],
+        "probabilities": [0.25],
+        "threshold": 0.2,
+        "model_version": "v",
+        "contributions": [[]],
+        "unseen": [[]],
+        "scheduled_departures": ["2017-01-01T10:00:00-03:00"],
+        "timestamps_ms": [0],
+        "scored_at": datetime(2026, 1, 1, tzinfo=UTC),
+        "topics": ["t"],
+        "partitions": [0],
+        "offsets": [1],
+    }
+    [encoded] = encode_predictions(**common, stream_features=[values], stream_current=False)  # type: ignore[arg-type]
+    parsed = DelayPrediction.model_validate_json(encoded)
+    assert parsed.stream_features == values and parsed.stream_features_current is False
+    assert set(orjson.loads(encoded)) == set(DelayPrediction.model_fields)
