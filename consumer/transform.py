@@ -35,8 +35,7 @@ from consumer.validation import Rejection, validate_batch
 from schemas import DeadLetter, FieldError, Header, SourcePosition
 from schemas.model_control import ModelRole
 from stream_runtime.records import Record, RecordFields
-from training.features import flight_code
-from training.stream_features import STREAM_FEATURE_NAMES
+from training.stream_features import STREAM_FEATURE_NAMES, stream_keys
 
 log = logging.getLogger("consumer")
 Pairs = list[tuple[bytes | None, bytes]]
@@ -174,8 +173,8 @@ class BatchTransform:
         rows = columns.rows
         known = [known_at(records[p].headers(), fields.milliseconds[p]) for p in rows]
         keys = [
-            (airline.strip(), destination.strip(), flight_code(code, number))
-            for airline, destination, code, number in zip(
+            stream_keys(*event)
+            for event in zip(
                 columns.airline_name, columns.destination, columns.airline_code, columns.flight_number, strict=True
             )
         ]

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from training.dataset import OPERATED_DEPARTURE
-from training.features import AIRLINE, AIRLINE_CODE, DESTINATION, FLIGHT_NUMBER, SCHEDULED_DEPARTURE, flight_code
-from training.stream_features import STREAM_FEATURE_NAMES, Array, backfill
+from training.features import AIRLINE, AIRLINE_CODE, DESTINATION, FLIGHT_NUMBER, SCHEDULED_DEPARTURE
+from training.stream_features import STREAM_FEATURE_NAMES, Array, backfill, stream_keys
 
 DEFAULT_LEAD_MINUTES = 60
 
@@ -21,13 +21,12 @@ def _seconds(times: pd.Series) -> Array:
 
 
 def flight_keys(frame: pd.DataFrame) -> dict[str, Array]:
-    """Each flight's key in the airline, destination and flight-code scopes, as `training.features` defines them."""
+    """Each flight's key in the airline, destination and flight-code scopes (`stream_keys`)."""
+    rows = list(zip(frame[AIRLINE], frame[DESTINATION], frame[AIRLINE_CODE], frame[FLIGHT_NUMBER], strict=True))
+    keys = [stream_keys(*row) for row in rows]
     return {
-        "airline": np.asarray([str(value).strip() for value in frame[AIRLINE]], dtype=object),
-        "destination": np.asarray([str(value).strip() for value in frame[DESTINATION]], dtype=object),
-        "flight": np.asarray(
-            [flight_code(c, n) for c, n in zip(frame[AIRLINE_CODE], frame[FLIGHT_NUMBER], strict=True)], dtype=object
-        ),
+        scope: np.asarray([key[i] for key in keys], dtype=object)
+        for i, scope in enumerate(("airline", "destination", "flight"))
     }
 
 

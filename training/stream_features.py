@@ -69,6 +69,12 @@ class Outcome:
     delay_seconds: int  # actual - scheduled departure
 
 
+def stream_keys(airline_name: str, destination: str, airline_code: str, flight_number: str) -> tuple[str, str, str]:
+    """A flight's (airline, destination, flight) keys from its event's fields, as `training.features` reads them:
+    events and outcomes alike, in training and in serving."""
+    return str(airline_name).strip(), str(destination).strip(), flight_code(airline_code, flight_number)
+
+
 def scope_keys(airline: str, destination: str, flight: str) -> dict[str, str]:
     """The key of a flight (or of an outcome) in each scope."""
     return {"airline": airline, "airport": AIRPORT, "destination": destination, FLIGHT_SCOPE: flight}
@@ -90,11 +96,14 @@ def outcome_of(contract: FlightOutcome) -> Outcome | None:
     if not contract.has_flight_keys:
         return None
     assert contract.airline_name and contract.airline_code and contract.flight_number and contract.destination
+    airline, destination, flight = stream_keys(
+        contract.airline_name, contract.destination, contract.airline_code, contract.flight_number
+    )
     return Outcome(
         known_at=santiago_seconds(contract.actual_departure),
-        airline=contract.airline_name.strip(),
-        destination=contract.destination.strip(),
-        flight=flight_code(contract.airline_code, contract.flight_number),
+        airline=airline,
+        destination=destination,
+        flight=flight,
         delay_seconds=round(contract.delay_minutes * 60),
     )
 

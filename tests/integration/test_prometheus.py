@@ -12,10 +12,9 @@ from confluent_kafka.admin import AdminClient
 from kafka_common.settings import TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
 from local_stack.broker import LocalKafkaBroker
-from local_stack.processes import ScorerProcess
 from tests.support.prometheus import RULES, PrometheusServer, prometheus
 from tests.support.promtool import promtool
-from tests.support.streaming import scorers, send, send_dataset
+from tests.support.streaming import monitor_process, scorers, send, send_dataset
 
 INVALID_BURST = 100
 
@@ -35,9 +34,7 @@ def test_prometheus_scrapes_the_fleet_and_the_rules_fire_and_resolve(model_dir: 
     with LocalKafkaBroker() as broker:
         topics = TopicSettings.unique("prometheus")
         ensure_topics(AdminClient(broker.client_config()), topic_specs(topics))
-        env = {**topics.environment(), "MONITOR_GROUP_ID": f"monitor-{topics.input}"}
-        monitor = ScorerProcess(broker.bootstrap_servers, "-", tmp_path / "monitor.log", "m", env, module="monitor")
-        monitor.start()
+        monitor = monitor_process(broker.bootstrap_servers, topics, tmp_path / "monitor.log")
         try:
             with scorers(broker.bootstrap_servers, model_dir, topics, tmp_path, count=2) as fleet:
                 monitor.wait_ready()

@@ -25,7 +25,7 @@ from producer.replay import dataset_events, publish
 from schemas import FlightEvent
 from tests.support.dataset import DATASET
 from tests.support.recorder import OutputRecorder
-from tests.support.streaming import scorer_env
+from tests.support.streaming import monitor_process, scorer_env
 from training.artifact import LoadedModel
 from training.features import records_to_frame
 
@@ -347,9 +347,7 @@ def test_the_monitor_is_not_ready_while_the_broker_is_away_and_ready_after(tmp_p
     with LocalKafkaBroker() as broker:
         topics = TopicSettings.unique("monitor-loss")
         ensure_topics(AdminClient(broker.client_config()), topic_specs(topics))
-        env = {**topics.environment(), "MONITOR_GROUP_ID": f"monitor-{topics.input}"}
-        monitor = ScorerProcess(broker.bootstrap_servers, "-", tmp_path / "monitor.log", "m", env, module="monitor")
-        monitor.start()
+        monitor = monitor_process(broker.bootstrap_servers, topics, tmp_path / "monitor.log")
         try:
             monitor.wait_ready()
             broker.stop()

@@ -69,6 +69,12 @@ def scorer_env(topics: TopicSettings, **extra: str) -> dict[str, str]:
     }
 
 
+def monitor_process(bootstrap: str, topics: TopicSettings, log: Path, instance: str = "m") -> ScorerProcess:
+    """A started monitor process on `topics`, in a group of its own."""
+    env = {**topics.environment(), "MONITOR_GROUP_ID": f"monitor-{topics.input}"}
+    return ScorerProcess(bootstrap, "-", log, instance, env, module="monitor").start()
+
+
 @contextmanager
 def scorers(
     bootstrap: str, model_dir: Path, topics: TopicSettings, log_dir: Path, count: int = 1, **extra: str
