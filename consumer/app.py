@@ -19,7 +19,6 @@ from typing import Any
 from confluent_kafka import Message
 
 from consumer import native_lane
-from consumer.departures import DeparturesTable
 from consumer.invalid_limit import Admission, InvalidRatioLimit
 from consumer.metrics import UNKNOWN_ROLE, ScorerMetrics
 from consumer.model_follower import ModelFollower
@@ -36,6 +35,7 @@ from stream_runtime.exits import ExitCode, ServiceExit
 from stream_runtime.processor import Batch, Processor, RuntimeView
 from stream_runtime.runtime import ServiceSpec, StreamRuntime
 from stream_runtime.settings import KafkaSettings
+from training.departures_table import DeparturesTable
 from training.manifest import ModelVerificationError
 from training.model_store import load_ref
 

@@ -26,7 +26,6 @@ import numpy as np
 from confluent_kafka import TopicPartition
 
 from consumer.columnar import Columns, FastValidator
-from consumer.departures import DeparturesTable, known_at
 from consumer.encoding import encode_predictions
 from consumer.invalid_limit import InvalidRuns
 from consumer.native_lane import CompiledLane, Kept, Predicted
@@ -35,6 +34,7 @@ from consumer.validation import Rejection, validate_batch
 from schemas import DeadLetter, FieldError, Header, SourcePosition
 from schemas.model_control import ModelRole
 from stream_runtime.records import Record, RecordFields
+from training.departures_table import DeparturesTable, known_at
 from training.stream_features import STREAM_FEATURE_NAMES, stream_keys
 
 log = logging.getLogger("consumer")

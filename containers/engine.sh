@@ -32,7 +32,9 @@ if ! docker info >/dev/null 2>&1; then
   log="${DOCKERD_LOG:-build/dockerd.log}"
   mkdir -p "$(dirname "$log")"
   echo "no Docker engine answers: starting dockerd (log: $log)"
-  dockerd >"$log" 2>&1 &
+  # A session of its own: Ctrl-C on the command below reaches the terminal's process group, not the engine,
+  # which must outlive the command's own shutdown (compose stopping its containers) and is stopped after it.
+  setsid dockerd >"$log" 2>&1 &
   started=$!
   trap stop_started_engine EXIT
   for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done

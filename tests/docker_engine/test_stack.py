@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from kafka_common.settings import TopicSettings
 from stream_runtime.topic_reader import read_to_end, reader
-from tests.support.docker_images import StandIns
+from tests.support.docker_images import ROOT, StandIns
 from tests.support.docker_stack import ComposeStack, docker, wait_until
+from tests.support.prometheus import alert_rule_names, api
 
 pytestmark = pytest.mark.docker
 
 HOST_BOOTSTRAP = "127.0.0.1:29092"  # the broker's HOST listener, published on loopback
+PROMETHEUS = "http://127.0.0.1:9090"  # the observe profile's Prometheus, published on loopback
 SCORERS = 3
 FLIGHTS = 6000
 RATE = 300  # events a second: 20 s of stream, long enough to stop a replica inside it
@@ -43,6 +46,10 @@ def keys_in(topic: str) -> Counter[bytes]:
         return Counter(m.key() or b"" for m in read_to_end(consumer, topic, list(range(6)), timeout_s=60))
     finally:
         consumer.close()
+
+
+def prometheus_api(path: str) -> dict[str, Any]:
+    return dict(api(PROMETHEUS, path))
 
 
 def outputs() -> int:
@@ -93,6 +100,7 @@ def test_replay_is_scored_exactly_once_by_key_through_a_replica_stopped_mid_stre
     missing_at_stop = FLIGHTS - outputs()
     assert missing_at_stop > 0, "the replica was stopped with the stream still in flight"
     assert docker("wait", replay, timeout=300).stdout.strip() == "0", "the replay published every flight"
+    docker("rm", replay)  # a one-off, as `docker compose run --rm` leaves none
     sent = keys_in(TOPICS.input)
     assert len(sent) == FLIGHTS and set(sent.values()) == {1}
     wait_until(lambda: outputs() >= FLIGHTS, 300, "every flight scored or dead-lettered")
@@ -103,11 +111,37 @@ def test_replay_is_scored_exactly_once_by_key_through_a_replica_stopped_mid_stre
     print(f"stopped {victim} with {missing_at_stop} of {FLIGHTS} outputs missing; {len(dead)} dead letters")
 
 
-def test_the_observe_profiles_monitor_turns_healthy_on_its_own_port(stack: ComposeStack) -> None:
-    stack.compose("--profile", "observe", "up", "--detach", "--no-build", "--no-deps", "monitor")
+def test_the_observe_profile_adds_the_monitor_and_prometheus_without_retraining(stack: ComposeStack) -> None:
+    """Added to a running stack as a user would (its dependencies included): `train` starts again and must leave
+    the served model alone; Prometheus (the stand-in of the pinned release) scrapes every target, rules loaded."""
+    stack.compose("--profile", "observe", "up", "--detach", "--no-build", "monitor", "prometheus")
     wait_until(lambda: stack.health("monitor") == ["healthy"], 180, "a healthy monitor")
     (monitor,) = stack.containers("monitor")
     assert monitor["Config"]["Healthcheck"]["Test"] == ["CMD", "python", "-m", "monitor.healthcheck", "--ready"]
+    train_log = stack.compose("logs", "--no-color", "train").stdout
+    assert "nothing trained (--if-missing)" in train_log, train_log[-2000:]
+    listing = stack.compose("run", "--rm", "--no-deps", "--entrypoint", "ls", "train", "/models").stdout.split()
+    assert len([name for name in listing if name != "latest"]) == 1, f"one model version, still served: {listing}"
+    running_scorers = len([c for c in stack.containers("consumer") if c["State"]["Running"]])
+
+    def targets() -> list[dict[str, Any]]:
+        return list(prometheus_api("targets")["activeTargets"])
+
+    wait_until(
+        lambda: (
+            sorted(t["labels"]["job"] for t in targets() if t["health"] == "up")
+            == sorted(["monitor"] + ["scorer"] * running_scorers)
+        ),
+        120,
+        f"Prometheus scraping {running_scorers} scorers and the monitor, all up",
+    )
+
+    def rules() -> list[dict[str, Any]]:
+        return [rule for group in prometheus_api("rules")["groups"] for rule in group["rules"]]
+
+    assert {rule["name"] for rule in rules()} == alert_rule_names()
+    wait_until(lambda: all(rule["health"] == "ok" for rule in rules()), 120, "every rule evaluated without error")
+    print(f"Prometheus: {len(targets())} targets up, {len(rules())} rules loaded and evaluated")
 
 
 def test_scorers_and_the_monitor_turn_unhealthy_when_the_broker_is_gone(stack: ComposeStack) -> None:
@@ -121,7 +155,15 @@ def test_scorers_and_the_monitor_turn_unhealthy_when_the_broker_is_gone(stack: C
     wait_until(lambda: unhealthy("monitor"), 180, "the monitor to report unhealthy")
 
 
-def test_down_leaves_no_container_network_or_volume(stack: ComposeStack) -> None:
+def test_the_documented_down_leaves_no_container_network_or_volume(stack: ComposeStack) -> None:
+    """The command docs/deploy.md gives, as written: it must take every profile's containers along."""
     assert any(stack.leftovers().values()), "the stack was there to take down"
-    stack.compose("--profile", "observe", "down", "-v", "--remove-orphans", "--timeout", "30")
+    assert stack.containers("monitor") and stack.containers("prometheus"), "the observe profile is up"
+    documented = next(
+        line.split("#")[0].split()
+        for line in (ROOT / "docs" / "deploy.md").read_text().splitlines()
+        if line.startswith("docker compose") and " down " in f"{line} "
+    )
+    assert documented[:2] == ["docker", "compose"], documented
+    stack.compose(*[arg.strip("'") for arg in documented[2:]])
     assert stack.leftovers() == {"containers": [], "networks": [], "volumes": []}

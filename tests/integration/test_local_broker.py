@@ -11,7 +11,8 @@ import time
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from local_stack.broker import LocalKafkaBroker
+from local_stack import broker_jars
+from local_stack.broker import LocalKafkaBroker, default_cache_dir
 
 pytestmark = pytest.mark.integration
 
@@ -76,3 +77,8 @@ def test_jvm_dies_with_a_killed_parent(tmp_path: os.PathLike[str]) -> None:
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def test_the_jar_lock_is_what_maven_resolves_from_the_pom() -> None:
+    """The lock is made by Maven and must stay equal to its resolution: same jars, order and bytes."""
+    assert broker_jars.resolve_with_maven(default_cache_dir() / "m2") == broker_jars.locked_jars()

@@ -6,13 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 from confluent_kafka.admin import AdminClient
 
 from kafka_common.settings import TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
 from local_stack.broker import LocalKafkaBroker
-from tests.support.prometheus import RULES, PrometheusServer, prometheus
+from tests.support.prometheus import PrometheusServer, alert_rule_names, prometheus
 from tests.support.promtool import promtool
 from tests.support.streaming import monitor_process, scorers, send, send_dataset
 
@@ -30,7 +29,7 @@ def _all_up(server: PrometheusServer, expected: int) -> bool:
 
 @pytest.mark.broker_loss
 def test_prometheus_scrapes_the_fleet_and_the_rules_fire_and_resolve(model_dir: Path, tmp_path: Path) -> None:
-    shipped = {rule["alert"] for group in yaml.safe_load(RULES.read_text())["groups"] for rule in group["rules"]}
+    shipped = alert_rule_names()
     with LocalKafkaBroker() as broker:
         topics = TopicSettings.unique("prometheus")
         ensure_topics(AdminClient(broker.client_config()), topic_specs(topics))

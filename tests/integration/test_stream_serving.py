@@ -1,6 +1,7 @@
 """Stream features served on the real broker: two scorers, one SIGKILLed mid-stream and restarted, score a replayed
 fortnight with its outcomes; every prediction equals, key by key, the training pipeline's probability on the
-point-in-time backfill of the same flights (online equal to offline)."""
+point-in-time backfill of the same flights (online equal to offline). A departures feed lost mid-stream flags the
+predictions and raises the alert, and scoring goes on."""
 
 from __future__ import annotations
 
@@ -12,12 +13,15 @@ from pathlib import Path
 
 import numpy as np
 from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
 
 from kafka_common.settings import TopicSettings
+from kafka_common.topics import ensure_topics, topic_specs
 from local_stack.processes import ScorerProcess
 from producer.replay import dataset_flights, publish_schedule, with_outcomes
 from tests.support.dataset import DATASET
-from tests.support.streaming import read_outputs, scorer_env
+from tests.support.prometheus import prometheus
+from tests.support.streaming import read_outputs, scorer_env, scorers
 from training.artifact import load_artifact
 from training.dataset import load_flights
 from training.stream_backfill import DEFAULT_LEAD_MINUTES, with_stream_features
@@ -95,3 +99,54 @@ def test_online_stream_features_equal_offline_through_a_sigkill(
     assert not mismatched, mismatched[:5]
     assert not any(by_feature.values()), {name: n for name, n in by_feature.items() if n}
     assert np.isfinite(offline).all()
+
+
+def test_a_departures_feed_gone_mid_stream_flags_predictions_and_alerts_without_a_stall(
+    bootstrap: str, admin: AdminClient, stream_training_run: TrainingRun, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    """Three days with their outcomes, then the departures topic deleted and three more days of events: every flight
+    is still predicted, those after the loss flagged (`stream_features_current` false) and counted, and a real
+    Prometheus puts StreamFeaturesBehind in pending on the scorer's own metric."""
+    lead = timedelta(minutes=DEFAULT_LEAD_MINUTES)
+    topics = (stream_topics.input, stream_topics.outcomes)
+    before = list(dataset_flights(DATASET, date_from=date(2017, 11, 1), date_to=date(2017, 11, 3)))
+    after = list(dataset_flights(DATASET, date_from=date(2017, 11, 4), date_to=date(2017, 11, 6)))
+    with_feed = with_outcomes(before, "canonical", topics, 0, lead)
+    without_feed = [item for item in with_outcomes(after, "canonical", topics, 0, lead) if item.topic == topics[0]]
+    with scorers(bootstrap, stream_training_run.directory, stream_topics, tmp_path, SCORER_BATCH_SIZE="100") as fleet:
+        (scorer,) = fleet
+        with prometheus({"scorer": [scorer.port]}, tmp_path) as server:
+            publish_schedule(Producer({"bootstrap.servers": bootstrap}), with_feed)
+            first, _ = read_outputs(bootstrap, stream_topics, len(before), idle_s=10)
+            assert len(first) == len(before) and all(p.stream_features_current for p in first)
+            assert not server.alerts("StreamFeaturesBehind")
+
+            for future in admin.delete_topics([stream_topics.outcomes]).values():
+                future.result()
+            try:
+                started = time.monotonic()
+                publish_schedule(Producer({"bootstrap.servers": bootstrap}), without_feed)
+                everything, letters = read_outputs(bootstrap, stream_topics, len(before) + len(after), idle_s=10)
+                took = time.monotonic() - started
+                pending = server.wait_for(
+                    lambda: "pending" in server.states("StreamFeaturesBehind"), 60, "StreamFeaturesBehind pending"
+                )
+                behind = scorer.metric("flightdelay_stream_events_behind_total")
+                assert scorer.get("/readyz")[0] == 200, "scoring goes on"
+            finally:
+                _recreate(admin, stream_topics)
+    later_ids = {event.resolved_id() for _, event in after}
+    later = [p for p in everything if p.flight_id in later_ids]
+    print(
+        f"\ndepartures topic deleted: {len(later):,} later flights predicted in {took:.1f} s, all flagged "
+        f"({int(behind):,} counted behind); StreamFeaturesBehind pending {pending:.1f} s after the last prediction"
+    )
+    assert not letters
+    assert len(everything) == len(before) + len(after) and len(later) == len(after), "every flight, exactly once"
+    assert all(p.stream_features_current is False for p in later)
+    assert behind == len(after)
+
+
+def _recreate(admin: AdminClient, topics: TopicSettings) -> None:
+    """The departures topic back, for the fixture that deletes every topic of the test."""
+    ensure_topics(admin, [spec for spec in topic_specs(topics) if spec.name == topics.outcomes])

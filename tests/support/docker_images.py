@@ -1,8 +1,9 @@
 """Base images for the docker tests, built here because no image registry can be reached.
 
 A Debian bookworm root filesystem from Debian's packages (`debootstrap`, then `docker import`) carries three
-stand-ins: Python 3.11 for the Dockerfile's `PYTHON_IMAGE`, the host's Rust toolchain for `RUST_IMAGE`, and
-Apache Kafka from the same Maven Central artifacts the local broker runs for `KAFKA_IMAGE`. Each is saved as a
+stand-ins: Python 3.11 for the Dockerfile's `PYTHON_IMAGE`, the host's Rust toolchain for `RUST_IMAGE`,
+Apache Kafka from the same Maven Central artifacts the local broker runs for `KAFKA_IMAGE`, and the Prometheus
+server `make tools` builds for `PROMETHEUS_IMAGE`. Each is saved as a
 tar under the project's cache directory, keyed by what it is built from, so only the first run pays for it.
 """
 
@@ -33,6 +34,7 @@ BASE_IMAGE = "flightdelay-standin/debian:bookworm"
 PYTHON_IMAGE = "flightdelay-standin/python:3.11-bookworm"
 RUST_IMAGE = "flightdelay-standin/rust:1.95.0-bookworm"
 KAFKA_IMAGE = "flightdelay-standin/kafka:4.1.1"
+PROMETHEUS_IMAGE = "flightdelay-standin/prometheus:local"  # the .venv build of the Makefile's pinned release
 PROJECT_IMAGE = "flightdelay:test"  # not the stack's default tag, so a user's own build is left alone
 STEP_LIMIT_S = 1_800  # one build step; a cold one takes up to about 5 min on 2 cores (the image's Rust stage)
 HEARTBEAT_S = 30  # how often a long step says it is still working
@@ -50,9 +52,15 @@ class StandIns:
     python: str = PYTHON_IMAGE
     rust: str = RUST_IMAGE
     kafka: str = KAFKA_IMAGE
+    prometheus: str = PROMETHEUS_IMAGE
 
     def environment(self) -> dict[str, str]:
-        return {"PYTHON_IMAGE": self.python, "RUST_IMAGE": self.rust, "KAFKA_IMAGE": self.kafka}
+        return {
+            "PYTHON_IMAGE": self.python,
+            "RUST_IMAGE": self.rust,
+            "KAFKA_IMAGE": self.kafka,
+            "PROMETHEUS_IMAGE": self.prometheus,
+        }
 
 
 def run(
@@ -217,6 +225,20 @@ def build_kafka(key: str, cache_dir: Path) -> None:
         docker_build(KAFKA_IMAGE, context, context / "Dockerfile", key, {"BASE_IMAGE": BASE_IMAGE})
 
 
+def prometheus_binary() -> Path:
+    """The server `make tools` built into the virtualenv, or a clear error."""
+    binary = Path(sys.executable).parent / "prometheus"
+    if not binary.is_file():
+        raise StandInError(f"{binary} is missing: `make tools` builds it (`make docker-test` does)")
+    return binary
+
+
+def build_prometheus(key: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="prometheus-standin-") as tmp:
+        shutil.copy(prometheus_binary(), Path(tmp) / "prometheus")
+        docker_build(PROMETHEUS_IMAGE, Path(tmp), STANDINS / "prometheus.Dockerfile", key, {"BASE_IMAGE": BASE_IMAGE})
+
+
 def files_digest(folder: Path) -> bytes:
     return b"".join(
         p.relative_to(folder).as_posix().encode() + p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
@@ -234,6 +256,9 @@ def standin_keys() -> dict[str, str]:
             base_key, (STANDINS / "rust.Dockerfile").read_bytes(), cas, str(rust_toolchain()), RUST_RELEASE
         ),
         KAFKA_IMAGE: digest(base_key, files_digest(STANDINS / "kafka"), files_digest(BROKER_FILES)),
+        PROMETHEUS_IMAGE: digest(
+            base_key, (STANDINS / "prometheus.Dockerfile").read_bytes(), prometheus_binary().read_bytes()
+        ),
     }
 
 
@@ -245,6 +270,7 @@ def ensure_standins(cache_dir: Path | None = None) -> StandIns:
     ensure(PYTHON_IMAGE, keys[PYTHON_IMAGE], build_python, cache)
     ensure(RUST_IMAGE, keys[RUST_IMAGE], build_rust, cache)
     ensure(KAFKA_IMAGE, keys[KAFKA_IMAGE], lambda key: build_kafka(key, cache), cache)
+    ensure(PROMETHEUS_IMAGE, keys[PROMETHEUS_IMAGE], build_prometheus, cache)
     return StandIns()
 
 

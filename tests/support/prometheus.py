@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from local_stack.broker import free_port
 
@@ -21,6 +22,19 @@ RULES = Path(__file__).resolve().parents[2] / "monitor" / "observability" / "ale
 # Scrapes and rule evaluations this often, so that a test sees an alert go pending within seconds; the rules
 # themselves, and their `for:` durations, are the shipped ones.
 INTERVAL = "1s"
+
+
+def api(base_url: str, path: str) -> Any:
+    """The `data` of an answer of a Prometheus server's HTTP API (`/api/v1/...`)."""
+    with urllib.request.urlopen(f"{base_url}/api/v1/{path}", timeout=5) as response:
+        body = json.loads(response.read())
+    assert body["status"] == "success", body
+    return body["data"]
+
+
+def alert_rule_names(rules: Path = RULES) -> set[str]:
+    """The alerts the shipped rules file defines."""
+    return {rule["alert"] for group in yaml.safe_load(rules.read_text())["groups"] for rule in group["rules"]}
 
 
 def configuration(targets: Mapping[str, Sequence[int]], rules: Path = RULES) -> str:
@@ -76,11 +90,7 @@ class PrometheusServer:
             return False
 
     def api(self, path: str) -> Any:
-        """The `data` of an answer of Prometheus's HTTP API (`/api/v1/...`)."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v1/{path}", timeout=5) as response:
-            body = json.loads(response.read())
-        assert body["status"] == "success", body
-        return body["data"]
+        return api(f"http://127.0.0.1:{self.port}", path)
 
     def alerts(self, name: str) -> list[dict[str, Any]]:
         """The active alerts (pending or firing) of one rule."""

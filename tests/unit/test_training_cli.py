@@ -48,3 +48,14 @@ def test_a_day_before_every_flight_is_refused_clearly(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["fit", "--scheduled-before", "2016-01-01", "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "no flight is scheduled before 2016-01-01" in result.output
+
+
+def test_if_missing_leaves_a_served_model_alone(model_dir: Path, tmp_path: Path) -> None:
+    """A compose stack started again (a profile's service added) must not train and move `latest`."""
+    shutil.copytree(model_dir, tmp_path / model_dir.name)
+    (tmp_path / "latest").symlink_to(model_dir.name)
+    result = CliRunner().invoke(app, ["fit", "--if-missing", "--out", str(tmp_path), "--data", "no-such.csv"])
+    assert result.exit_code == 0, result.output
+    assert f"is {model_dir.name}: nothing trained (--if-missing)" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([model_dir.name, "latest"])
+    assert (tmp_path / "latest").resolve().name == model_dir.name

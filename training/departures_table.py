@@ -26,7 +26,7 @@ from stream_runtime.records import Headers
 from stream_runtime.topic_reader import OFFSET_BEGINNING, partitions_of, reader
 from training.stream_features import StreamState, outcome_of, santiago_seconds
 
-log = logging.getLogger("consumer.departures")
+log = logging.getLogger(__name__)
 _FETCH = 1000
 # How far behind the latest event seen an event of another partition may still be known and find every outcome
 # its windows need: the input's partitions are read at their own pace (a replay's backlog, a rebalance). The
