@@ -79,11 +79,12 @@ def asyncapi() -> dict[str, Any]:
             ),
             "modelMetrics": channel(
                 topics.model_metrics,
-                "ModelMetricsReport|ModelComparisonReport|PerformanceEstimateReport",
+                "ModelMetricsReport|ModelComparisonReport|PerformanceEstimateReport|StreamConsistencyReport",
                 "The monitor's online figures per model version and window, keyed by version (`kind`: figures), "
                 "the paired comparison of each champion and challenger, keyed `<champion>..<challenger>` "
-                "(`kind`: comparison), and each version's figures estimated on its predictions still waiting for "
-                "an outcome, keyed by version (`kind`: estimate).",
+                "(`kind`: comparison), each version's figures estimated on its predictions still waiting for "
+                "an outcome, keyed by version (`kind`: estimate), and each monitor instance's check of the stream "
+                "features the predictions carried, keyed `stream-consistency/<instance>` (`kind`: stream_consistency).",
             ),
             "modelControl": channel(
                 topics.model_control,
@@ -156,6 +157,13 @@ def asyncapi() -> dict[str, Any]:
                     "ROC-AUC, recall, precision, F1 and Brier estimated from the probabilities of the predictions "
                     "still waiting for an outcome, with 95 % intervals.",
                     {"type": "string", "description": "the model version"},
+                ),
+                "StreamConsistencyReport": message(
+                    "stream_consistency.schema.json",
+                    "StreamConsistencyReport",
+                    "Per stream feature, the values of joined predictions the monitor recomputed by the training "
+                    "definition and those that differed from the values the prediction was scored with.",
+                    {"type": "string", "description": "stream-consistency/<monitor instance>"},
                 ),
                 "ServingStatus": message(
                     "serving_status.schema.json",

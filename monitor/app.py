@@ -1,6 +1,7 @@
 """The monitor as a processor on the stream runtime: read predictions, shadow predictions, outcomes and flight
-events; join predictions with outcomes; commit the joined records, the figures and the input offsets in one
-transaction.
+events; join predictions with outcomes; check the stream features each joined prediction carries against the
+training definition (`monitor.stream_consistency`); commit the joined records, the figures and the input offsets
+in one transaction.
 
 The three joined topics share their keys (flight ids) and partition count, and the range assignor gives one
 instance the same partition of each, so partition p's join needs only partition p of each topic. The state
@@ -35,15 +36,25 @@ from monitor.rebuild import StateRebuilder
 from monitor.records import FlightRow, RebuildPlan, commit_point, parse
 from monitor.references import References
 from monitor.settings import MonitorSettings
+from monitor.stream_consistency import ConsistencyCounts, StreamConsistency
 from monitor.windows import ModelWindows
 from schemas.model_control import ModelRole
-from schemas.monitoring import JoinedPrediction, ModelComparisonReport, ModelMetricsReport, PerformanceEstimateReport
+from schemas.monitoring import (
+    FeatureConsistency,
+    JoinedPrediction,
+    ModelComparisonReport,
+    ModelMetricsReport,
+    PerformanceEstimateReport,
+    StreamConsistencyReport,
+)
 from schemas.outputs import SourcePosition
 from stream_runtime.processor import Batch, ConsumerView, Processor, RuntimeView
 from stream_runtime.records import next_offsets
 from stream_runtime.runtime import ServiceSpec, StreamRuntime
 from stream_runtime.settings import KafkaSettings
+from training.departures_table import DeparturesTable
 from training.model_store import load_ref
+from training.stream_features import STREAM_FEATURE_NAMES
 
 log = logging.getLogger("monitor")
 METRIC_PREFIX = "flightdelay_monitor"  # of the runtime's metrics: the alert rules and the dashboard use them
@@ -60,6 +71,7 @@ class Watched:
     reports: list[ModelMetricsReport]
     estimates: list[PerformanceEstimateReport]
     comparisons: list[ModelComparisonReport]
+    consistency: ConsistencyCounts
     reported: bool  # the report was due: figures and drift go out with this batch
 
 
@@ -79,6 +91,9 @@ class MonitorProcessor(Processor[Watched]):
         self.drift = DriftWatch(references, settings.drift_window_events, self.metrics)
         self.pairs = PairedFlights(keep=settings.comparison_max_flights)
         self._compared: dict[tuple[str, str], int] = {}  # flights in each lineup's last report
+        self.consistency = StreamConsistency(
+            DeparturesTable(client, topics.outcomes), settings.stream_catch_up_s, settings.stream_events_held
+        )
         self.autopilot = AutopilotControl(
             Mode(settings.autopilot),
             Policy(settings.autopilot_min_flights, settings.autopilot_brier_margin),
@@ -110,6 +125,7 @@ class MonitorProcessor(Processor[Watched]):
 
     def close(self) -> None:
         self.drift.references.close()
+        self.consistency.source.close()
 
     # --- partitions: rebuilt from what the last commit says ------------------------------------------------------
     def recover(self, partitions: list[TopicPartition]) -> None:
@@ -153,6 +169,8 @@ class MonitorProcessor(Processor[Watched]):
             if isinstance(parsed, Prediction):
                 predictions.append(parsed)
             joined += self._join(parsed, self.states[record.partition() or 0])
+        self.consistency.observe(flights)
+        consistency = self.consistency.check(joined)
         for state in self.states.values():
             state.evict()
         reports = self._reports(now) if due else []
@@ -160,11 +178,14 @@ class MonitorProcessor(Processor[Watched]):
         comparisons = self._comparisons(now) if due else []
         metrics = [(r.model_version.encode(), r.model_dump_json().encode()) for r in reports]
         metrics += [(e.model_version.encode(), e.model_dump_json().encode()) for e in estimates]
+        if due and (self.consistency.totals or consistency):
+            checked = self._consistency_report(consistency, now)
+            metrics.append((checked.key, checked.model_dump_json().encode()))
         outputs = {
             self.topics.joined: [(j.prediction.flight_id.encode(), _joined_json(j)) for j in joined],
             self.topics.model_metrics: metrics + [(c.key, c.model_dump_json().encode()) for c in comparisons],
         }
-        watched = Watched(joined, flights, predictions, reports, estimates, comparisons, due)
+        watched = Watched(joined, flights, predictions, reports, estimates, comparisons, consistency, due)
         return Batch(outputs, self._offsets(records), watched)
 
     def committed(self, batch: Batch[Watched]) -> None:
@@ -174,6 +195,8 @@ class MonitorProcessor(Processor[Watched]):
             self.pairs.add(pair)
             self.metrics.joined.labels(role=key[0], version=key[1]).inc()
         self.drift.observe(watched.flights, watched.predictions)
+        self.consistency.record(watched.consistency)
+        self.metrics.consistency(watched.consistency)
         for report in watched.reports:
             self.metrics.report(report.role, report.model_version, report.window, report)
         for estimated in watched.estimates:
@@ -238,6 +261,22 @@ class MonitorProcessor(Processor[Watched]):
                     )
                 )
         return reports
+
+    def _consistency_report(self, batch: ConsistencyCounts, now: datetime) -> StreamConsistencyReport:
+        """This instance's counts so far, this batch's included (it commits with the report)."""
+        counts = ConsistencyCounts()
+        counts.add(self.consistency.totals)
+        counts.add(batch)
+        return StreamConsistencyReport(
+            monitor=self.settings.instance_id,
+            predictions=counts.predictions,
+            unchecked=counts.unchecked,
+            features=[
+                FeatureConsistency(feature=name, values=counts.values[name], mismatched=counts.mismatched[name])
+                for name in STREAM_FEATURE_NAMES
+            ],
+            reported_at=now,
+        )
 
     def _comparisons(self, now: datetime) -> list[ModelComparisonReport]:
         """Each lineup's paired comparison, with the autopilot's decision (only partition 0's holder acts)."""

@@ -35,6 +35,9 @@ class Prediction:
     threshold: float
     departure_s: float  # scheduled departure, epoch seconds: the event time
     position: Position
+    # the stream features it was scored with (`STREAM_FEATURE_NAMES` order; None: not known), for a version
+    # that reads them: the monitor recomputes and compares them
+    stream_values: tuple[float | None, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

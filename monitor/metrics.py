@@ -9,7 +9,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from monitor.drift import Drift
 from monitor.online_metrics import WindowMetrics
+from monitor.stream_consistency import UNCHECKED_REASONS, ConsistencyCounts
 from schemas.monitoring import EstimatedFigure, ModelComparisonReport, ModelMetricsReport
+from training.stream_features import STREAM_FEATURE_NAMES
 
 VERDICT_VALUES = {"better": 1, "undecided": 0, "worse": -1}  # the challenger's, as a gauge
 
@@ -127,6 +129,37 @@ class MonitorMetrics:
             "flightdelay_monitor_autopilot_stopped", "1 after the autopilot rolled back, until a person acts",
             registry=r,
         )  # fmt: skip
+        self.stream_values = Counter(
+            "flightdelay_monitor_stream_feature_values",
+            "Stream-feature values of joined predictions recomputed by the training definition",
+            ["feature"],
+            registry=r,
+        )
+        self.stream_mismatches = Counter(
+            "flightdelay_monitor_stream_feature_mismatches",
+            "Recomputed stream-feature values that differ from those the prediction was scored with",
+            ["feature"],
+            registry=r,
+        )
+        self.stream_unchecked = Counter(
+            "flightdelay_monitor_stream_predictions_unchecked",
+            "Joined predictions carrying stream features not checked: event_not_read (before a restart), "
+            "departures_behind (the departures not read to their end in time)",
+            ["reason"],
+            registry=r,
+        )
+        for name in STREAM_FEATURE_NAMES:  # at 0 from the start, as the other labelled counters
+            self.stream_values.labels(feature=name)
+            self.stream_mismatches.labels(feature=name)
+        for reason in UNCHECKED_REASONS:
+            self.stream_unchecked.labels(reason=reason)
+
+    def consistency(self, counts: ConsistencyCounts) -> None:
+        for name in STREAM_FEATURE_NAMES:
+            self.stream_values.labels(feature=name).inc(counts.values[name])
+            self.stream_mismatches.labels(feature=name).inc(counts.mismatched[name])
+        for reason, count in counts.unchecked.items():
+            self.stream_unchecked.labels(reason=reason).inc(count)
 
     def estimated(self, role: str, version: str, basis: str, figures: Sequence[EstimatedFigure]) -> None:
         for figure in figures:

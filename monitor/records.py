@@ -13,17 +13,23 @@ from monitor.join import JoinState, Outcome, Prediction
 from schemas import DelayPrediction, FlightEvent
 from schemas.model_control import ModelRole
 from schemas.outcome import FlightOutcome
+from training.departures_table import known_at
 from training.features import flight_features
 from training.reference import drift_row
+from training.stream_features import STREAM_FEATURE_NAMES, stream_keys
 
 
 @dataclass(frozen=True, slots=True)
 class FlightRow:
-    """A flight event's drift-watched feature values (`training.reference.DRIFT_FEATURES` order), and when it
-    departs (what the report orders drift windows by)."""
+    """A flight event's drift-watched feature values (`training.reference.DRIFT_FEATURES` order), when it
+    departs (what the report orders drift windows by), and what its stream features are computed from: its id,
+    when it was known (Santiago wall-clock seconds) and its (airline, destination, flight) keys."""
 
     values: tuple[str, ...]
     departure_s: float = 0.0
+    flight_id: str = ""
+    known_at_s: int = 0
+    keys: tuple[str, str, str] = ("", "", "")
 
 
 def parse(
@@ -39,13 +45,24 @@ def parse(
             features = flight_features(
                 e.local_departure, e.airline_name, e.flight_type, e.destination, e.airline_code, e.flight_number
             )
-            return FlightRow(drift_row(features), e.scheduled_departure.timestamp())
+            return FlightRow(
+                drift_row(features),
+                e.scheduled_departure.timestamp(),
+                e.resolved_id(),
+                known_at(message.headers(), message.timestamp()[1]),
+                stream_keys(e.airline_name, e.destination, e.airline_code, e.flight_number),
+            )
         if topic in role_of_topic:
             contract = DelayPrediction.__name__
             p = DelayPrediction.model_validate_json(value)
             departure = p.scheduled_departure.timestamp()
             role = role_of_topic[topic]
-            return Prediction(p.flight_id, role, p.model_version, p.delay_probability, p.threshold, departure, position)
+            stream = (
+                None if p.stream_features is None else tuple(p.stream_features.get(n) for n in STREAM_FEATURE_NAMES)
+            )
+            return Prediction(
+                p.flight_id, role, p.model_version, p.delay_probability, p.threshold, departure, position, stream
+            )
         contract = FlightOutcome.__name__
         o = FlightOutcome.model_validate_json(value)
         return Outcome(o.flight_id, o.delayed, o.delay_minutes, o.scheduled_departure.timestamp(), position)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +18,8 @@ from monitor.pairing import Lineup
 from monitor.report import DriftPoint, ModelRows, ReliabilityBin, RollingPoint
 from monitor.report_gate import GatePoint
 from monitor.windows import ModelKey
+from schemas.monitoring import StreamConsistencyReport
+from training.stream_features import STREAM_FEATURE_NAMES
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -56,6 +58,7 @@ class ReportInputs:
     flights: int
     score_drift: list[DriftPoint] = field(default_factory=list)  # the champion's scores, windows of their own
     gate: Mapping[Lineup, list[GatePoint]] = field(default_factory=dict)
+    consistency: Sequence[StreamConsistencyReport] = ()  # each monitor instance's newest stream-feature check
 
 
 def render(inputs: ReportInputs) -> str:
@@ -68,6 +71,7 @@ def render(inputs: ReportInputs) -> str:
         source=html.escape(inputs.source),
         summary=_summary_table(inputs),
         drift=_drift_table(inputs),
+        consistency=_consistency_table(inputs),
         window=f"{inputs.window:,}",
         drift_window=f"{inputs.drift_window:,}",
         figures=sections,
@@ -134,6 +138,32 @@ def _drift_table(inputs: ReportInputs) -> str:
         f"<p>The newest window ({last.verdicts[0].events:,} flights up to {when}{scored}) against the reference "
         f"profile of {html.escape(inputs.champion or '?')}:</p><table><tr><th>feature</th><th>PSI</th>"
         f"<th>threshold</th><th>drifting</th><th>categories that moved most</th></tr>{''.join(rows)}</table>"
+    )
+
+
+def _consistency_table(inputs: ReportInputs) -> str:
+    """Per stream feature, the values the monitor recomputed and the share that differed from those carried."""
+    if not inputs.consistency:
+        return "<p class=empty>No version served reads stream features, or none of its predictions joined yet.</p>"
+    values = {name: 0 for name in STREAM_FEATURE_NAMES}
+    mismatched = dict(values)
+    for report in inputs.consistency:
+        for feature in report.features:
+            values[feature.feature] = values.get(feature.feature, 0) + feature.values
+            mismatched[feature.feature] = mismatched.get(feature.feature, 0) + feature.mismatched
+    predictions = sum(report.predictions for report in inputs.consistency)
+    unchecked = sum(sum(report.unchecked.values()) for report in inputs.consistency)
+    rows = []
+    for name, count in values.items():
+        rate = f"{mismatched[name] / count:.2%}" if count else "-"
+        cells = [name, f"{count:,}", f"{mismatched[name]:,}", rate]
+        rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    differ = sum(mismatched.values())
+    return (
+        f"<p>{predictions:,} joined predictions checked ({unchecked:,} not checked): their stream features "
+        f"recomputed by the training definition from the events and outcomes the monitor read, {differ:,} of "
+        f"{sum(values.values()):,} values differ.</p><table><tr><th>feature</th><th>values checked</th>"
+        f"<th>differ</th><th>mismatch rate</th></tr>{''.join(rows)}</table>"
     )
 
 
@@ -310,6 +340,8 @@ version; drift over windows of {drift_window} flight events.</p>
 {summary}
 <h2>Drift</h2>
 {drift}
+<h2>Stream features, online against offline</h2>
+{consistency}
 <h2>Figures</h2>
 {figures}
 </body></html>

@@ -1,9 +1,11 @@
-"""The report's inputs, read from the broker as it is now: the monitor's joined predictions, the flight events
-and the reference profiles of the versions the control topic (or `MONITOR_MODEL_URI`) names. Reads only: no
-group is joined and nothing is committed, so a report can run beside a live monitor."""
+"""The report's inputs, read from the broker as it is now: the monitor's joined predictions, the flight events,
+the monitor's stream-feature checks and the reference profiles of the versions the control topic (or
+`MONITOR_MODEL_URI`) names. Reads only: no group is joined and nothing is committed, so a report can run beside a
+live monitor."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,7 +23,7 @@ from monitor.report_gate import gate_over_time, paired_samples
 from monitor.report_page import ReportInputs
 from monitor.settings import MonitorSettings
 from schemas.model_control import ModelRole
-from schemas.monitoring import JoinedPrediction
+from schemas.monitoring import MODEL_METRICS_RECORD, JoinedPrediction, StreamConsistencyReport
 from stream_runtime.topic_reader import partitions_of, read_to_end, reader
 from training.reference import DRIFT_FEATURES, SCORE, score_bin
 
@@ -50,6 +52,12 @@ def gather(
         parsed = parse(message, {}, topics.input)
         if isinstance(parsed, FlightRow):  # invalid events were dead-lettered, not scored: no drift either
             flights.append((parsed.departure_s, parsed.values))
+    consistency: dict[str, StreamConsistencyReport] = {}
+    for value in _values(client, topics.model_metrics, timeout_s, progress):
+        with contextlib.suppress(ValidationError):
+            record = MODEL_METRICS_RECORD.validate_json(value or b"")
+            if isinstance(record, StreamConsistencyReport):
+                consistency[record.monitor] = record  # the newest of each instance
     models = model_rows(valid)
     profile = references.champion_profile
     scores = []
@@ -60,7 +68,8 @@ def gather(
                 scores.append((prediction.departure_s, (score_bin(profile.score_edges, prediction.probability),)))
     return ReportInputs(
         generated_at=datetime.now(UTC),
-        source=f"{client.get('bootstrap.servers')}: {topics.joined}, {topics.input}, {topics.predictions}",
+        source=f"{client.get('bootstrap.servers')}: {topics.joined}, {topics.input}, {topics.predictions}, "
+        f"{topics.model_metrics}",
         window=settings.window_events,
         drift_window=settings.drift_window_events,
         models=models,
@@ -76,6 +85,7 @@ def gather(
         else [],
         champion=references.champion,
         flights=len(flights),
+        consistency=list(consistency.values()),
     )
 
 

@@ -52,4 +52,12 @@ class MonitorSettings(StreamSettings):
     autopilot_brier_margin: float = Field(
         default=0.005, ge=0, description="how much worse on Brier a promoted challenger may possibly be"
     )
+    stream_catch_up_s: float = Field(
+        default=2.0,
+        ge=0,
+        description="before checking stream features, how long to wait for the departures read to reach their end",
+    )
+    stream_events_held: int = Field(
+        default=100_000, ge=1, description="flight events remembered for the stream-feature check (the newest stay)"
+    )
     http_port: int = Field(default=8081, ge=0, le=65535, description="health and metrics; 0 picks a free port")

@@ -22,6 +22,7 @@ from local_stack.provider import kafka_broker
 from producer.demo_monitor import (
     await_joined,
     comparison_lines,
+    consistency_lines,
     drift_lines,
     estimate_lines,
     last_reports,
@@ -171,6 +172,10 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
         console.print(
             "estimated before the outcomes (from the probabilities, 95 % intervals) -> realized:",
             *estimate_lines(reports),
+        )
+        console.print(
+            "stream features, online against the training definition (recomputed by the monitor):",
+            *consistency_lines(reports),
         )
         console.print(report)
         clean = all(code == 0 for code in codes)

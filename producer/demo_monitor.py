@@ -26,6 +26,7 @@ from schemas.monitoring import (
     ModelComparisonReport,
     ModelMetricsReport,
     PerformanceEstimateReport,
+    StreamConsistencyReport,
 )
 from training.manifest import OFFLINE_FIGURES, read_manifest
 
@@ -74,6 +75,8 @@ class LastReports:
     comparisons: dict[tuple[str, str], ModelComparisonReport] = field(default_factory=dict)
     # per (role, version), the estimate over the most predictions waiting: the one made before the outcomes came
     before_outcomes: dict[tuple[str, str], PerformanceEstimateReport] = field(default_factory=dict)
+    # per monitor instance, its newest stream-feature check
+    consistency: dict[str, StreamConsistencyReport] = field(default_factory=dict)
 
 
 def last_reports(config: dict[str, Any], topic: str) -> LastReports:
@@ -88,6 +91,8 @@ def last_reports(config: dict[str, Any], topic: str) -> LastReports:
                 key = (report.role, report.model_version)
                 if report.waiting >= getattr(latest.before_outcomes.get(key), "waiting", 0):
                     latest.before_outcomes[key] = report
+            elif isinstance(report, StreamConsistencyReport):
+                latest.consistency[report.monitor] = report
             elif report.window == "events":
                 latest.figures[(report.role, report.model_version)] = report
     finally:
@@ -99,6 +104,12 @@ def comparison_lines(comparisons: dict[tuple[str, str], ModelComparisonReport]) 
     """The gate's verdict on each challenger, on the flights both versions scored."""
     lines = [f"\n  {escape(report.summary())}" for _, report in sorted(comparisons.items())]
     return lines or ["\n  none: no flight was scored by both a champion and a challenger"]
+
+
+def consistency_lines(latest: LastReports) -> list[str]:
+    """The monitor's recomputation of the stream features the predictions carried."""
+    lines = [f"\n  {escape(report.summary())}" for _, report in sorted(latest.consistency.items())]
+    return lines or ["\n  none: no version served reads stream features"]
 
 
 def estimate_lines(latest: LastReports) -> list[str]:

@@ -14,7 +14,13 @@ from typing import Any
 
 from schemas.flight_event import FlightEvent
 from schemas.model_control import ModelControl, ServingStatus
-from schemas.monitoring import JoinedPrediction, ModelComparisonReport, ModelMetricsReport, PerformanceEstimateReport
+from schemas.monitoring import (
+    JoinedPrediction,
+    ModelComparisonReport,
+    ModelMetricsReport,
+    PerformanceEstimateReport,
+    StreamConsistencyReport,
+)
 from schemas.outcome import FlightOutcome
 from schemas.outputs import DeadLetter, DelayPrediction
 
@@ -30,6 +36,7 @@ SCHEMA_FILES: dict[str, Callable[[], dict[str, Any]]] = {
     "model_metrics.schema.json": lambda: ModelMetricsReport.model_json_schema(mode="serialization"),
     "model_comparison.schema.json": lambda: ModelComparisonReport.model_json_schema(mode="serialization"),
     "performance_estimate.schema.json": lambda: PerformanceEstimateReport.model_json_schema(mode="serialization"),
+    "stream_consistency.schema.json": lambda: StreamConsistencyReport.model_json_schema(mode="serialization"),
 }
 
 

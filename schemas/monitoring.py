@@ -1,6 +1,7 @@
 """Payloads the monitor writes: each prediction joined with its flight's outcome, each model's online figures,
-the paired comparison of champion and challenger, and the figures estimated before the outcomes (these three
-share the model-metrics topic, told apart by `kind`)."""
+the paired comparison of champion and challenger, the figures estimated before the outcomes, and the stream
+features recomputed against those the predictions carried (these four share the model-metrics topic, told apart
+by `kind`)."""
 
 from __future__ import annotations
 
@@ -178,6 +179,54 @@ class ModelComparisonReport(BaseModel):
         return line
 
 
+class FeatureConsistency(BaseModel):
+    """One stream feature: values recomputed by the training definition and those that differed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    feature: str
+    values: int
+    mismatched: int
+
+    @property
+    def mismatch_rate(self) -> float | None:
+        return self.mismatched / self.values if self.values else None
+
+
+class StreamConsistencyReport(BaseModel):
+    """What one monitor instance found since it started: the stream features of the joined predictions that
+    carry them, recomputed from the events and outcomes it read, against the values they were scored with."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["stream_consistency"] = "stream_consistency"
+    monitor: str = Field(description="the monitor instance (each checks the partitions it holds)")
+    predictions: int = Field(description="joined predictions checked")
+    unchecked: dict[str, int] = Field(description="joined predictions not checked, by why")
+    features: list[FeatureConsistency]
+    reported_at: datetime
+
+    @property
+    def key(self) -> bytes:
+        return f"stream-consistency/{self.monitor}".encode()
+
+    def summary(self) -> str:
+        """One line for people: how many values, how many differed and in which features."""
+        values = sum(f.values for f in self.features)
+        mismatched = {f.feature: f.mismatched for f in self.features if f.mismatched}
+        found = ", ".join(f"{name} {count:,}" for name, count in sorted(mismatched.items(), key=lambda kv: -kv[1]))
+        unchecked = sum(self.unchecked.values())
+        return (
+            f"{self.predictions:,} predictions checked ({values:,} values): {sum(mismatched.values()):,} differ"
+            + (f" ({found})" if found else "")
+            + (
+                f"; {unchecked:,} not checked ({', '.join(f'{k} {v:,}' for k, v in self.unchecked.items() if v)})"
+                if unchecked
+                else ""
+            )
+        )
+
+
 def _kind(value: Any) -> str:
     """A record written before the field existed is a figures report."""
     found = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
@@ -187,9 +236,10 @@ def _kind(value: Any) -> str:
 ModelMetricsRecord = Annotated[
     Annotated[ModelMetricsReport, Tag("figures")]
     | Annotated[ModelComparisonReport, Tag("comparison")]
-    | Annotated[PerformanceEstimateReport, Tag("estimate")],
+    | Annotated[PerformanceEstimateReport, Tag("estimate")]
+    | Annotated[StreamConsistencyReport, Tag("stream_consistency")],
     Discriminator(_kind),
 ]
-MODEL_METRICS_RECORD: TypeAdapter[ModelMetricsReport | ModelComparisonReport | PerformanceEstimateReport] = TypeAdapter(
-    ModelMetricsRecord
-)
+MODEL_METRICS_RECORD: TypeAdapter[
+    ModelMetricsReport | ModelComparisonReport | PerformanceEstimateReport | StreamConsistencyReport
+] = TypeAdapter(ModelMetricsRecord)

@@ -1,7 +1,8 @@
 """Stream features served on the real broker: two scorers, one SIGKILLed mid-stream and restarted, score a replayed
 fortnight with its outcomes; every prediction equals, key by key, the training pipeline's probability on the
-point-in-time backfill of the same flights (online equal to offline). A departures feed lost mid-stream flags the
-predictions and raises the alert, and scoring goes on."""
+point-in-time backfill of the same flights (online equal to offline), and the monitor, recomputing them from what
+it reads, finds every value equal. A departures feed lost mid-stream flags the predictions and raises the alert,
+and scoring goes on."""
 
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ from confluent_kafka.admin import AdminClient
 from kafka_common.settings import TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
 from local_stack.processes import ScorerProcess
+from monitor.stream_consistency import UNCHECKED_REASONS
 from producer.replay import dataset_flights, publish_schedule, with_outcomes
 from tests.support.dataset import DATASET
 from tests.support.prometheus import prometheus
-from tests.support.streaming import read_outputs, scorer_env, scorers
+from tests.support.streaming import monitor_process, read_outputs, scorer_env, scorers
 from training.artifact import load_artifact
 from training.dataset import load_flights
 from training.stream_backfill import DEFAULT_LEAD_MINUTES, with_stream_features
@@ -49,10 +51,12 @@ def test_online_stream_features_equal_offline_through_a_sigkill(
     model_dir = stream_training_run.directory
     first = _scorer(bootstrap, model_dir, stream_topics, tmp_path / "scorer-a.log", "a")
     other = _scorer(bootstrap, model_dir, stream_topics, tmp_path / "scorer-b.log", "b")
+    monitor = monitor_process(bootstrap, stream_topics, tmp_path / "monitor.log")
     restarted: ScorerProcess | None = None
     try:
         first.wait_ready()
         other.wait_ready()
+        monitor.wait_ready()
         sender.start()
         deadline = time.monotonic() + 60
         while first.metric("flightdelay_events_scored_total") < 200:
@@ -66,9 +70,10 @@ def test_online_stream_features_equal_offline_through_a_sigkill(
         predictions, letters = read_outputs(bootstrap, stream_topics, len(flights), idle_s=30)
         behind = sum(p.metric("flightdelay_stream_events_behind_total") for p in (other, restarted))
         held = restarted.metric("flightdelay_stream_outcomes_held")
-        assert other.stop() == 0 and restarted.stop() == 0
+        checked, differing, unchecked = _monitor_check(monitor, len(flights))
+        assert other.stop() == 0 and restarted.stop() == 0 and monitor.stop() == 0
     finally:
-        for process in (first, other, restarted):
+        for process in (first, other, restarted, monitor):
             if process is not None:
                 process.kill()
 
@@ -94,8 +99,10 @@ def test_online_stream_features_equal_offline_through_a_sigkill(
     print(
         f"\n{len(expected):,} flights, {len(mismatched)} probabilities and {sum(by_feature.values())} of "
         f"{len(expected) * len(by_feature):,} feature values mismatched; {int(behind)} scored behind the departures; "
-        f"{int(held):,} outcomes held by the restarted scorer"
+        f"{int(held):,} outcomes held by the restarted scorer; the monitor recomputed {checked:,} values of joined "
+        f"predictions: {differing} differ, {unchecked} predictions not checked"
     )
+    assert checked == len(expected) * len(STREAM_FEATURE_NAMES) and differing == 0 and unchecked == 0
     assert not mismatched, mismatched[:5]
     assert not any(by_feature.values()), {name: n for name, n in by_feature.items() if n}
     assert np.isfinite(offline).all()
@@ -145,6 +152,60 @@ def test_a_departures_feed_gone_mid_stream_flags_predictions_and_alerts_without_
     assert len(everything) == len(before) + len(after) and len(later) == len(after), "every flight, exactly once"
     assert all(p.stream_features_current is False for p in later)
     assert behind == len(after)
+
+
+def test_the_monitor_finds_an_outcome_the_scorer_read_too_late(
+    bootstrap: str, stream_training_run: TrainingRun, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    """A fault the scorer cannot see: one outcome published 200 records (about 5 s) after its moment (a late
+    producer), so the events in between were scored without it. The monitor checks each prediction when its
+    flight's outcome joins: for the events whose outcome came after the late one, it has read it and reports the
+    differing values; with no fault it reports none (above)."""
+    flights = list(dataset_flights(DATASET, date_from=date(2017, 11, 1), date_to=date(2017, 11, 2)))
+    topics = (stream_topics.input, stream_topics.outcomes)
+    schedule = with_outcomes(flights, "canonical", topics, 0, timedelta(minutes=DEFAULT_LEAD_MINUTES))
+    outcomes = [i for i, item in enumerate(schedule) if item.topic == topics[1]]
+    moved = outcomes[len(outcomes) // 2]  # mid-day: events follow it within every window
+    late = schedule.pop(moved)
+    schedule.insert(moved + 200, replace(late, after_delivery=False))
+    pace = 20.0 / len(schedule)  # about 20 s of stream: the scorer scores the events in between before it
+    schedule = [replace(item, due_s=i * pace) for i, item in enumerate(schedule)]
+    monitor = monitor_process(bootstrap, stream_topics, tmp_path / "monitor.log")
+    try:
+        with scorers(bootstrap, stream_training_run.directory, stream_topics, tmp_path, SCORER_BATCH_SIZE="100"):
+            monitor.wait_ready()
+            publish_schedule(Producer({"bootstrap.servers": bootstrap}), schedule)
+            predictions, _ = read_outputs(bootstrap, stream_topics, len(flights), idle_s=10)
+            checked, differing, unchecked = _monitor_check(monitor, len(flights))
+        assert monitor.stop() == 0
+    finally:
+        monitor.kill()
+    print(
+        f"\none outcome published 200 records late: the monitor recomputed {checked:,} values, {differing} differ "
+        f"({unchecked} predictions not checked)"
+    )
+    assert len(predictions) == len(flights) and all(p.stream_features_current for p in predictions)
+    assert checked == len(flights) * len(STREAM_FEATURE_NAMES) and unchecked == 0
+    assert differing > 0, "the late outcome must show in the values of the events scored without it"
+
+
+def _monitor_check(monitor: ScorerProcess, predictions: int, timeout_s: float = 90) -> tuple[int, int, int]:
+    """Once the monitor has checked every prediction (or time ran out): values checked, values that differ, and
+    predictions it could not check, summed over the features and reasons it exports."""
+
+    def total(metric: str, labels: list[str], label: str) -> int:
+        return int(sum(monitor.metric(f'{metric}{{{label}="{value}"}}') for value in labels))
+
+    features, reasons = list(STREAM_FEATURE_NAMES), list(UNCHECKED_REASONS)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        checked = total("flightdelay_monitor_stream_feature_values_total", features, "feature")
+        unchecked = total("flightdelay_monitor_stream_predictions_unchecked_total", reasons, "reason")
+        if checked + unchecked * len(features) >= predictions * len(features):
+            break
+        time.sleep(0.5)
+    differing = total("flightdelay_monitor_stream_feature_mismatches_total", features, "feature")
+    return checked, differing, unchecked
 
 
 def _recreate(admin: AdminClient, topics: TopicSettings) -> None:

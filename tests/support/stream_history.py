@@ -70,3 +70,25 @@ def dataset_outcomes(frame: object) -> list[Outcome]:
         Outcome(int(k), str(a), str(d), str(f), int(s))
         for k, a, d, f, s in zip(known, keys["airline"], keys["destination"], keys["flight"], delay, strict=True)
     ]
+
+
+class HeldDepartures:
+    """The departures table's reading side over outcomes given by hand: what the monitor's check reads."""
+
+    def __init__(self, outcomes: Sequence[Outcome] = (), reachable: bool = True) -> None:
+        from training.stream_features import StreamState
+
+        self.state = StreamState()
+        for outcome in outcomes:
+            self.state.add(outcome)
+        self.reachable = reachable
+
+    def catch_up(self, max_wait_s: float) -> bool:
+        return self.reachable
+
+    def features(self, known_at: Sequence[int], keys: Sequence[tuple[str, str, str]]) -> np.ndarray:
+        rows = [self.state.features_at(t, *key) for t, key in zip(known_at, keys, strict=True)]
+        return np.asarray(rows, dtype=np.float64).reshape(len(rows), -1)
+
+    def close(self) -> None:
+        return None

@@ -17,9 +17,10 @@ from monitor.report import drift_over_time, model_rows, reliability, rolling
 from monitor.report_gate import gate_over_time, paired_samples
 from monitor.report_page import FIGURES, MIN_TIME_PAD_S, PSI_FLOOR, ReportInputs, figures, render
 from schemas.model_control import ModelRole
-from schemas.monitoring import JoinedPrediction
+from schemas.monitoring import FeatureConsistency, JoinedPrediction, StreamConsistencyReport
 from schemas.outputs import SourcePosition
 from training.reference import SCORE
+from training.stream_features import STREAM_FEATURE_NAMES
 
 START = datetime(2017, 1, 1, tzinfo=UTC)
 AT = SourcePosition(topic="t", partition=0, offset=0)
@@ -162,3 +163,23 @@ def test_the_drift_table_has_the_score_row() -> None:
     page = render(run_of(4000))
     assert "<td>score</td>" in page and "<td>airline</td>" in page
     assert "the score over the champion's last 1,000 predictions" in page
+
+
+def test_the_stream_features_section_sums_each_monitors_check_per_feature() -> None:
+    def check(monitor: str, values: int, mismatched: dict[str, int]) -> StreamConsistencyReport:
+        features = [
+            FeatureConsistency(feature=name, values=values, mismatched=mismatched.get(name, 0))
+            for name in STREAM_FEATURE_NAMES
+        ]
+        return StreamConsistencyReport(
+            monitor=monitor, predictions=values, unchecked={"event_not_read": 2}, features=features, reported_at=START
+        )
+
+    reports = [check("m1", 600, {"airline_1h_count": 3}), check("m2", 400, {"airline_1h_count": 2})]
+    page = render(ReportInputs(START, "test", 500, 1000, {}, {}, {}, {}, [], None, 0, consistency=reports))
+    assert "1,000 joined predictions checked (4 not checked)" in page
+    assert "5 of 31,000 values differ" in page
+    assert "<tr><td>airline_1h_count</td><td>1,000</td><td>5</td><td>0.50%</td></tr>" in page
+    assert "<tr><td>airline_3h_count</td><td>1,000</td><td>0</td><td>0.00%</td></tr>" in page
+    empty = render(ReportInputs(START, "test", 500, 1000, {}, {}, {}, {}, [], None, 0))
+    assert "No version served reads stream features" in empty
