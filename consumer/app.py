@@ -190,9 +190,33 @@ class ScorerProcessor(Processor[Scored]):
         # The table is read on the loop's thread only: `POST /predict` gets none (a stream-feature version
         # cannot score there yet).
         self.transform, self.http_transform = transform(self.departures), transform(None)
+        self._build_departures()
         self.metrics.serving(champion, challenger)
         if self._runtime is not None:
             self._runtime.health.conditions[MODEL_LOADED] = True
+
+    def _build_departures(self) -> None:
+        """Read the departures to their end once a version needs them, before its first batch and with the
+        start-up's patience: the table is built here (the whole topic at start), so each batch then waits only
+        for what arrived since."""
+        table = self.transform.departures if self.transform is not None else None
+        if table is None:
+            return
+        started, read = time.monotonic(), table.counts.read
+        if table.catch_up(self.settings.startup_timeout_s):
+            log.info(
+                "departures table current: %d outcomes read in %.1f s, %d held",
+                table.counts.read - read,
+                time.monotonic() - started,
+                len(table.state),
+            )
+        else:
+            log.warning(
+                "departures table not current after %.0f s (%d outcomes held): batches go on, flagged behind "
+                "until it is",
+                self.settings.startup_timeout_s,
+                len(table.state),
+            )
 
 
 def scorer(

@@ -196,7 +196,7 @@ class MonitorProcessor(Processor[Watched]):
             self.metrics.joined.labels(role=key[0], version=key[1]).inc()
         self.drift.observe(watched.flights, watched.predictions)
         self.consistency.record(watched.consistency)
-        self.metrics.consistency(watched.consistency)
+        self.metrics.consistency(watched.consistency, self.consistency.waiting)
         for report in watched.reports:
             self.metrics.report(report.role, report.model_version, report.window, report)
         for estimated in watched.estimates:

@@ -143,9 +143,15 @@ class MonitorMetrics:
         )
         self.stream_unchecked = Counter(
             "flightdelay_monitor_stream_predictions_unchecked",
-            "Joined predictions carrying stream features not checked: event_not_read (before a restart), "
-            "departures_behind (the departures not read to their end in time)",
+            "Joined predictions carrying stream features given up unchecked, pushed out of the bounded wait: "
+            "event_not_read (its flight event never read, say before a restart), departures_behind (the departures "
+            "never read to their end)",
             ["reason"],
+            registry=r,
+        )
+        self.stream_waiting = Gauge(
+            "flightdelay_monitor_stream_predictions_waiting",
+            "Joined predictions carrying stream features waiting for their flight event or for the departures",
             registry=r,
         )
         for name in STREAM_FEATURE_NAMES:  # at 0 from the start, as the other labelled counters
@@ -154,7 +160,8 @@ class MonitorMetrics:
         for reason in UNCHECKED_REASONS:
             self.stream_unchecked.labels(reason=reason)
 
-    def consistency(self, counts: ConsistencyCounts) -> None:
+    def consistency(self, counts: ConsistencyCounts, waiting: int) -> None:
+        self.stream_waiting.set(waiting)
         for name in STREAM_FEATURE_NAMES:
             self.stream_values.labels(feature=name).inc(counts.values[name])
             self.stream_mismatches.labels(feature=name).inc(counts.mismatched[name])

@@ -55,9 +55,13 @@ class MonitorSettings(StreamSettings):
     stream_catch_up_s: float = Field(
         default=2.0,
         ge=0,
-        description="before checking stream features, how long to wait for the departures read to reach their end",
+        description="before checking stream features, how long to wait for the departures read to reach their end; "
+        "past it the predictions wait for the next batch",
     )
     stream_events_held: int = Field(
-        default=100_000, ge=1, description="flight events remembered for the stream-feature check (the newest stay)"
+        default=100_000,
+        ge=1,
+        description="flight events remembered for the stream-feature check, and joined predictions waiting for it "
+        "(the newest stay)",
     )
     http_port: int = Field(default=8081, ge=0, le=65535, description="health and metrics; 0 picks a free port")

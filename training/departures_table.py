@@ -74,10 +74,7 @@ class DeparturesTable:
             if consumer is None:
                 return False
             self._at_end.clear()  # an end reported before now says nothing of records written since
-            targets = {
-                p: consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=max_wait_s, cached=False)[1]
-                for p in self._partitions
-            }
+            targets = {p: self._end(consumer, p, max_wait_s) for p in self._partitions}
             while not self._reached(consumer, targets):
                 if time.monotonic() >= deadline:
                     self.counts.catch_ups_missed += 1
@@ -115,12 +112,20 @@ class DeparturesTable:
             self._consumer, self._partitions = consumer, partitions
         return self._consumer
 
+    def _end(self, consumer: Consumer, partition: int, timeout_s: float) -> int:
+        """The offset a partition's read must reach: its high watermark, or 0 when it holds nothing to read
+        (empty, or emptied by retention), which a position not yet set reaches too."""
+        low, high = consumer.get_watermark_offsets(
+            TopicPartition(self.topic, partition), timeout=timeout_s, cached=False
+        )
+        return high if high > low else 0
+
     def _reached(self, consumer: Consumer, targets: dict[int, int]) -> bool:
         positions = {
             tp.partition: tp.offset for tp in consumer.position([TopicPartition(self.topic, p) for p in targets])
         }
         return all(
-            positions.get(p, -1) >= target or (target > 0 and self._at_end.get(p) == positions.get(p))
+            target == 0 or positions.get(p, -1) >= target or self._at_end.get(p) == positions.get(p)
             for p, target in targets.items()
         )
 

@@ -31,10 +31,13 @@ from training.stream_features import STREAM_FEATURE_NAMES
 from training.train import TrainingRun
 
 FIRST_DAY, LAST_DAY = date(2017, 11, 1), date(2017, 11, 14)
+# The tests that hold every prediction current give the catch-up room for a loaded machine (the default 2 s has
+# missed there); what a missed catch-up does is shown with the departures feed gone, at the default.
+PATIENT = {"SCORER_BATCH_SIZE": "100", "SCORER_STREAM_CATCH_UP_S": "30"}
 
 
 def _scorer(bootstrap: str, model_dir: Path, topics: TopicSettings, log: Path, instance: str) -> ScorerProcess:
-    env = scorer_env(topics, SCORER_BATCH_SIZE="100")
+    env = scorer_env(topics, **PATIENT)
     return ScorerProcess(bootstrap, model_dir, log, instance, env).start()
 
 
@@ -100,9 +103,9 @@ def test_online_stream_features_equal_offline_through_a_sigkill(
         f"\n{len(expected):,} flights, {len(mismatched)} probabilities and {sum(by_feature.values())} of "
         f"{len(expected) * len(by_feature):,} feature values mismatched; {int(behind)} scored behind the departures; "
         f"{int(held):,} outcomes held by the restarted scorer; the monitor recomputed {checked:,} values of joined "
-        f"predictions: {differing} differ, {unchecked} predictions not checked"
+        f"predictions: {differing} differ; not checked: {unchecked or 'none'}"
     )
-    assert checked == len(expected) * len(STREAM_FEATURE_NAMES) and differing == 0 and unchecked == 0
+    assert checked == len(expected) * len(STREAM_FEATURE_NAMES) and differing == 0 and not unchecked
     assert not mismatched, mismatched[:5]
     assert not any(by_feature.values()), {name: n for name, n in by_feature.items() if n}
     assert np.isfinite(offline).all()
@@ -172,7 +175,7 @@ def test_the_monitor_finds_an_outcome_the_scorer_read_too_late(
     schedule = [replace(item, due_s=i * pace) for i, item in enumerate(schedule)]
     monitor = monitor_process(bootstrap, stream_topics, tmp_path / "monitor.log")
     try:
-        with scorers(bootstrap, stream_training_run.directory, stream_topics, tmp_path, SCORER_BATCH_SIZE="100"):
+        with scorers(bootstrap, stream_training_run.directory, stream_topics, tmp_path, 1, **PATIENT):
             monitor.wait_ready()
             publish_schedule(Producer({"bootstrap.servers": bootstrap}), schedule)
             predictions, _ = read_outputs(bootstrap, stream_topics, len(flights), idle_s=10)
@@ -182,16 +185,17 @@ def test_the_monitor_finds_an_outcome_the_scorer_read_too_late(
         monitor.kill()
     print(
         f"\none outcome published 200 records late: the monitor recomputed {checked:,} values, {differing} differ "
-        f"({unchecked} predictions not checked)"
+        f"(not checked: {unchecked or 'none'})"
     )
-    assert len(predictions) == len(flights) and all(p.stream_features_current for p in predictions)
-    assert checked == len(flights) * len(STREAM_FEATURE_NAMES) and unchecked == 0
+    flagged = sum(not p.stream_features_current for p in predictions)
+    assert len(predictions) == len(flights) and flagged == 0, f"{flagged} scored behind the departures"
+    assert checked == len(flights) * len(STREAM_FEATURE_NAMES) and not unchecked
     assert differing > 0, "the late outcome must show in the values of the events scored without it"
 
 
-def _monitor_check(monitor: ScorerProcess, predictions: int, timeout_s: float = 90) -> tuple[int, int, int]:
-    """Once the monitor has checked every prediction (or time ran out): values checked, values that differ, and
-    predictions it could not check, summed over the features and reasons it exports."""
+def _monitor_check(monitor: ScorerProcess, predictions: int, timeout_s: float = 90) -> tuple[int, int, dict[str, int]]:
+    """Once the monitor has checked every prediction (or time ran out): values checked and values that differ,
+    summed over the features, and the predictions it could not check, by why."""
 
     def total(metric: str, labels: list[str], label: str) -> int:
         return int(sum(monitor.metric(f'{metric}{{{label}="{value}"}}') for value in labels))
@@ -200,12 +204,15 @@ def _monitor_check(monitor: ScorerProcess, predictions: int, timeout_s: float = 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         checked = total("flightdelay_monitor_stream_feature_values_total", features, "feature")
-        unchecked = total("flightdelay_monitor_stream_predictions_unchecked_total", reasons, "reason")
-        if checked + unchecked * len(features) >= predictions * len(features):
+        unchecked = {
+            reason: total("flightdelay_monitor_stream_predictions_unchecked_total", [reason], "reason")
+            for reason in reasons
+        }
+        if checked + sum(unchecked.values()) * len(features) >= predictions * len(features):
             break
         time.sleep(0.5)
     differing = total("flightdelay_monitor_stream_feature_mismatches_total", features, "feature")
-    return checked, differing, unchecked
+    return checked, differing, {reason: count for reason, count in unchecked.items() if count}
 
 
 def _recreate(admin: AdminClient, topics: TopicSettings) -> None:

@@ -19,9 +19,9 @@ T = 5 * 86_400  # the events' moment, inside the synthetic outcomes' span
 KEYS = ("LAN", "SCFA", "F-1")
 
 
-def _joined(flight_id: str, values: tuple[float | None, ...] | None) -> Joined:
-    prediction = Prediction(flight_id, ModelRole.CHAMPION, "v1", 0.3, 0.2, 0.0, ("p", 0, 0), values)
-    return Joined(prediction, Outcome(flight_id, False, 0.0, 0.0, ("o", 0, 0)))
+def _joined(flight_id: str, values: tuple[float | None, ...] | None, offset: int = 0) -> Joined:
+    prediction = Prediction(flight_id, ModelRole.CHAMPION, "v1", 0.3, 0.2, 0.0, ("p", 0, offset), values)
+    return Joined(prediction, Outcome(flight_id, False, 0.0, 0.0, ("o", 0, offset)))
 
 
 def _as_carried(row: tuple[float, ...]) -> tuple[float | None, ...]:
@@ -29,8 +29,8 @@ def _as_carried(row: tuple[float, ...]) -> tuple[float | None, ...]:
     return tuple(None if math.isnan(v) else v for v in row)
 
 
-def _checker(source: HeldDepartures) -> StreamConsistency:
-    checker = StreamConsistency(source, catch_up_s=0.0, max_events=100)
+def _checker(source: HeldDepartures, max_events: int = 100) -> StreamConsistency:
+    checker = StreamConsistency(source, catch_up_s=0.0, max_events=max_events)
     checker.observe([FlightRow((), 0.0, "f1", T, KEYS), FlightRow((), 0.0, "f2", T + 3600, KEYS)])
     return checker
 
@@ -58,7 +58,10 @@ def test_values_scored_with_what_the_definition_says_match_everywhere() -> None:
     for outcome in outcomes:
         scorer.add(outcome)
     checker = _checker(HeldDepartures(outcomes))
-    joined = [_joined(f, _as_carried(scorer.features_at(t, *KEYS))) for f, t in (("f1", T), ("f2", T + 3600))]
+    joined = [
+        _joined(flight, _as_carried(scorer.features_at(t, *KEYS)), offset)
+        for offset, (flight, t) in enumerate((("f1", T), ("f2", T + 3600)))
+    ]
     counts = checker.check(joined)
     assert counts.predictions == 2
     assert counts.values == dict.fromkeys(STREAM_FEATURE_NAMES, 2)
@@ -82,11 +85,40 @@ def test_an_outcome_the_scorer_read_too_late_differs_in_the_windows_that_hold_it
     assert {"airport_1h_count", "destination_1h_count"} <= differing
 
 
-def test_predictions_without_their_event_or_with_the_departures_unread_are_not_checked() -> None:
-    checker = _checker(HeldDepartures(reachable=False))
-    counts = checker.check([_joined("f1", (None,) * len(STREAM_FEATURE_NAMES)), _joined("gone", (0.0,) * 31)])
-    assert counts.unchecked == {"event_not_read": 1, "departures_behind": 1}
-    assert counts.predictions == 0 and sum(counts.values.values()) == 0
+def test_a_prediction_waits_for_its_event_and_for_the_departures_and_is_checked_once() -> None:
+    """The topics are read each at its own pace: a prediction may join before its event is read, or while the
+    departures are behind. It waits, is checked when both are there, and leaves the wait once committed."""
+    source = HeldDepartures(reachable=False)
+    checker = _checker(source)
+    nothing = (None,) * len(STREAM_FEATURE_NAMES)
+    waiting = checker.check([_joined("f1", nothing, 0), _joined("later", nothing, 1)])
+    checker.record(waiting)
+    assert not waiting and checker.waiting == 2, "neither checked nor given up while the departures are behind"
+    source.reachable = True
+    first = checker.check([])
+    assert first.predictions == 1 and not first.unchecked, "f1's event is read: checked; 'later' waits for its event"
+    assert first.settled == [("p", 0, 0)]
+    # a batch that is not committed records nothing: f1 stays waiting and is checked again
+    again = checker.check([])
+    assert again.predictions == 1
+    checker.record(again)
+    checker.observe([FlightRow((), 0.0, "later", T, KEYS)])
+    last = checker.check([])
+    checker.record(last)
+    assert last.predictions == 1 and checker.waiting == 0
+    assert checker.totals.predictions == 2 and sum(checker.totals.values.values()) == 2 * len(STREAM_FEATURE_NAMES)
+
+
+def test_predictions_pushed_out_of_the_wait_are_given_up_by_why() -> None:
+    checker = _checker(HeldDepartures(reachable=False), max_events=2)
+    nothing = (None,) * len(STREAM_FEATURE_NAMES)
+    counts = checker.check([_joined("f1", nothing, 0), _joined("gone", nothing, 1), _joined("f2", nothing, 2)])
+    assert counts.unchecked == {"departures_behind": 1} and counts.settled == [("p", 0, 0)]
+    checker.record(counts)
+    counts = checker.check([_joined("f1", nothing, 3)])
+    assert counts.unchecked == {"event_not_read": 1}, "the oldest waiting, 'gone', has no event read"
+    checker.record(counts)
+    assert checker.waiting == 2 and counts.predictions == 0 and sum(counts.values.values()) == 0
 
 
 def test_versions_without_stream_features_are_left_alone_and_events_held_are_bounded() -> None:
