@@ -62,10 +62,8 @@ need-test:
 need-docker:
 	$(call require,$(DOCKER_TOOLS),docker-test)
 
-run: need-run setup data  ## the main job: model (trained if none), broker, topics, scorers, replay, summary, clean stop
-	@test -e models/latest || $(BIN)/training fit --data $(DATA) --out models
-	$(BIN)/training verify models
-	$(BIN)/flightdelay-producer demo --flights $(FLIGHTS) --consumers $(CONSUMERS) --data $(DATA) --models models
+run: need-run setup data  ## the main job: two versions trained on Jan-Nov (once), broker, topics, scorers, a December replay with its outcomes, summary, clean stop
+	$(BIN)/flightdelay-producer demo --flights $(FLIGHTS) --consumers $(CONSUMERS) --data $(DATA) --models build/run/models
 
 test: need-test lint typecheck pytest  ## lint, type checks and the test suite (starts a real Kafka broker)
 

@@ -19,8 +19,6 @@ from producer.replay import EventFormat, Scheduled, dataset_events, dataset_flig
 from producer.watch import watch as watch_predictions
 from schemas.outputs import ErrorKind
 from stream_runtime.settings import KafkaSettings, S
-from training.lookup import load_serving_model
-from training.manifest import ModelVerificationError
 
 app = command_app(help="Publish flight events and watch delay predictions.", no_args_is_help=True, add_completion=False)
 console = output_console()
@@ -197,23 +195,21 @@ def demo(
     flights: Annotated[int, typer.Option(help="dataset flights to replay")] = 3000,
     consumers: Annotated[int, typer.Option(help="scorer processes in the group", min=1)] = 2,
     data: Annotated[Path, typer.Option(help="the dataset CSV")] = Path("data/dataset_SCL.csv"),
-    models: Annotated[Path, typer.Option(help="models directory or version")] = Path("models"),
+    models: Annotated[
+        Path, typer.Option(help="where the run keeps its two versions (trained there when missing)")
+    ] = Path("build/run/models"),
 ) -> None:
-    """Everything end to end: broker, topics, scorers, replay, summary, clean stop (what `make run` does)."""
+    """Everything end to end: two versions trained on the flights before the replayed ones, broker, topics,
+    scorers, a replay with the outcomes, summary, clean stop (what `make run` does)."""
     from producer.demo import run_demo
 
     _read(KafkaSettings), _read(TopicSettings)  # a bad setting is refused before a broker starts
-    try:
-        served = load_serving_model(models)
-    except ModelVerificationError as exc:
-        raise typer.BadParameter(f"{exc} (`make train` trains one)", param_hint="--models") from None
-    if served.manifest.stream_features is not None:
+    if models.exists() and not models.is_dir():
         raise typer.BadParameter(
-            f"version {served.version} reads stream features, and this replay publishes the outcomes after every "
-            "flight: it would see none of them. Name a version trained without --stream-features (`make train` "
-            "trains one; `--models models/<version>` names another)",
-            param_hint="--models",
+            f"{models} is a file: name a directory for the run's model versions", param_hint="--models"
         )
+    if not data.is_file():
+        raise typer.BadParameter(f"no dataset at {data} (`make data` fetches it)", param_hint="--data")
     with stop_on_interrupt() as stop:
         try:
             code = run_demo(flights, consumers, data, models, console, stop)

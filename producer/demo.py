@@ -1,5 +1,6 @@
-"""`make run`: broker, topics, scorers, a replay of real flights (plus a few bad events) during which a second model
-version is rolled out and back, a summary checked key by key, a clean stop."""
+"""`make run`: two model versions trained on the flights before the replayed ones, broker, topics, scorers, a
+replay of real flights with their outcomes on the simulated clock (plus a few bad events) during which the
+version without the stream features is rolled out and back, a summary checked key by key, a clean stop."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import orjson
@@ -19,26 +22,29 @@ from kafka_common.settings import TOPIC_NAME_FIELDS, TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
 from local_stack.processes import ScorerProcess
 from local_stack.provider import kafka_broker
+from producer.demo_models import REPLAY_FROM, demo_versions
 from producer.demo_monitor import (
     await_joined,
     comparison_lines,
     consistency_lines,
+    consistency_verdict,
     drift_lines,
     estimate_lines,
     last_reports,
     online_table,
-    publish_outcomes,
     start_monitor,
     write_report,
 )
-from producer.demo_rollout import Rollout, publish_with_rollout, second_version, versions_table
+from producer.demo_rollout import Rollout, publish_with_rollout, versions_table
 from producer.interrupt import StopRequest
 from producer.reading import committed_reader, parse_output, read_messages
-from producer.replay import dataset_flights, event_record, outcome_of
+from producer.replay import Scheduled, dataset_flights, with_outcomes
 from producer.watch import prediction_table, pushes
 from schemas import DeadLetter, DelayPrediction
 from stream_runtime.settings import KafkaSettings
-from training.manifest import read_manifest, resolve_model_dir
+from training.manifest import read_manifest
+from training.stream_backfill import DEFAULT_LEAD_MINUTES
+from training.stream_features import LONGEST_WINDOW_SECONDS
 
 BAD_EVENTS: list[tuple[bytes, bytes]] = [
     (
@@ -75,9 +81,35 @@ REPLAY_SECONDS = 20  # long enough for the rollout steps to land mid-stream
 REPORT = Path("build/run/monitor-report.html")  # kept after the run, beside the benchmark's build output
 
 
+def replay_schedule(data: Path, flights: int, input_topic: str, outcomes_topic: str) -> tuple[int, list[Scheduled]]:
+    """The first `flights` flights from `REPLAY_FROM` with their outcomes on the simulated clock, paced over
+    `REPLAY_SECONDS`, then the bad events; before them, the outcomes of the longest window's days before
+    `REPLAY_FROM`, so the first flights' stream features are those a live scorer would have had."""
+    lead = timedelta(minutes=DEFAULT_LEAD_MINUTES)
+    topics = (input_topic, outcomes_topic)
+    days = -(-LONGEST_WINDOW_SECONDS // 86_400)
+    earlier = dataset_flights(data, date_from=REPLAY_FROM - timedelta(days=days), date_to=REPLAY_FROM - timedelta(1))
+    known = [item for item in with_outcomes(earlier, "canonical", topics, 0, lead) if item.topic == outcomes_topic]
+    replayed = list(dataset_flights(data, date_from=REPLAY_FROM, limit=flights))
+    stream = [
+        *with_outcomes(replayed, "canonical", topics, 0, lead),
+        *(Scheduled(0.0, input_topic, key, value) for key, value in BAD_EVENTS),
+    ]
+    pace = REPLAY_SECONDS / max(len(stream), 1)
+    # the first event goes once the earlier outcomes are delivered
+    paced = [
+        replace(item, due_s=i * pace, after_delivery=item.after_delivery or i == 0) for i, item in enumerate(stream)
+    ]
+    return len(replayed), known + paced
+
+
 def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Console, stop: StopRequest) -> int:
-    """Return 0 when every event came out exactly once and every scorer stopped cleanly. A stop request ends it
-    at the next step with `StopRequestedError`, the scorers, the monitor and the broker stopped on the way out."""
+    """Return 0 when every event came out exactly once, every prediction joined its outcome, the stream features
+    the predictions carried equal the training definition's, and every scorer stopped cleanly. A stop request
+    ends it at the next step with `StopRequestedError`, the scorers, the monitor and the broker stopped on the way
+    out."""
+    with stop.raising():
+        versions = demo_versions(data, models, console)
     kafka = KafkaSettings()
     with kafka_broker(kafka) as endpoint, tempfile.TemporaryDirectory(prefix="flightdelay-run-") as workdir:
         topics = TopicSettings()
@@ -90,16 +122,16 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
         console.print(f"broker ({endpoint.kind}) at {endpoint.bootstrap_servers}")
         ensure_topics(AdminClient(config), topic_specs(topics))
         env = {**topics.environment(), "SCORER_GROUP_ID": f"flightdelay-run-{uuid.uuid4().hex[:6]}"}
-        with stop.raising():
-            candidate = second_version(data, models, Path(workdir), console)
         rollout = Rollout(config, topics.model_control, console)
-        rollout.step("champion", resolve_model_dir(models))  # what an operator does once: name the first champion
+        rollout.step("champion", versions.champion)  # what an operator does once: name the first champion
         scorers = [
-            ScorerProcess(endpoint.bootstrap_servers, models, Path(workdir) / f"scorer-{i}.log", f"run-{i}", env)
+            ScorerProcess(
+                endpoint.bootstrap_servers, versions.champion, Path(workdir) / f"scorer-{i}.log", f"run-{i}", env
+            )
             for i in range(consumers)
         ]
-        monitor = start_monitor(endpoint.bootstrap_servers, topics, Path(workdir), models)
-        model_dirs = {read_manifest(d)["version"]: d for d in (resolve_model_dir(models), candidate)}
+        monitor = start_monitor(endpoint.bootstrap_servers, topics, Path(workdir), versions.champion)
+        model_dirs = {read_manifest(d)["version"]: d for d in (versions.champion, versions.challenger)}
         codes: list[int] = []
         try:
             with console.status(f"starting {consumers} scorer(s) and the monitor…"):
@@ -111,29 +143,26 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
             console.print(f"{consumers} scorer(s) ready, following {topics.model_control}; the monitor ready")
             reader = committed_reader(config, [topics.predictions, topics.dead_letter, topics.shadow_predictions])
             started = time.monotonic()
-            rows = list(dataset_flights(data, limit=flights))
-            events = [*(event_record(row, event, "canonical") for row, event in rows), *BAD_EVENTS]
-            rate = max(len(events) / REPLAY_SECONDS, 1.0)
-            console.print(f"replaying {len(events):,} events at {rate:,.0f}/s; the model rollout steps:")
+            replayed, schedule = replay_schedule(data, flights, topics.input, topics.outcomes)
+            sent_events = [item for item in schedule if item.topic == topics.input]
+            console.print(
+                f"replaying {replayed:,} flights from {REPLAY_FROM} ({len(schedule) - len(sent_events):,} outcomes "
+                f"on the simulated clock, the first week's before them) and {len(BAD_EVENTS)} bad events over about "
+                f"{REPLAY_SECONDS} s; the model rollout steps:"
+            )
             with Progress(console=console, transient=True) as progress:
-                task = progress.add_task("replaying", total=len(events))
-                failed = publish_with_rollout(
-                    config,
-                    topics.input,
-                    events,
-                    rate,
-                    rollout,
-                    candidate,
-                    lambda: progress.advance(task),
-                    stop,
+                task = progress.add_task("replaying", total=len(schedule))
+                delivery = publish_with_rollout(
+                    config, schedule, rollout, versions.challenger, lambda: progress.advance(task), stop
                 )
             stop.raise_if_set()
+            failed = delivery.failed + delivery.not_sent
             colour = "green" if failed == 0 else "red"
-            console.print(f"[{colour}]published {len(events) - failed:,} events ({failed:,} failed)[/]")
+            console.print(f"[{colour}]published {len(schedule):,} records: {delivery.summary()}[/]")
             predictions: list[DelayPrediction] = []
             shadow: list[DelayPrediction] = []
             letters: list[DeadLetter] = []
-            expected = flights + len(BAD_EVENTS)
+            expected = replayed + len(BAD_EVENTS)
             with console.status("waiting for committed predictions…"):
 
                 def done() -> bool:
@@ -150,18 +179,16 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
             reader.close()
             stop.raise_if_set()
             elapsed = time.monotonic() - started
-            outcomes = [(e.resolved_id().encode(), outcome_of(row, e).model_dump_json().encode()) for row, e in rows]
-            with console.status(f"the flights depart: {len(outcomes):,} outcomes to {topics.outcomes}, joined…"):
-                failed += publish_outcomes(config, topics.outcomes, outcomes)
+            with console.status("the monitor joins each prediction with its outcome and checks its stream features…"):
                 joined = await_joined(monitor, len(predictions) + len(shadow), stop)
                 reports = last_reports(config, topics.model_metrics)
             monitoring = online_table(reports.figures, model_dirs), drift_lines(monitor)
             stop.raise_if_set()
             with console.status("writing the monitor's report"):
-                report = write_report(config, topics, models, REPORT)
+                report = write_report(config, topics, versions.champion, REPORT)
         finally:
             codes = [process.stop() for process in [*scorers, monitor]]
-        _summary(console, flights, predictions, letters, elapsed)
+        _summary(console, replayed, predictions, letters, elapsed)
         console.print(versions_table(predictions, shadow))
         console.print(monitoring[0])
         console.print("drift over the replayed flights (against each version's training profile):", *monitoring[1])
@@ -173,16 +200,20 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
             "estimated before the outcomes (from the probabilities, 95 % intervals) -> realized:",
             *estimate_lines(reports),
         )
+        carrying = [p for p in (*predictions, *shadow) if p.stream_features is not None]
+        consistent = consistency_verdict(reports, len(carrying))
         console.print(
             "stream features, online against the training definition (recomputed by the monitor):",
             *consistency_lines(reports),
+            f"\n  {sum(not p.stream_features_current for p in carrying):,} of {len(carrying):,} predictions "
+            "scored without the departures read to their end",
         )
         console.print(report)
         clean = all(code == 0 for code in codes)
         console.print(
             f"scorers and monitor stopped with exit codes {codes}" + ("" if clean else " [red](not clean)[/]")
         )
-        wanted = Counter(key.decode() for key, _ in events[:flights])
+        wanted = Counter(item.key.decode() for item in sent_events[:replayed] if item.key)
         exact = (
             failed == 0
             and Counter(p.flight_id for p in predictions) == wanted
@@ -198,11 +229,12 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
             )
         else:
             console.print(
-                f"[red]expected each of {flights} flights predicted once, {len(BAD_EVENTS)} dead letters, and every "
-                f"prediction joined with its outcome ({joined:,} of {len(predictions) + len(shadow):,})[/]"
+                f"[red]expected each of {replayed:,} flights predicted once, {len(BAD_EVENTS)} dead letters, and "
+                f"every prediction joined with its outcome ({joined:,} of {len(predictions) + len(shadow):,})[/]"
             )
+        console.print(consistent.line)
     console.print("broker stopped; nothing left running" if endpoint.kind == "local-jvm" else "done")
-    return 0 if clean and exact else 1
+    return 0 if clean and exact and consistent.ok else 1
 
 
 def _summary(

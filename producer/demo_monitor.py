@@ -1,15 +1,14 @@
-"""`make run`'s last act: the flights' outcomes arrive, the monitor joins them to the predictions, and the run
-ends with each version's online figures beside its manifest's offline ones, and what drifted."""
+"""`make run`'s last act: the monitor joins the flights' outcomes to the predictions and checks the stream features
+they carried, and the run ends with each version's online figures beside its manifest's offline ones, what
+drifted, and whether the features served equal the training definition's."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Producer
 from rich.markup import escape
 from rich.table import Table
 
@@ -20,7 +19,6 @@ from monitor.report_source import gather
 from monitor.settings import MonitorSettings
 from producer.interrupt import StopRequest
 from producer.reading import committed_reader, read_messages
-from producer.replay import publish
 from schemas.monitoring import (
     MODEL_METRICS_RECORD,
     ModelComparisonReport,
@@ -41,26 +39,19 @@ def start_monitor(bootstrap: str, topics: TopicSettings, workdir: Path, models: 
         "MONITOR_REPORT_INTERVAL_S": "1",
         "MONITOR_WINDOW_EVENTS": "1000000",
         "MONITOR_WINDOW_HOURS": "1000000",
-        # The replay sends the dataset in its own order (flight by flight, each over the month), not in event
-        # time, and the outcomes only after every prediction: the horizon covers the whole year.
-        "MONITOR_HORIZON_HOURS": str(24 * 400),
         "MONITOR_MODEL_URI": str(models),
     }
     return ScorerProcess(bootstrap, models, workdir / "monitor.log", "run-monitor", env, module="monitor").start()
 
 
-def publish_outcomes(config: dict[str, Any], topic: str, outcomes: Sequence[tuple[bytes, bytes]]) -> int:
-    """Publish the outcomes; return how many failed."""
-    return publish(Producer({**config, "enable.idempotence": True, "acks": "all"}), topic, outcomes).failed
-
-
-def await_joined(monitor: ScorerProcess, expected: int, stop: StopRequest | None = None, timeout_s: float = 60) -> int:
-    """Wait until the monitor has joined `expected` predictions (every version, every role); return how many."""
+def await_joined(monitor: ScorerProcess, expected: int, stop: StopRequest | None = None, timeout_s: float = 120) -> int:
+    """Wait until the monitor has joined `expected` predictions (every version, every role) and none waits for its
+    stream-feature check; return how many were joined."""
     deadline = time.monotonic() + timeout_s
     joined = 0
     while time.monotonic() < deadline and not (stop and stop.is_set()):
         joined = int(sum(value for _, value in _series(monitor, "flightdelay_monitor_joined_total")))
-        if joined >= expected:
+        if joined >= expected and monitor.metric("flightdelay_monitor_stream_predictions_waiting") == 0:
             break
         time.sleep(0.5)
     time.sleep(2)  # the next report covers every joined prediction
@@ -110,6 +101,32 @@ def consistency_lines(latest: LastReports) -> list[str]:
     """The monitor's recomputation of the stream features the predictions carried."""
     lines = [f"\n  {escape(report.summary())}" for _, report in sorted(latest.consistency.items())]
     return lines or ["\n  none: no version served reads stream features"]
+
+
+@dataclass(frozen=True)
+class ConsistencyVerdict:
+    ok: bool
+    line: str
+
+
+def consistency_verdict(latest: LastReports, carrying: int) -> ConsistencyVerdict:
+    """Whether the monitor checked each of the `carrying` predictions that carry stream features and found every
+    value equal to the training definition's."""
+    reports = latest.consistency.values()
+    checked = sum(report.predictions for report in reports)
+    differ = sum(f.mismatched for report in reports for f in report.features)
+    unchecked = sum(sum(report.unchecked.values()) for report in reports)
+    if checked == carrying and differ == 0 and unchecked == 0:
+        return ConsistencyVerdict(
+            True,
+            f"[green]online equal to offline: each of the {carrying:,} predictions scored with the stream "
+            "features carried exactly the training definition's values[/]",
+        )
+    return ConsistencyVerdict(
+        False,
+        f"[red]online against offline: {checked:,} of {carrying:,} predictions with stream features checked, "
+        f"{differ:,} values differ, {unchecked:,} not checked[/]",
+    )
 
 
 def estimate_lines(latest: LastReports) -> list[str]:

@@ -3,7 +3,6 @@ champion, and is rolled back, each step written to the model control topic as an
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import Counter
@@ -17,12 +16,10 @@ from rich.table import Table
 
 from kafka_common.model_control import ControlReader, latest_by_role, write_control
 from producer.interrupt import StopRequest
-from producer.replay import publish
+from producer.replay import DeliveryReport, Scheduled, publish_schedule
 from schemas import DelayPrediction
 from schemas.model_control import ModelControl, ModelRole
-from training.manifest import resolve_model_dir
 from training.promotion import promotion, rollback
-from training.train import train
 
 # When each step happens, as a share of the flights sent.
 STEPS = ((0.25, "challenger"), (0.5, "champion"), (0.75, "rollback"))
@@ -53,31 +50,18 @@ class Rollout:
         self.console.print(f"  [cyan]{record.role}[/] -> {held} ({record.reason})")
 
 
-def second_version(data: Path, models: Path, workdir: Path, console: Console) -> Path:
-    """A second, different model: the same training with another regularisation, in the run's own directory."""
-    champion = resolve_model_dir(models)
-    manifest = json.loads((champion / "manifest.json").read_text())
-    c = 0.01 if manifest.get("model", {}).get("C") != 0.01 else 1.0
-    with console.status(f"training a second model version (C={c}) to roll out…"):
-        run = train(data, workdir / "models", version=f"{champion.name}-c{c}", c=c)
-    console.print(f"second version {run.directory.name} (champion: {champion.name})")
-    return run.directory
-
-
 def publish_with_rollout(
     config: dict[str, object],
-    topic: str,
-    events: list[tuple[bytes, bytes]],
-    rate: float,
+    schedule: list[Scheduled],
     rollout: Rollout,
     candidate: Path,
     on_sent: Callable[[], None],
     stop: StopRequest,
-) -> int:
-    """Send `events` at `rate` while the steps run at their shares; return how many failed to send (a stop ends
-    the sending and the steps not yet taken)."""
+) -> DeliveryReport:
+    """Send `schedule` while the steps run at their shares of the records sent; a stop ends the sending and the
+    steps not yet taken."""
     sent = 0
-    failed: list[int] = []
+    reports: list[DeliveryReport] = []
 
     def count() -> None:
         nonlocal sent
@@ -85,18 +69,19 @@ def publish_with_rollout(
         on_sent()
 
     def send() -> None:
-        failed.append(publish(Producer(config), topic, events, rate, on_sent=count, stop=stop).failed)
+        producer = Producer({**config, "enable.idempotence": True, "acks": "all"})
+        reports.append(publish_schedule(producer, schedule, on_sent=count, stop=stop))
 
     sender = threading.Thread(target=send, daemon=True)
     sender.start()
     for share, name in STEPS:
-        while sender.is_alive() and sent < share * len(events) and not stop.is_set():
+        while sender.is_alive() and sent < share * len(schedule) and not stop.is_set():
             time.sleep(0.05)
         if stop.is_set():
             break
         rollout.step(name, candidate)
     sender.join()
-    return failed[0] if failed else len(events)
+    return reports[0] if reports else DeliveryReport(failed=len(schedule), first_error="the sender thread failed")
 
 
 def versions_table(predictions: list[DelayPrediction], shadow: list[DelayPrediction]) -> Table:

@@ -79,6 +79,18 @@ def stream_training_run(tmp_path_factory: pytest.TempPathFactory) -> TrainingRun
 
 
 @pytest.fixture(scope="session")
+def run_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`make run`'s two versions, trained by the run's own code on the flights before the ones it replays."""
+    from rich.console import Console
+
+    from producer.demo_models import demo_versions
+
+    models = tmp_path_factory.mktemp("run-models")
+    demo_versions(DATASET, models, Console(quiet=True))
+    return models
+
+
+@pytest.fixture(scope="session")
 def model_dir(training_run: TrainingRun) -> Path:
     return training_run.directory
 

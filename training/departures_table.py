@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, IsolationLevel, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
 from pydantic import ValidationError
 
 from schemas.flight_event import KNOWN_AT_HEADER
@@ -32,6 +34,9 @@ _FETCH = 1000
 # its windows need: the input's partitions are read at their own pace (a replay's backlog, a rebalance). The
 # table then holds at most this plus the longest window of outcomes (at SCL about 3,000).
 OUT_OF_ORDER_SECONDS = 7 * 24 * 3600
+# And how long, on the wall clock, that bound waits before it forgets: a replay compresses days into seconds, so a
+# reader a few seconds behind (the monitor checking a prediction whose event it read late) is days behind.
+KEEP_FOR_S = 300.0
 
 
 @dataclass
@@ -48,17 +53,17 @@ class TableCounts:
 class DeparturesTable:
     """All partitions of the outcomes topic, read into a `StreamState`."""
 
-    def __init__(self, config: dict[str, Any], topic: str) -> None:
+    def __init__(self, config: dict[str, Any], topic: str, clock: Callable[[], float] = time.monotonic) -> None:
         self.topic = topic
         self.state = StreamState()
         self.counts = TableCounts()
         self._config = config
         self._consumer: Consumer | None = None
         self._partitions: list[int] = []
-        # partition -> the offset where it reported its end during this catch-up: short of the high watermark
-        # only while a transaction is open on the topic (a read_committed reader stops at its start)
-        self._at_end: dict[int, int] = {}
+        self._admin: AdminClient | None = None
         self._newest = 0  # the latest moment an event was known at, so far
+        self._clock = clock
+        self._newest_since: deque[tuple[float, int]] = deque()  # (clock, newest) each time the newest moved
 
     def close(self) -> None:
         if self._consumer is not None:
@@ -73,8 +78,7 @@ class DeparturesTable:
             consumer = self._assigned(max_wait_s)
             if consumer is None:
                 return False
-            self._at_end.clear()  # an end reported before now says nothing of records written since
-            targets = {p: self._end(consumer, p, max_wait_s) for p in self._partitions}
+            targets = self._ends(max_wait_s)
             while not self._reached(consumer, targets):
                 if time.monotonic() >= deadline:
                     self.counts.catch_ups_missed += 1
@@ -95,10 +99,20 @@ class DeparturesTable:
         """The stream features of events known at `known_at` (Santiago wall-clock seconds) for their (airline,
         destination, flight) keys; rows of `STREAM_FEATURE_NAMES` columns."""
         rows = [self.state.features_at(t, *key) for t, key in zip(known_at, keys, strict=True)]
-        if known_at:
-            self._newest = max(self._newest, *known_at)
-            self.state.forget_before(self._newest - OUT_OF_ORDER_SECONDS)
+        if known_at and max(known_at) > self._newest:
+            self._newest = max(known_at)
+            self._newest_since.append((self._clock(), self._newest))
+        self._forget()
         return np.asarray(rows, dtype=np.float64).reshape(len(rows), -1)
+
+    def _forget(self) -> None:
+        """Drop the outcomes no event `OUT_OF_ORDER_SECONDS` behind the newest one of `KEEP_FOR_S` ago needs."""
+        settled = self._clock() - KEEP_FOR_S
+        newest = None
+        while self._newest_since and self._newest_since[0][0] <= settled:
+            newest = self._newest_since.popleft()[1]
+        if newest is not None:
+            self.state.forget_before(newest - OUT_OF_ORDER_SECONDS)
 
     def _assigned(self, timeout_s: float) -> Consumer | None:
         if self._consumer is None:
@@ -110,33 +124,41 @@ class DeparturesTable:
                 return None
             consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in partitions])
             self._consumer, self._partitions = consumer, partitions
+            self._admin = AdminClient(self._config, logger=logging.getLogger("librdkafka"))
         return self._consumer
 
-    def _end(self, consumer: Consumer, partition: int, timeout_s: float) -> int:
-        """The offset a partition's read must reach: its high watermark, or 0 when it holds nothing to read
-        (empty, or emptied by retention), which a position not yet set reaches too."""
-        low, high = consumer.get_watermark_offsets(
-            TopicPartition(self.topic, partition), timeout=timeout_s, cached=False
-        )
-        return high if high > low else 0
+    def _ends(self, timeout_s: float) -> dict[int, int]:
+        """Per partition, the offset a read_committed read must reach as of now: its last stable offset (short of
+        the high watermark while a transaction is open), or 0 when it holds nothing to read (empty, or emptied by
+        retention), which a position not yet set reaches too. Asked of the broker in one request for all
+        partitions, by an admin client: the consumer's own watermark queries wait behind its fetch (about 0.5 s
+        each), which alone would spend a short catch-up's bound."""
+        admin = self._admin
+        assert admin is not None, "assigned first"
+        partitions = [TopicPartition(self.topic, p) for p in self._partitions]
+
+        def offsets(spec: OffsetSpec, isolation: IsolationLevel) -> dict[int, int]:
+            futures = admin.list_offsets(
+                {tp: spec for tp in partitions}, isolation_level=isolation, request_timeout=timeout_s
+            )
+            return {tp.partition: future.result().offset for tp, future in futures.items()}
+
+        stable = offsets(OffsetSpec.latest(), IsolationLevel.READ_COMMITTED)  # type: ignore[no-untyped-call]
+        earliest = offsets(OffsetSpec.earliest(), IsolationLevel.READ_UNCOMMITTED)  # type: ignore[no-untyped-call]
+        return {p: end if end > earliest[p] else 0 for p, end in stable.items()}
 
     def _reached(self, consumer: Consumer, targets: dict[int, int]) -> bool:
         positions = {
             tp.partition: tp.offset for tp in consumer.position([TopicPartition(self.topic, p) for p in targets])
         }
-        return all(
-            target == 0 or positions.get(p, -1) >= target or self._at_end.get(p) == positions.get(p)
-            for p, target in targets.items()
-        )
+        return all(target == 0 or positions.get(p, -1) >= target for p, target in targets.items())
 
     def _read(self, consumer: Consumer, timeout_s: float) -> None:
         for message in consumer.consume(_FETCH, timeout=timeout_s):
             error = message.error()
             if error is None:
                 self._add(message)
-            elif error.code() == KafkaError._PARTITION_EOF:
-                self._at_end[message.partition() or 0] = message.offset() or 0
-            else:
+            elif error.code() != KafkaError._PARTITION_EOF:
                 log.warning("departures table: %s", error.str())
 
     def _add(self, message: Message) -> None:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from confluent_kafka import Producer
 
+from consumer.settings import ScorerSettings
 from schemas.outcome import FlightOutcome
 from training.departures_table import DeparturesTable
 
@@ -48,3 +49,44 @@ def test_a_catch_up_reaches_the_end_of_empty_and_filled_partitions(
     finally:
         table.close()
     print(f"\nempty topic current in {empty_took:.2f} s; then 50 and 10 outcomes read on arrival")
+
+
+def test_catch_ups_at_the_default_bound_stay_current_and_stop_before_an_open_transaction(
+    bootstrap: str, make_topic: Callable[..., str]
+) -> None:
+    """In steady state (the table's consumer long-polling its fetches) a catch-up within the scorer's default
+    bound reads what arrived on every partition; a transaction still open on the topic ends the read at its start
+    (a read_committed reader cannot pass it), and its records are read once it commits."""
+    bound = ScorerSettings().stream_catch_up_s
+    topic = make_topic("departures", partitions=6)
+    table = DeparturesTable({"bootstrap.servers": bootstrap}, topic)
+    took: list[float] = []
+    try:
+        assert table.catch_up(10)
+        for round_ in range(5):
+            for partition in range(6):
+                _send(
+                    bootstrap, topic, partition, range(100 * round_ + partition * 10, 100 * round_ + partition * 10 + 2)
+                )
+            time.sleep(1)  # the consumer is idle in a fetch when the catch-up begins
+            started = time.monotonic()
+            assert table.catch_up(bound), f"round {round_}: not current within {bound} s"
+            took.append(time.monotonic() - started)
+            assert table.counts.read == 12 * (round_ + 1)
+        transactional = Producer({"bootstrap.servers": bootstrap, "transactional.id": f"open-{topic}"})
+        transactional.init_transactions(10)
+        transactional.begin_transaction()
+        for i in range(5):
+            transactional.produce(topic, _outcome(900 + i), partition=3)
+        assert transactional.flush(10) == 0
+        _send(bootstrap, topic, 4, range(950, 952))
+        assert table.catch_up(bound), "an open transaction must not hold the catch-up"
+        assert table.counts.read == 60 + 2, "the committed records, none of the open transaction's"
+        transactional.commit_transaction(10)
+        deadline = time.monotonic() + 10  # the commit's markers reach the partition just after it returns
+        while table.counts.read < 60 + 2 + 5 and time.monotonic() < deadline:
+            assert table.catch_up(bound)
+        assert table.counts.read == 60 + 2 + 5
+    finally:
+        table.close()
+    print(f"\ncatch-ups at the default {bound} s bound took {', '.join(f'{t:.2f}' for t in took)} s")

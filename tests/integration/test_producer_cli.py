@@ -175,10 +175,10 @@ def test_ctrl_c_on_watch_ends_it_with_what_it_read(bootstrap: str, stream_topics
     assert "interrupted: 0 predictions read" in output
 
 
-def test_ctrl_c_on_the_demo_stops_scorers_monitor_and_broker(bootstrap: str, model_dir: Path) -> None:
+def test_ctrl_c_on_the_demo_stops_scorers_monitor_and_broker(bootstrap: str, run_models: Path) -> None:
     """Ctrl-C once the replay runs: the scorers and monitor (which get the SIGINT too) and the demo's own run stop,
     nothing of the process group is left."""
-    options = ("--flights", "3000", "--data", str(DATASET), "--models", str(model_dir))
+    options = ("--flights", "3000", "--data", str(DATASET), "--models", str(run_models))
     process = command(bootstrap, TopicSettings(), "demo", *options)
     assert process.stdout is not None
     seen: list[str] = []
@@ -231,9 +231,14 @@ def test_watch_prints_committed_predictions(
     assert "2 predictions read" in limited.output, "a batch holds them all: the limit must still hold"
 
 
-def test_demo_refuses_a_missing_model_in_one_line(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["demo", "--models", str(tmp_path)])
-    assert result.exit_code == 2 and "no model at" in result.output and "Traceback" not in result.output
+def test_demo_refuses_a_file_for_its_models_and_a_missing_dataset_before_starting_anything(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    for args, message in (
+        (["--models", str(tmp_path / "a-file")], "is a file: name a directory"),
+        (["--data", str(tmp_path / "none.csv")], "no dataset at"),
+    ):
+        result = CliRunner().invoke(app, ["demo", *args])
+        assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output, result.output
 
 
 def test_demo_refuses_zero_consumers_before_starting_anything() -> None:

@@ -8,12 +8,10 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from consumer.columnar import Columns
 from consumer.native_lane import CompiledLane
 from consumer.scoring import BatchScorer
-from producer.cli import app as producer_app
 from schemas import FlightEvent
 from schemas.model_control import ModelRole
 from tests.support.dataset import DATASET
@@ -133,12 +131,6 @@ def test_verified_served_and_promotable(stream_run: TrainingRun) -> None:
     assert served.manifest.stream_features is not None
     record = promotion(stream_run.directory, None, ModelRole.CHALLENGER, {}, "test")
     assert record.model is not None and record.model.version == "stream-run"
-
-
-def test_make_run_refuses_a_stream_model_before_starting_anything(stream_run: TrainingRun) -> None:
-    result = CliRunner().invoke(producer_app, ["demo", "--models", str(stream_run.directory)])
-    assert result.exit_code == 2 and "Traceback" not in result.output
-    assert "publishes the outcomes after every flight" in " ".join(result.output.replace("│", " ").split())
 
 
 def test_the_scorers_python_path_gives_the_pipelines_probabilities_bit_for_bit(
