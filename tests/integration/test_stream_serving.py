@@ -13,8 +13,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
-from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from kafka_common.settings import TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
@@ -131,11 +131,14 @@ def test_a_departures_feed_gone_mid_stream_flags_predictions_and_alerts_without_
 
             for future in admin.delete_topics([stream_topics.outcomes]).values():
                 future.result()
+            _until_gone(admin, stream_topics.outcomes)
             try:
                 started = time.monotonic()
                 publish_schedule(Producer({"bootstrap.servers": bootstrap}), without_feed)
                 everything, letters = read_outputs(bootstrap, stream_topics, len(before) + len(after), idle_s=10)
                 took = time.monotonic() - started
+                flagged = sum(p.stream_features_current is False for p in everything)
+                assert flagged == len(after), f"{flagged} of the {len(after)} later flights flagged"
                 pending = server.wait_for(
                     lambda: "pending" in server.states("StreamFeaturesBehind"), 60, "StreamFeaturesBehind pending"
                 )
@@ -222,6 +225,21 @@ def _monitor_check(monitor: ScorerProcess, predictions: int, stall_s: float = 60
         time.sleep(0.5)
     differing = total("flightdelay_monitor_stream_feature_mismatches_total", features, "feature")
     return checked, differing, {reason: count for reason, count in unchecked.items() if count}
+
+
+def _until_gone(admin: AdminClient, topic: str, timeout_s: float = 30) -> None:
+    """Wait until the broker stops answering for a deleted topic: its partitions are still served for a moment
+    after the deletion returns (until then a catch-up still reads their ends, rightly current)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            request = {TopicPartition(topic, 0): OffsetSpec.latest()}  # type: ignore[no-untyped-call]
+            for future in admin.list_offsets(request, request_timeout=2).values():
+                future.result()
+        except KafkaException:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{topic} still answered {timeout_s:.0f} s after its deletion")
 
 
 def _recreate(admin: AdminClient, topics: TopicSettings) -> None:
