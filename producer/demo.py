@@ -38,13 +38,13 @@ from producer.demo_monitor import (
 from producer.demo_rollout import Rollout, publish_with_rollout, versions_table
 from producer.interrupt import StopRequest
 from producer.reading import committed_reader, parse_output, read_messages
-from producer.replay import Scheduled, dataset_flights, with_outcomes
+from producer.replay import Scheduled, dataset_flights, outcomes_before, with_outcomes
 from producer.watch import prediction_table, pushes
 from schemas import DeadLetter, DelayPrediction
 from stream_runtime.settings import KafkaSettings
 from training.manifest import read_manifest
 from training.stream_backfill import DEFAULT_LEAD_MINUTES
-from training.stream_features import LONGEST_WINDOW_SECONDS
+from training.stream_features import WINDOW_DAYS
 
 BAD_EVENTS: list[tuple[bytes, bytes]] = [
     (
@@ -86,13 +86,10 @@ def replay_schedule(data: Path, flights: int, input_topic: str, outcomes_topic: 
     `REPLAY_SECONDS`, then the bad events; before them, the outcomes of the longest window's days before
     `REPLAY_FROM`, so the first flights' stream features are those a live scorer would have had."""
     lead = timedelta(minutes=DEFAULT_LEAD_MINUTES)
-    topics = (input_topic, outcomes_topic)
-    days = -(-LONGEST_WINDOW_SECONDS // 86_400)
-    earlier = dataset_flights(data, date_from=REPLAY_FROM - timedelta(days=days), date_to=REPLAY_FROM - timedelta(1))
-    known = [item for item in with_outcomes(earlier, "canonical", topics, 0, lead) if item.topic == outcomes_topic]
+    known = outcomes_before(data, REPLAY_FROM, WINDOW_DAYS, outcomes_topic, lead)
     replayed = list(dataset_flights(data, date_from=REPLAY_FROM, limit=flights))
     stream = [
-        *with_outcomes(replayed, "canonical", topics, 0, lead),
+        *with_outcomes(replayed, "canonical", (input_topic, outcomes_topic), 0, lead),
         *(Scheduled(0.0, input_topic, key, value) for key, value in BAD_EVENTS),
     ]
     pace = REPLAY_SECONDS / max(len(stream), 1)

@@ -30,6 +30,7 @@ class Rollout:
     config: dict[str, object]
     topic: str
     console: Console
+    by: str = "make run"  # what the control records say asked for each step
 
     def lineup(self) -> dict[ModelRole, ModelControl]:
         reader = ControlReader(dict(self.config), self.topic)
@@ -41,10 +42,10 @@ class Rollout:
     def step(self, name: str, version: Path) -> None:
         """`champion` or `challenger` gives `version` that role; `rollback` ignores it."""
         if name == "rollback":
-            record = rollback(self.lineup(), "make run: roll back")
+            record = rollback(self.lineup(), f"{self.by}: roll back")
         else:
             role = ModelRole.CHALLENGER if name == "challenger" else ModelRole.CHAMPION
-            record = promotion(version, None, role, self.lineup(), f"make run: {name}")
+            record = promotion(version, None, role, self.lineup(), f"{self.by}: {name}")
         write_control(dict(self.config), self.topic, record)
         held = record.model.version if record.model else "none"
         self.console.print(f"  [cyan]{record.role}[/] -> {held} ({record.reason})")

@@ -2,6 +2,8 @@
 
 Trains that model (the flights scheduled before 1 November), starts a broker (or uses `KAFKA_BOOTSTRAP_SERVERS`),
 a scorer serving it and a monitor, replays every November-December flight with its outcome on a simulated clock,
+(with `--stream-features`: the same months' version with the stream features as champion, that model in shadow,
+the outcomes of the last week of October first),
 waits until each prediction is joined, then reads the topics back as `flightdelay-monitor report` does and says
 what the monitor saw: online figures beside the manifest's, when the drift showed and in which features, when the
 online recall fell below the recall alert's line. Writes the report and its figures; docs/monitoring.md quotes a
@@ -37,8 +39,11 @@ from monitor.report_page import ReportInputs, render, save_figures
 from monitor.report_source import gather
 from monitor.settings import MonitorSettings
 from producer.demo_monitor import await_joined
-from producer.replay import dataset_flights, publish_schedule, with_outcomes
+from producer.demo_rollout import Rollout
+from producer.replay import dataset_flights, outcomes_before, publish_schedule, with_outcomes
 from stream_runtime.settings import KafkaSettings
+from training.stream_backfill import DEFAULT_LEAD_MINUTES
+from training.stream_features import WINDOW_DAYS
 from training.train import train
 
 app = command_app(add_completion=False)
@@ -53,19 +58,29 @@ def main(
     workdir: Annotated[Path, typer.Option(help="model, logs and the report")] = Path("build/story"),
     seconds: Annotated[float, typer.Option(help="how long the two months take to replay")] = 60,
     figures: Annotated[Path | None, typer.Option(help="also write the figures as PNG here")] = None,
+    stream_features: Annotated[
+        bool, typer.Option(help="champion: a version with the stream features; the version without in shadow")
+    ] = False,
 ) -> None:
     console = output_console()
     workdir.mkdir(parents=True, exist_ok=True)
     for log in ("scorer.log", "monitor.log"):
         (workdir / log).unlink(missing_ok=True)  # this run's lines only
-    with console.status("training on the flights scheduled before 1 November 2017"):
-        run = train(data, workdir / "models", f"jan-oct-{uuid.uuid4().hex[:6]}", scheduled_before=CUTOFF)
-    test = run.manifest["metrics"]["test"]
-    console.print(
-        f"model {run.manifest['version']}: {run.manifest['data_rows']:,} flights of January-October; held-out "
-        f"January-October test ROC-AUC {test['roc_auc']:.3f}, recall {test['recall_delayed']:.3f} at threshold "
-        f"{run.manifest['threshold']:.3f}"
-    )
+    suffix = uuid.uuid4().hex[:6]
+    runs = []
+    for lead_minutes in (DEFAULT_LEAD_MINUTES, None) if stream_features else (None,):
+        name = f"jan-oct-stream-{suffix}" if lead_minutes else f"jan-oct-{suffix}"
+        with console.status(f"training {name} on the flights scheduled before 1 November 2017"):
+            runs.append(train(data, workdir / "models", name, scheduled_before=CUTOFF, lead_minutes=lead_minutes))
+        test = runs[-1].manifest["metrics"]["test"]
+        console.print(
+            f"model {name}: {runs[-1].manifest['data_rows']:,} flights of January-October; held-out "
+            f"January-October test ROC-AUC {test['roc_auc']:.3f}, recall {test['recall_delayed']:.3f} at threshold "
+            f"{runs[-1].manifest['threshold']:.3f}"
+        )
+    run = runs[0]  # the champion; with the stream features, the version without them is its challenger
+    tests = {r.manifest["version"]: r.manifest["metrics"]["test"] for r in runs}
+    lead = timedelta(minutes=DEFAULT_LEAD_MINUTES) if stream_features else timedelta(hours=2)
     flights = list(dataset_flights(data, date_from=CUTOFF))
     kafka = KafkaSettings()
     with kafka_broker(kafka) as endpoint:
@@ -84,19 +99,26 @@ def main(
             endpoint.bootstrap_servers, run.directory, workdir / "monitor.log", "story-monitor", monitor_env, "monitor"
         )
         try:
+            if stream_features:
+                rollout = Rollout(config, topics.model_control, console, by="drift story")
+                rollout.step("champion", run.directory)
+                rollout.step("challenger", runs[1].directory)
             for process in (scorer.start(), monitor.start()):
                 process.wait_ready()
             departures = [event.scheduled_departure for _, event in flights]
             span = max(departures) - min(departures)
             speed = span.total_seconds() / seconds
-            schedule = with_outcomes(flights, "canonical", (topics.input, topics.outcomes), speed, timedelta(hours=2))
+            schedule = with_outcomes(flights, "canonical", (topics.input, topics.outcomes), speed, lead)
+            if stream_features:
+                schedule = outcomes_before(data, CUTOFF, WINDOW_DAYS, topics.outcomes, lead) + schedule
+            expected = len(flights) * len(runs)  # each flight predicted, and shadowed by the challenger
             with console.status(f"replaying {len(flights):,} November-December flights and their outcomes"):
                 started = time.monotonic()
                 report = publish_schedule(Producer({**config, "enable.idempotence": True}), schedule)
-                joined = await_joined(monitor, len(flights), timeout_s=120)
+                joined = await_joined(monitor, expected, timeout_s=120)
             console.print(
                 f"replayed {report.delivered:,} records in {time.monotonic() - started:.0f} s ({speed:,.0f}x real "
-                f"time); the monitor joined {joined:,} of {len(flights):,} predictions"
+                f"time); the monitor joined {joined:,} of {expected:,} predictions"
             )
             settings = MonitorSettings(model_uri=str(run.directory), window_events=WINDOW, drift_window_events=WINDOW)
             inputs = gather(config, settings, topics, timeout_s=60)
@@ -107,29 +129,33 @@ def main(
     out.write_text(render(inputs), encoding="utf-8")
     if figures is not None:
         save_figures(inputs, figures, "story-")
-    tell(console, inputs, test, drift_log)
+    tell(console, inputs, tests, drift_log)
+    for checked in inputs.consistency:
+        console.print(f"stream features recomputed by the monitor: {checked.summary()}")
     console.print(f"report: {out}; scorer and monitor stopped with {codes}")
-    if report.failed or joined < len(flights) or any(codes):
+    if report.failed or joined < expected or any(codes):
         raise typer.Exit(1)
 
 
-def tell(console: Console, inputs: ReportInputs, test: dict[str, float], drift_log: list[str]) -> None:
-    """What the monitor saw, from the run's own topics."""
-    [(key, rows)] = inputs.models.items()
-    online = rows.overall()
-    table = Table(title=f"{key[1]} on November-December (online) vs its January-October test (offline)")
-    for column in ("figure", "online", "offline"):
-        table.add_column(column)
-    for name, value, offline in (
-        ("ROC-AUC", online.roc_auc, test["roc_auc"]),
-        ("PR-AUC", online.pr_auc, test["pr_auc"]),
-        ("recall", online.recall, test["recall_delayed"]),
-        ("precision", online.precision, test["precision_delayed"]),
-        ("Brier", online.brier, test["brier"]),
-    ):
-        table.add_row(name, f"{value:.3f}" if value is not None else "–", f"{offline:.3f}")
-    table.add_row("delayed share", f"{online.actual_delayed_rate:.1%}", "")
-    console.print(table)
+def tell(console: Console, inputs: ReportInputs, tests: dict[str, dict[str, float]], drift_log: list[str]) -> None:
+    """What the monitor saw, from the run's own topics: each version's figures, then the champion's story."""
+    for (role, version), rows in sorted(inputs.models.items()):
+        online, test = rows.overall(), tests[version]
+        table = Table(title=f"{role} {version} on November-December (online) vs its January-October test (offline)")
+        for column in ("figure", "online", "offline"):
+            table.add_column(column)
+        for name, value, offline in (
+            ("ROC-AUC", online.roc_auc, test["roc_auc"]),
+            ("PR-AUC", online.pr_auc, test["pr_auc"]),
+            ("recall", online.recall, test["recall_delayed"]),
+            ("precision", online.precision, test["precision_delayed"]),
+            ("Brier", online.brier, test["brier"]),
+        ):
+            table.add_row(name, f"{value:.3f}" if value is not None else "–", f"{offline:.3f}")
+        table.add_row("delayed share", f"{online.actual_delayed_rate:.1%}", "")
+        console.print(table)
+    key = next(key for key in inputs.models if key[0] == "champion")
+    rows, test = inputs.models[key], tests[key[1]]
     console.print(f"rolling ROC-AUC over {inputs.window:,} joined predictions, by departure:")
     for point in inputs.rolling[key]:
         m = point.metrics

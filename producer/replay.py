@@ -218,3 +218,11 @@ def with_outcomes(
             )
         )
     return schedule
+
+
+def outcomes_before(data: Path, day: date, days: int, topic: str, lead: timedelta) -> list[Scheduled]:
+    """The outcomes of the flights scheduled in the `days` days before `day`, at once and in the order they became
+    known: sent before a replay that starts at `day`, they fill the stream features' windows as a live feed would
+    have by then."""
+    flights = dataset_flights(data, date_from=day - timedelta(days=days), date_to=day - timedelta(days=1))
+    return [item for item in with_outcomes(flights, "canonical", ("", topic), 0, lead) if item.topic == topic]

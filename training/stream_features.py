@@ -37,6 +37,7 @@ FLIGHT_SCOPE = "flight"
 FLIGHT_WINDOW_SECONDS = 7 * 24 * HOUR
 FLIGHT_FIGURES = ("count", "delayed_share", "last_delay_minutes", "last_age_minutes")
 LONGEST_WINDOW_SECONDS = max(FLIGHT_WINDOW_SECONDS, max(AGGREGATE_HOURS) * HOUR)
+WINDOW_DAYS = -(-LONGEST_WINDOW_SECONDS // (24 * HOUR))  # the longest window, in whole days
 
 
 @dataclass(frozen=True)
