@@ -38,7 +38,7 @@ from producer.demo_monitor import (
 from producer.demo_rollout import Rollout, publish_with_rollout, versions_table
 from producer.interrupt import StopRequest
 from producer.reading import committed_reader, parse_output, read_messages
-from producer.replay import Scheduled, dataset_flights, outcomes_before, with_outcomes
+from producer.replay import Scheduled, after_outcomes_before, dataset_flights, with_outcomes
 from producer.watch import prediction_table, pushes
 from schemas import DeadLetter, DelayPrediction
 from stream_runtime.settings import KafkaSettings
@@ -86,18 +86,14 @@ def replay_schedule(data: Path, flights: int, input_topic: str, outcomes_topic: 
     `REPLAY_SECONDS`, then the bad events; before them, the outcomes of the longest window's days before
     `REPLAY_FROM`, so the first flights' stream features are those a live scorer would have had."""
     lead = timedelta(minutes=DEFAULT_LEAD_MINUTES)
-    known = outcomes_before(data, REPLAY_FROM, WINDOW_DAYS, outcomes_topic, lead)
     replayed = list(dataset_flights(data, date_from=REPLAY_FROM, limit=flights))
     stream = [
         *with_outcomes(replayed, "canonical", (input_topic, outcomes_topic), 0, lead),
         *(Scheduled(0.0, input_topic, key, value) for key, value in BAD_EVENTS),
     ]
     pace = REPLAY_SECONDS / max(len(stream), 1)
-    # the first event goes once the earlier outcomes are delivered
-    paced = [
-        replace(item, due_s=i * pace, after_delivery=item.after_delivery or i == 0) for i, item in enumerate(stream)
-    ]
-    return len(replayed), known + paced
+    paced = [replace(item, due_s=i * pace) for i, item in enumerate(stream)]
+    return len(replayed), after_outcomes_before(paced, data, REPLAY_FROM, WINDOW_DAYS, outcomes_topic, lead)
 
 
 def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Console, stop: StopRequest) -> int:

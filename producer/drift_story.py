@@ -40,7 +40,7 @@ from monitor.report_source import gather
 from monitor.settings import MonitorSettings
 from producer.demo_monitor import await_joined
 from producer.demo_rollout import Rollout
-from producer.replay import dataset_flights, outcomes_before, publish_schedule, with_outcomes
+from producer.replay import after_outcomes_before, dataset_flights, publish_schedule, with_outcomes
 from stream_runtime.settings import KafkaSettings
 from training.stream_backfill import DEFAULT_LEAD_MINUTES
 from training.stream_features import WINDOW_DAYS
@@ -110,7 +110,7 @@ def main(
             speed = span.total_seconds() / seconds
             schedule = with_outcomes(flights, "canonical", (topics.input, topics.outcomes), speed, lead)
             if stream_features:
-                schedule = outcomes_before(data, CUTOFF, WINDOW_DAYS, topics.outcomes, lead) + schedule
+                schedule = after_outcomes_before(schedule, data, CUTOFF, WINDOW_DAYS, topics.outcomes, lead)
             expected = len(flights) * len(runs)  # each flight predicted, and shadowed by the challenger
             with console.status(f"replaying {len(flights):,} November-December flights and their outcomes"):
                 started = time.monotonic()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -220,9 +220,14 @@ def with_outcomes(
     return schedule
 
 
-def outcomes_before(data: Path, day: date, days: int, topic: str, lead: timedelta) -> list[Scheduled]:
-    """The outcomes of the flights scheduled in the `days` days before `day`, at once and in the order they became
-    known: sent before a replay that starts at `day`, they fill the stream features' windows as a live feed would
-    have by then."""
+def after_outcomes_before(
+    schedule: list[Scheduled], data: Path, day: date, days: int, topic: str, lead: timedelta
+) -> list[Scheduled]:
+    """`schedule` (a replay starting at `day`) after the outcomes of the flights scheduled in the `days` days before
+    it, sent at once in the order they became known, its first record only once they are delivered: they fill the
+    stream features' windows as a live feed would have by then."""
     flights = dataset_flights(data, date_from=day - timedelta(days=days), date_to=day - timedelta(days=1))
-    return [item for item in with_outcomes(flights, "canonical", ("", topic), 0, lead) if item.topic == topic]
+    known = [item for item in with_outcomes(flights, "canonical", ("", topic), 0, lead) if item.topic == topic]
+    if not schedule:
+        return known
+    return [*known, replace(schedule[0], after_delivery=True), *schedule[1:]]
