@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -78,7 +78,7 @@ class DeparturesTable:
             consumer = self._assigned(max_wait_s)
             if consumer is None:
                 return False
-            targets = self._ends(max_wait_s)
+            targets = self._ends(consumer, max_wait_s)
             while not self._reached(consumer, targets):
                 if time.monotonic() >= deadline:
                     self.counts.catch_ups_missed += 1
@@ -127,30 +127,33 @@ class DeparturesTable:
             self._admin = AdminClient(self._config, logger=logging.getLogger("librdkafka"))
         return self._consumer
 
-    def _ends(self, timeout_s: float) -> dict[int, int]:
+    def _ends(self, consumer: Consumer, timeout_s: float) -> dict[int, int]:
         """Per partition, the offset a read_committed read must reach as of now: its last stable offset (short of
         the high watermark while a transaction is open), or 0 when it holds nothing to read (empty, or emptied by
         retention), which a position not yet set reaches too. Asked of the broker in one request for all
         partitions, by an admin client: the consumer's own watermark queries wait behind its fetch (about 0.5 s
-        each), which alone would spend a short catch-up's bound."""
-        admin = self._admin
-        assert admin is not None, "assigned first"
-        partitions = [TopicPartition(self.topic, p) for p in self._partitions]
+        each), which alone would spend a short catch-up's bound. Where the first offset is, only a partition not
+        read yet needs to know."""
+        stable = self._offsets(self._partitions, OffsetSpec.latest(), timeout_s)  # type: ignore[no-untyped-call]
+        unread = [p for p, position in self._positions(consumer, stable).items() if position < 0 and stable[p] > 0]
+        earliest = self._offsets(unread, OffsetSpec.earliest(), timeout_s) if unread else {}  # type: ignore[no-untyped-call]
+        return {p: 0 if end <= earliest.get(p, -1) else end for p, end in stable.items()}
 
-        def offsets(spec: OffsetSpec, isolation: IsolationLevel) -> dict[int, int]:
-            futures = admin.list_offsets(
-                {tp: spec for tp in partitions}, isolation_level=isolation, request_timeout=timeout_s
-            )
-            return {tp.partition: future.result().offset for tp, future in futures.items()}
+    def _offsets(self, partitions: list[int], spec: OffsetSpec, timeout_s: float) -> dict[int, int]:
+        assert self._admin is not None, "assigned first"
+        futures = self._admin.list_offsets(
+            {TopicPartition(self.topic, p): spec for p in partitions},
+            isolation_level=IsolationLevel.READ_COMMITTED,
+            request_timeout=timeout_s,
+        )
+        return {tp.partition: future.result().offset for tp, future in futures.items()}
 
-        stable = offsets(OffsetSpec.latest(), IsolationLevel.READ_COMMITTED)  # type: ignore[no-untyped-call]
-        earliest = offsets(OffsetSpec.earliest(), IsolationLevel.READ_UNCOMMITTED)  # type: ignore[no-untyped-call]
-        return {p: end if end > earliest[p] else 0 for p, end in stable.items()}
+    def _positions(self, consumer: Consumer, partitions: Iterable[int]) -> dict[int, int]:
+        found = consumer.position([TopicPartition(self.topic, p) for p in partitions])
+        return {tp.partition: tp.offset for tp in found}
 
     def _reached(self, consumer: Consumer, targets: dict[int, int]) -> bool:
-        positions = {
-            tp.partition: tp.offset for tp in consumer.position([TopicPartition(self.topic, p) for p in targets])
-        }
+        positions = self._positions(consumer, targets)
         return all(target == 0 or positions.get(p, -1) >= target for p, target in targets.items())
 
     def _read(self, consumer: Consumer, timeout_s: float) -> None:
