@@ -38,6 +38,7 @@ from stream_runtime.settings import KafkaSettings
 from training.departures_table import DeparturesTable
 from training.manifest import ModelVerificationError
 from training.model_store import load_ref
+from training.stream_state import fastest_state
 
 log = logging.getLogger("consumer")
 METRIC_PREFIX = "flightdelay"  # of the runtime's metrics: the alert rules and the dashboard use them
@@ -230,7 +231,8 @@ def scorer(
         lambda role, result: processor.metrics.swaps.labels(role=str(role or UNKNOWN_ROLE), result=result).inc(),
     )
     fleet = FleetWriter(client, topics.model_fleet, settings.group_id, settings.instance_id)
-    departures = DeparturesTable(client, topics.outcomes)  # connects only once a version needs stream features
+    # Connects only once a version needs stream features; holds them where the compiled lane reads them.
+    departures = DeparturesTable(client, topics.outcomes, state=fastest_state())
     processor = ScorerProcessor(settings, topics, follower, fleet, departures)
     spec = ServiceSpec(
         name="scorer",

@@ -24,6 +24,8 @@ from consumer.scoring import FLAGGED_FEATURES, BatchScorer
 from schemas.flight_event import FIRST_YEAR, LAST_YEAR
 from stream_runtime.records import RecordFields
 from training.features import FEATURE_NAMES
+from training.stream_features import STREAM_FEATURE_NAMES
+from training.stream_state import CompiledStreamState, OutcomesHeld
 
 log = logging.getLogger("consumer")
 
@@ -74,6 +76,16 @@ class Predicted:
 
 
 @dataclass(frozen=True)
+class StreamInput:
+    """What a version with stream features needs of a batch's kept events: the outcomes held, when each event
+    was known, and whether the departures were read to their end before the batch."""
+
+    state: CompiledStreamState
+    known_at: list[int]
+    current: bool
+
+
+@dataclass(frozen=True)
 class CompiledLane:
     """The compiled lane of one transform: its validator, and the champion's and challenger's tables."""
 
@@ -82,11 +94,19 @@ class CompiledLane:
     challenger: NativeModel | None
 
     @classmethod
-    def build(cls, max_bytes: int, champion: BatchScorer, challenger: BatchScorer | None) -> CompiledLane | None:
-        """The lane for these models, or None (the Python path alone) without the extension or if it refuses
+    def build(
+        cls,
+        max_bytes: int,
+        champion: BatchScorer,
+        challenger: BatchScorer | None,
+        held: OutcomesHeld | None = None,
+    ) -> CompiledLane | None:
+        """The lane for these models, or None (the Python path alone) without the extension, for a version
+        with stream features whose outcomes (`held`) are not in the compiled lane's memory, or if it refuses
         the tables, which would be a bug of ours: logged, and the stream goes on, slower."""
-        if _native is None or champion.reads_stream_features or (challenger and challenger.reads_stream_features):
-            return None  # the Python path computes the stream features' columns
+        reads = champion.reads_stream_features or (challenger is not None and challenger.reads_stream_features)
+        if _native is None or (reads and not isinstance(held, CompiledStreamState)):
+            return None
         try:
             return cls(
                 NativeValidator(max_bytes, champion.known_airlines),
@@ -129,10 +149,15 @@ class NativeModel:
             terms=[orjson.dumps(term) for term in scorer.terms],
             flagged=[(FEATURE_NAMES.index(name), orjson.dumps(name)) for name in FLAGGED_FEATURES],
             top=scorer.top,
+            stream=scorer.stream_specs(),
+            stream_names=[orjson.dumps(name) + b":" for name in STREAM_FEATURE_NAMES],
         )
 
-    def predict(self, kept: Kept, fields: RecordFields, scored_at: datetime) -> Predicted:
-        """Predictions of the kept events of the batch whose records `fields` holds."""
+    def predict(
+        self, kept: Kept, fields: RecordFields, scored_at: datetime, stream: StreamInput | None = None
+    ) -> Predicted:
+        """Predictions of the kept events of the batch whose records `fields` holds; `stream` for a version
+        with stream features (ignored by one without)."""
         pairs, probabilities = self._model.predict(
             kept.batch,
             fields.topics,
@@ -140,5 +165,6 @@ class NativeModel:
             fields.offsets,
             fields.milliseconds,
             orjson.dumps(scored_at, option=OPTIONS),
+            None if stream is None else (stream.state.native, stream.known_at, stream.current),
         )
         return Predicted(kept.positions, pairs, probabilities)

@@ -35,7 +35,7 @@ from training.features import (
     flight_code,
 )
 from training.lookup import ServingModel
-from training.stream_features import STREAM_FEATURE_NAMES, bin_labels
+from training.stream_features import BIN_PREFIX, MISSING_BIN, STREAM_FEATURE_NAMES, bin_labels
 
 # Crosses are not flagged: a seen destination in an unseen month is not news to a reader.
 FLAGGED_FEATURES = BASE_FEATURES
@@ -107,6 +107,10 @@ class BatchScorer:
     def feature_specs(self) -> list[tuple[str, object, object, list[int]]]:
         """The lookup tables as the compiled lane takes them (`_LookupTables.specs`)."""
         return self._tables.specs()
+
+    def stream_specs(self) -> list[tuple[int, list[float], list[int], int]]:
+        """The binned stream features as the compiled lane takes them (`_StreamBins.specs`)."""
+        return self._stream.specs()
 
     def score(self, columns: Columns, stream: np.ndarray[Any, Any] | None = None) -> ScoredBatch:
         """`stream`: the events' stream features (rows; `STREAM_FEATURE_NAMES` columns), needed by a version that
@@ -199,6 +203,20 @@ class _StreamBins:
         self._edges = [feature.edges for feature in features]
         self._positions = [STREAM_FEATURE_NAMES.index(name) for name in self.names]
         self._column_of = [column_of[name] for name in self.names]
+
+    def specs(self) -> list[tuple[int, list[float], list[int], int]]:
+        """Per feature read, in column order: (its position in `STREAM_FEATURE_NAMES`, its inner edges, the
+        encoder column of each bin `b0`, `b1`, ..., that of the missing bin), `UNKNOWN` for a bin the model
+        never saw."""
+        return [
+            (
+                position,
+                list(edges),
+                [column_of.get(f"{BIN_PREFIX}{i}", UNKNOWN) for i in range(len(edges) + 1)],
+                column_of.get(MISSING_BIN, UNKNOWN),
+            )
+            for position, edges, column_of in zip(self._positions, self._edges, self._column_of, strict=True)
+        ]
 
     def columns(self, stream: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         matrix = np.empty((len(stream), len(self.names)), dtype=np.int64)

@@ -28,7 +28,7 @@ from confluent_kafka import TopicPartition
 from consumer.columnar import Columns, FastValidator
 from consumer.encoding import encode_predictions
 from consumer.invalid_limit import InvalidRuns
-from consumer.native_lane import CompiledLane, Kept, Predicted
+from consumer.native_lane import CompiledLane, Kept, Predicted, StreamInput
 from consumer.scoring import BatchScorer, ScoredBatch
 from consumer.validation import Rejection, validate_batch
 from schemas import DeadLetter, FieldError, Header, SourcePosition
@@ -36,6 +36,7 @@ from schemas.model_control import ModelRole
 from stream_runtime.records import Record, RecordFields
 from training.departures_table import DeparturesTable, known_at
 from training.stream_features import STREAM_FEATURE_NAMES, stream_keys
+from training.stream_state import CompiledStreamState
 
 log = logging.getLogger("consumer")
 Pairs = list[tuple[bytes | None, bytes]]
@@ -102,9 +103,10 @@ class BatchTransform:
         self.max_payload_bytes = max_payload_bytes
         self.dead_letter_max_value_bytes = dead_letter_max_value_bytes
         self.validator = FastValidator(max_payload_bytes, scorer.known_airlines)
-        self.lane = CompiledLane.build(max_payload_bytes, scorer, challenger) if compiled else None
         # The outcomes the stream features come from, when a version served reads them.
         self.departures = departures if any(m and m.reads_stream_features for m in (scorer, challenger)) else None
+        held = self.departures.state if self.departures is not None else None
+        self.lane = CompiledLane.build(max_payload_bytes, scorer, challenger, held) if compiled else None
 
     def __call__(self, records: Sequence[Record], now: datetime, stream_current: bool = True) -> BatchResult:
         """`stream_current`: whether the departures were read to their end before this batch (what a prediction
@@ -120,8 +122,9 @@ class BatchTransform:
         stream = self._stream_features(records, fields, columns)
         columns, stream, scored, unscorable = self._score(columns, stream)
         champion = self._predictions(fields, columns, scored, self.scorer, now, stream, stream_current)
+        kept_stream = self._kept_stream(records, fields, kept, stream_current)
         if kept is not None and self.lane is not None:
-            champion = champion.merged(self.lane.champion.predict(kept, fields, now))
+            champion = champion.merged(self.lane.champion.predict(kept, fields, now, kept_stream))
         stats = [_stats(ModelRole.CHAMPION, self.scorer, champion.probabilities, time.perf_counter() - started)]
         rejected += unwritable + unscorable
         rejected.sort(key=lambda item: item[0])
@@ -129,7 +132,7 @@ class BatchTransform:
         outputs = {OutputKind.PREDICTION: champion.pairs, OutputKind.DEAD_LETTER: letters}
         if self.challenger is not None:
             outputs[OutputKind.SHADOW] = self._shadow(
-                fields, kept, columns, stream, stream_current, self.challenger, now, stats
+                fields, kept, columns, (stream, kept_stream), stream_current, self.challenger, now, stats
             )
         return BatchResult(
             outputs=outputs,
@@ -180,6 +183,16 @@ class BatchTransform:
         ]
         return self.departures.features(known, keys)
 
+    def _kept_stream(
+        self, records: Sequence[Record], fields: RecordFields, kept: Kept | None, current: bool
+    ) -> StreamInput | None:
+        """What the compiled lane needs to compute the kept events' stream features from the outcomes held."""
+        if self.departures is None or kept is None or not isinstance(self.departures.state, CompiledStreamState):
+            return None
+        known = [known_at(records[p].headers(), fields.milliseconds[p]) for p in kept.positions]
+        self.departures.asked(known)
+        return StreamInput(self.departures.state, known, current)
+
     def _score(
         self, columns: Columns, stream: Stream
     ) -> tuple[Columns, Stream, ScoredBatch, list[tuple[int, Rejection]]]:
@@ -210,20 +223,22 @@ class BatchTransform:
         fields: RecordFields,
         kept: Kept | None,
         columns: Columns,
-        stream: Stream,
+        streams: tuple[Stream, StreamInput | None],
         stream_current: bool,
         challenger: BatchScorer,
         now: datetime,
         stats: list[ModelStats],
     ) -> Pairs:
-        """The challenger's predictions of the events the champion scored. A challenger that fails costs only
-        its shadow: the champion's outputs of the batch go on."""
+        """The challenger's predictions of the events the champion scored (`streams`: the stream features of
+        the Python path's events, and what the compiled lane computes its own from). A challenger that fails
+        costs only its shadow: the champion's outputs of the batch go on."""
         started = time.perf_counter()
+        stream, kept_stream = streams
         try:
             scored = challenger.score(columns, stream)
             shadow = self._predictions(fields, columns, scored, challenger, now, stream, stream_current)
             if kept is not None and self.lane is not None and self.lane.challenger is not None:
-                shadow = shadow.merged(self.lane.challenger.predict(kept, fields, now))
+                shadow = shadow.merged(self.lane.challenger.predict(kept, fields, now, kept_stream))
         except Exception:  # deliberately broad: a candidate model must never stop the stream
             log.exception("challenger %s failed on a batch; no shadow predictions for it", challenger.model.version)
             return []

@@ -37,6 +37,8 @@ class Model:
         terms: Sequence[bytes],
         flagged: Sequence[tuple[int, bytes]],
         top: int,
+        stream: Sequence[tuple[int, list[float], list[int], int]] = ...,
+        stream_names: Sequence[bytes] = ...,
     ) -> None: ...
     def predict(
         self,
@@ -46,4 +48,14 @@ class Model:
         offsets: Sequence[int | None],
         timestamps: Sequence[int],
         scored_at: bytes,
+        stream: tuple[StreamState, Sequence[int], bool] | None = None,
     ) -> tuple[list[tuple[bytes | None, bytes]], list[float]]: ...
+
+class StreamState:
+    def __init__(
+        self, *, aggregates: Sequence[tuple[str, int]], flight_seconds: int, delayed_after: int, airport_key: str
+    ) -> None: ...
+    def __len__(self) -> int: ...
+    def add(self, known_at: int, airline: str, destination: str, flight: str, delay_seconds: int) -> None: ...
+    def forget_before(self, t: int) -> None: ...
+    def features_at(self, t: int, airline: str, destination: str, flight: str) -> list[float]: ...

@@ -26,7 +26,8 @@ from schemas.flight_event import KNOWN_AT_HEADER
 from schemas.outcome import FlightOutcome
 from stream_runtime.records import Headers
 from stream_runtime.topic_reader import OFFSET_BEGINNING, partitions_of, reader
-from training.stream_features import StreamState, outcome_of, santiago_seconds
+from training.stream_features import STREAM_FEATURE_NAMES, StreamState, outcome_of, santiago_seconds
+from training.stream_state import OutcomesHeld
 
 log = logging.getLogger(__name__)
 _FETCH = 1000
@@ -53,9 +54,16 @@ class TableCounts:
 class DeparturesTable:
     """All partitions of the outcomes topic, read into a `StreamState`."""
 
-    def __init__(self, config: dict[str, Any], topic: str, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        topic: str,
+        clock: Callable[[], float] = time.monotonic,
+        state: OutcomesHeld | None = None,
+    ) -> None:
+        """`state`: where the outcomes are held (`training.stream_state`); the reference by default."""
         self.topic = topic
-        self.state = StreamState()
+        self.state: OutcomesHeld = state if state is not None else StreamState()
         self.counts = TableCounts()
         self._config = config
         self._consumer: Consumer | None = None
@@ -99,11 +107,16 @@ class DeparturesTable:
         """The stream features of events known at `known_at` (Santiago wall-clock seconds) for their (airline,
         destination, flight) keys; rows of `STREAM_FEATURE_NAMES` columns."""
         rows = [self.state.features_at(t, *key) for t, key in zip(known_at, keys, strict=True)]
+        self.asked(known_at)
+        return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(STREAM_FEATURE_NAMES))  # none: (0, width)
+
+    def asked(self, known_at: Sequence[int]) -> None:
+        """Events known at `known_at` had their features read (here, or by the compiled lane from `state`): the
+        newest moment moves on, and what no later event can need is forgotten."""
         if known_at and max(known_at) > self._newest:
             self._newest = max(known_at)
             self._newest_since.append((self._clock(), self._newest))
         self._forget()
-        return np.asarray(rows, dtype=np.float64).reshape(len(rows), -1)
 
     def _forget(self) -> None:
         """Drop the outcomes no event `OUT_OF_ORDER_SECONDS` behind the newest one of `KEEP_FOR_S` ago needs."""
@@ -182,12 +195,46 @@ class DeparturesTable:
 
 def known_at(headers: Headers, timestamp_ms: int) -> int:
     """When an event was known, in Santiago wall-clock seconds: its `KNOWN_AT_HEADER` (a replay's simulated
-    clock) when it carries one, else its record timestamp."""
+    clock) when it carries one within the moments a datetime in Santiago holds, else its record timestamp
+    (brought within them: an event known in year 1 finds no outcome before it either way)."""
     pairs = headers.items() if isinstance(headers, dict) else headers or []
     for name, value in pairs:
         if name == KNOWN_AT_HEADER and value is not None:
             try:
-                timestamp_ms = int(value)
+                sent = int(value)
             except ValueError:
                 break
-    return santiago_seconds(datetime.fromtimestamp(timestamp_ms / 1000, UTC))
+            if _FIRST_MS <= sent <= _LAST_MS:
+                timestamp_ms = sent
+    return wall_seconds_of_ms(min(max(timestamp_ms, _FIRST_MS), _LAST_MS))
+
+
+# Milliseconds of years 1-9999 but the first day (Santiago's clock is behind UTC): what a datetime there holds.
+_FIRST_MS, _LAST_MS = -62_135_596_800_000 + 86_400_000, 253_402_300_799_999
+
+
+def wall_seconds_of_ms(timestamp_ms: int) -> int:
+    """`santiago_seconds` of an instant in milliseconds, with Santiago's offset remembered per UTC hour (the
+    exact computation costs about as much as passing an event through): an hour whose two ends differ in offset
+    (none since 1970: Chile changes its clocks on whole UTC hours) is computed exactly each time."""
+    seconds = timestamp_ms // 1000
+    hour = seconds // 3600
+    if hour in _HOUR_OFFSETS:
+        offset = _HOUR_OFFSETS[hour]
+    else:
+        ends = {santiago_seconds(_instant(s)) - s for s in (hour * 3600, hour * 3600 + 3599)}
+        offset = ends.pop() if len(ends) == 1 else None
+        if len(_HOUR_OFFSETS) >= _HOURS_REMEMBERED:
+            _HOUR_OFFSETS.clear()
+        _HOUR_OFFSETS[hour] = offset
+    if offset is None:
+        return santiago_seconds(_instant(seconds))
+    return seconds + offset
+
+
+def _instant(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+_HOUR_OFFSETS: dict[int, int | None] = {}
+_HOURS_REMEMBERED = 100_000

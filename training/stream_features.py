@@ -278,6 +278,7 @@ def backfill(
 
 # --- as categories -----------------------------------------------------------------------------------------------
 BINS = 8
+BIN_PREFIX = "b"  # bin i is `b<i>`
 MISSING_BIN = "none"
 
 
@@ -294,6 +295,6 @@ def bin_labels(values: Array, edges: Sequence[float]) -> Array:
     """`b<i>` for the bin a value falls in (edge values go up), `none` where it is undefined."""
     numbers = np.asarray(values, dtype=np.float64)
     index = np.searchsorted(np.asarray(edges, dtype=np.float64), numbers, side="right")
-    labels = np.char.add("b", index.astype(str)).astype(object)
+    labels = np.char.add(BIN_PREFIX, index.astype(str)).astype(object)
     labels[np.isnan(numbers)] = MISSING_BIN
     return labels

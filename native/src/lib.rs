@@ -7,6 +7,7 @@
 mod calendar;
 mod event;
 mod model;
+mod stream;
 mod write;
 
 use std::collections::{HashMap, HashSet};
@@ -21,7 +22,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use calendar::Fact;
 use event::{Event, Rules};
-use model::{Feature, Field, Index, MAX_FEATURES, MAX_TOP, UNKNOWN};
+use model::{Feature, Field, Index, StreamBins, MAX_FEATURES, MAX_TOP, UNKNOWN};
 
 const MEMO_LIMIT: usize = 50_000;
 // Timestamps this lane writes as `event_time`: 1970-01-01 up to the end of year 9999.
@@ -221,6 +222,7 @@ struct Model {
     flagged: Vec<Vec<u8>>,
     threshold: Vec<u8>,
     version: Vec<u8>,
+    stream_names: Vec<Vec<u8>>,
 }
 
 #[pymethods]
@@ -230,10 +232,14 @@ impl Model {
     /// two features it combines). `terms`: each column's contribution as JSON; `flagged`: (feature position,
     /// name as JSON) of the features whose unseen categories a prediction names; `threshold` and `version`
     /// as a float and as JSON.
+    /// A version that reads stream features gives `stream`: per binned feature (its position among the stream
+    /// features, its inner edges, the encoder column of each bin, that of the missing bin), in the encoder's
+    /// column order after `features`; and `stream_names`: every stream feature's name as a JSON key (`"name":`),
+    /// as each prediction carries them all.
     /// Keyword arguments only: two neighbours of the same type (the JSON of the threshold and of the version)
     /// cannot be swapped by position.
     #[new]
-    #[pyo3(signature = (*, features, coefficients, intercept, threshold, threshold_json, version_json, terms, flagged, top))]
+    #[pyo3(signature = (*, features, coefficients, intercept, threshold, threshold_json, version_json, terms, flagged, top, stream=Vec::new(), stream_names=Vec::new()))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         features: Vec<Bound<'_, PyTuple>>,
@@ -245,38 +251,59 @@ impl Model {
         terms: Vec<Vec<u8>>,
         flagged: Vec<(usize, Vec<u8>)>,
         top: usize,
+        stream: Vec<(usize, Vec<f64>, Vec<i64>, i64)>,
+        stream_names: Vec<Vec<u8>>,
     ) -> PyResult<Self> {
         let mut built: Vec<Feature> = Vec::with_capacity(features.len());
         for spec in &features {
             built.push(feature(spec, &built)?);
         }
         let columns = coefficients.len();
+        let outside = |c: i64| c != UNKNOWN && !(0..columns as i64).contains(&c);
         for (position, feature) in built.iter().enumerate() {
-            if feature
-                .table
-                .iter()
-                .any(|&c| c != UNKNOWN && !(0..columns as i64).contains(&c))
-            {
+            if feature.table.iter().any(|&c| outside(c)) {
                 return Err(PyValueError::new_err(format!(
                     "feature {position}: a column beyond the coefficients"
                 )));
             }
+        }
+        let mut bins = Vec::with_capacity(stream.len());
+        for (position, edges, by_bin, missing) in stream {
+            if position >= stream_names.len()
+                || by_bin.len() != edges.len() + 1
+                || edges
+                    .windows(2)
+                    .any(|pair| pair[0] >= pair[1] || pair[1].is_nan())
+                || edges.iter().any(|e| e.is_nan())
+                || by_bin.iter().chain([&missing]).any(|&c| outside(c))
+            {
+                return Err(PyValueError::new_err(format!(
+                    "stream feature {position}: its bins do not fit (a name, increasing edges, a column per bin)"
+                )));
+            }
+            bins.push(StreamBins {
+                position,
+                edges,
+                by_bin,
+                missing,
+            });
         }
         if terms.len() != columns || flagged.iter().any(|(f, _)| *f >= built.len()) {
             return Err(PyValueError::new_err(
                 "terms or flagged features do not fit the tables",
             ));
         }
-        if built.len() > MAX_FEATURES || flagged.len() > 32 || top > MAX_TOP {
+        if built.len() + bins.len() > MAX_FEATURES || flagged.len() > 32 || top > MAX_TOP {
             return Err(PyValueError::new_err(format!(
                 "at most {MAX_FEATURES} features, 32 flagged and a top of {MAX_TOP} (got {}, {}, {top})",
-                built.len(),
+                built.len() + bins.len(),
                 flagged.len()
             )));
         }
         let names = flagged.iter().map(|(_, name)| name.clone()).collect();
         let model = model::Model {
             features: built,
+            stream: bins,
             coefficients,
             intercept,
             threshold,
@@ -289,11 +316,15 @@ impl Model {
             flagged: names,
             threshold: threshold_json,
             version: version_json,
+            stream_names,
         })
     }
 
     /// ((key, value) pairs of the predictions, probabilities) of a batch's kept events; `topics`, `partitions`,
-    /// `offsets` and `timestamps` have one item per record of the whole batch, `scored_at` is JSON.
+    /// `offsets` and `timestamps` have one item per record of the whole batch, `scored_at` is JSON. A version
+    /// that reads stream features needs `stream`: the outcomes held, when each kept event was known (seconds of
+    /// Santiago's wall clock), and whether the departures were read to their end before the batch.
+    #[pyo3(signature = (batch, topics, partitions, offsets, timestamps, scored_at, stream=None))]
     #[allow(clippy::too_many_arguments)]
     fn predict<'py>(
         &self,
@@ -304,7 +335,28 @@ impl Model {
         offsets: Vec<Option<i64>>,
         timestamps: Vec<i64>,
         scored_at: Vec<u8>,
+        stream: Option<(PyRef<'py, StreamState>, Vec<i64>, bool)>,
     ) -> PyResult<(Bound<'py, PyList>, Vec<f64>)> {
+        let reads = !self.model.stream.is_empty();
+        let stream = match stream {
+            Some((state, known, current)) if reads => {
+                if known.len() != batch.events.len() {
+                    return Err(PyValueError::new_err("one moment per kept event is needed"));
+                }
+                if state.held.definition.width() != self.stream_names.len() {
+                    return Err(PyValueError::new_err(
+                        "the stream state's features differ from the model's names",
+                    ));
+                }
+                Some((state, known, current))
+            }
+            None if reads => {
+                return Err(PyValueError::new_err(
+                    "this version reads stream features: the outcomes held are needed",
+                ))
+            }
+            _ => None,
+        };
         let records = topics.len();
         if partitions.len() != records || offsets.len() != records || timestamps.len() != records {
             return Err(PyValueError::new_err(
@@ -322,7 +374,10 @@ impl Model {
             scored_at: &scored_at,
             terms: &self.terms,
             flagged: &self.flagged,
+            stream_names: &self.stream_names,
         };
+        let mut values: Vec<f64> = Vec::with_capacity(self.stream_names.len());
+        let mut flight = CompactString::default();
         let mut pairs = Vec::with_capacity(batch.events.len());
         let mut probabilities = Vec::with_capacity(batch.events.len());
         let mut out = Vec::with_capacity(512);
@@ -330,8 +385,24 @@ impl Model {
             .iter()
             .map(|topic| topic.as_ref().map(|t| t.to_str()).transpose())
             .collect::<PyResult<_>>()?;
-        for (event, &position) in batch.events.iter().zip(&batch.positions) {
-            let score = self.model.score(event);
+        for (i, (event, &position)) in batch.events.iter().zip(&batch.positions).enumerate() {
+            values.clear();
+            if let Some((state, known, _)) = &stream {
+                // Kept events' airline, destination, code and number carry no surrounding blanks (the
+                // validator keeps only known airlines and plain codes), so they are the stream keys as they are.
+                flight.clear();
+                flight.push_str(&event.airline_code);
+                flight.push('-');
+                flight.push_str(&event.flight_number);
+                let held = &state.held;
+                let keys = held.keys(&event.airline_name, &event.destination, &flight);
+                held.features_at(known[i], keys, &mut values);
+            }
+            let carried = stream.as_ref().map(|(_, _, current)| write::Carried {
+                values: &values,
+                current: *current,
+            });
+            let score = self.model.score(event, &values);
             let source = write::Source {
                 topic: topics[position],
                 partition: partitions[position],
@@ -339,12 +410,94 @@ impl Model {
                 timestamp_ms: timestamps[position],
             };
             out.clear();
-            write::prediction(&mut out, event, &score, &source, &constants);
+            write::prediction(
+                &mut out,
+                event,
+                &score,
+                &source,
+                carried.as_ref(),
+                &constants,
+            );
             probabilities.push(score.probability);
             let key = PyBytes::new(py, event.resolved_id().as_bytes());
             pairs.push(PyTuple::new(py, [key, PyBytes::new(py, &out)])?);
         }
         Ok((PyList::new(py, pairs)?, probabilities))
+    }
+}
+
+/// The outcomes the stream features come from (`training.stream_features.StreamState`'s compiled twin).
+#[pyclass]
+struct StreamState {
+    held: stream::Held,
+}
+
+#[pymethods]
+impl StreamState {
+    /// `aggregates`: (scope name, seconds) per window, in `STREAM_FEATURE_NAMES` order; `flight_seconds`: the
+    /// same flight's window; an outcome is delayed beyond `delayed_after` seconds; `airport_key`: the one key of
+    /// the airport-wide scope.
+    #[new]
+    #[pyo3(signature = (*, aggregates, flight_seconds, delayed_after, airport_key))]
+    fn new(
+        aggregates: Vec<(String, i64)>,
+        flight_seconds: i64,
+        delayed_after: i64,
+        airport_key: String,
+    ) -> PyResult<Self> {
+        let mut windows = Vec::with_capacity(aggregates.len());
+        for (scope, seconds) in aggregates {
+            let Some(index) = stream::SCOPES.iter().position(|s| *s == scope) else {
+                return Err(PyValueError::new_err(format!("no scope {scope:?}")));
+            };
+            if index == stream::FLIGHT || seconds <= 0 {
+                return Err(PyValueError::new_err(format!(
+                    "an aggregate window of {scope:?} over {seconds} s"
+                )));
+            }
+            windows.push((index, seconds));
+        }
+        if flight_seconds <= 0 {
+            return Err(PyValueError::new_err("the flight window must be positive"));
+        }
+        Ok(StreamState {
+            held: stream::Held::new(stream::Definition {
+                aggregates: windows,
+                flight_seconds,
+                delayed_after,
+                airport_key: CompactString::from(airport_key),
+            }),
+        })
+    }
+
+    fn __len__(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Hold an outcome known at `known_at` (seconds) of the flight with these keys.
+    fn add(
+        &mut self,
+        known_at: i64,
+        airline: &str,
+        destination: &str,
+        flight: &str,
+        delay_seconds: i64,
+    ) {
+        let airport = self.held.definition.airport_key.clone();
+        let keys = [airline, airport.as_str(), destination, flight];
+        self.held.add(known_at, keys, delay_seconds);
+    }
+
+    fn forget_before(&mut self, t: i64) {
+        self.held.forget_before(t);
+    }
+
+    /// The stream features of a flight event known at `t`, NaN where undefined.
+    fn features_at(&self, t: i64, airline: &str, destination: &str, flight: &str) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.held.definition.width());
+        let keys = self.held.keys(airline, destination, flight);
+        self.held.features_at(t, keys, &mut out);
+        out
     }
 }
 
@@ -402,5 +555,6 @@ fn flightdelay_native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Validator>()?;
     module.add_class::<Batch>()?;
     module.add_class::<Model>()?;
+    module.add_class::<StreamState>()?;
     Ok(())
 }

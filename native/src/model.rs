@@ -9,7 +9,7 @@ use crate::calendar::{fact, Fact};
 use crate::event::Event;
 
 pub const UNKNOWN: i64 = -1;
-pub const MAX_FEATURES: usize = 32; // a model's features fit in arrays on the stack, and its flags in a u32
+pub const MAX_FEATURES: usize = 64; // a model's features fit in arrays on the stack and in a u64 of bits
 pub const MAX_TOP: usize = 8;
 const AGAINST: f64 = 1e6; // larger than any term: terms towards the decision sort before those against it
 
@@ -45,8 +45,29 @@ pub struct Feature {
     pub table: Vec<i64>, // encoder column by index
 }
 
+/// A binned stream feature (`training.stream_features.bin_labels`): the value at `position` of an event's
+/// stream features falls in bin `i`, the number of `edges` at or below it, or in the missing bin when undefined.
+pub struct StreamBins {
+    pub position: usize,
+    pub edges: Vec<f64>,
+    pub by_bin: Vec<i64>, // encoder column by bin, `edges.len() + 1` of them
+    pub missing: i64,
+}
+
+impl StreamBins {
+    fn column(&self, values: &[f64]) -> i64 {
+        let value = values[self.position];
+        if value.is_nan() {
+            self.missing
+        } else {
+            self.by_bin[self.edges.partition_point(|&edge| edge <= value)]
+        }
+    }
+}
+
 pub struct Model {
-    pub features: Vec<Feature>, // in the encoder's column order
+    pub features: Vec<Feature>,  // in the encoder's column order
+    pub stream: Vec<StreamBins>, // after them, in the same order
     pub coefficients: Vec<f64>,
     pub intercept: f64,
     pub threshold: f64,
@@ -71,8 +92,9 @@ impl Score {
 }
 
 impl Model {
-    pub fn score(&self, event: &Event) -> Score {
-        let count = self.features.len();
+    /// `stream`: the event's stream features, for a model that reads them (`stream` not empty).
+    pub fn score(&self, event: &Event, stream: &[f64]) -> Score {
+        let count = self.features.len() + self.stream.len();
         let mut indices = [0usize; MAX_FEATURES];
         let mut columns = [UNKNOWN; MAX_FEATURES];
         let mut flight = CompactString::default();
@@ -98,6 +120,9 @@ impl Model {
             };
             indices[j] = index;
             columns[j] = feature.table[index];
+        }
+        for (k, bins) in self.stream.iter().enumerate() {
+            columns[self.features.len() + k] = bins.column(stream);
         }
         // Summed in column order from zero, then the intercept, as scikit-learn's sparse dot product does.
         let mut terms = [0.0f64; MAX_FEATURES];
@@ -140,7 +165,7 @@ impl Model {
         }
         let mut top = [0usize; MAX_TOP];
         let mut len = 0;
-        let mut taken = 0u32;
+        let mut taken = 0u64;
         while len < self.top {
             let mut best: Option<usize> = None;
             for j in 0..columns.len() {

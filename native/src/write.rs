@@ -10,8 +10,15 @@ pub struct Constants<'a> {
     pub threshold: &'a [u8],
     pub model_version: &'a [u8],
     pub scored_at: &'a [u8],
-    pub terms: &'a [Vec<u8>],   // each encoder column's contribution
-    pub flagged: &'a [Vec<u8>], // each flagged feature's name
+    pub terms: &'a [Vec<u8>],        // each encoder column's contribution
+    pub flagged: &'a [Vec<u8>],      // each flagged feature's name
+    pub stream_names: &'a [Vec<u8>], // each stream feature's name as a JSON key, `"name":`
+}
+
+/// The stream features a prediction carries, and whether the departures were read to their end before it.
+pub struct Carried<'a> {
+    pub values: &'a [f64],
+    pub current: bool,
 }
 
 pub struct Source<'a> {
@@ -21,7 +28,14 @@ pub struct Source<'a> {
     pub timestamp_ms: i64,
 }
 
-pub fn prediction(out: &mut Vec<u8>, event: &Event, score: &Score, source: &Source, c: &Constants) {
+pub fn prediction(
+    out: &mut Vec<u8>,
+    event: &Event,
+    score: &Score,
+    source: &Source,
+    carried: Option<&Carried>,
+    c: &Constants,
+) {
     out.extend_from_slice(b"{\"flight_id\":");
     string(out, event.resolved_id());
     out.extend_from_slice(b",\"delay_probability\":");
@@ -62,7 +76,24 @@ pub fn prediction(out: &mut Vec<u8>, event: &Event, score: &Score, source: &Sour
     optional_int(out, source.partition);
     out.extend_from_slice(b",\"offset\":");
     optional_int(out, source.offset);
-    out.extend_from_slice(b"}}");
+    out.push(b'}');
+    if let Some(carried) = carried {
+        out.extend_from_slice(b",\"stream_features\":{");
+        for (i, (name, &value)) in c.stream_names.iter().zip(carried.values).enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(name);
+            if value.is_finite() {
+                float(out, value);
+            } else {
+                out.extend_from_slice(b"null");
+            }
+        }
+        out.extend_from_slice(b"},\"stream_features_current\":");
+        out.extend_from_slice(if carried.current { b"true" } else { b"false" });
+    }
+    out.push(b'}');
 }
 
 fn join<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a [u8]>) {
@@ -78,7 +109,7 @@ pub fn string(out: &mut Vec<u8>, text: &str) {
     serde_json::to_writer(&mut *out, text).expect("writing to a Vec cannot fail");
 }
 
-/// The shortest text that reads back as the same float, as orjson writes floats in [0, 1].
+/// The shortest text that reads back as the same float, as orjson writes a finite float.
 fn float(out: &mut Vec<u8>, value: f64) {
     let mut buffer = ryu::Buffer::new();
     out.extend_from_slice(buffer.format(value).as_bytes());
