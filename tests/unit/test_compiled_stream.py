@@ -95,7 +95,7 @@ def _records(limit: int) -> list[PlainRecord]:
         if i % 3 == 0:
             records.append(PlainRecord(value, key, raw_offset=i, raw_timestamp_ms=known_ms))
         else:
-            headers = [(KNOWN_AT_HEADER, str(known_ms).encode())]
+            headers: list[tuple[str, str | bytes | None]] = [(KNOWN_AT_HEADER, str(known_ms).encode())]
             wall_ms = 1_764_900_000_000 + i
             records.append(PlainRecord(value, key, raw_offset=i, raw_timestamp_ms=wall_ms, raw_headers=headers))
     return records
