@@ -41,6 +41,12 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     check("scorer / seed-style REST", _ratio(best, results["rest_seed_fps"]), ">= 10", low=10)
     extra_rss = round(results["rss_mb"] - results["rss_mb_passthrough"], 1)
     check("scorer peak RSS - passthrough peak RSS (MB)", extra_rss, "<= 64", high=64)
+    stream = results.get("stream", {}).get("ratios", {}).get("scorer+stream")
+    for mode in MODES if stream else ():
+        cpu, throughput = (stream[mode][name] for name in ("cpu", "throughput"))
+        name = f"scorer with stream features / passthrough, median of rounds ({mode})"
+        check(f"{name}: CPU per event", cpu and cpu["median"], "<= 2.0", high=2.0)
+        check(f"{name}: throughput", throughput and throughput["median"], ">= 0.8", low=0.8)
     for item in checks:
         value, low, high = item["measured"], item.pop("min"), item.pop("max")
         if value is None or value != value:  # not measured, or NaN
@@ -121,6 +127,36 @@ def _predict_note(results: dict[str, Any]) -> list[str]:
         f"{loaded.get('predict_requests_answered', 0):,} requests answered, "
         f"{loaded.get('predict_requests_refused', 0):,} refused as busy (429)."
     ]
+
+
+def _stream_section(results: dict[str, Any]) -> list[str]:
+    stream = results.get("stream")
+    if not stream:
+        return []
+    rounds = len(stream["rounds"])
+    lines = [
+        "",
+        "## With the stream features",
+        "",
+        f"The same {results['events']:,} flights, each known an hour before its departure (the replay's header), and "
+        "every flight's outcome on a departures topic the scorer reads whole; the scorer serving the event-only "
+        f"version and one with the stream features. {rounds} interleaved rounds (passthrough, scorer, scorer with "
+        "stream features, in each mode); each ratio is to the same round's passthrough: median [range].",
+        "",
+        "| contender | mode | CPU per event | throughput |",
+        "| --- | --- | --- | --- |",
+    ]
+
+    def shown(figure: dict[str, Any] | None) -> str:
+        return "–" if figure is None else f"{figure['median']:.2f} [{figure['min']:.2f}, {figure['max']:.2f}]"
+
+    for contender, modes in stream["ratios"].items():
+        for mode in MODES:
+            lines.append(
+                f"| {contender} | {MODE_NAMES[mode]} | {shown(modes[mode]['cpu'])} | "
+                f"{shown(modes[mode]['throughput'])} |"
+            )
+    return lines
 
 
 def _shadow_note(results: dict[str, Any]) -> str:
@@ -205,6 +241,7 @@ def _page(results: dict[str, Any]) -> str:
         *_predict_note(results),
         f"- Training (`training fit` on the real dataset, all candidates and the report): "
         f"{results['training_s']:.1f} s.",
+        *_stream_section(results),
         "",
         "## Targets",
         "",

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import cycle, islice
 from pathlib import Path
@@ -42,6 +42,7 @@ from bench.measure import (
     stop,
 )
 from bench.report import _ratio, render, targets
+from bench.stream_part import as_json, interleaved, round_ratios, stream_topics, train_stream
 from consumer.settings import ScorerSettings
 from kafka_common.console import command_app, output_console
 from kafka_common.model_control import write_control
@@ -57,7 +58,7 @@ MODES = ("eos", "alo")
 RATES = (1_000, 5_000, 20_000)
 BATCH_SIZES = (50, 200, 500, 2_000, 5_000)
 SHIPPED_BATCH = int(ScorerSettings.model_fields["batch_size"].default)  # the scorer as shipped; passthrough too
-PARTS = "throughput,sweep,latency,rest,predict"
+PARTS = "throughput,sweep,latency,rest,predict,stream"
 WARMUP_S = 2  # seconds of input at the same rate before latencies are recorded
 BENCH_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
 
@@ -71,6 +72,8 @@ class Session:
     input: str
     events: int
     challenger: Path  # another version of the same model, for the contender that scores one in shadow
+    stream_models: Path | None = None  # a version with stream features, for the contender that serves it
+    departures: str = ""  # the outcomes it reads them from
 
     @property
     def bootstrap(self) -> str:
@@ -107,6 +110,11 @@ def run_contender(
     log = session.logs / f"{name}-{mode}-{batch_size}.log"
     if name == "scorer":
         process = spawn("consumer", [], log, env=scorer_args(session, mode, group, output, batch_size))
+    elif name == "scorer+stream":
+        assert session.stream_models is not None and session.departures, "the stream part sets them"
+        env = scorer_args(session, mode, group, output, batch_size)
+        env |= {"MODEL_URI": str(session.stream_models), "TOPIC_OUTCOMES": session.departures}
+        process = spawn("consumer", [], log, env=env)
     elif name == "scorer+challenger":
         control = f"{output}.control"
         create_topics(session.admin, f"{output}.shadow", control)
@@ -382,6 +390,36 @@ def throughput_part(session: Session, cap_s: float, naive_cap_s: float, results:
     }
 
 
+def stream_part(session: Session, data: Path, rounds: int, cap_s: float, results: dict[str, Any]) -> None:
+    """The scorer with a stream-feature version against the passthrough, in interleaved rounds
+    (`bench.stream_part`)."""
+    with console.status("training a version with the stream features"):
+        models = train_stream(data, session.logs.parent / "models" / fresh("stream"), session.logs)
+    with console.status(f"preloading {session.events:,} events with their moments, and the flights' outcomes"):
+        source, departures, seconds = stream_topics(session.config, session.admin, data, session.events)
+    console.print(f"stream topics preloaded in {seconds:.1f} s")
+    on_topic = replace(session, input=source, stream_models=models, departures=departures)
+
+    def report(number: int, contender: str, mode: str, outcome: dict[str, Any]) -> None:
+        cpu = outcome.get("cpu_s_per_million", "–")
+        console.print(f"round {number} {contender:14} {mode}: {outcome['eps']:>8,} events/s, {cpu} CPU s per million")
+
+    measured = interleaved(rounds, lambda contender, mode: run_contender(on_topic, contender, mode, cap_s), report)
+    ratios = round_ratios(measured)
+    results["stream"] = {
+        "rounds": measured,
+        "preload_s": round(seconds, 1),
+        "ratios": as_json(ratios),
+    }
+    table = Table(title="ratios to the passthrough on the replayed stream: median [range] over the rounds")
+    for column in ("contender", "mode", "CPU per event", "throughput"):
+        table.add_column(column)
+    for contender, modes in ratios.items():
+        for mode, figures in modes.items():
+            table.add_row(contender, mode, str(figures["cpu"] or "–"), str(figures["throughput"] or "–"))
+    console.print(table)
+
+
 def sweep_part(session: Session, cap_s: float, results: dict[str, Any]) -> None:
     sweep: dict[str, dict[str, int]] = {m: {} for m in MODES}
     for mode in MODES:
@@ -423,7 +461,8 @@ def main(
     sweep_cap_s: Annotated[float, typer.Option(help="time per batch size in the sweep")] = 20,
     latency_s: Annotated[float, typer.Option(help="seconds of input per latency rate")] = 10,
     rest_s: Annotated[float, typer.Option(help="duration of the REST stress test")] = 45,
-    parts: Annotated[str, typer.Option(help="a subset of throughput,sweep,latency,rest (no page then)")] = PARTS,
+    stream_rounds: Annotated[int, typer.Option(min=1, help="interleaved rounds of the stream part")] = 5,
+    parts: Annotated[str, typer.Option(help=f"a subset of {PARTS} (no page then)")] = PARTS,
     data: Annotated[Path, typer.Option(help="the dataset CSV")] = Path("data/dataset_SCL.csv"),
     out: Annotated[Path, typer.Option(help="machine-readable results")] = Path("bench/results.json"),
     doc: Annotated[Path, typer.Option(help="the benchmark page (figures next to it)")] = Path("docs/benchmarks.md"),
@@ -459,6 +498,8 @@ def main(
             samples = latency_part(session, latency_s, data, results)
         if "predict" in chosen:
             predict_part(session, latency_s, data, results)
+        if "stream" in chosen:
+            stream_part(session, data, stream_rounds, cap_s, results)
         if "rest" in chosen:
             with console.status(f"seed-style REST stress test ({rest_s:.0f} s)"):
                 results["rest_seed"] = rest_run(session, data, rest_s)

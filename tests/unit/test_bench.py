@@ -6,9 +6,11 @@ import csv
 from typing import Any
 
 import numpy as np
+import pytest
 
 from bench.per_record import PerRecordScorer
 from bench.report import targets
+from bench.stream_part import as_json, round_ratios, spread
 from tests.support.dataset import DATASET
 from training.artifact import LoadedModel
 from training.features import records_to_frame
@@ -53,3 +55,54 @@ def test_targets_say_plainly_which_are_missed() -> None:
     assert missed["scorer peak RSS - passthrough peak RSS (MB)"] is False, "not measured is not met"
     assert missed["scorer / naive (alo)"] is True
     assert missed["at 20,000/s, outputs / input rate (eos)"] is True
+
+
+def _round(passthrough: float, scorer: float, stream: float | None) -> dict[str, dict[str, dict[str, Any]]]:
+    """One round's outcomes, the same in both modes: events/s, and CPU s per million as 1e6 / events/s."""
+
+    def outcome(eps: float | None) -> dict[str, Any]:
+        return {} if eps is None else {"eps": eps, "cpu_s_per_million": 1e6 / eps}
+
+    contenders = {"passthrough": outcome(passthrough), "scorer": outcome(scorer), "scorer+stream": outcome(stream)}
+    return {mode: contenders for mode in ("eos", "alo")}
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([1.0, 3.0, 2.0], (2.0, 1.0, 3.0, 3)),
+        ([1.0, None, 2.0, 4.0], (2.0, 1.0, 4.0, 3)),  # a round that measured nothing is left out
+        ([0.554, 0.556], (0.56, 0.55, 0.56, 2)),  # even: the mean of the middle two
+        ([None], None),
+        ([], None),
+    ],
+)
+def test_a_spread_is_the_median_and_range_of_what_was_measured(
+    values: list[float | None], expected: tuple[float, float, float, int] | None
+) -> None:
+    found = spread(values)
+    assert (None if found is None else (found.median, found.low, found.high, found.rounds)) == expected
+
+
+def test_each_round_is_compared_with_its_own_passthrough() -> None:
+    """A slow round slows every contender in it: ratios within the round stay what they are."""
+    rounds = [_round(10_000, 8_000, 5_000), _round(5_000, 4_000, 2_500), _round(10_000, 9_000, None)]
+    ratios = round_ratios(rounds)
+    stream = ratios["scorer+stream"]["eos"]
+    assert stream["throughput"] is not None and stream["cpu"] is not None
+    assert (stream["throughput"].median, stream["throughput"].rounds) == (0.5, 2)
+    assert stream["cpu"].median == 2.0
+    scorer = ratios["scorer"]["alo"]["throughput"]
+    assert scorer is not None and (scorer.median, scorer.low, scorer.high) == (0.8, 0.8, 0.9)
+    assert str(scorer) == "0.80 [0.80, 0.90] over 3 rounds"
+
+
+def test_the_stream_targets_read_the_medians() -> None:
+    results = _results(8_000, 500.0, 70.0, 150.0)
+    rounds = [_round(10_000, 8_000, 9_000), _round(10_000, 8_000, 7_000), _round(10_000, 8_000, 8_500)]
+    results["stream"] = {"ratios": as_json(round_ratios(rounds))}
+    met = {t["name"]: (t["measured"], t["met"]) for t in targets(results)}
+    name = "scorer with stream features / passthrough, median of rounds (alo)"
+    assert met[f"{name}: throughput"] == (0.85, True)
+    assert met[f"{name}: CPU per event"] == (1.18, True)
+    assert "scorer with stream features" not in str(targets(_results(8_000, 500.0, 70.0, 150.0)))
