@@ -411,7 +411,7 @@ def stream_part(session: Session, data: Path, rounds: int, cap_s: float, results
         "preload_s": round(seconds, 1),
         "ratios": as_json(ratios),
     }
-    table = Table(title="ratios to the passthrough on the replayed stream: median [range] over the rounds")
+    table = Table(title="ratios to the passthrough on the replayed stream: median \\[range] over the rounds")
     for column in ("contender", "mode", "CPU per event", "throughput"):
         table.add_column(column)
     for contender, modes in ratios.items():
