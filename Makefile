@@ -70,7 +70,7 @@ test: need-test lint typecheck pytest  ## lint, type checks and the test suite (
 train: setup data  ## train on the real dataset: models/<version>/ with model, manifest and report
 	$(BIN)/training fit --data $(DATA) --out models $(TRAIN_ARGS)
 
-bench: need-bench setup data $(BENCH_STAMP)  ## throughput, latency and cost against the alternatives (about 20 min; bench/results.json, docs/benchmarks.md)
+bench: need-bench setup data $(BENCH_STAMP)  ## throughput, latency and cost against the alternatives (about 45 min; bench/results.json, docs/benchmarks.md)
 	$(BIN)/python -m bench.run
 
 soak: need-bench setup data  ## 30 minutes, two scorers, kills and a broker restart: memory, threads, descriptors, p99 (bench/soak.json, docs/soak.md)

@@ -170,3 +170,27 @@ def test_a_batch_without_a_valid_event_is_dead_lettered_by_a_stream_version(
     result = transform([PlainRecord(b"not json", b"k"), PlainRecord(b"{}", b"k")], NOW)
     assert (result.valid, result.invalid, len(result.outputs[OutputKind.DEAD_LETTER])) == (0, 2, 2)
     assert result.outputs[OutputKind.PREDICTION] == []
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("sent", [b"99999999999999999999", b"-99999999999999999999", b"soon", b""])
+def test_a_known_at_header_that_is_no_moment_falls_back_to_the_record_timestamp(
+    stream_model: ServingModel, compiled: bool, sent: bytes
+) -> None:
+    """A producer may send any bytes in the header: the event is then known at its record's timestamp, and one
+    such record must not stop the stream."""
+    table = DeparturesTable({}, "departures", state=CompiledStreamState() if compiled else StreamState())
+    transform = BatchTransform(
+        BatchScorer(stream_model),
+        group_id="g",
+        max_payload_bytes=MAX_BYTES,
+        dead_letter_max_value_bytes=MAX_BYTES,
+        compiled=compiled,
+        departures=table,
+    )
+    value = _records(1)[0].raw_value
+    odd = PlainRecord(value, b"k", raw_timestamp_ms=1_512_000_000_000, raw_headers=[(KNOWN_AT_HEADER, sent)])
+    plain = PlainRecord(value, b"k", raw_timestamp_ms=1_512_000_000_000)
+    results = [transform([record], NOW) for record in (odd, plain)]
+    assert [len(r.outputs[OutputKind.PREDICTION]) for r in results] == [1, 1]
+    assert results[0].outputs == results[1].outputs
