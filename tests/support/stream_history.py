@@ -18,6 +18,11 @@ AIRLINES = ("LAN", "SKU", "JAT")
 DESTINATIONS = ("SCFA", "SCCI", "SAEZ", "KMIA")
 
 
+def same_values(left: object, right: object) -> bool:
+    """Equal value for value, NaN equal to NaN (an undefined feature in both)."""
+    return bool(np.array_equal(np.asarray(left, dtype=float), np.asarray(right, dtype=float), equal_nan=True))
+
+
 def random_outcomes(count: int, seed: int, span_seconds: int = 10 * 86_400) -> list[Outcome]:
     """Outcomes on minute boundaries (so many share a second), a few flight codes flying often."""
     rng = np.random.default_rng(seed)

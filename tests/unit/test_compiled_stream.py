@@ -20,7 +20,7 @@ from consumer.transform import BatchResult, BatchTransform, OutputKind
 from producer.replay import dataset_events
 from schemas.flight_event import KNOWN_AT_HEADER
 from stream_runtime.records import PlainRecord
-from tests.support.stream_history import AIRLINES, DESTINATIONS, dataset_outcomes, random_outcomes
+from tests.support.stream_history import AIRLINES, DESTINATIONS, dataset_outcomes, random_outcomes, same_values
 from training.dataset import load_flights
 from training.departures_table import DeparturesTable
 from training.lookup import ServingModel, load_serving_model
@@ -32,10 +32,6 @@ DATASET = Path("data/dataset_SCL.csv")
 NOW = datetime(2026, 12, 5, 5, 0, 0, 123456, tzinfo=UTC)
 MAX_BYTES = 64 * 1024
 LEAD = timedelta(minutes=60)
-
-
-def _same(left: object, right: object) -> bool:
-    return bool(np.array_equal(np.asarray(left, dtype=float), np.asarray(right, dtype=float), equal_nan=True))
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -56,7 +52,7 @@ def test_the_compiled_twin_holds_what_the_reference_holds_value_for_value(seed: 
             flight = f"F-{int(rng.integers(0, 7))}"
             expected = reference.features_at(t, airline, destination, flight)
             assert len(expected) == len(STREAM_FEATURE_NAMES)
-            assert _same(twin.features_at(t, airline, destination, flight), expected), (t, airline, flight)
+            assert same_values(twin.features_at(t, airline, destination, flight), expected), (t, airline, flight)
             checked += 1
         assert len(twin) == len(reference)
         moment = int(rng.integers(0, 12 * 86_400)) + LONGEST_WINDOW_SECONDS // 2
@@ -153,20 +149,25 @@ def test_a_stream_version_without_its_outcomes_in_the_twin_is_scored_by_the_pyth
     assert CompiledLane.build(MAX_BYTES, scorer, None, CompiledStreamState()) is not None
 
 
-@pytest.mark.parametrize("compiled", [True, False])
-def test_a_batch_without_a_valid_event_is_dead_lettered_by_a_stream_version(
-    stream_model: ServingModel, compiled: bool
-) -> None:
-    """No event to compute features for is not an error: the batch's dead letters go out."""
+def _alone(model: ServingModel, compiled: bool) -> BatchTransform:
+    """`model` alone in a transform of either lane, its outcomes held where that lane reads them (none held)."""
     table = DeparturesTable({}, "departures", state=CompiledStreamState() if compiled else StreamState())
-    transform = BatchTransform(
-        BatchScorer(stream_model),
+    return BatchTransform(
+        BatchScorer(model),
         group_id="g",
         max_payload_bytes=MAX_BYTES,
         dead_letter_max_value_bytes=MAX_BYTES,
         compiled=compiled,
         departures=table,
     )
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_a_batch_without_a_valid_event_is_dead_lettered_by_a_stream_version(
+    stream_model: ServingModel, compiled: bool
+) -> None:
+    """No event to compute features for is not an error: the batch's dead letters go out."""
+    transform = _alone(stream_model, compiled)
     result = transform([PlainRecord(b"not json", b"k"), PlainRecord(b"{}", b"k")], NOW)
     assert (result.valid, result.invalid, len(result.outputs[OutputKind.DEAD_LETTER])) == (0, 2, 2)
     assert result.outputs[OutputKind.PREDICTION] == []
@@ -179,15 +180,7 @@ def test_a_known_at_header_that_is_no_moment_falls_back_to_the_record_timestamp(
 ) -> None:
     """A producer may send any bytes in the header: the event is then known at its record's timestamp, and one
     such record must not stop the stream."""
-    table = DeparturesTable({}, "departures", state=CompiledStreamState() if compiled else StreamState())
-    transform = BatchTransform(
-        BatchScorer(stream_model),
-        group_id="g",
-        max_payload_bytes=MAX_BYTES,
-        dead_letter_max_value_bytes=MAX_BYTES,
-        compiled=compiled,
-        departures=table,
-    )
+    transform = _alone(stream_model, compiled)
     value = _records(1)[0].raw_value
     odd = PlainRecord(value, b"k", raw_timestamp_ms=1_512_000_000_000, raw_headers=[(KNOWN_AT_HEADER, sent)])
     plain = PlainRecord(value, b"k", raw_timestamp_ms=1_512_000_000_000)

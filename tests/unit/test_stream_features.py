@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tests.support.stream_history import AIRLINES, DESTINATIONS, brute_force, random_outcomes
+from tests.support.stream_history import AIRLINES, DESTINATIONS, brute_force, random_outcomes, same_values
 from training.stream_features import (
     HOUR,
     LONGEST_WINDOW_SECONDS,
@@ -41,10 +41,6 @@ def _backfill(outcomes: list[Outcome], events: list[tuple[int, str, str, str]]) 
     )
 
 
-def _same(left: object, right: object) -> bool:
-    return bool(np.array_equal(np.asarray(left, dtype=float), np.asarray(right, dtype=float), equal_nan=True))
-
-
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_held_backfilled_and_brute_force_agree_value_for_value(seed: int) -> None:
     outcomes = random_outcomes(600, seed)
@@ -61,8 +57,8 @@ def test_held_backfilled_and_brute_force_agree_value_for_value(seed: int) -> Non
     filled = _backfill(outcomes, events)
     assert filled.shape == (len(events), len(STREAM_FEATURE_NAMES))
     for row, event in zip(filled, events, strict=True):
-        assert _same(state.features_at(*event), row)
-        assert _same(brute_force(outcomes, *event), row)
+        assert same_values(state.features_at(*event), row)
+        assert same_values(brute_force(outcomes, *event), row)
     assert np.isnan(filled).any() and not np.isnan(filled).all()  # both defined and undefined values were met
 
 
@@ -103,10 +99,10 @@ def test_arrival_order_does_not_matter_and_forgetting_keeps_every_later_answer()
     late = 10 * 86_400
     asked = [(late + i * 977, AIRLINES[i % 3], DESTINATIONS[i % 4], f"F-{i % 6}") for i in range(30)]
     answers = [in_order.features_at(*event) for event in asked]
-    assert all(_same(shuffled.features_at(*event), answer) for event, answer in zip(asked, answers, strict=True))
+    assert all(same_values(shuffled.features_at(*event), answer) for event, answer in zip(asked, answers, strict=True))
     shuffled.forget_before(late)
     assert len(shuffled) == sum(o.known_at >= late - LONGEST_WINDOW_SECONDS for o in outcomes) < len(outcomes)
-    assert all(_same(shuffled.features_at(*event), answer) for event, answer in zip(asked, answers, strict=True))
+    assert all(same_values(shuffled.features_at(*event), answer) for event, answer in zip(asked, answers, strict=True))
 
 
 def test_bins_are_training_quantiles_with_a_bin_for_the_undefined() -> None:
