@@ -35,7 +35,7 @@ from stream_runtime.exits import ExitCode, ServiceExit
 from stream_runtime.processor import Batch, Processor, RuntimeView
 from stream_runtime.runtime import ServiceSpec, StreamRuntime
 from stream_runtime.settings import KafkaSettings
-from training.departures_table import DeparturesTable
+from training.departures_table import DeparturesTable, FeatureSource
 from training.manifest import ModelVerificationError
 from training.model_store import load_ref
 from training.stream_state import fastest_state
@@ -118,12 +118,13 @@ class ScorerProcessor(Processor[Scored]):
         if self.follower.poll():  # between two batches: no batch is scored by two champions
             self._serve()
         self._tell_fleet()
-        if self.transform is not None and self.transform.departures is not None:
-            self.transform.departures.poll()
+        table = self._table_read()
+        if table is not None:
+            table.poll()
 
     def process(self, records: Sequence[Message], now: datetime, due: bool) -> Batch[Scored]:
         assert self.transform is not None, "models are chosen before the first batch"
-        table = self.transform.departures
+        table = self._table_read()
         current = table.catch_up(self.settings.stream_catch_up_s) if table is not None else True
         started = time.perf_counter()
         result = self.transform(records, now, current)
@@ -178,7 +179,7 @@ class ScorerProcessor(Processor[Scored]):
         champion, challenger = self.follower.champion, self.follower.challenger
         top = self.settings.top_contributions
 
-        def transform(departures: DeparturesTable | None) -> BatchTransform:
+        def transform(departures: FeatureSource | None) -> BatchTransform:
             return BatchTransform(
                 BatchScorer(champion, top),
                 challenger=BatchScorer(challenger, top) if challenger else None,
@@ -188,19 +189,24 @@ class ScorerProcessor(Processor[Scored]):
                 departures=departures,
             )
 
-        # The table is read on the loop's thread only: `POST /predict` gets none (a stream-feature version
-        # cannot score there yet).
-        self.transform, self.http_transform = transform(self.departures), transform(None)
+        # `POST /predict` reads the table from the HTTP server's threads: through its locked view.
+        requests = self.departures.for_requests() if self.departures is not None else None
+        self.transform, self.http_transform = transform(self.departures), transform(requests)
         self._build_departures()
         self.metrics.serving(champion, challenger)
         if self._runtime is not None:
             self._runtime.health.conditions[MODEL_LOADED] = True
 
+    def _table_read(self) -> DeparturesTable | None:
+        """The departures table, while a version served reads stream features."""
+        reads = self.transform is not None and self.transform.departures is not None
+        return self.departures if reads else None
+
     def _build_departures(self) -> None:
         """Read the departures to their end once a version needs them, before its first batch and with the
         start-up's patience: the table is built here (the whole topic at start), so each batch then waits only
         for what arrived since."""
-        table = self.transform.departures if self.transform is not None else None
+        table = self._table_read()
         if table is None:
             return
         started, read = time.monotonic(), table.counts.read

@@ -2,9 +2,10 @@
 
 The body is one event, a list of events, or the seed service's `{"flights": [...]}`. Each event goes through
 the transform the stream uses (the same contract, the same champion and challenger), as a record of its own, so
-a flight gets the probability here that it gets on the stream. Any invalid event makes the answer a 422 that
-carries, per event, the errors its dead letter would. The body size, the events per request and the requests
-scored at once are bounded, so ad-hoc traffic cannot take the stream's CPU.
+a flight gets the probability here that it gets on the stream. A version with stream features reads the
+scorer's departures table as of the request's arrival, as a live producer's event sent then would. Any invalid
+event makes the answer a 422 that carries, per event, the errors its dead letter would. The body size, the events
+per request and the requests scored at once are bounded, so ad-hoc traffic cannot take the stream's CPU.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class PredictEndpoint:
                 PlainRecord(value, raw_offset=i, raw_topic=HTTP_SOURCE, raw_timestamp_ms=stamp)
                 for i, value in enumerate(values)
             ]
-            result = transform(records, now)
+            source = transform.departures  # a stream-feature version's outcomes, as the loop last read them
+            result = transform(records, now, source.current if source is not None else True)
         finally:
             self._slots.release()
         letters = result.outputs[OutputKind.DEAD_LETTER]

@@ -34,7 +34,7 @@ from consumer.validation import Rejection, validate_batch
 from schemas import DeadLetter, FieldError, Header, SourcePosition
 from schemas.model_control import ModelRole
 from stream_runtime.records import Record, RecordFields
-from training.departures_table import DeparturesTable, known_at
+from training.departures_table import FeatureSource, known_at
 from training.stream_features import STREAM_FEATURE_NAMES, stream_keys
 from training.stream_state import CompiledStreamState
 
@@ -95,7 +95,7 @@ class BatchTransform:
         max_payload_bytes: int,
         dead_letter_max_value_bytes: int,
         compiled: bool = True,
-        departures: DeparturesTable | None = None,
+        departures: FeatureSource | None = None,
     ) -> None:
         self.scorer = scorer
         self.challenger = challenger

@@ -79,6 +79,12 @@ def stream_training_run(tmp_path_factory: pytest.TempPathFactory) -> TrainingRun
 
 
 @pytest.fixture(scope="session")
+def stream_serving_model(stream_training_run: TrainingRun) -> ServingModel:
+    """The stream-feature version as a scorer serves it."""
+    return load_serving_model(stream_training_run.directory)
+
+
+@pytest.fixture(scope="session")
 def run_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`make run`'s two versions, trained by the run's own code on the flights before the ones it replays."""
     from rich.console import Console

@@ -10,12 +10,13 @@ counted and skipped, never fatal.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from confluent_kafka import Consumer, IsolationLevel, KafkaError, KafkaException, Message, TopicPartition
@@ -72,6 +73,13 @@ class DeparturesTable:
         self._newest = 0  # the latest moment an event was known at, so far
         self._clock = clock
         self._newest_since: deque[tuple[float, int]] = deque()  # (clock, newest) each time the newest moved
+        # Held while the outcomes change, and by a request's read (`for_requests`) from another thread.
+        self._lock = threading.Lock()
+        self.current = False  # the last catch-up reached the partitions' ends
+
+    def for_requests(self) -> RequestView:
+        """What ad-hoc requests read from another thread than the loop's (see `RequestView`)."""
+        return RequestView(self)
 
     def close(self) -> None:
         if self._consumer is not None:
@@ -81,6 +89,10 @@ class DeparturesTable:
     def catch_up(self, max_wait_s: float) -> bool:
         """Read until every partition reaches its end as of now; False when `max_wait_s` ran out first (or the
         broker did not answer): the caller scores with what is held and says so."""
+        self.current = self._catch_up(max_wait_s)
+        return self.current
+
+    def _catch_up(self, max_wait_s: float) -> bool:
         deadline = time.monotonic() + max_wait_s
         try:
             consumer = self._assigned(max_wait_s)
@@ -106,9 +118,13 @@ class DeparturesTable:
     def features(self, known_at: Sequence[int], keys: Sequence[tuple[str, str, str]]) -> np.ndarray[Any, Any]:
         """The stream features of events known at `known_at` (Santiago wall-clock seconds) for their (airline,
         destination, flight) keys; rows of `STREAM_FEATURE_NAMES` columns."""
-        rows = [self.state.features_at(t, *key) for t, key in zip(known_at, keys, strict=True)]
         self.asked(known_at)
-        return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(STREAM_FEATURE_NAMES))  # none: (0, width)
+        return _features(self.state, known_at, keys)
+
+    def features_locked(self, known_at: Sequence[int], keys: Sequence[tuple[str, str, str]]) -> np.ndarray[Any, Any]:
+        """`features` without the bookkeeping, read while no outcome changes: from another thread than the loop's."""
+        with self._lock:
+            return _features(self.state, known_at, keys)
 
     def asked(self, known_at: Sequence[int]) -> None:
         """Events known at `known_at` had their features read (here, or by the compiled lane from `state`): the
@@ -125,7 +141,8 @@ class DeparturesTable:
         while self._newest_since and self._newest_since[0][0] <= settled:
             newest = self._newest_since.popleft()[1]
         if newest is not None:
-            self.state.forget_before(newest - OUT_OF_ORDER_SECONDS)
+            with self._lock:
+                self.state.forget_before(newest - OUT_OF_ORDER_SECONDS)
 
     def _assigned(self, timeout_s: float) -> Consumer | None:
         if self._consumer is None:
@@ -170,12 +187,14 @@ class DeparturesTable:
         return all(target == 0 or positions.get(p, -1) >= target for p, target in targets.items())
 
     def _read(self, consumer: Consumer, timeout_s: float) -> None:
-        for message in consumer.consume(_FETCH, timeout=timeout_s):
-            error = message.error()
-            if error is None:
-                self._add(message)
-            elif error.code() != KafkaError._PARTITION_EOF:
-                log.warning("departures table: %s", error.str())
+        messages = consumer.consume(_FETCH, timeout=timeout_s)
+        with self._lock:
+            for message in messages:
+                error = message.error()
+                if error is None:
+                    self._add(message)
+                elif error.code() != KafkaError._PARTITION_EOF:
+                    log.warning("departures table: %s", error.str())
 
     def _add(self, message: Message) -> None:
         try:
@@ -191,6 +210,47 @@ class DeparturesTable:
             return
         self.state.add(outcome)
         self.counts.read += 1
+
+
+class FeatureSource(Protocol):
+    """What a batch transform reads the stream features from: a departures table, or its `RequestView`."""
+
+    @property
+    def state(self) -> OutcomesHeld | None: ...
+    @property
+    def current(self) -> bool: ...
+    def features(self, known_at: Sequence[int], keys: Sequence[tuple[str, str, str]]) -> np.ndarray[Any, Any]: ...
+    def asked(self, known_at: Sequence[int]) -> None: ...
+
+
+class RequestView:
+    """A departures table as `POST /predict` reads it, on a thread of its own while the loop reads on: the
+    features under the table's lock, and no bookkeeping, so that a request known now cannot make the table forget
+    the outcomes a replayed month still needs. It lends no `state` to a compiled lane, which reads it unlocked:
+    requests take the Python path."""
+
+    state = None
+
+    def __init__(self, table: DeparturesTable) -> None:
+        self._table = table
+
+    @property
+    def current(self) -> bool:
+        """Whether the loop's last catch-up reached the departures' end (what a request's prediction says)."""
+        return self._table.current
+
+    def features(self, known_at: Sequence[int], keys: Sequence[tuple[str, str, str]]) -> np.ndarray[Any, Any]:
+        return self._table.features_locked(known_at, keys)
+
+    def asked(self, known_at: Sequence[int]) -> None:
+        """Nothing: only the stream's events move the table's newest moment."""
+
+
+def _features(
+    state: OutcomesHeld, known_at: Sequence[int], keys: Sequence[tuple[str, str, str]]
+) -> np.ndarray[Any, Any]:
+    rows = [state.features_at(t, *key) for t, key in zip(known_at, keys, strict=True)]
+    return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(STREAM_FEATURE_NAMES))  # none: (0, width)
 
 
 def known_at(headers: Headers, timestamp_ms: int) -> int:

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+import orjson
 from confluent_kafka import KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
@@ -27,12 +28,14 @@ from tests.support.streaming import monitor_process, read_outputs, scorer_env, s
 from training.artifact import load_artifact
 from training.dataset import load_flights
 from training.stream_backfill import DEFAULT_LEAD_MINUTES, with_stream_features
-from training.stream_features import STREAM_FEATURE_NAMES
+from training.stream_features import STREAM_FEATURE_NAMES, StreamState
 from training.train import TrainingRun
 
 FIRST_DAY, LAST_DAY = date(2017, 11, 1), date(2017, 11, 14)
 BEHIND = "flightdelay_stream_events_behind_total"
 SMALL_BATCHES = {"SCORER_BATCH_SIZE": "100"}  # so that the SIGKILL lands mid-stream
+# The stream features of a flight no outcome is known for, as a prediction carries them.
+NOTHING_KNOWN = [None if np.isnan(v) else v for v in StreamState().features_at(0, "airline", "destination", "flight")]
 
 
 def _scorer(bootstrap: str, model_dir: Path, topics: TopicSettings, log: Path, instance: str) -> ScorerProcess:
@@ -73,6 +76,7 @@ def test_online_stream_features_equal_offline_through_a_sigkill(
         behind = sum(p.metric("flightdelay_stream_events_behind_total") for p in (other, restarted))
         held = restarted.metric("flightdelay_stream_outcomes_held")
         checked, differing, unchecked = _monitor_check(monitor, len(flights))
+        status, answer = other.post("/predict", flights[-1][1].model_dump_json().encode())
         assert other.stop() == 0 and restarted.stop() == 0 and monitor.stop() == 0
     finally:
         for process in (first, other, restarted, monitor):
@@ -105,6 +109,11 @@ def test_online_stream_features_equal_offline_through_a_sigkill(
         f"predictions: {differing} differ; not checked: {unchecked or 'none'}"
     )
     assert checked == len(expected) * len(STREAM_FEATURE_NAMES) and differing == 0 and not unchecked
+    # asked now, the replayed month's outcomes are all older than the longest window
+    assert status == 200, answer
+    [asked] = orjson.loads(answer)["predictions"]
+    assert asked["stream_features_current"] is True
+    assert asked["stream_features"] == dict(zip(STREAM_FEATURE_NAMES, NOTHING_KNOWN, strict=True))
     assert not mismatched, mismatched[:5]
     assert not any(by_feature.values()), {name: n for name, n in by_feature.items() if n}
     assert np.isfinite(offline).all()

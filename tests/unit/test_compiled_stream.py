@@ -23,10 +23,9 @@ from stream_runtime.records import PlainRecord
 from tests.support.stream_history import AIRLINES, DESTINATIONS, dataset_outcomes, random_outcomes, same_values
 from training.dataset import load_flights
 from training.departures_table import DeparturesTable
-from training.lookup import ServingModel, load_serving_model
+from training.lookup import ServingModel
 from training.stream_features import HOUR, LONGEST_WINDOW_SECONDS, STREAM_FEATURE_NAMES, StreamState
 from training.stream_state import CompiledStreamState
-from training.train import TrainingRun
 
 DATASET = Path("data/dataset_SCL.csv")
 NOW = datetime(2026, 12, 5, 5, 0, 0, 123456, tzinfo=UTC)
@@ -64,11 +63,6 @@ def test_the_compiled_twin_holds_what_the_reference_holds_value_for_value(seed: 
     assert checked == 4 * 140 and forgotten > 0
 
 
-@pytest.fixture(scope="module")
-def stream_model(stream_training_run: TrainingRun) -> ServingModel:
-    return load_serving_model(stream_training_run.directory)
-
-
 def _tables() -> tuple[DeparturesTable, DeparturesTable]:
     """(the twin's, the reference's) tables over every dataset flight's outcome; no broker is asked."""
     compiled = DeparturesTable({}, "departures", state=CompiledStreamState())
@@ -104,9 +98,9 @@ def _same_outputs(compiled: BatchResult, python: BatchResult) -> None:
 
 @pytest.mark.parametrize("roles", ["stream champion, event challenger", "event champion, stream challenger"])
 def test_a_version_with_stream_features_gets_the_same_bytes_from_both_lanes(
-    stream_model: ServingModel, serving_model: ServingModel, roles: str
+    stream_serving_model: ServingModel, serving_model: ServingModel, roles: str
 ) -> None:
-    stream, event = BatchScorer(stream_model), BatchScorer(serving_model, top=2)
+    stream, event = BatchScorer(stream_serving_model), BatchScorer(serving_model, top=2)
     champion, challenger = (stream, event) if roles.startswith("stream") else (event, stream)
     compiled_table, reference_table = _tables()
 
@@ -141,9 +135,9 @@ def test_a_version_with_stream_features_gets_the_same_bytes_from_both_lanes(
 
 
 def test_a_stream_version_without_its_outcomes_in_the_twin_is_scored_by_the_python_path(
-    stream_model: ServingModel,
+    stream_serving_model: ServingModel,
 ) -> None:
-    scorer = BatchScorer(stream_model)
+    scorer = BatchScorer(stream_serving_model)
     assert CompiledLane.build(MAX_BYTES, scorer, None, StreamState()) is None
     assert CompiledLane.build(MAX_BYTES, scorer, None, None) is None
     assert CompiledLane.build(MAX_BYTES, scorer, None, CompiledStreamState()) is not None
@@ -164,10 +158,10 @@ def _alone(model: ServingModel, compiled: bool) -> BatchTransform:
 
 @pytest.mark.parametrize("compiled", [True, False])
 def test_a_batch_without_a_valid_event_is_dead_lettered_by_a_stream_version(
-    stream_model: ServingModel, compiled: bool
+    stream_serving_model: ServingModel, compiled: bool
 ) -> None:
     """No event to compute features for is not an error: the batch's dead letters go out."""
-    transform = _alone(stream_model, compiled)
+    transform = _alone(stream_serving_model, compiled)
     result = transform([PlainRecord(b"not json", b"k"), PlainRecord(b"{}", b"k")], NOW)
     assert (result.valid, result.invalid, len(result.outputs[OutputKind.DEAD_LETTER])) == (0, 2, 2)
     assert result.outputs[OutputKind.PREDICTION] == []
@@ -176,11 +170,11 @@ def test_a_batch_without_a_valid_event_is_dead_lettered_by_a_stream_version(
 @pytest.mark.parametrize("compiled", [True, False])
 @pytest.mark.parametrize("sent", [b"99999999999999999999", b"-99999999999999999999", b"soon", b""])
 def test_a_known_at_header_that_is_no_moment_falls_back_to_the_record_timestamp(
-    stream_model: ServingModel, compiled: bool, sent: bytes
+    stream_serving_model: ServingModel, compiled: bool, sent: bytes
 ) -> None:
     """A producer may send any bytes in the header: the event is then known at its record's timestamp, and one
     such record must not stop the stream."""
-    transform = _alone(stream_model, compiled)
+    transform = _alone(stream_serving_model, compiled)
     value = _records(1)[0].raw_value
     odd = PlainRecord(value, b"k", raw_timestamp_ms=1_512_000_000_000, raw_headers=[(KNOWN_AT_HEADER, sent)])
     plain = PlainRecord(value, b"k", raw_timestamp_ms=1_512_000_000_000)

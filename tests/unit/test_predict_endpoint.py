@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import http.client
 import socket
+import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 from prometheus_client import CollectorRegistry
@@ -18,7 +21,11 @@ from schemas import DelayPrediction
 from stream_runtime.health import HealthState, start_health_server
 from stream_runtime.records import PlainRecord
 from tests.support.records import VALID_EVENT
+from tests.support.stream_history import same_values
+from training.departures_table import KEEP_FOR_S, DeparturesTable, FeatureSource
 from training.lookup import ServingModel
+from training.stream_features import STREAM_FEATURE_NAMES, Outcome, santiago_seconds, stream_keys
+from training.stream_state import fastest_state
 
 NOW_EVENTS = [VALID_EVENT, {**VALID_EVENT, "destination": "SCIE", "flight_number": "112"}]
 
@@ -161,3 +168,80 @@ def test_the_http_port_scores_a_valid_event(server: int) -> None:
     status, headers, body = raw_request(server, post("/predict", orjson.dumps(VALID_EVENT)))
     assert (status, headers["content-type"]) == (200, "application/json")
     assert len(orjson.loads(body)["predictions"]) == 1
+
+
+def _keys(event: dict[str, str]) -> tuple[str, str, str]:
+    return stream_keys(event["airline_name"], event["destination"], event["airline_code"], event["flight_number"])
+
+
+def _table_around(moment: int, current: bool, clock: Callable[[], float] = time.monotonic) -> DeparturesTable:
+    """A scorer's departures table (the compiled twin, as it holds them; no broker asked) with the first event's
+    flight, airline and destination departing every 20 minutes over the day before `moment`, 10 minutes off the hour."""
+    table = DeparturesTable({}, "departures", clock, state=fastest_state())
+    airline, destination, flight = _keys(VALID_EVENT)
+    for minutes in range(10, 24 * 60, 20):
+        table.state.add(Outcome(moment - minutes * 60, airline, destination, flight, (minutes % 7) * 300))
+    table.current = current
+    return table
+
+
+@pytest.mark.parametrize("current", [True, False])
+def test_a_stream_version_reads_the_departures_as_of_the_request(
+    stream_serving_model: ServingModel, current: bool
+) -> None:
+    """The features a request gets are the definition's at its arrival, from the scorer's table; its prediction
+    says whether the loop's last catch-up reached the departures' end; the stream scores the same event known at
+    that moment alike."""
+    table = _table_around(santiago_seconds(datetime.now(UTC)), current)
+
+    def transform(source: FeatureSource) -> BatchTransform:
+        return BatchTransform(
+            BatchScorer(stream_serving_model),
+            group_id="g",
+            max_payload_bytes=4096,
+            dead_letter_max_value_bytes=4096,
+            departures=source,
+        )
+
+    status, document = answer(PredictEndpoint(lambda: transform(table.for_requests()), 10, 1), NOW_EVENTS)
+    assert status == 200, document
+    predictions = [DelayPrediction.model_validate(p) for p in document["predictions"]]
+    asked = predictions[0].scored_at
+    known = santiago_seconds(asked)
+    for event, prediction in zip(NOW_EVENTS, predictions, strict=True):
+        keys = _keys(event)
+        assert prediction.stream_features is not None and prediction.stream_features_current is current
+        values = [prediction.stream_features[name] for name in STREAM_FEATURE_NAMES]
+        assert same_values([np.nan if v is None else v for v in values], table.state.features_at(known, *keys))
+    assert predictions[0].stream_features["airline_1h_count"] == 3  # type: ignore[index]
+    stamp = int(asked.timestamp() * 1000)
+    records = [PlainRecord(orjson.dumps(e), raw_timestamp_ms=stamp) for e in NOW_EVENTS]
+    stream = transform(table)(records, asked, current)
+    expected = [DelayPrediction.model_validate_json(v) for _, v in stream.outputs[OutputKind.PREDICTION]]
+    assert [p.delay_probability for p in predictions] == [p.delay_probability for p in expected]
+    assert [p.stream_features for p in predictions] == [p.stream_features for p in expected]
+
+
+def test_a_request_does_not_make_the_table_forget_a_replayed_month(stream_serving_model: ServingModel) -> None:
+    """A replay's events are known in 2017 and a request now: the request must not move the table's newest moment,
+    or the loop would forget every outcome its next events need. The loop's own read at that moment would."""
+    seconds = [0.0]
+    replayed = santiago_seconds(datetime(2017, 12, 5, 12, tzinfo=UTC))
+    table = _table_around(replayed, True, clock=lambda: seconds[0])
+    transform = BatchTransform(
+        BatchScorer(stream_serving_model),
+        group_id="g",
+        max_payload_bytes=4096,
+        dead_letter_max_value_bytes=4096,
+        departures=table.for_requests(),
+    )
+    held = len(table.state)
+    status, document = answer(PredictEndpoint(lambda: transform, 10, 1), NOW_EVENTS)
+    assert status == 200, document
+    seconds[0] += KEEP_FOR_S + 1
+    table.asked([replayed])
+    assert len(table.state) == held
+    table.asked([santiago_seconds(datetime.now(UTC))])  # the loop reading an event known now
+    seconds[0] += KEEP_FOR_S + 1
+    table.asked([replayed])
+    assert len(table.state) == 0
