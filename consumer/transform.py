@@ -34,7 +34,7 @@ from consumer.validation import Rejection, validate_batch
 from schemas import DeadLetter, FieldError, Header, SourcePosition
 from schemas.model_control import ModelRole
 from stream_runtime.records import Record, RecordFields
-from training.departures_table import FeatureSource, known_at
+from training.departures_table import FeatureSource, known_at_many
 from training.stream_features import STREAM_FEATURE_NAMES, stream_keys
 from training.stream_state import CompiledStreamState
 
@@ -174,7 +174,7 @@ class BatchTransform:
         if self.departures is None:
             return None
         rows = columns.rows
-        known = [known_at(records[p].headers(), fields.milliseconds[p]) for p in rows]
+        known = known_at_many(records, rows, fields.milliseconds)
         keys = [
             stream_keys(*event)
             for event in zip(
@@ -189,7 +189,7 @@ class BatchTransform:
         """What the compiled lane needs to compute the kept events' stream features from the outcomes held."""
         if self.departures is None or kept is None or not isinstance(self.departures.state, CompiledStreamState):
             return None
-        known = [known_at(records[p].headers(), fields.milliseconds[p]) for p in kept.positions]
+        known = known_at_many(records, kept.positions, fields.milliseconds)
         self.departures.asked(known)
         return StreamInput(self.departures.state, known, current)
 

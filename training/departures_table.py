@@ -25,10 +25,15 @@ from pydantic import ValidationError
 
 from schemas.flight_event import KNOWN_AT_HEADER
 from schemas.outcome import FlightOutcome
-from stream_runtime.records import Headers
+from stream_runtime.records import Headers, Record
 from stream_runtime.topic_reader import OFFSET_BEGINNING, partitions_of, reader
 from training.stream_features import STREAM_FEATURE_NAMES, StreamState, outcome_of, santiago_seconds
 from training.stream_state import OutcomesHeld
+
+try:
+    import flightdelay_native as native
+except ImportError:  # a Python-only install: `known_at` reads every record
+    native = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 _FETCH = 1000
@@ -269,27 +274,46 @@ def known_at(headers: Headers, timestamp_ms: int) -> int:
     return wall_seconds_of_ms(min(max(timestamp_ms, _FIRST_MS), _LAST_MS))
 
 
+def known_at_many(records: Sequence[Record], positions: Sequence[int], milliseconds: Sequence[int]) -> list[int]:
+    """`known_at` of the records at `positions` (`milliseconds`: every record's timestamp), by its compiled twin
+    where that can decide (a Python call per record is a good part of a scorer's time) and by `known_at` for
+    the rest, or for all without the extension."""
+    if _COMPILED is None:
+        return [known_at(records[p].headers(), milliseconds[p]) for p in positions]
+    listed = records if isinstance(records, list) else list(records)
+    moments, deferred = _COMPILED.moments(listed, list(positions), list(milliseconds))
+    for index in deferred:
+        position = positions[index]
+        moments[index] = known_at(records[position].headers(), milliseconds[position])
+    return moments
+
+
 # Milliseconds of years 1-9999 but the first day (Santiago's clock is behind UTC): what a datetime there holds.
-_FIRST_MS, _LAST_MS = -62_135_596_800_000 + 86_400_000, 253_402_300_799_999
+_FIRST_MS, _LAST_MS = MOMENTS_HELD = -62_135_596_800_000 + 86_400_000, 253_402_300_799_999
 
 
 def wall_seconds_of_ms(timestamp_ms: int) -> int:
     """`santiago_seconds` of an instant in milliseconds, with Santiago's offset remembered per UTC hour (the
-    exact computation costs about as much as passing an event through): an hour whose two ends differ in offset
-    (none since 1970: Chile changes its clocks on whole UTC hours) is computed exactly each time."""
+    exact computation costs about as much as passing an event through)."""
     seconds = timestamp_ms // 1000
-    hour = seconds // 3600
-    if hour in _HOUR_OFFSETS:
-        offset = _HOUR_OFFSETS[hour]
-    else:
-        ends = {santiago_seconds(_instant(s)) - s for s in (hour * 3600, hour * 3600 + 3599)}
-        offset = ends.pop() if len(ends) == 1 else None
-        if len(_HOUR_OFFSETS) >= _HOURS_REMEMBERED:
-            _HOUR_OFFSETS.clear()
-        _HOUR_OFFSETS[hour] = offset
+    offset = hour_offset(seconds // 3600)
     if offset is None:
         return santiago_seconds(_instant(seconds))
     return seconds + offset
+
+
+def hour_offset(hour: int) -> int | None:
+    """Santiago's offset from UTC in seconds over a UTC hour (seconds since 1970 // 3600), remembered; None for
+    an hour whose two ends differ in offset (none since 1970: Chile changes its clocks on whole UTC hours),
+    whose moments are computed exactly each time."""
+    if hour in _HOUR_OFFSETS:
+        return _HOUR_OFFSETS[hour]
+    ends = {santiago_seconds(_instant(s)) - s for s in (hour * 3600, hour * 3600 + 3599)}
+    offset = ends.pop() if len(ends) == 1 else None
+    if len(_HOUR_OFFSETS) >= _HOURS_REMEMBERED:
+        _HOUR_OFFSETS.clear()
+    _HOUR_OFFSETS[hour] = offset
+    return offset
 
 
 def _instant(seconds: int) -> datetime:
@@ -298,3 +322,4 @@ def _instant(seconds: int) -> datetime:
 
 _HOUR_OFFSETS: dict[int, int | None] = {}
 _HOURS_REMEMBERED = 100_000
+_COMPILED = None if native is None else native.KnownAt(KNOWN_AT_HEADER, *MOMENTS_HELD, hour_offset)

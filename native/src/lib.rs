@@ -6,6 +6,7 @@
 
 mod calendar;
 mod event;
+mod known;
 mod model;
 mod stream;
 mod write;
@@ -17,6 +18,7 @@ use compact_str::CompactString;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use pyo3::exceptions::PyValueError;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
@@ -501,6 +503,129 @@ impl StreamState {
     }
 }
 
+/// When each record's event was known, in Santiago wall-clock seconds (`training.departures_table.known_at`'s
+/// compiled twin): what the header's name, the moments a datetime holds and Santiago's offset per UTC hour are
+/// comes from Python, so this states none of them.
+#[pyclass(frozen)]
+struct KnownAt {
+    header: String,
+    first: i64,
+    last: i64,
+    hour_offset: Py<PyAny>,
+    offsets: Mutex<FxHashMap<i64, Option<i64>>>,
+}
+
+/// A record's header value, if it has exactly one of the name (a value of None is no value, as in the
+/// reference); `Err(())` when the reference must decide.
+fn header_value(headers: &Bound<'_, PyAny>, name: &str) -> Result<Option<i64>, ()> {
+    if headers.is_none() {
+        return Ok(None);
+    }
+    let list = headers.cast::<PyList>().map_err(|_| ())?;
+    let mut found: Option<i64> = None;
+    let mut seen = 0;
+    for item in list.iter() {
+        let pair = item.cast::<PyTuple>().map_err(|_| ())?;
+        if pair.len() != 2 {
+            return Err(());
+        }
+        let key = pair.get_item(0).map_err(|_| ())?;
+        let key = key.cast::<PyString>().map_err(|_| ())?;
+        if key.to_str().map_err(|_| ())? != name {
+            continue;
+        }
+        let value = pair.get_item(1).map_err(|_| ())?;
+        if value.is_none() {
+            continue;
+        }
+        seen += 1;
+        let text: &[u8] = if let Ok(bytes) = value.cast::<PyBytes>() {
+            bytes.as_bytes()
+        } else {
+            value
+                .cast::<PyString>()
+                .map_err(|_| ())?
+                .to_str()
+                .map_err(|_| ())?
+                .as_bytes()
+        };
+        found = Some(known::plain_integer(text).ok_or(())?);
+    }
+    if seen > 1 {
+        return Err(());
+    }
+    Ok(found)
+}
+
+#[pymethods]
+impl KnownAt {
+    /// `header`: the simulated clock's header; `first`, `last`: the milliseconds a datetime in Santiago holds;
+    /// `hour_offset(hour)`: Santiago's offset in seconds over the UTC hour (seconds since 1970 // 3600), or None
+    /// when it changes within it; asked once per hour and remembered.
+    #[new]
+    fn new(header: String, first: i64, last: i64, hour_offset: Py<PyAny>) -> Self {
+        KnownAt {
+            header,
+            first,
+            last,
+            hour_offset,
+            offsets: Mutex::default(),
+        }
+    }
+
+    /// (moments, deferred) of the records at `positions`, `timestamps` being every record's: the moment of each,
+    /// and the indexes into `positions` whose moment the reference must compute (0 here).
+    fn moments(
+        &self,
+        py: Python<'_>,
+        records: &Bound<'_, PyList>,
+        positions: Vec<usize>,
+        timestamps: Vec<i64>,
+    ) -> PyResult<(Vec<i64>, Vec<usize>)> {
+        let mut offsets = self
+            .offsets
+            .lock()
+            .map_err(|_| PyValueError::new_err("offset memo poisoned"))?;
+        let mut moments = Vec::with_capacity(positions.len());
+        let mut deferred = Vec::new();
+        for (index, &position) in positions.iter().enumerate() {
+            let timestamp = *timestamps
+                .get(position)
+                .ok_or_else(|| PyValueError::new_err("a position beyond the timestamps"))?;
+            let headers = records
+                .get_item(position)?
+                .call_method0(intern!(py, "headers"))?;
+            let Ok(sent) = header_value(&headers, &self.header) else {
+                moments.push(0);
+                deferred.push(index);
+                continue;
+            };
+            let millis = known::chosen_millis(sent, timestamp, self.first, self.last);
+            let seconds = millis.div_euclid(1000);
+            let hour = seconds.div_euclid(3600);
+            let offset = match offsets.get(&hour) {
+                Some(&offset) => offset,
+                None => {
+                    let offset: Option<i64> = self.hour_offset.call1(py, (hour,))?.extract(py)?;
+                    if offsets.len() >= MEMO_LIMIT {
+                        offsets.clear();
+                    }
+                    offsets.insert(hour, offset);
+                    offset
+                }
+            };
+            match offset {
+                Some(offset) => moments.push(seconds + offset),
+                None => {
+                    moments.push(0);
+                    deferred.push(index);
+                }
+            }
+        }
+        Ok((moments, deferred))
+    }
+}
+
 fn feature(spec: &Bound<'_, PyTuple>, before: &[Feature]) -> PyResult<Feature> {
     let (kind, first, second, table): (String, Bound<'_, PyAny>, Bound<'_, PyAny>, Vec<i64>) =
         spec.extract()?;
@@ -556,5 +681,6 @@ fn flightdelay_native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Batch>()?;
     module.add_class::<Model>()?;
     module.add_class::<StreamState>()?;
+    module.add_class::<KnownAt>()?;
     Ok(())
 }
