@@ -63,5 +63,5 @@ class StreamState:
 class KnownAt:
     def __init__(self, header: str, first: int, last: int, hour_offset: Callable[[int], int | None]) -> None: ...
     def moments(
-        self, records: list[Any], positions: list[int], timestamps: list[int]
+        self, records: list[Any], positions: Sequence[int], timestamps: Sequence[int]
     ) -> tuple[list[int], list[int]]: ...

@@ -123,8 +123,9 @@ class DeparturesTable:
     def features(self, known_at: Sequence[int], keys: Sequence[tuple[str, str, str]]) -> np.ndarray[Any, Any]:
         """The stream features of events known at `known_at` (Santiago wall-clock seconds) for their (airline,
         destination, flight) keys; rows of `STREAM_FEATURE_NAMES` columns."""
+        features = _features(self.state, known_at, keys)
         self.asked(known_at)
-        return _features(self.state, known_at, keys)
+        return features
 
     def features_locked(self, known_at: Sequence[int], keys: Sequence[tuple[str, str, str]]) -> np.ndarray[Any, Any]:
         """`features` without the bookkeeping, read while no outcome changes: from another thread than the loop's."""
@@ -281,7 +282,7 @@ def known_at_many(records: Sequence[Record], positions: Sequence[int], milliseco
     if _COMPILED is None:
         return [known_at(records[p].headers(), milliseconds[p]) for p in positions]
     listed = records if isinstance(records, list) else list(records)
-    moments, deferred = _COMPILED.moments(listed, list(positions), list(milliseconds))
+    moments, deferred = _COMPILED.moments(listed, positions, milliseconds)
     for index in deferred:
         position = positions[index]
         moments[index] = known_at(records[position].headers(), milliseconds[position])
