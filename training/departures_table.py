@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from schemas.flight_event import KNOWN_AT_HEADER
 from schemas.outcome import FlightOutcome
 from stream_runtime.records import Headers, Record
+from stream_runtime.recovery import ErrorFacts
 from stream_runtime.topic_reader import OFFSET_BEGINNING, partitions_of, reader
 from training.stream_features import STREAM_FEATURE_NAMES, StreamState, outcome_of, santiago_seconds
 from training.stream_state import OutcomesHeld
@@ -44,6 +45,22 @@ OUT_OF_ORDER_SECONDS = 7 * 24 * 3600
 # And how long, on the wall clock, that bound waits before it forgets: a replay compresses days into seconds, so a
 # reader a few seconds behind (the monitor checking a prediction whose event it read late) is days behind.
 KEEP_FOR_S = 300.0
+# A catch-up that asked the partitions' ends and got a passing error waits this long before it asks again.
+ASK_AGAIN_AFTER_S = 0.05
+# Errors of a partition's ends that pass by themselves: a leader being elected (a new topic) or moving, a broker
+# slow to answer. An admin client reports them without librdkafka's retriable flag, hence the codes.
+PASSING_ERRORS = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError.OFFSET_NOT_AVAILABLE,
+        KafkaError.REQUEST_TIMED_OUT,
+        KafkaError.NOT_CONTROLLER,
+        KafkaError._TIMED_OUT,
+        KafkaError._TRANSPORT,
+    }
+)
 
 
 @dataclass
@@ -55,6 +72,14 @@ class TableCounts:
     without_keys: int = 0
     catch_ups_missed: int = 0
     last_problem: str = field(default="")
+
+
+def ask_again(error: ErrorFacts, remaining_s: float) -> bool:
+    """Whether a catch-up asks the partitions' ends again after `error`: a retriable one passes (a new topic's
+    leaders still being elected, a leader moving), so it asks again while its bound leaves time for a wait and an
+    answer; any other error, or no time left, ends the catch-up (it is counted missed, and scoring goes on)."""
+    passing = error.retriable or error.code in PASSING_ERRORS
+    return passing and not error.fatal and remaining_s > 2 * ASK_AGAIN_AFTER_S
 
 
 class DeparturesTable:
@@ -103,7 +128,7 @@ class DeparturesTable:
             consumer = self._assigned(max_wait_s)
             if consumer is None:
                 return False
-            targets = self._ends(consumer, max_wait_s)
+            targets = self._ends_by(consumer, deadline)
             while not self._reached(consumer, targets):
                 if time.monotonic() >= deadline:
                     self.counts.catch_ups_missed += 1
@@ -162,6 +187,17 @@ class DeparturesTable:
             self._consumer, self._partitions = consumer, partitions
             self._admin = AdminClient(self._config, logger=logging.getLogger("librdkafka"))
         return self._consumer
+
+    def _ends_by(self, consumer: Consumer, deadline: float) -> dict[int, int]:
+        """`_ends`, asked again after a passing error while `deadline` allows (see `ask_again`)."""
+        while True:
+            try:
+                return self._ends(consumer, max(deadline - time.monotonic(), ASK_AGAIN_AFTER_S))
+            except KafkaException as exc:
+                if not ask_again(ErrorFacts.of(exc.args[0]), deadline - time.monotonic()):
+                    raise
+                log.info("departures table: asking %s's ends again after %s", self.topic, exc)
+                time.sleep(ASK_AGAIN_AFTER_S)
 
     def _ends(self, consumer: Consumer, timeout_s: float) -> dict[int, int]:
         """Per partition, the offset a read_committed read must reach as of now: its last stable offset (short of

@@ -6,8 +6,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from confluent_kafka import Producer
+import pytest
+from confluent_kafka import KafkaError, KafkaException, Producer
 
 from consumer.settings import ScorerSettings
 from schemas.outcome import FlightOutcome
@@ -90,3 +92,29 @@ def test_catch_ups_at_the_default_bound_stay_current_and_stop_before_an_open_tra
     finally:
         table.close()
     print(f"\ncatch-ups at the default {bound} s bound took {', '.join(f'{t:.2f}' for t in took)} s")
+
+
+def test_a_catch_up_asks_the_ends_again_after_a_partition_had_no_leader(
+    bootstrap: str, make_topic: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A topic created a moment ago may answer "not leader" for a partition: the catch-up asks again within its
+    bound and is current, instead of flagging the batch late. The fault is injected into the first ask."""
+    topic = make_topic("departures", partitions=3)
+    _send(bootstrap, topic, 1, range(20))
+    table = DeparturesTable({"bootstrap.servers": bootstrap}, topic)
+    real_offsets = table._offsets
+    faults: list[int] = []
+
+    def offsets_failing_once(*args: Any, **kwargs: Any) -> dict[int, int]:
+        if not faults:
+            faults.append(1)
+            raise KafkaException(KafkaError(KafkaError.NOT_LEADER_FOR_PARTITION))
+        return real_offsets(*args, **kwargs)
+
+    monkeypatch.setattr(table, "_offsets", offsets_failing_once)
+    try:
+        assert table.catch_up(ScorerSettings().stream_catch_up_s)
+        assert faults == [1], "the fault was injected"
+        assert table.counts.read == 20 and table.counts.catch_ups_missed == 0
+    finally:
+        table.close()
