@@ -139,7 +139,8 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	cargo fmt --manifest-path native/Cargo.toml --check
-	cargo clippy --manifest-path native/Cargo.toml --release --locked --quiet -- -D warnings
+	cargo clippy --manifest-path native/Cargo.toml --release --locked --quiet --all-targets -- -D warnings
+	cargo test --manifest-path native/Cargo.toml --release --locked --quiet
 
 typecheck: setup
 	$(BIN)/mypy

@@ -33,14 +33,14 @@ def encode_predictions(
     topics: Sequence[str | None],
     partitions: Sequence[int | None],
     offsets: Sequence[int | None],
-    stream_features: Sequence[dict[str, float | None]] | None = None,
+    stream_features: Sequence[list[float | None]] | None = None,
     stream_current: bool | None = None,
 ) -> list[bytes]:
     """One `DelayPrediction` JSON document per event; every sequence has one item per event (`stream_features`
     too, when the version reads them; without them the two stream fields are left out, as the compiled lane
     writes such predictions, and read back as null)."""
     dumps, milliseconds = orjson.dumps, timedelta
-    streams: Sequence[dict[str, float | None] | None] = (
+    streams: Sequence[list[float | None] | None] = (
         stream_features if stream_features is not None else [None] * len(flight_ids)
     )
     return [

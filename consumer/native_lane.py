@@ -150,7 +150,7 @@ class NativeModel:
             flagged=[(FEATURE_NAMES.index(name), orjson.dumps(name)) for name in FLAGGED_FEATURES],
             top=scorer.top,
             stream=scorer.stream_specs(),
-            stream_names=[orjson.dumps(name) + b":" for name in STREAM_FEATURE_NAMES],
+            stream_width=len(STREAM_FEATURE_NAMES),
         )
 
     def predict(

@@ -35,7 +35,7 @@ from schemas import DeadLetter, FieldError, Header, SourcePosition
 from schemas.model_control import ModelRole
 from stream_runtime.records import Record, RecordFields
 from training.departures_table import FeatureSource, known_at_many
-from training.stream_features import STREAM_FEATURE_NAMES, stream_keys
+from training.stream_features import stream_keys
 from training.stream_state import CompiledStreamState
 
 log = logging.getLogger("consumer")
@@ -319,12 +319,9 @@ def _writable(columns: Columns, fields: RecordFields) -> tuple[Columns, list[tup
     return columns.select([i for i in range(len(columns)) if i not in skipped]), rejected
 
 
-def stream_values(stream: np.ndarray[Any, Any]) -> list[dict[str, float | None]]:
-    """Each event's stream features by name, null where nothing was known."""
-    return [
-        {name: None if math.isnan(value) else value for name, value in zip(STREAM_FEATURE_NAMES, row, strict=True)}
-        for row in stream.tolist()
-    ]
+def stream_values(stream: np.ndarray[Any, Any]) -> list[list[float | None]]:
+    """Each event's stream features in `STREAM_FEATURE_NAMES` order, null where nothing was known."""
+    return [[None if math.isnan(value) else value for value in row] for row in stream.tolist()]
 
 
 def _stats(role: ModelRole, scorer: BatchScorer, probabilities: list[float], seconds: float) -> ModelStats:

@@ -16,7 +16,7 @@ from schemas.outcome import FlightOutcome
 from training.departures_table import known_at
 from training.features import flight_features
 from training.reference import drift_row
-from training.stream_features import STREAM_FEATURE_NAMES, stream_keys
+from training.stream_features import stream_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +57,7 @@ def parse(
             p = DelayPrediction.model_validate_json(value)
             departure = p.scheduled_departure.timestamp()
             role = role_of_topic[topic]
-            stream = (
-                None if p.stream_features is None else tuple(p.stream_features.get(n) for n in STREAM_FEATURE_NAMES)
-            )
+            stream = None if p.stream_features is None else tuple(p.stream_features)
             return Prediction(
                 p.flight_id, role, p.model_version, p.delay_probability, p.threshold, departure, position, stream
             )

@@ -38,7 +38,7 @@ class Model:
         flagged: Sequence[tuple[int, bytes]],
         top: int,
         stream: Sequence[tuple[int, list[float], list[int], int]] = ...,
-        stream_names: Sequence[bytes] = ...,
+        stream_width: int = ...,
     ) -> None: ...
     def predict(
         self,

@@ -7,6 +7,42 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# The order of a prediction's `stream_features` values, named on the contract so that a reader of the topic needs
+# nothing else. `training.stream_features` defines each feature; a test holds its names to these.
+STREAM_FEATURE_NAMES: tuple[str, ...] = (
+    "airline_1h_count",
+    "airline_1h_delayed_share",
+    "airline_1h_mean_delay_minutes",
+    "airline_3h_count",
+    "airline_3h_delayed_share",
+    "airline_3h_mean_delay_minutes",
+    "airline_24h_count",
+    "airline_24h_delayed_share",
+    "airline_24h_mean_delay_minutes",
+    "airport_1h_count",
+    "airport_1h_delayed_share",
+    "airport_1h_mean_delay_minutes",
+    "airport_3h_count",
+    "airport_3h_delayed_share",
+    "airport_3h_mean_delay_minutes",
+    "airport_24h_count",
+    "airport_24h_delayed_share",
+    "airport_24h_mean_delay_minutes",
+    "destination_1h_count",
+    "destination_1h_delayed_share",
+    "destination_1h_mean_delay_minutes",
+    "destination_3h_count",
+    "destination_3h_delayed_share",
+    "destination_3h_mean_delay_minutes",
+    "destination_24h_count",
+    "destination_24h_delayed_share",
+    "destination_24h_mean_delay_minutes",
+    "flight_7d_count",
+    "flight_7d_delayed_share",
+    "flight_7d_last_delay_minutes",
+    "flight_7d_last_age_minutes",
+)
+
 
 class SourcePosition(BaseModel):
     """Where the input record was read: lets anyone trace an output back to its input."""
@@ -44,10 +80,14 @@ class DelayPrediction(BaseModel):
     event_time: datetime = Field(description="Timestamp of the input record")
     scored_at: datetime
     source: SourcePosition
-    stream_features: dict[str, float | None] | None = Field(
+    stream_features: list[float | None] | None = Field(
         default=None,
-        description="What the departures said before the event, as the version read them (null: not known; see "
-        "`training/stream_features.py`); null for a version that reads none",
+        min_length=len(STREAM_FEATURE_NAMES),
+        max_length=len(STREAM_FEATURE_NAMES),
+        description="What the departures said before the event, as the version read them: one value per name of "
+        "`STREAM_FEATURE_NAMES` (`schemas/outputs.py`), in that order, as `prefixItems` titles them (null: not "
+        "known; see `training/stream_features.py`); null for a version that reads none",
+        json_schema_extra={"prefixItems": [{"title": name} for name in STREAM_FEATURE_NAMES]},
     )
     stream_features_current: bool | None = Field(
         default=None,

@@ -224,7 +224,7 @@ struct Model {
     flagged: Vec<Vec<u8>>,
     threshold: Vec<u8>,
     version: Vec<u8>,
-    stream_names: Vec<Vec<u8>>,
+    stream_width: usize,
 }
 
 #[pymethods]
@@ -236,12 +236,12 @@ impl Model {
     /// as a float and as JSON.
     /// A version that reads stream features gives `stream`: per binned feature (its position among the stream
     /// features, its inner edges, the encoder column of each bin, that of the missing bin), in the encoder's
-    /// column order after `features`; and `stream_names`: every stream feature's name as a JSON key (`"name":`),
-    /// as each prediction carries them all.
+    /// column order after `features`; and `stream_width`: how many stream features the definition has, as each
+    /// prediction carries them all (in the definition's order).
     /// Keyword arguments only: two neighbours of the same type (the JSON of the threshold and of the version)
     /// cannot be swapped by position.
     #[new]
-    #[pyo3(signature = (*, features, coefficients, intercept, threshold, threshold_json, version_json, terms, flagged, top, stream=Vec::new(), stream_names=Vec::new()))]
+    #[pyo3(signature = (*, features, coefficients, intercept, threshold, threshold_json, version_json, terms, flagged, top, stream=Vec::new(), stream_width=0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         features: Vec<Bound<'_, PyTuple>>,
@@ -254,7 +254,7 @@ impl Model {
         flagged: Vec<(usize, Vec<u8>)>,
         top: usize,
         stream: Vec<(usize, Vec<f64>, Vec<i64>, i64)>,
-        stream_names: Vec<Vec<u8>>,
+        stream_width: usize,
     ) -> PyResult<Self> {
         let mut built: Vec<Feature> = Vec::with_capacity(features.len());
         for spec in &features {
@@ -271,7 +271,7 @@ impl Model {
         }
         let mut bins = Vec::with_capacity(stream.len());
         for (position, edges, by_bin, missing) in stream {
-            if position >= stream_names.len()
+            if position >= stream_width
                 || by_bin.len() != edges.len() + 1
                 || edges
                     .windows(2)
@@ -280,7 +280,7 @@ impl Model {
                 || by_bin.iter().chain([&missing]).any(|&c| outside(c))
             {
                 return Err(PyValueError::new_err(format!(
-                    "stream feature {position}: its bins do not fit (a name, increasing edges, a column per bin)"
+                    "stream feature {position}: its bins do not fit (within the width, increasing edges, a column per bin)"
                 )));
             }
             bins.push(StreamBins {
@@ -318,7 +318,7 @@ impl Model {
             flagged: names,
             threshold: threshold_json,
             version: version_json,
-            stream_names,
+            stream_width,
         })
     }
 
@@ -345,9 +345,9 @@ impl Model {
                 if known.len() != batch.events.len() {
                     return Err(PyValueError::new_err("one moment per kept event is needed"));
                 }
-                if state.held.definition.width() != self.stream_names.len() {
+                if state.held.definition.width() != self.stream_width {
                     return Err(PyValueError::new_err(
-                        "the stream state's features differ from the model's names",
+                        "the stream state's features differ in number from the model's",
                     ));
                 }
                 Some((state, known, current))
@@ -376,9 +376,8 @@ impl Model {
             scored_at: &scored_at,
             terms: &self.terms,
             flagged: &self.flagged,
-            stream_names: &self.stream_names,
         };
-        let mut values: Vec<f64> = Vec::with_capacity(self.stream_names.len());
+        let mut values: Vec<f64> = Vec::with_capacity(self.stream_width);
         let mut flight = CompactString::default();
         let mut pairs = Vec::with_capacity(batch.events.len());
         let mut probabilities = Vec::with_capacity(batch.events.len());

@@ -34,10 +34,27 @@ impl Definition {
     }
 }
 
-/// Outcomes as (known at, delay seconds), each list sorted, by scope, then key.
+/// One held outcome, with the sums of the outcomes before it in its list (since the list began: forgetting the
+/// oldest leaves the differences between two entries right), so a window's figures cost two searches and a
+/// subtraction, not a pass over the window.
+#[derive(Clone, Copy)]
+struct Entry {
+    known_at: i64,
+    delay: i64,
+    delayed_before: i64,
+    total_before: i64,
+}
+
+impl Entry {
+    fn key(&self) -> (i64, i64) {
+        (self.known_at, self.delay)
+    }
+}
+
+/// Outcomes by scope, then key; each list sorted by (known at, delay seconds).
 pub struct Held {
     pub definition: Definition,
-    lists: [FxHashMap<CompactString, Vec<(i64, i64)>>; 4],
+    lists: [FxHashMap<CompactString, Vec<Entry>>; 4],
 }
 
 impl Held {
@@ -54,13 +71,35 @@ impl Held {
     }
 
     pub fn add(&mut self, known_at: i64, keys: [&str; 4], delay_seconds: i64) {
-        let entry = (known_at, delay_seconds);
+        let delayed = i64::from(delay_seconds > self.definition.delayed_after);
         for (scope, key) in keys.iter().enumerate() {
             let held = self.lists[scope]
                 .entry(CompactString::from(*key))
                 .or_default();
-            let at = held.partition_point(|e| *e <= entry);
-            held.insert(at, entry);
+            let at = held.partition_point(|e| e.key() <= (known_at, delay_seconds));
+            let (delayed_before, total_before) =
+                match (at.checked_sub(1).map(|i| held[i]), held.first()) {
+                    (Some(previous), _) => (
+                        previous.delayed_before
+                            + i64::from(previous.delay > self.definition.delayed_after),
+                        previous.total_before + previous.delay,
+                    ),
+                    (None, Some(first)) => (first.delayed_before, first.total_before),
+                    (None, None) => (0, 0),
+                };
+            held.insert(
+                at,
+                Entry {
+                    known_at,
+                    delay: delay_seconds,
+                    delayed_before,
+                    total_before,
+                },
+            );
+            for later in &mut held[at + 1..] {
+                later.delayed_before += delayed;
+                later.total_before += delay_seconds;
+            }
         }
     }
 
@@ -69,7 +108,7 @@ impl Held {
         let oldest = t - self.definition.longest();
         for lists in &mut self.lists {
             lists.retain(|_, held| {
-                let gone = held.partition_point(|e| e.0 < oldest);
+                let gone = held.partition_point(|e| e.known_at < oldest);
                 held.drain(..gone);
                 !held.is_empty()
             });
@@ -93,46 +132,91 @@ impl Held {
 
     /// The features of an event known at `t` into `out` (`Definition::width` values; NaN where undefined).
     pub fn features_at(&self, t: i64, keys: [&str; 4], out: &mut Vec<f64>) {
-        let held = |scope: usize| -> &[(i64, i64)] {
+        let lists: [&[Entry]; 4] = std::array::from_fn(|scope| {
             self.lists[scope]
                 .get(keys[scope])
-                .map_or(&[], |v| v.as_slice())
-        };
+                .map_or(&[][..], Vec::as_slice)
+        });
         let delayed_after = self.definition.delayed_after;
-        let window = |list: &[(i64, i64)], seconds: i64| -> (usize, usize) {
-            let end = list.partition_point(|e| e.0 < t);
-            let first = list.partition_point(|e| e.0 < t - seconds);
-            (first, end.max(first))
-        };
-        let figures = |list: &[(i64, i64)], (first, end): (usize, usize), out: &mut Vec<f64>| {
+        // Where each list's known-before-`t` part ends, found once per scope (three windows share it).
+        let ends: [usize; 4] =
+            std::array::from_fn(|scope| first_from(lists[scope], lists[scope].len(), t));
+        let figures = |list: &[Entry], first: usize, end: usize, out: &mut Vec<f64>| {
             let count = end - first;
-            let inside = &list[first..end];
-            let delayed = inside.iter().filter(|e| e.1 > delayed_after).count();
-            let total: i64 = inside.iter().map(|e| e.1).sum();
             out.push(count as f64);
             if count == 0 {
                 out.push(f64::NAN);
                 out.push(f64::NAN);
-            } else {
-                out.push(delayed as f64 / count as f64);
-                out.push(total as f64 / count as f64 / 60.0);
+                return;
             }
+            let (start, last) = (list[first], list[end - 1]);
+            let delayed =
+                last.delayed_before + i64::from(last.delay > delayed_after) - start.delayed_before;
+            let total = last.total_before + last.delay - start.total_before;
+            out.push(delayed as f64 / count as f64);
+            out.push(total as f64 / count as f64 / 60.0);
         };
         for &(scope, seconds) in &self.definition.aggregates {
-            let list = held(scope);
-            figures(list, window(list, seconds), out);
+            let (list, end) = (lists[scope], ends[scope]);
+            figures(list, first_from(list, end, t - seconds), end, out);
         }
-        let list = held(FLIGHT);
-        let (first, end) = window(list, self.definition.flight_seconds);
-        figures(list, (first, end), out);
+        let (list, end) = (lists[FLIGHT], ends[FLIGHT]);
+        let first = first_from(list, end, t - self.definition.flight_seconds);
+        figures(list, first, end, out);
         out.pop(); // the flight window reports the last delay and its age, not the mean delay
         if end > first {
-            let (known, delay) = list[end - 1];
-            out.push(delay as f64 / 60.0);
-            out.push((t - known) as f64 / 60.0);
+            let last = list[end - 1];
+            out.push(last.delay as f64 / 60.0);
+            out.push((t - last.known_at) as f64 / 60.0);
         } else {
             out.push(f64::NAN);
             out.push(f64::NAN);
+        }
+    }
+}
+
+/// The first index of `list[..end]` whose outcome is known at or after `from` (`end` when none is), searched
+/// backwards from `end` in doubling steps: a window of the present sits at the end of its list, so this reads
+/// a few neighbouring entries where a binary search of a long list would jump across memory.
+fn first_from(list: &[Entry], end: usize, from: i64) -> usize {
+    let (mut low, mut high, mut step) = (0, end, 1);
+    while step <= high {
+        let probe = high - step;
+        if list[probe].known_at < from {
+            low = probe + 1;
+            break;
+        }
+        high = probe;
+        step *= 2;
+    }
+    low + list[low..high].partition_point(|e| e.known_at < from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{first_from, Entry};
+
+    #[test]
+    fn the_search_from_the_end_finds_what_a_binary_search_finds() {
+        for length in 0..40usize {
+            let list: Vec<Entry> = (0..length)
+                .map(|i| Entry {
+                    known_at: (i / 3) as i64 * 10,
+                    delay: 0,
+                    delayed_before: 0,
+                    total_before: 0,
+                })
+                .collect();
+            for end in 0..=length {
+                for from in -5..(length as i64 / 3 * 10 + 15) {
+                    let expected = list[..end].partition_point(|e| e.known_at < from);
+                    assert_eq!(
+                        first_from(&list, end, from),
+                        expected,
+                        "{length} {end} {from}"
+                    );
+                }
+            }
         }
     }
 }

@@ -10,9 +10,8 @@ pub struct Constants<'a> {
     pub threshold: &'a [u8],
     pub model_version: &'a [u8],
     pub scored_at: &'a [u8],
-    pub terms: &'a [Vec<u8>],        // each encoder column's contribution
-    pub flagged: &'a [Vec<u8>],      // each flagged feature's name
-    pub stream_names: &'a [Vec<u8>], // each stream feature's name as a JSON key, `"name":`
+    pub terms: &'a [Vec<u8>],   // each encoder column's contribution
+    pub flagged: &'a [Vec<u8>], // each flagged feature's name
 }
 
 /// The stream features a prediction carries, and whether the departures were read to their end before it.
@@ -78,19 +77,18 @@ pub fn prediction(
     optional_int(out, source.offset);
     out.push(b'}');
     if let Some(carried) = carried {
-        out.extend_from_slice(b",\"stream_features\":{");
-        for (i, (name, &value)) in c.stream_names.iter().zip(carried.values).enumerate() {
+        out.extend_from_slice(b",\"stream_features\":[");
+        for (i, &value) in carried.values.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(name);
             if value.is_finite() {
                 float(out, value);
             } else {
                 out.extend_from_slice(b"null");
             }
         }
-        out.extend_from_slice(b"},\"stream_features_current\":");
+        out.extend_from_slice(b"],\"stream_features_current\":");
         out.extend_from_slice(if carried.current { b"true" } else { b"false" });
     }
     out.push(b'}');
@@ -110,9 +108,22 @@ pub fn string(out: &mut Vec<u8>, text: &str) {
 }
 
 /// The shortest text that reads back as the same float, as orjson writes a finite float.
-fn float(out: &mut Vec<u8>, value: f64) {
+pub fn float(out: &mut Vec<u8>, value: f64) {
+    if let Some(whole) = small_whole(value) {
+        // What ryu writes for a whole number below 1e16 (a count, most often), without its digit search.
+        out.extend_from_slice(itoa::Buffer::new().format(whole).as_bytes());
+        out.extend_from_slice(b".0");
+        return;
+    }
     let mut buffer = ryu::Buffer::new();
     out.extend_from_slice(buffer.format(value).as_bytes());
+}
+
+/// `value` as an integer when it is a whole number ryu writes as `<digits>.0`: below 1e15 in size, and not -0.0.
+fn small_whole(value: f64) -> Option<i64> {
+    let whole =
+        value.abs() < 1e15 && value.fract() == 0.0 && !(value == 0.0 && value.is_sign_negative());
+    whole.then_some(value as i64)
 }
 
 fn optional_int(out: &mut Vec<u8>, value: Option<i64>) {
@@ -157,4 +168,50 @@ pub fn utc_millis(out: &mut Vec<u8>, millis: i64) {
         out.extend_from_slice(b"000");
     }
     out.push(b'Z');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::float;
+
+    fn ryu(value: f64) -> String {
+        ryu::Buffer::new().format(value).to_string()
+    }
+
+    fn written(value: f64) -> String {
+        let mut out = Vec::new();
+        float(&mut out, value);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn whole_numbers_are_written_as_ryu_writes_them() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            12.0,
+            1e14,
+            1e15 - 1.0,
+            1e15,
+            1e16,
+            -1e15,
+            2f64.powi(53),
+        ];
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..100_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let scale = 10f64.powi((state % 18) as i32);
+            let value = ((state >> 11) as f64 / (1u64 << 53) as f64 * scale).trunc();
+            values.push(if state & 1 == 0 { value } else { -value });
+            values.push(value + 0.5);
+            values.push(f64::from_bits(state) % 1e17);
+        }
+        for value in values.into_iter().filter(|v| v.is_finite()) {
+            assert_eq!(written(value), ryu(value), "{value:e}");
+        }
+    }
 }

@@ -99,8 +99,8 @@ def test_online_stream_features_equal_offline_through_a_sigkill(
     by_feature = {name: 0 for name in STREAM_FEATURE_NAMES}
     for prediction in predictions:
         assert prediction.stream_features is not None and prediction.stream_features_current is True
-        for name, value in zip(STREAM_FEATURE_NAMES, offline_values[prediction.flight_id], strict=True):
-            carried = prediction.stream_features[name]
+        offline_row = offline_values[prediction.flight_id]
+        for name, value, carried in zip(STREAM_FEATURE_NAMES, offline_row, prediction.stream_features, strict=True):
             by_feature[name] += not (carried == value or (carried is None and np.isnan(value)))
     print(
         f"\n{len(expected):,} flights, {len(mismatched)} probabilities and {sum(by_feature.values())} of "
@@ -113,7 +113,7 @@ def test_online_stream_features_equal_offline_through_a_sigkill(
     assert status == 200, answer
     [asked] = orjson.loads(answer)["predictions"]
     assert asked["stream_features_current"] is True
-    assert asked["stream_features"] == dict(zip(STREAM_FEATURE_NAMES, NOTHING_KNOWN, strict=True))
+    assert asked["stream_features"] == list(NOTHING_KNOWN)
     assert not mismatched, mismatched[:5]
     assert not any(by_feature.values()), {name: n for name, n in by_feature.items() if n}
     assert np.isfinite(offline).all()

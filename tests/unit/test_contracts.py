@@ -12,8 +12,10 @@ from pydantic import ValidationError
 from kafka_common import asyncapi
 from schemas import FlightEvent
 from schemas.generate import SCHEMA_DIR, rendered
+from schemas.outputs import STREAM_FEATURE_NAMES, DelayPrediction
 from tests.support.dataset import DATASET
 from tests.support.packages import ROOT, imported_project_packages
+from training import stream_features
 
 CANONICAL = {
     "scheduled_departure": "2017-03-10T20:15:00",
@@ -44,6 +46,24 @@ def test_the_committed_asyncapi_document_is_current_whatever_the_environment_say
 def test_the_contracts_import_nothing_of_the_project() -> None:
     """`schemas` is the bottom of the package graph: every other package may use it, it uses none of them."""
     assert imported_project_packages(ROOT / "schemas") <= {"schemas"}
+
+
+def test_a_prediction_names_its_stream_features_as_the_definition_does() -> None:
+    assert STREAM_FEATURE_NAMES == stream_features.STREAM_FEATURE_NAMES
+    schema = DelayPrediction.model_json_schema()["properties"]["stream_features"]
+    assert [item["title"] for item in schema["prefixItems"]] == list(STREAM_FEATURE_NAMES)
+
+
+def test_a_prediction_carries_every_stream_feature_or_none() -> None:
+    base = {"flight_id": "X", "delay_probability": 0.5, "delayed": True, "threshold": 0.5, "model_version": "v",
+            "top_contributions": [], "unseen_categories": [], "scheduled_departure": "2017-01-01T10:00:00-03:00",
+            "event_time": "2017-01-01T09:00:00Z", "scored_at": "2017-01-01T09:00:01Z",
+            "source": {"topic": "t", "partition": 0, "offset": 0}}  # fmt: skip
+    width = len(STREAM_FEATURE_NAMES)
+    assert DelayPrediction.model_validate({**base, "stream_features": [None] * width}).stream_features == [None] * width
+    for wrong in ([0.0] * (width - 1), [0.0] * (width + 1)):
+        with pytest.raises(ValidationError, match="stream_features"):
+            DelayPrediction.model_validate({**base, "stream_features": wrong})
 
 
 def test_dataset_rows_are_valid_events() -> None:

@@ -10,7 +10,7 @@ import pytest
 from consumer.encoding import encode_predictions
 from consumer.scoring import Term
 from schemas import FlightEvent
-from schemas.outputs import DelayPrediction, FeatureContribution, SourcePosition
+from schemas.outputs import STREAM_FEATURE_NAMES, DelayPrediction, FeatureContribution, SourcePosition
 
 STREAM_FIELDS = {"stream_features", "stream_features_current"}  # written only by a stream-feature version
 
@@ -75,7 +75,7 @@ def test_bytes_equal_the_pydantic_prediction(
 
 
 def test_a_stream_feature_version_writes_its_values_and_whether_they_were_current() -> None:
-    values: dict[str, float | None] = {"airline_1h_count": 3.0, "airline_1h_delayed_share": None}
+    values: list[float | None] = [float(i) if i % 3 else None for i in range(len(STREAM_FEATURE_NAMES))]
     common = {
         "flight_ids": ["X"],
         "probabilities": [0.25],
@@ -91,6 +91,7 @@ def test_a_stream_feature_version_writes_its_values_and_whether_they_were_curren
         "offsets": [1],
     }
     [encoded] = encode_predictions(**common, stream_features=[values], stream_current=False)  # type: ignore[arg-type]
+    assert orjson.loads(encoded)["stream_features"] == values, "in the contract's order"
     parsed = DelayPrediction.model_validate_json(encoded)
     assert parsed.stream_features == values and parsed.stream_features_current is False
     assert set(orjson.loads(encoded)) == set(DelayPrediction.model_fields)

@@ -211,9 +211,9 @@ def test_a_stream_version_reads_the_departures_as_of_the_request(
     for event, prediction in zip(NOW_EVENTS, predictions, strict=True):
         keys = _keys(event)
         assert prediction.stream_features is not None and prediction.stream_features_current is current
-        values = [prediction.stream_features[name] for name in STREAM_FEATURE_NAMES]
+        values = prediction.stream_features
         assert same_values([np.nan if v is None else v for v in values], table.state.features_at(known, *keys))
-    assert predictions[0].stream_features["airline_1h_count"] == 3  # type: ignore[index]
+    assert predictions[0].stream_features[STREAM_FEATURE_NAMES.index("airline_1h_count")] == 3  # type: ignore[index]
     stamp = int(asked.timestamp() * 1000)
     records = [PlainRecord(orjson.dumps(e), raw_timestamp_ms=stamp) for e in NOW_EVENTS]
     stream = transform(table)(records, asked, current)
