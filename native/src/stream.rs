@@ -49,6 +49,14 @@ impl Entry {
     fn key(&self) -> (i64, i64) {
         (self.known_at, self.delay)
     }
+
+    /// The delayed count and delay total of its list up to and including it.
+    fn sums_through(&self, delayed_after: i64) -> (i64, i64) {
+        (
+            self.delayed_before + i64::from(self.delay > delayed_after),
+            self.total_before + self.delay,
+        )
+    }
 }
 
 /// Outcomes by scope, then key; each list sorted by (known at, delay seconds).
@@ -77,16 +85,11 @@ impl Held {
                 .entry(CompactString::from(*key))
                 .or_default();
             let at = held.partition_point(|e| e.key() <= (known_at, delay_seconds));
-            let (delayed_before, total_before) =
-                match (at.checked_sub(1).map(|i| held[i]), held.first()) {
-                    (Some(previous), _) => (
-                        previous.delayed_before
-                            + i64::from(previous.delay > self.definition.delayed_after),
-                        previous.total_before + previous.delay,
-                    ),
-                    (None, Some(first)) => (first.delayed_before, first.total_before),
-                    (None, None) => (0, 0),
-                };
+            let (delayed_before, total_before) = match (at.checked_sub(1), held.first()) {
+                (Some(previous), _) => held[previous].sums_through(self.definition.delayed_after),
+                (None, Some(first)) => (first.delayed_before, first.total_before),
+                (None, None) => (0, 0),
+            };
             held.insert(
                 at,
                 Entry {
@@ -149,10 +152,10 @@ impl Held {
                 out.push(f64::NAN);
                 return;
             }
-            let (start, last) = (list[first], list[end - 1]);
-            let delayed =
-                last.delayed_before + i64::from(last.delay > delayed_after) - start.delayed_before;
-            let total = last.total_before + last.delay - start.total_before;
+            let (start, (delayed_through, total_through)) =
+                (list[first], list[end - 1].sums_through(delayed_after));
+            let delayed = delayed_through - start.delayed_before;
+            let total = total_through - start.total_before;
             out.push(delayed as f64 / count as f64);
             out.push(total as f64 / count as f64 / 60.0);
         };

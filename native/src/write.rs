@@ -110,7 +110,7 @@ pub fn string(out: &mut Vec<u8>, text: &str) {
 /// The shortest text that reads back as the same float, as orjson writes a finite float.
 pub fn float(out: &mut Vec<u8>, value: f64) {
     if let Some(whole) = small_whole(value) {
-        // What ryu writes for a whole number below 1e16 (a count, most often), without its digit search.
+        // What ryu writes for a whole number below 1e15 (a count, most often), without its digit search.
         out.extend_from_slice(itoa::Buffer::new().format(whole).as_bytes());
         out.extend_from_slice(b".0");
         return;
