@@ -145,8 +145,11 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# Two workers (pytest-xdist), each with its own broker and training runs: most tests wait on brokers, rebalances
+# and alert rules' `for:` rather than compute, so two cut the wall time by about a third on 2 cores. A file's tests
+# stay on one worker, in order (--dist loadfile).
 pytest: setup data tools
-	$(BIN)/pytest --durations=30
+	$(BIN)/pytest -n 2 --dist loadfile --durations=30
 
 broker: setup  ## a local Kafka broker in the foreground, for working by hand
 	$(BIN)/flightdelay-kafka broker

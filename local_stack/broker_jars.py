@@ -9,11 +9,14 @@ broker on exactly the bytes Maven chose. A test resolves the POM with Maven and 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -106,16 +109,32 @@ def locked_jars() -> list[LockedJar]:
 def classpath(repository: Path) -> list[str]:
     """The locked jars in `repository` (Maven's layout), fetching the missing ones; each checked by sha256."""
     jars = locked_jars()
-    missing = [jar for jar in jars if not _matches(jar, jar.path_in(repository))]
-    if missing:
-        log.warning(
-            "Fetching %d of the local broker's %d jars from Maven Central into %s (once)",
-            len(missing),
-            len(jars),
-            repository,
-        )
-        _fetch(missing, repository)
+    if any(not _matches(jar, jar.path_in(repository)) for jar in jars):
+        with fetching(repository):
+            # Asked again under the lock: a broker started beside this one may have fetched them meanwhile.
+            missing = [jar for jar in jars if not _matches(jar, jar.path_in(repository))]
+            if missing:
+                log.warning(
+                    "Fetching %d of the local broker's %d jars from Maven Central into %s (once)",
+                    len(missing),
+                    len(jars),
+                    repository,
+                )
+                _fetch(missing, repository)
     return [str(jar.path_in(repository)) for jar in jars]
+
+
+@contextmanager
+def fetching(repository: Path) -> Iterator[None]:
+    """One fetch into `repository` at a time, across processes (brokers started side by side, as the test
+    suite's workers do on a cold cache): another's half-written jar would fail its sha256 and be removed."""
+    repository.mkdir(parents=True, exist_ok=True)
+    with (repository / ".fetch.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _matches(jar: LockedJar, path: Path) -> bool:

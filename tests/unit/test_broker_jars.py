@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import time
 from pathlib import Path
 
 import pytest
@@ -64,3 +66,39 @@ def test_jars_already_in_the_cache_are_used_without_fetching(monkeypatch: pytest
     jars[1].path_in(tmp_path).write_bytes(b"tampered")
     broker_jars.classpath(tmp_path)
     assert fetched == [[jars[1]]]
+
+
+SLOW_JAR = b"a jar written in two halves"
+
+
+def _start_beside_another(repository: Path, log: Path) -> None:
+    """A broker's start on `repository` whose fetch writes its jar slowly and notes that it ran."""
+    jar = LockedJar("org.example", "slow", "1.0", hashlib.sha256(SLOW_JAR).hexdigest())
+
+    def fetch(missing: list[LockedJar], into: Path) -> None:
+        with log.open("a") as notes:
+            notes.write("fetched\n")
+        target = jar.path_in(into)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("wb") as handle:
+            handle.write(SLOW_JAR[:10])
+            handle.flush()
+            time.sleep(0.5)  # the other start looks now, and must not take these bytes for the jar
+            handle.write(SLOW_JAR[10:])
+
+    broker_jars.locked_jars = lambda: [jar]  # in this child process only
+    broker_jars._fetch = fetch  # type: ignore[assignment]
+    assert broker_jars.classpath(repository) == [str(jar.path_in(repository))]
+
+
+def test_brokers_started_side_by_side_on_a_cold_cache_fetch_once(tmp_path: Path) -> None:
+    """Two starts at once (the test suite's workers, two commands): one fetches, the other waits and uses it."""
+    repository, log = tmp_path / "m2", tmp_path / "fetches"
+    context = multiprocessing.get_context("fork")
+    starts = [context.Process(target=_start_beside_another, args=(repository, log)) for _ in range(2)]
+    for start in starts:
+        start.start()
+    for start in starts:
+        start.join(30)
+    assert [start.exitcode for start in starts] == [0, 0]
+    assert log.read_text().splitlines() == ["fetched"]
