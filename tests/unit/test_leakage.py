@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import training.train
 from tests.support.leakage import (
     assert_dropping_changes_nothing,
     assert_operated_columns_do_not_matter,
@@ -14,8 +15,10 @@ from tests.support.leakage import (
 )
 from tests.support.synthetic import make_flights
 from training.dataset import LABEL, load_flights
-from training.features import INPUT_COLUMNS, OPERATED_COLUMNS, build_features
+from training.evaluate import Split
+from training.features import INPUT_COLUMNS, OPERATED_COLUMNS, SCHEDULED_DEPARTURE, build_features
 from training.models import production_model
+from training.train import Progress, choose_c, train
 
 
 def test_inputs_and_operated_columns_are_disjoint() -> None:
@@ -57,3 +60,26 @@ def test_the_guard_catches_a_leaky_model(tmp_path: Path) -> None:
         assert_scrambling_changes_nothing(leaky, flights)
     with pytest.raises(KeyError):  # and it cannot even run without the column
         assert_dropping_changes_nothing(leaky, flights)
+
+
+def test_the_temporal_comparison_chooses_its_regularisation_before_november(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The temporal split tests November-December, so nothing about them may choose its model: the 33 % split's
+    validation holds such flights, the temporal split's own validation does not."""
+    path = tmp_path / "flights.csv"
+    make_flights(3000).to_csv(path, index=False)
+    choices: list[tuple[set[int], float]] = []
+
+    def recorded(split: Split, progress: Progress, stream_features: tuple[str, ...] = ()) -> float:
+        c = choose_c(split, progress, stream_features)
+        seen = pd.concat([split.train, split.validation])[SCHEDULED_DEPARTURE].dt.month
+        choices.append((set(seen), c))
+        return c
+
+    monkeypatch.setattr(training.train, "choose_c", recorded)
+    monkeypatch.setattr(training.train, "CANDIDATES", ())  # only the production model is chosen
+    run = train(path, tmp_path / "models", version="v")
+    assert [months for months, _ in choices] == [set(range(1, 13)), set(range(1, 11))]
+    assert run.manifest["model"]["C"] == choices[0][1]
+    assert run.manifest["model"]["temporal_C"] == choices[1][1]
