@@ -41,7 +41,7 @@ from bench.measure import (
     spawn,
     stop,
 )
-from bench.report import _ratio, render, targets
+from bench.report import render, shown_ratio, targets
 from bench.stream_part import as_json, interleaved, round_ratios, stream_topics, train_stream
 from consumer.settings import ScorerSettings
 from kafka_common.console import command_app, output_console
@@ -384,9 +384,11 @@ def throughput_part(session: Session, cap_s: float, naive_cap_s: float, results:
     results["cpu_s_per_million"] = {m: throughput["scorer"][m].get("cpu_s_per_million") for m in MODES}
     results["cpu_s_per_million_passthrough"] = {m: throughput["passthrough"][m].get("cpu_s_per_million") for m in MODES}
     eps = results["throughput_eps"]
-    results["challenger_throughput_ratio"] = {m: _ratio(eps["scorer+challenger"][m], eps["scorer"][m]) for m in MODES}
+    results["challenger_throughput_ratio"] = {
+        m: shown_ratio(eps["scorer+challenger"][m], eps["scorer"][m]) for m in MODES
+    }
     results["cpu_ratio"] = {
-        m: _ratio(results["cpu_s_per_million"][m], results["cpu_s_per_million_passthrough"][m]) for m in MODES
+        m: shown_ratio(results["cpu_s_per_million"][m], results["cpu_s_per_million_passthrough"][m]) for m in MODES
     }
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from confluent_kafka import Producer
 
 from bench.measure import create_topics, fresh
+from bench.report import ratio
 from producer.replay import Scheduled, dataset_flights, publish_schedule, with_outcomes
 from training.stream_backfill import DEFAULT_LEAD_MINUTES
 
@@ -66,7 +67,7 @@ def round_ratios(rounds: list[dict[str, dict[str, dict[str, Any]]]]) -> dict[str
     for contender in CONTENDERS[1:]:
         for mode in MODES:
             for name, key in figures.items():
-                ratios = [_ratio(r[mode][contender].get(key), r[mode][BASELINE].get(key)) for r in rounds]
+                ratios = [ratio(r[mode][contender].get(key), r[mode][BASELINE].get(key)) for r in rounds]
                 summary.setdefault(contender, {}).setdefault(mode, {})[name] = spread(ratios)
     return summary
 
@@ -80,10 +81,6 @@ def as_json(ratios: dict[str, dict[str, dict[str, Spread | None]]]) -> dict[str,
         }
         for contender, modes in ratios.items()
     }
-
-
-def _ratio(a: float | None, b: float | None) -> float | None:
-    return a / b if a and b else None
 
 
 def stream_topics(config: dict[str, Any], admin: Any, data: Path, events: int) -> tuple[str, str, float]:
