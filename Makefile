@@ -145,9 +145,10 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-# Two workers (pytest-xdist), each with its own broker and training runs: most tests wait on brokers, rebalances
-# and alert rules' `for:` rather than compute, so two cut the wall time by about a third on 2 cores. A file's tests
-# stay on one worker, in order (--dist loadfile).
+# Two workers (pytest-xdist), each with its own broker: most tests wait on brokers, rebalances and alert rules'
+# `for:` rather than compute, so two cut the wall time by about a third on 2 cores. The models trained for the
+# session are trained once and shared (tests/support/shared_session.py). A file's tests stay on one worker, in
+# order (--dist loadfile).
 pytest: setup data tools
 	$(BIN)/pytest -n 2 --dist loadfile --durations=30
 

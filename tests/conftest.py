@@ -14,6 +14,7 @@ from kafka_common.topics import ensure_topics, topic_specs, wait_for_topics
 from local_stack.provider import BrokerEndpoint, kafka_broker
 from tests.support.dataset import DATASET
 from tests.support.kafka import MakeTopic
+from tests.support.shared_session import made_once
 from training.artifact import LoadedModel, load_artifact
 from training.lookup import ServingModel, load_serving_model
 from training.train import TrainingRun, train
@@ -66,7 +67,7 @@ def training_run(tmp_path_factory: pytest.TempPathFactory) -> TrainingRun:
     """One real training run on the real dataset, shared by every test that needs a model."""
     if not DATASET.is_file():
         pytest.fail(f"{DATASET} is missing: run `python3 data/fetch_dataset.py` (make test does)")
-    return train(DATASET, tmp_path_factory.mktemp("models"), version="test-run")
+    return made_once(tmp_path_factory, "models", lambda folder: train(DATASET, folder, version="test-run"))
 
 
 @pytest.fixture(scope="session")
@@ -74,8 +75,11 @@ def stream_training_run(tmp_path_factory: pytest.TempPathFactory) -> TrainingRun
     """A real training run with the stream features, each event known `DEFAULT_LEAD_MINUTES` ahead."""
     from training.stream_backfill import DEFAULT_LEAD_MINUTES
 
-    models = tmp_path_factory.mktemp("stream-models")
-    return train(DATASET, models, version="stream-run", lead_minutes=DEFAULT_LEAD_MINUTES)
+    return made_once(
+        tmp_path_factory,
+        "stream-models",
+        lambda folder: train(DATASET, folder, version="stream-run", lead_minutes=DEFAULT_LEAD_MINUTES),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -91,9 +95,11 @@ def run_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     from producer.demo_models import demo_versions
 
-    models = tmp_path_factory.mktemp("run-models")
-    demo_versions(DATASET, models, Console(quiet=True))
-    return models
+    def make(folder: Path) -> Path:
+        demo_versions(DATASET, folder, Console(quiet=True))
+        return folder
+
+    return made_once(tmp_path_factory, "run-models", make)
 
 
 @pytest.fixture(scope="session")
