@@ -19,7 +19,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 
 from stream_runtime.bounded_call import call_within, still_blocked
 from stream_runtime.exits import ExitCode, ServiceExit
-from stream_runtime.recovery import Action, Decision, ErrorFacts, Stage, decide
+from stream_runtime.recovery import Action, Decision, ErrorFacts, Stage, Unsettled, decide
 
 log = logging.getLogger("consumer")
 
@@ -125,6 +125,7 @@ class TransactionalCommitter:
         self._stop = stop
         self._events = events
         self._background_fatal: KafkaError | None = None
+        self._unsettled = Unsettled()
         self.producer = Producer(self._config)
 
     def _on_error(self, error: KafkaError) -> None:
@@ -139,16 +140,17 @@ class TransactionalCommitter:
     def commit(self, outputs: Outputs, offsets: list[TopicPartition]) -> bool:
         if self._background_fatal is not None:  # reported between batches: nothing of this batch is written yet
             facts = ErrorFacts.of(self._background_fatal)
-            self._carry_out(self._decide(facts, Stage.BACKGROUND, None), facts, None)
-        started = time.monotonic()
+            self._carry_out(self._decide(facts, Stage.BACKGROUND), facts)
+        self._unsettled.begun(time.monotonic())
         failure = (
-            self._attempt(Stage.PRODUCE, lambda: self._begin_and_produce(outputs), started)
-            or self._attempt(Stage.SEND_OFFSETS, lambda: self._send_offsets(offsets), started)
-            or self._attempt(Stage.COMMIT, lambda: self.producer.commit_transaction(self._timeout_s), started)
+            self._attempt(Stage.PRODUCE, lambda: self._begin_and_produce(outputs))
+            or self._attempt(Stage.SEND_OFFSETS, lambda: self._send_offsets(offsets))
+            or self._attempt(Stage.COMMIT, lambda: self.producer.commit_transaction(self._timeout_s))
         )
         if failure is None:
+            self._unsettled.settled()
             return True
-        self._carry_out(*failure, started)
+        self._carry_out(*failure)
         self._events.on_abort()
         return False
 
@@ -174,13 +176,11 @@ class TransactionalCommitter:
             if exc.args[0].code() != KafkaError._STATE:  # _STATE: no transaction was open
                 raise
 
-    def _decide(self, facts: ErrorFacts, stage: Stage, started: float | None) -> Decision:
-        age = None if started is None else time.monotonic() - started
+    def _decide(self, facts: ErrorFacts, stage: Stage) -> Decision:
+        age = self._unsettled.age(time.monotonic())
         return decide(facts, stage, exactly_once=True, transaction_age_s=age, transaction_timeout_s=self._timeout_s)
 
-    def _attempt(
-        self, stage: Stage, call: Callable[[], object], started: float | None
-    ) -> tuple[Decision, ErrorFacts] | None:
+    def _attempt(self, stage: Stage, call: Callable[[], object]) -> tuple[Decision, ErrorFacts] | None:
         """Run `call`, repeating it while the decision is to resume; None once it succeeded."""
         backoff = _Backoff()
         while True:
@@ -190,7 +190,7 @@ class TransactionalCommitter:
                 return None
             except KafkaException as exc:
                 facts = ErrorFacts.of(exc.args[0])
-            decision = self._decide(facts, stage, started)
+            decision = self._decide(facts, stage)
             log.warning("%s failed (%s): %s", stage, facts.text, decision.why, extra={"action": decision.action})
             if decision.action is not Action.RESUME:
                 return decision, facts
@@ -199,12 +199,12 @@ class TransactionalCommitter:
             self._events.on_retry(str(stage))
             backoff.wait(attempt_started)
 
-    def _carry_out(self, decision: Decision, facts: ErrorFacts, started: float | None) -> None:
+    def _carry_out(self, decision: Decision, facts: ErrorFacts) -> None:
         while True:
             if decision.action is Action.EXIT:
                 raise ServiceExit(decision.exit_code or ExitCode.FATAL, f"{decision.why}: {facts.text}")
             if decision.action is Action.ABORT_AND_REWIND:
-                failure = self._attempt(Stage.ABORT, self._abort, started)
+                failure = self._attempt(Stage.ABORT, self._abort)
                 if failure is None:
                     return
                 decision, facts = failure
@@ -229,10 +229,11 @@ class TransactionalCommitter:
         self._init()
 
     def _init(self) -> None:
-        failure = self._attempt(Stage.INIT, lambda: self.producer.init_transactions(INIT_TIMEOUT_S), None)
+        failure = self._attempt(Stage.INIT, lambda: self.producer.init_transactions(INIT_TIMEOUT_S))
         if failure is not None:
             decision, facts = failure
             raise ServiceExit(decision.exit_code or ExitCode.FATAL, f"{decision.why}: {facts.text}")
+        self._unsettled.settled()  # initialising aborted whatever was open, under a new epoch
 
 
 class AtLeastOnceCommitter:

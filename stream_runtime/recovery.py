@@ -58,6 +58,28 @@ class ErrorFacts:
         return cls(error.code(), error.fatal(), error.retriable(), error.txn_requires_abort(), error.str())
 
 
+@dataclass
+class Unsettled:
+    """Since when the oldest transaction not yet settled has been open: the transaction age `decide` takes.
+
+    Only a commit, or a new producer's initialisation, settles one. An abort does not: a transaction that outlived
+    transaction.timeout.ms while the broker was away may still be aborted by the coordinator when it returns, and
+    that epoch bump fences the next transaction of the same producer, however young that one is.
+    """
+
+    since: float | None = None
+
+    def begun(self, now: float) -> None:
+        if self.since is None:
+            self.since = now
+
+    def settled(self) -> None:
+        self.since = None
+
+    def age(self, now: float) -> float | None:
+        return None if self.since is None else now - self.since
+
+
 @dataclass(frozen=True)
 class Decision:
     action: Action
@@ -73,7 +95,8 @@ def decide(
     transaction_age_s: float | None = None,
     transaction_timeout_s: float = 0.0,
 ) -> Decision:
-    """The recovery for `error` at `stage`; `transaction_age_s` is None when no transaction was open."""
+    """The recovery for `error` at `stage`; `transaction_age_s` is the oldest unsettled transaction's age
+    (`Unsettled`), None when none is."""
     if error.code in ACCESS_ERRORS:
         return Decision(Action.EXIT, "the broker refuses our credentials or TLS trust", ExitCode.CONFIG)
     if error.fatal:

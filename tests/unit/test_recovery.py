@@ -6,7 +6,7 @@ import pytest
 from confluent_kafka import KafkaError
 
 from stream_runtime.exits import ExitCode
-from stream_runtime.recovery import Action, ErrorFacts, Stage, decide
+from stream_runtime.recovery import Action, ErrorFacts, Stage, Unsettled, decide
 
 TIMEOUT_S = 5.0
 TIMED_OUT = ErrorFacts(KafkaError._TIMED_OUT, retriable=True)
@@ -100,3 +100,59 @@ def test_every_stage_and_fact_combination_has_an_answer() -> None:
                     assert (decision.action is Action.EXIT) == (decision.exit_code is not None)
                     if not exactly_once:
                         assert decision.action not in (Action.ABORT_AND_REWIND, Action.REPLACE_AND_REWIND)
+
+
+# (why, what happened: (what, when in s), when the error came, the age `decide` is given)
+UNSETTLED_CASES = [
+    ("nothing begun", [], 10.0, None),
+    ("one transaction open", [("begun", 2.0)], 10.0, 8.0),
+    ("committed: nothing open", [("begun", 2.0), ("settled", 2.5)], 10.0, None),
+    ("aborted, the batch begun again: the first still counts", [("begun", 2.0), ("begun", 9.0)], 10.0, 8.0),
+    ("committed, then the next batch", [("begun", 2.0), ("settled", 2.5), ("begun", 9.5)], 10.0, 0.5),
+    ("a new producer initialised: nothing open", [("begun", 2.0), ("begun", 9.0), ("settled", 9.5)], 10.0, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("steps", "now", "age_s"), [case[1:] for case in UNSETTLED_CASES], ids=[case[0] for case in UNSETTLED_CASES]
+)
+def test_the_transaction_age_is_the_oldest_unsettled_ones(
+    steps: list[tuple[str, float]], now: float, age_s: float | None
+) -> None:
+    unsettled = Unsettled()
+    for step, at in steps:
+        if step == "begun":
+            unsettled.begun(at)
+        else:
+            unsettled.settled()
+    assert unsettled.age(now) == age_s
+
+
+def test_fencing_after_the_broker_froze_mid_transaction_replaces_and_a_twin_still_ends_the_process() -> None:
+    """The broker froze in a transaction begun at 0 s; the client aborted it when it failed at 7 s, and re-read the
+    batch at 8 s; on the thaw the coordinator aborted the first one on its own timeout too, bumping the epoch, so
+    the young second transaction is 'fenced' at 9 s. That is no twin: replace the producer. A stream that commits
+    every batch and is fenced stops, as before."""
+    frozen = Unsettled()
+    frozen.begun(0.0)
+    frozen.begun(8.0)  # the batch again, after the abort
+    decision = decide(
+        FENCED,
+        Stage.SEND_OFFSETS,
+        exactly_once=True,
+        transaction_age_s=frozen.age(9.0),
+        transaction_timeout_s=TIMEOUT_S,
+    )
+    assert decision.action is Action.REPLACE_AND_REWIND
+    healthy = Unsettled()
+    healthy.begun(0.0)
+    healthy.settled()
+    healthy.begun(8.9)
+    decision = decide(
+        FENCED,
+        Stage.SEND_OFFSETS,
+        exactly_once=True,
+        transaction_age_s=healthy.age(9.0),
+        transaction_timeout_s=TIMEOUT_S,
+    )
+    assert (decision.action, decision.exit_code) == (Action.EXIT, ExitCode.FATAL)
