@@ -132,27 +132,18 @@ def test_fencing_after_the_broker_froze_mid_transaction_replaces_and_a_twin_stil
     """The broker froze in a transaction begun at 0 s; the client aborted it when it failed at 7 s, and re-read the
     batch at 8 s; on the thaw the coordinator aborted the first one on its own timeout too, bumping the epoch, so
     the young second transaction is 'fenced' at 9 s. That is no twin: replace the producer. A stream that commits
-    every batch and is fenced stops, as before."""
-    frozen = Unsettled()
+    every batch and is fenced has a twin: it stops."""
+    frozen, healthy = Unsettled(), Unsettled()
     frozen.begun(0.0)
     frozen.begun(8.0)  # the batch again, after the abort
-    decision = decide(
-        FENCED,
-        Stage.SEND_OFFSETS,
-        exactly_once=True,
-        transaction_age_s=frozen.age(9.0),
-        transaction_timeout_s=TIMEOUT_S,
-    )
-    assert decision.action is Action.REPLACE_AND_REWIND
-    healthy = Unsettled()
     healthy.begun(0.0)
     healthy.settled()
     healthy.begun(8.9)
-    decision = decide(
-        FENCED,
-        Stage.SEND_OFFSETS,
-        exactly_once=True,
-        transaction_age_s=healthy.age(9.0),
-        transaction_timeout_s=TIMEOUT_S,
-    )
-    assert (decision.action, decision.exit_code) == (Action.EXIT, ExitCode.FATAL)
+    decisions = [
+        decide(FENCED, Stage.SEND_OFFSETS, exactly_once=True, transaction_age_s=age, transaction_timeout_s=TIMEOUT_S)
+        for age in (frozen.age(9.0), healthy.age(9.0))
+    ]
+    assert [(d.action, d.exit_code) for d in decisions] == [
+        (Action.REPLACE_AND_REWIND, None),
+        (Action.EXIT, ExitCode.FATAL),
+    ]
