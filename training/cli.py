@@ -24,7 +24,7 @@ from training.manifest import LATEST, ModelVerificationError
 from training.model_store import publish_to_s3
 from training.promotion import clearing, local_versions, promotion, rollback, verified
 from training.stream_backfill import DEFAULT_LEAD_MINUTES
-from training.train import PRODUCTION, TOTAL_STEPS, train
+from training.train import PRODUCTION, total_steps, train
 
 app = command_app(help="Train and inspect the flight-delay model.", no_args_is_help=True)
 console = output_console()
@@ -70,7 +70,7 @@ def fit(
     )
     try:
         with Progress(*columns, console=console, transient=True) as progress:
-            task = progress.add_task("training", total=TOTAL_STEPS)
+            task = progress.add_task("training", total=total_steps(stream_features, c is not None))
 
             def step(description: str) -> None:
                 progress.update(task, description=description, advance=1)

@@ -10,25 +10,27 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from training.features import FEATURE_NAMES, build_features
-from training.stream_features import STREAM_FEATURE_NAMES, bin_edges, bin_labels
+from training.stream_features import BINS, STREAM_FEATURE_NAMES, bin_edges, bin_labels
 
 
 class FlightFeatures(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """First step of the model pipeline: raw flights in, categorical features out.
 
     `stream_features` names the stream features used (columns of the raw frame, as `training.stream_backfill`
-    adds them); `fit` learns their bin edges from the training rows. Without them the step is stateless.
+    adds them); `fit` learns their bin edges from the training rows, up to `bins` bins each (a hyper-parameter,
+    chosen on validation with the regularisation). Without them the step is stateless.
     """
 
-    def __init__(self, stream_features: tuple[str, ...] = ()) -> None:
+    def __init__(self, stream_features: tuple[str, ...] = (), bins: int = BINS) -> None:
         self.stream_features = stream_features
+        self.bins = bins
 
     def fit(self, raw: pd.DataFrame, y: object = None) -> FlightFeatures:
         unknown = [name for name in self.stream_features if name not in STREAM_FEATURE_NAMES]
         if unknown:
             raise ValueError(f"unknown stream features {unknown}; known: {list(STREAM_FEATURE_NAMES)}")
         self._require_columns(raw)
-        self.stream_edges_ = {name: bin_edges(raw[name].to_numpy()) for name in self.stream_features}
+        self.stream_edges_ = {name: bin_edges(raw[name].to_numpy(), self.bins) for name in self.stream_features}
         return self
 
     def transform(self, raw: pd.DataFrame) -> pd.DataFrame:

@@ -21,18 +21,37 @@ from training.evaluate import THRESHOLD_RULE, Split, choose_threshold, random_sp
 from training.explain import coefficients, largest
 from training.features import DESTINATION, FEATURE_NAMES, INPUT_COLUMNS, SCHEDULED_DEPARTURE
 from training.manifest import file_sha256, read_manifest
-from training.models import CANDIDATES, PRODUCTION_C_GRID, production_model
+from training.models import CANDIDATES, PRODUCTION_C_GRID, STREAM_BINS_GRID, production_model
 from training.reference import reference_profile
 from training.report import ModelResult, write_report
 from training.stream_backfill import with_stream_features
-from training.stream_features import STREAM_FEATURE_NAMES
+from training.stream_features import BINS, STREAM_FEATURE_NAMES
 
 PRODUCTION = "production logistic"
 SEED_AT_HALF = "seed baseline @ 0.5"
-# Progress steps: load, C grid x2 (one per split), production x2, candidates x2, report/artifact.
-TOTAL_STEPS = 2 + 2 * len(PRODUCTION_C_GRID) + 2 + 2 * len(CANDIDATES) + 1
-
 Progress = Callable[[str], None]
+
+
+def choice_fits(stream: bool, c_given: bool) -> int:
+    """The models `choose_hyperparameters` fits on one split (the default bins are in STREAM_BINS_GRID)."""
+    c_options = 1 if c_given else len(PRODUCTION_C_GRID)
+    if not stream:
+        return 0 if c_given else c_options
+    return c_options + len(STREAM_BINS_GRID) - 1
+
+
+def total_steps(stream: bool, c_given: bool) -> int:
+    """Progress steps of one run: load, the choices on both splits, the production model on both, the candidates
+    on both, report and artifact."""
+    return 1 + 2 * choice_fits(stream, c_given) + 2 + 2 * len(CANDIDATES) + 1
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """What validation chooses for the production model: its regularisation and its stream features' bins."""
+
+    c: float
+    bins: int = BINS
 
 
 @dataclass(frozen=True)
@@ -58,16 +77,31 @@ def _fit_and_score(name: str, pipeline: Pipeline, split: Split) -> tuple[Pipelin
     return pipeline, ModelResult(name, split.name, score(y_true, probability, threshold), seconds, y_true, probability)
 
 
-def choose_c(split: Split, progress: Progress, stream_features: tuple[str, ...] = ()) -> float:
-    """The production model's regularisation: best validation ROC-AUC over PRODUCTION_C_GRID."""
-    best_c, best_auc = PRODUCTION_C_GRID[0], -1.0
-    for c in PRODUCTION_C_GRID:
-        progress(f"choosing C on the {split.name} split's validation: C={c}")
-        model = production_model(c, stream_features).fit(split.train, _labels(split.train))
-        auc = float(roc_auc_score(_labels(split.validation), model.predict_proba(split.validation)[:, 1]))
-        if auc > best_auc:
-            best_c, best_auc = c, auc
-    return best_c
+def choose_hyperparameters(
+    split: Split, progress: Progress, stream_features: tuple[str, ...] = (), c: float | None = None
+) -> Hyperparameters:
+    """The production model's best validation ROC-AUC: C over PRODUCTION_C_GRID at the default bins (or `c` when
+    given), then, with stream features, their bins over STREAM_BINS_GRID at that C. The first of equals wins."""
+    labels = _labels(split.validation)
+    tried: dict[Hyperparameters, float] = {}
+
+    def validation_auc(candidate: Hyperparameters) -> float:
+        if candidate not in tried:
+            progress(f"choosing on the {split.name} split's validation: C={candidate.c}, bins={candidate.bins}")
+            model = production_model(candidate.c, stream_features, candidate.bins)
+            model.fit(split.train, _labels(split.train))
+            tried[candidate] = float(roc_auc_score(labels, model.predict_proba(split.validation)[:, 1]))
+        return tried[candidate]
+
+    options = [Hyperparameters(value) for value in (PRODUCTION_C_GRID if c is None else (c,))]
+    best = options[0] if len(options) == 1 and not stream_features else max(options, key=validation_auc)
+    if stream_features:
+        best = max((Hyperparameters(best.c, bins) for bins in STREAM_BINS_GRID), key=validation_auc)
+    return best
+
+
+def _described(choice: Hyperparameters, stream: tuple[str, ...]) -> str:
+    return f"C={choice.c}" + (f", {choice.bins} bins" if stream else "")
 
 
 def git_commit() -> str:
@@ -114,23 +148,21 @@ def train(
     test_split = random_split(frame)
     late_split = temporal_split(frame)
     splits = [test_split] if late_split.test.empty else [test_split, late_split]
-    c_given = c is not None
-    if c is None:
-        c = choose_c(test_split, step, stream)
-        # The temporal comparison asks how the whole procedure does on months it never saw, so it chooses its own C
-        # before November: the 33 % split's validation holds November-December flights.
-        late_c = choose_c(late_split, step, stream) if late_split in splits else c
-    else:
-        late_c = c
-        for _ in range(2 * len(PRODUCTION_C_GRID)):
-            step(f"regularisation given: C={c}")
+    own_validation = "chosen on its own validation (January-October)"
+    chosen_by = own_validation if c is None else f"C given, the bins {own_validation}" if stream else "given"
+    chosen = choose_hyperparameters(test_split, step, stream, c)
+    # The temporal comparison asks how the whole procedure does on months it never saw, so it chooses before
+    # November: the 33 % split's validation holds November-December flights.
+    late = choose_hyperparameters(late_split, step, stream, c) if late_split in splits else chosen
     results: list[ModelResult] = []
-    step(f"fitting the production logistic model (C={c}) on the 33 % split")
-    production, chosen = _fit_and_score(PRODUCTION, production_model(c, stream), test_split)
-    results.append(chosen)
+    step(f"fitting the production logistic model ({_described(chosen, stream)}) on the 33 % split")
+    production, production_result = _fit_and_score(
+        PRODUCTION, production_model(chosen.c, stream, chosen.bins), test_split
+    )
+    results.append(production_result)
     if late_split in splits:
-        step(f"fitting the production logistic model (C={late_c}) on the temporal split")
-        results.append(_fit_and_score(PRODUCTION, production_model(late_c, stream), late_split)[1])
+        step(f"fitting the production logistic model ({_described(late, stream)}) on the temporal split")
+        results.append(_fit_and_score(PRODUCTION, production_model(late.c, stream, late.bins), late_split)[1])
     for split in splits:
         for candidate in CANDIDATES:
             step(f"fitting {candidate.name} ({split.name} split)")
@@ -154,13 +186,15 @@ def train(
         "git_commit": git_commit(),
         "model": {
             "type": "LogisticRegression",
-            "C": c,
+            "C": chosen.c,
             "class_weight": None,
             "training_rows": len(test_split.train),
-            "temporal_C": late_c if late_split in splits else None,
+            "temporal_C": late.c if late_split in splits else None,
+            "stream_bins": chosen.bins if stream else None,
+            "temporal_stream_bins": late.bins if stream and late_split in splits else None,
         },
         "label": "delay_15: Fecha-O - Fecha-I > 15 minutes",
-        "threshold": chosen.metrics.threshold,
+        "threshold": production_result.metrics.threshold,
         "threshold_rule": THRESHOLD_RULE,
         "feature_schema": {
             "input_columns": list(INPUT_COLUMNS),
@@ -191,12 +225,17 @@ def train(
     facts = {
         "data": f"`{data_path.name}`, {len(frame):,} flights, sha256 `{manifest['data_sha256'][:16]}…`",
         "share delayed > 15 min": f"{frame[LABEL].mean():.2%}",
-        "production model": f"logistic regression, C={c}, no class weighting, "
+        "production model": f"logistic regression, C={chosen.c}, no class weighting, "
         f"{len(FEATURE_NAMES)} categorical features one-hot encoded"
-        + (f", {len(stream)} stream features binned (event known {lead_minutes} min ahead)" if stream else ""),
-        "C on the temporal split": "no temporal split"
+        + (
+            f", {len(stream)} stream features binned (event known {lead_minutes} min ahead), up to {chosen.bins} "
+            "quantile bins each"
+            if stream
+            else ""
+        ),
+        "choice on the temporal split": "no temporal split"
         if late_split not in splits
-        else f"{late_c}, " + ("given" if c_given else "chosen on its own validation (January-October)"),
+        else f"{_described(late, stream)}, {chosen_by}",
         "training rows / validation / test": f"{len(test_split.train):,} / {len(test_split.validation):,} / "
         f"{len(test_split.test):,}",
         "whole run (measured)": f"{seconds:.1f} s",

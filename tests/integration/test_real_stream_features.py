@@ -22,6 +22,7 @@ from training.dataset import load_flights
 from training.evaluate import random_split
 from training.lookup import ServingModel, load_serving_model
 from training.model_store import load_serving
+from training.models import STREAM_BINS_GRID
 from training.promotion import promotion, verified
 from training.stream_backfill import DEFAULT_LEAD_MINUTES, event_times, flight_keys, with_stream_features
 from training.stream_features import LONGEST_WINDOW_SECONDS, STREAM_FEATURE_NAMES, Outcome, backfill
@@ -103,6 +104,7 @@ def test_the_stream_model_meets_its_targets_and_beats_the_event_model(
     assert test["roc_auc"] >= 0.732
     assert temporal["roc_auc"] >= 0.710
     assert temporal["brier"] <= 0.160
+    assert temporal["recall_delayed"] >= 0.58
     plain = training_run.manifest["metrics"]
     assert temporal["roc_auc"] - plain["temporal"]["roc_auc"] >= 0.02
     assert test["roc_auc"] > plain["test"]["roc_auc"]
@@ -113,6 +115,9 @@ def test_the_manifest_names_the_stream_features_their_bins_and_the_lead(stream_r
     assert spec["lead_minutes"] == DEFAULT_LEAD_MINUTES
     assert [feature["name"] for feature in spec["features"]] == list(STREAM_FEATURE_NAMES)
     assert all(feature["edges"] == sorted(feature["edges"]) for feature in spec["features"])
+    bins = stream_run.manifest["model"]["stream_bins"]
+    assert bins in STREAM_BINS_GRID
+    assert all(len(feature["edges"]) <= bins - 1 for feature in spec["features"])
     names = [feature["name"] for feature in stream_run.manifest["feature_schema"]["features"]]
     assert names[-len(STREAM_FEATURE_NAMES) :] == list(STREAM_FEATURE_NAMES)
     assert "stream features binned (event known 60 min ahead)" in (stream_run.directory / "report.md").read_text()

@@ -18,7 +18,8 @@ from training.dataset import LABEL, load_flights
 from training.evaluate import Split
 from training.features import INPUT_COLUMNS, OPERATED_COLUMNS, SCHEDULED_DEPARTURE, build_features
 from training.models import production_model
-from training.train import Progress, choose_c, train
+from training.stream_features import STREAM_FEATURE_NAMES
+from training.train import Hyperparameters, Progress, choose_hyperparameters, train
 
 
 def test_inputs_and_operated_columns_are_disjoint() -> None:
@@ -62,24 +63,29 @@ def test_the_guard_catches_a_leaky_model(tmp_path: Path) -> None:
         assert_dropping_changes_nothing(leaky, flights)
 
 
-def test_the_temporal_comparison_chooses_its_regularisation_before_november(
+def test_the_temporal_comparison_chooses_its_hyperparameters_before_november(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The temporal split tests November-December, so nothing about them may choose its model: the 33 % split's
-    validation holds such flights, the temporal split's own validation does not."""
+    """The temporal split tests November-December, so nothing about them may choose its model (C, the stream
+    features' bins): the 33 % split's validation holds such flights, the temporal split's own validation does not."""
     path = tmp_path / "flights.csv"
     make_flights(3000).to_csv(path, index=False)
-    choices: list[tuple[set[int], float]] = []
+    choices: list[tuple[set[int], Hyperparameters]] = []
 
-    def recorded(split: Split, progress: Progress, stream_features: tuple[str, ...] = ()) -> float:
-        c = choose_c(split, progress, stream_features)
+    def recorded(
+        split: Split, progress: Progress, stream_features: tuple[str, ...] = (), c: float | None = None
+    ) -> Hyperparameters:
+        assert stream_features == STREAM_FEATURE_NAMES
+        chosen = choose_hyperparameters(split, progress, stream_features, c)
         seen = pd.concat([split.train, split.validation])[SCHEDULED_DEPARTURE].dt.month
-        choices.append((set(seen), c))
-        return c
+        choices.append((set(seen), chosen))
+        return chosen
 
-    monkeypatch.setattr(training.train, "choose_c", recorded)
+    monkeypatch.setattr(training.train, "choose_hyperparameters", recorded)
     monkeypatch.setattr(training.train, "CANDIDATES", ())  # only the production model is chosen
-    run = train(path, tmp_path / "models", version="v")
+    run = train(path, tmp_path / "models", version="v", lead_minutes=60)
     assert [months for months, _ in choices] == [set(range(1, 13)), set(range(1, 11))]
-    assert run.manifest["model"]["C"] == choices[0][1]
-    assert run.manifest["model"]["temporal_C"] == choices[1][1]
+    (_, whole_year), (_, before_november) = choices
+    model = run.manifest["model"]
+    assert (model["C"], model["stream_bins"]) == (whole_year.c, whole_year.bins)
+    assert (model["temporal_C"], model["temporal_stream_bins"]) == (before_november.c, before_november.bins)
