@@ -16,9 +16,9 @@ from confluent_kafka import Producer
 from kafka_common.model_control import ControlReader, latest_by_role, write_control
 from kafka_common.settings import TopicSettings
 from local_stack.processes import ScorerProcess
-from producer.reading import committed_reader, read_messages
 from schemas.model_control import ModelControl, ModelRef, ModelRole
 from schemas.monitoring import MODEL_METRICS_RECORD, ModelComparisonReport
+from stream_runtime.topic_reader import read_topic
 from tests.support.paired_stream import Record, paired_flights
 from tests.support.training_cli import training
 from training.manifest import file_sha256
@@ -62,13 +62,10 @@ def lineup(bootstrap: str, topic: str) -> dict[ModelRole, ModelControl]:
 
 
 def comparisons(bootstrap: str, topic: str) -> list[ModelComparisonReport]:
-    reader = committed_reader({"bootstrap.servers": bootstrap}, [topic])
-    try:
-        parsed = [
-            MODEL_METRICS_RECORD.validate_json(m.value() or b"") for m in read_messages(reader, lambda: False, 3, 30)
-        ]
-    finally:
-        reader.close()
+    """The comparisons on the metrics topic as of now: read to its end, since the monitor adds a report every
+    second and a read that waits for a quiet moment would wait for its bound."""
+    messages = read_topic({"bootstrap.servers": bootstrap}, topic, 30) or []
+    parsed = [MODEL_METRICS_RECORD.validate_json(m.value() or b"") for m in messages]
     return [record for record in parsed if isinstance(record, ModelComparisonReport)]
 
 
