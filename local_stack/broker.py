@@ -27,6 +27,7 @@ from importlib import resources
 from pathlib import Path
 from types import TracebackType
 
+from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
 from local_stack import broker_jars
@@ -273,11 +274,24 @@ class LocalKafkaBroker:
             if self._process is None or self._process.poll() is not None:
                 raise LocalBrokerError(f"the Kafka JVM exited during start-up:\n{self.log_tail()}")
             with contextlib.suppress(Exception):
-                if admin.list_topics(timeout=1.0).brokers:
+                if admin.list_topics(timeout=1.0).brokers and self._hands_out_producer_ids(deadline):
                     return
             time.sleep(0.2)
         self.stop()
         raise LocalBrokerError(f"no answer within {self.ready_timeout_s:.0f} s:\n{self.log_tail()}")
+
+    def _hands_out_producer_ids(self, deadline: float) -> bool:
+        """Whether the broker gives producers their ids yet. Until its first block of ids arrives from the
+        controller it answers "coordinator load in progress", which every idempotent client then retries and
+        prints as a warning: a user's first run would open with one. A transaction's start waits for an id."""
+        producer = Producer(
+            {**self.client_config(), "transactional.id": f"local-broker-ready-{uuid.uuid4().hex}", "log_level": 0}
+        )
+        try:
+            producer.init_transactions(max(deadline - time.monotonic(), 1.0))
+        except KafkaException:
+            return False
+        return True
 
     def log_tail(self, lines: int = 40) -> str:
         if not self.log_path.exists():

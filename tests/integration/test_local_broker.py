@@ -1,7 +1,9 @@
-"""The local JVM broker: restart keeps data, close leaves nothing, a dead parent takes the JVM along."""
+"""The local JVM broker: restart keeps data, close leaves nothing, a dead parent takes the JVM along, and a
+producer started the moment it is ready gets its id without a warning."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -9,6 +11,7 @@ import sys
 import time
 
 import pytest
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from local_stack import broker_jars
@@ -36,17 +39,46 @@ def _wait_gone(pid: int, timeout_s: float = 20.0) -> bool:
     return False
 
 
-def test_restart_keeps_topics_and_close_removes_everything() -> None:
+class _Kept(logging.Handler):
+    """Log records at warning level or above, as (logger's level name, message)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.levelname}: {record.getMessage()}")
+
+
+def _first_producer_warnings(broker: LocalKafkaBroker, topic: str) -> list[str]:
+    """What librdkafka says at warning level or above for an idempotent producer started the moment the broker
+    said it was ready, until its first record is delivered to `topic` (created meanwhile when missing)."""
+    logger = logging.getLogger(f"librdkafka.first-producer.{broker.port}.{time.monotonic_ns()}")
+    kept = _Kept()
+    logger.addHandler(kept)
+    logger.propagate = False
+    try:
+        producer = Producer({**broker.client_config(), "enable.idempotence": True, "logger": logger})
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap_servers})
+        if topic not in admin.list_topics(timeout=10).topics:
+            admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])[topic].result()
+        producer.produce(topic, b"first")
+        assert producer.flush(30) == 0
+        producer.poll(0.5)  # serve what it still has to say
+        return kept.lines
+    finally:
+        logger.removeHandler(kept)
+
+
+def test_restart_keeps_topics_and_close_removes_everything_and_each_start_is_ready_for_producers() -> None:
     broker = LocalKafkaBroker().start()
     try:
-        admin = AdminClient({"bootstrap.servers": broker.bootstrap_servers})
-        admin.create_topics([NewTopic("survives-restart", num_partitions=2, replication_factor=1)])[
-            "survives-restart"
-        ].result()
+        assert _first_producer_warnings(broker, "survives-restart") == []
         first_pid = broker.pid
         broker.stop()
         assert first_pid is not None and _wait_gone(first_pid)
         broker.start()
+        assert _first_producer_warnings(broker, "survives-restart") == []
         admin = AdminClient({"bootstrap.servers": broker.bootstrap_servers})
         assert "survives-restart" in admin.list_topics(timeout=10).topics
         pid = broker.pid
