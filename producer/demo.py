@@ -190,7 +190,7 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
             *comparison_lines(reports.comparisons),
         )
         console.print(
-            "estimated before the outcomes (from the probabilities, 95 % intervals) -> realized:",
+            "estimated from the probabilities (95 % intervals) -> realized by the outcomes:",
             *estimate_lines(reports),
         )
         carrying = [p for p in (*predictions, *shadow) if p.stream_features is not None]

@@ -21,6 +21,7 @@ from producer.interrupt import StopRequest
 from producer.reading import committed_reader, read_messages
 from schemas.monitoring import (
     MODEL_METRICS_RECORD,
+    EstimatedFigure,
     ModelComparisonReport,
     ModelMetricsReport,
     PerformanceEstimateReport,
@@ -129,21 +130,37 @@ def consistency_verdict(latest: LastReports, carrying: int) -> ConsistencyVerdic
     )
 
 
+# Below this many predictions waiting at once, the run says why the estimate before the outcomes covers so few.
+FEW_WAITING = 100
+
+
 def estimate_lines(latest: LastReports) -> list[str]:
-    """Each version's figures estimated from its probabilities while the outcomes were still to come, beside
-    what the outcomes then said."""
+    """Each version's figures estimated from the probabilities of its joined predictions beside what their outcomes
+    said (the same flights, so a departure beyond chance is the concept shift the monitor flags), then the estimate
+    made while outcomes were still to come, over the most predictions that waited at once."""
     lines = []
-    for key, before in sorted(latest.before_outcomes.items()):
-        realized = latest.figures.get(key)
-        cells = []
-        for figure in before.figures:
-            value = getattr(realized, figure.figure, None) if realized is not None else None
-            shown = f"{value:.3f}" if value is not None else "-"
-            cells.append(f"{figure.figure} {figure.estimate:.3f} [{figure.low:.3f}, {figure.high:.3f}] -> {shown}")
-        shifted = [f.figure for f in (realized.estimated if realized is not None else []) if f.departs]
-        verdict = f" [red]concept shift: {', '.join(shifted)}[/]" if shifted else ""
-        lines.append(f"\n  {key[0]} {key[1]} on {before.waiting:,} waiting predictions: " + "; ".join(cells) + verdict)
+    for (role, version), report in sorted(latest.figures.items()):
+        if report.estimated:
+            lines.append(f"\n  {role} {version} on {report.events:,} joined predictions: " + _estimated(report))
+    for (role, version), before in sorted(latest.before_outcomes.items()):
+        cells = "; ".join(_interval(f) for f in before.figures)
+        lines.append(f"\n  before their outcomes, {role} {version} on {before.waiting:,} waiting: {cells}")
+    if latest.before_outcomes and max(b.waiting for b in latest.before_outcomes.values()) < FEW_WAITING:
+        lines.append(
+            "\n  (few predictions wait at once here: the replay's simulated hour between a flight's event and its "
+            "outcome passes in milliseconds; in service every flight waits from its event to its departure)"
+        )
     return lines or ["\n  none: the monitor published no estimate"]
+
+
+def _interval(figure: EstimatedFigure) -> str:
+    return f"{figure.figure} {figure.estimate:.3f} [{figure.low:.3f}, {figure.high:.3f}]"
+
+
+def _estimated(report: ModelMetricsReport) -> str:
+    cells = [f"{_interval(f)} -> {_number(f.realized)}" for f in report.estimated]
+    shifted = [f.figure for f in report.estimated if f.departs]
+    return "; ".join(cells) + (f" [red]concept shift: {', '.join(shifted)}[/]" if shifted else "")
 
 
 def online_table(reports: dict[tuple[str, str], ModelMetricsReport], model_dirs: dict[str, Path]) -> Table:
