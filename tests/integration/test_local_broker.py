@@ -40,7 +40,7 @@ def _wait_gone(pid: int, timeout_s: float = 20.0) -> bool:
 
 
 class _Kept(logging.Handler):
-    """Log records at warning level or above, as (logger's level name, message)."""
+    """Log records at warning level or above, each as "LEVEL: message"."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
