@@ -35,6 +35,9 @@ from local_stack import broker_jars
 log = logging.getLogger(__name__)
 
 _BROKER_FILES = resources.files("local_stack") / "broker_files"
+# How long one ask for a producer id waits: short, so that a JVM dying meanwhile is reported at once, not when
+# the whole start-up bound has passed.
+READY_ATTEMPT_S = 2.0
 
 
 class LocalBrokerError(RuntimeError):
@@ -270,17 +273,22 @@ class LocalKafkaBroker:
     def _wait_ready(self) -> None:
         admin = AdminClient({**self.client_config(), "log_level": 0})
         deadline = time.monotonic() + self.ready_timeout_s
+        answered = False
         while time.monotonic() < deadline:
             if self._process is None or self._process.poll() is not None:
                 raise LocalBrokerError(f"the Kafka JVM exited during start-up:\n{self.log_tail()}")
             with contextlib.suppress(Exception):
-                if admin.list_topics(timeout=1.0).brokers and self._hands_out_producer_ids(deadline):
-                    return
+                if admin.list_topics(timeout=1.0).brokers:
+                    answered = True
+                    if self._hands_out_producer_ids(min(READY_ATTEMPT_S, max(deadline - time.monotonic(), 0.1))):
+                        return
             time.sleep(0.2)
         self.stop()
-        raise LocalBrokerError(f"no answer within {self.ready_timeout_s:.0f} s:\n{self.log_tail()}")
+        missing = "no producer id" if answered else "no answer"
+        though = ", though the broker answered metadata" if answered else ""
+        raise LocalBrokerError(f"{missing} within {self.ready_timeout_s:.0f} s{though}:\n{self.log_tail()}")
 
-    def _hands_out_producer_ids(self, deadline: float) -> bool:
+    def _hands_out_producer_ids(self, timeout_s: float) -> bool:
         """Whether the broker gives producers their ids yet. Until its first block of ids arrives from the
         controller it answers "coordinator load in progress", which every idempotent client then retries and
         prints as a warning: a user's first run would open with one. A transaction's start waits for an id."""
@@ -288,7 +296,7 @@ class LocalKafkaBroker:
             {**self.client_config(), "transactional.id": f"local-broker-ready-{uuid.uuid4().hex}", "log_level": 0}
         )
         try:
-            producer.init_transactions(max(deadline - time.monotonic(), 1.0))
+            producer.init_transactions(timeout_s)
         except KafkaException:
             return False
         return True

@@ -8,14 +8,15 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from local_stack import broker_jars
-from local_stack.broker import LocalKafkaBroker, default_cache_dir
+from local_stack.broker import READY_ATTEMPT_S, LocalBrokerError, LocalKafkaBroker, default_cache_dir
 
 pytestmark = pytest.mark.integration
 
@@ -86,6 +87,44 @@ def test_restart_keeps_topics_and_close_removes_everything_and_each_start_is_rea
         broker.close()
     assert pid is not None and _wait_gone(pid), "JVM still running after close()"
     assert not broker.workdir.exists()
+
+
+def test_a_jvm_dying_before_it_hands_out_producer_ids_is_reported_at_once() -> None:
+    """A broker whose transaction coordinator cannot start (its log asks for 3 replicas of 1 broker) answers
+    metadata and never gives a producer id; its JVM is killed while start-up waits for one."""
+    broker = LocalKafkaBroker(extra_properties={"transaction.state.log.replication.factor": "3"}, ready_timeout_s=90)
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap_servers})
+    killed_at: list[float] = []
+    ended = threading.Event()
+
+    def kill_once_it_answers() -> None:
+        while not ended.is_set() and (broker.pid is None or not _answers(admin)):
+            time.sleep(0.2)
+        pid = broker.pid
+        if ended.wait(2 * READY_ATTEMPT_S) or pid is None:  # well into the wait for an id, unless start-up ended
+            return
+        os.kill(pid, signal.SIGKILL)
+        killed_at.append(time.monotonic())
+
+    killer = threading.Thread(target=kill_once_it_answers, daemon=True)
+    killer.start()
+    try:
+        with pytest.raises(LocalBrokerError, match="exited during start-up"):
+            broker.start()
+        reported_at = time.monotonic()
+    finally:
+        ended.set()
+        killer.join()
+        broker.close()
+    assert killed_at, "start-up ended before the JVM was killed"
+    assert reported_at - killed_at[0] < 4 * READY_ATTEMPT_S, "the death was noticed only at the start-up bound"
+
+
+def _answers(admin: AdminClient) -> bool:
+    try:
+        return bool(admin.list_topics(timeout=1.0).brokers)
+    except KafkaException:
+        return False
 
 
 def test_jvm_dies_with_a_killed_parent(tmp_path: os.PathLike[str]) -> None:
