@@ -20,6 +20,17 @@ from confluent_kafka.admin import AdminClient, NewTopic
 PARTITIONS = 6
 ROOT = Path(__file__).resolve().parents[1]
 
+# librdkafka names its threads rdk:main, rdk:broker<id> and rdk:bg; every other thread of a contender runs the
+# application: the interpreter's loop, the compiled lane it calls, the HTTP server.
+LIBRDKAFKA_THREAD_PREFIX = "rdk:"
+THREAD_KINDS = ("application", "librdkafka")
+
+
+def thread_kind(name: str) -> str:
+    """Whose work a thread of this name does: the client library's (I/O, protocol, compression) or the
+    application's."""
+    return THREAD_KINDS[1] if name.startswith(LIBRDKAFKA_THREAD_PREFIX) else THREAD_KINDS[0]
+
 
 def create_topics(admin: AdminClient, *names: str) -> None:
     futures = admin.create_topics([NewTopic(name, PARTITIONS, 1) for name in names])
@@ -60,6 +71,19 @@ class ProcessCost:
         ticks = os.sysconf("SC_CLK_TCK")
         return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
 
+    def cpu_by_thread(self) -> dict[int, tuple[str, float]]:
+        """Per live thread id: its kind (`thread_kind`) and CPU seconds."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        threads: dict[int, tuple[str, float]] = {}
+        for task in Path(f"/proc/{self.pid}/task").iterdir():
+            try:
+                stat = (task / "stat").read_text()
+            except OSError:  # the thread ended meanwhile
+                continue
+            name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+            threads[int(task.name)] = (thread_kind(name), (int(fields[11]) + int(fields[12])) / ticks)
+        return threads
+
     def peak_rss_mb(self) -> float:
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -73,15 +97,35 @@ class Progress:
 
     samples: list[tuple[float, int]] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
+    threads: list[dict[int, tuple[str, float]]] = field(default_factory=list)  # `ProcessCost.cpu_by_thread`
+
+    def _span(self) -> tuple[int, int] | None:
+        """The samples at the first commit and at the end, when records were committed between them."""
+        moving = [i for i, (_, n) in enumerate(self.samples) if n > 0]
+        if len(moving) < 2 or self.samples[moving[-1]][1] == self.samples[moving[0]][1]:
+            return None
+        return moving[0], moving[-1]
 
     def cpu_per_event(self) -> float | None:
         """CPU seconds per committed record, between the first commit and the last sample (start-up excluded)."""
-        if len(self.cpu) != len(self.samples):
+        span = self._span()
+        if span is None or len(self.cpu) != len(self.samples):
             return None
-        moving = [(n, c) for (_, n), c in zip(self.samples, self.cpu, strict=True) if n > 0]
-        if len(moving) < 2 or moving[-1][0] == moving[0][0]:
+        first, last = span
+        return (self.cpu[last] - self.cpu[first]) / (self.samples[last][1] - self.samples[first][1])
+
+    def cpu_per_event_by_thread(self) -> dict[str, float] | None:
+        """`cpu_per_event` split by thread kind (`thread_kind`): what a thread spent between the two samples, or
+        since it started; a thread that ended before the last sample is not counted."""
+        span = self._span()
+        if span is None or len(self.threads) != len(self.samples):
             return None
-        return (moving[-1][1] - moving[0][1]) / (moving[-1][0] - moving[0][0])
+        first, last = span
+        events = self.samples[last][1] - self.samples[first][1]
+        spent: dict[str, float] = dict.fromkeys(THREAD_KINDS, 0.0)
+        for tid, (kind, seconds) in self.threads[last].items():
+            spent[kind] += seconds - self.threads[first].get(tid, (kind, 0.0))[1]
+        return {kind: seconds / events for kind, seconds in spent.items()}
 
     def rate(self, total: int) -> tuple[float, int, float]:
         """(events/s between the first commit and the last sample, events counted, seconds)."""
@@ -111,9 +155,11 @@ def follow(
         if on_sample is not None:
             try:
                 progress.cpu.append(on_sample.cpu_seconds())
+                progress.threads.append(on_sample.cpu_by_thread())
             except OSError:  # the process is gone
                 on_sample = None
                 progress.cpu.clear()
+                progress.threads.clear()
         if done >= total:
             break
         time.sleep(poll_s)

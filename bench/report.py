@@ -168,6 +168,32 @@ def _stream_section(results: dict[str, Any]) -> list[str]:
                 f"| {contender} | {MODE_NAMES[mode]} | {shown(modes[mode]['cpu'])} | "
                 f"{shown(modes[mode]['throughput'])} |"
             )
+    return lines + _thread_lines(stream.get("cpu_by_thread"))
+
+
+def _thread_lines(by_thread: dict[str, dict[str, dict[str, float]]] | None) -> list[str]:
+    """Where each contender's CPU goes: its application threads (the interpreter's loop and the compiled lane
+    it calls) and librdkafka's (I/O, protocol, compression), CPU seconds per million events."""
+    if not by_thread:
+        return []
+    lines = [
+        "",
+        "CPU seconds per million events by thread, median over the rounds: the application's threads (the "
+        "interpreter's loop and the compiled lane it calls, the HTTP server) and librdkafka's (network, protocol, "
+        "compression).",
+        "",
+        "| contender | mode | application | librdkafka | sum |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for contender, modes in by_thread.items():
+        for mode in MODES:
+            spent = modes.get(mode)
+            if spent:
+                application, library = spent.get("application", 0.0), spent.get("librdkafka", 0.0)
+                lines.append(
+                    f"| {contender} | {MODE_NAMES[mode]} | {application:.2f} | {library:.2f} | "
+                    f"{application + library:.2f} |"
+                )
     return lines
 
 

@@ -31,6 +31,7 @@ from rich.table import Table
 
 from bench.measure import (
     ROOT,
+    THREAD_KINDS,
     LatencyReader,
     ProcessCost,
     Progress,
@@ -42,7 +43,7 @@ from bench.measure import (
     stop,
 )
 from bench.report import render, shown_ratio, targets
-from bench.stream_part import as_json, interleaved, round_ratios, stream_topics, train_stream
+from bench.stream_part import as_json, interleaved, round_ratios, stream_topics, thread_medians, train_stream
 from consumer.settings import ScorerSettings
 from kafka_common.console import command_app, output_console
 from kafka_common.model_control import write_control
@@ -177,6 +178,9 @@ def summarize(progress: Progress, total: int, wall_s: float, cost: ProcessCost |
     cpu = progress.cpu_per_event()
     if cost is not None and cpu is not None:
         result["cpu_s_per_million"] = round(cpu * 1e6, 1)
+        by_thread = progress.cpu_per_event_by_thread()
+        if by_thread is not None:
+            result["cpu_s_per_million_by_thread"] = {kind: round(value * 1e6, 2) for kind, value in by_thread.items()}
         result["peak_rss_mb"] = round(cost.peak_rss_mb(), 1)
     return result
 
@@ -189,7 +193,10 @@ def preload(session: Session, data: Path) -> float:
          "compression.type": "lz4", "queue.buffering.max.messages": 500_000}
     )  # fmt: skip
     started = time.monotonic()
-    report = publish(producer, session.input, islice(cycle(source), session.events))
+    try:
+        report = publish(producer, session.input, islice(cycle(source), session.events))
+    finally:
+        producer.close()
     if report.failed:
         raise RuntimeError(f"preloading failed: {report.first_error}")
     return time.monotonic() - started
@@ -404,14 +411,20 @@ def stream_part(session: Session, data: Path, rounds: int, cap_s: float, results
 
     def report(number: int, contender: str, mode: str, outcome: dict[str, Any]) -> None:
         cpu = outcome.get("cpu_s_per_million", "–")
-        console.print(f"round {number} {contender:14} {mode}: {outcome['eps']:>8,} events/s, {cpu} CPU s per million")
+        split = outcome.get("cpu_s_per_million_by_thread")
+        threads = "" if not split else " (" + ", ".join(f"{kind} {value}" for kind, value in split.items()) + ")"
+        console.print(
+            f"round {number} {contender:14} {mode}: {outcome['eps']:>8,} events/s, {cpu} CPU s per million{threads}"
+        )
 
     measured = interleaved(rounds, lambda contender, mode: run_contender(on_topic, contender, mode, cap_s), report)
     ratios = round_ratios(measured)
+    by_thread = thread_medians(measured)
     results["stream"] = {
         "rounds": measured,
         "preload_s": round(seconds, 1),
         "ratios": as_json(ratios),
+        "cpu_by_thread": by_thread,
     }
     table = Table(title="ratios to the passthrough on the replayed stream: median \\[range] over the rounds")
     for column in ("contender", "mode", "CPU per event", "throughput"):
@@ -420,6 +433,13 @@ def stream_part(session: Session, data: Path, rounds: int, cap_s: float, results
         for mode, figures in modes.items():
             table.add_row(contender, mode, str(figures["cpu"] or "–"), str(figures["throughput"] or "–"))
     console.print(table)
+    split = Table(title="CPU seconds per million events by thread: median over the rounds")
+    for column in ("contender", "mode", *THREAD_KINDS):
+        split.add_column(column)
+    for contender, by_mode in by_thread.items():
+        for mode, spent in by_mode.items():
+            split.add_row(contender, mode, *(str(spent.get(kind, "–")) for kind in THREAD_KINDS))
+    console.print(split)
 
 
 def sweep_part(session: Session, cap_s: float, results: dict[str, Any]) -> None:

@@ -83,6 +83,21 @@ def as_json(ratios: dict[str, dict[str, dict[str, Spread | None]]]) -> dict[str,
     }
 
 
+def thread_medians(rounds: list[dict[str, dict[str, dict[str, Any]]]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Per contender (the passthrough too) and mode, the median over the rounds of its CPU seconds per million
+    events in each kind of thread (`bench.measure.thread_kind`): where a ratio's gap lies."""
+    medians: dict[str, dict[str, dict[str, float]]] = {}
+    for contender in CONTENDERS:
+        for mode in MODES:
+            split = [r[mode][contender].get("cpu_s_per_million_by_thread") for r in rounds]
+            measured = [figures for figures in split if figures]
+            if measured:
+                medians.setdefault(contender, {})[mode] = {
+                    kind: round(statistics.median(figures[kind] for figures in measured), 2) for kind in measured[0]
+                }
+    return medians
+
+
 def stream_topics(config: dict[str, Any], admin: Any, data: Path, events: int) -> tuple[str, str, float]:
     """(input, departures, seconds): `events` flight events cycled from the dataset's, each with its simulated
     moment, and every dataset flight's outcome on the departures topic."""
@@ -97,10 +112,13 @@ def stream_topics(config: dict[str, Any], admin: Any, data: Path, events: int) -
          "compression.type": "lz4", "queue.buffering.max.messages": 500_000}
     )  # fmt: skip
     started = time.monotonic()
-    for part in (outcomes, islice(cycle(flights), events)):
-        report = publish_schedule(producer, _at_once(part))
-        if report.failed:
-            raise RuntimeError(f"preloading the stream topics failed: {report.first_error}")
+    try:
+        for part in (outcomes, islice(cycle(flights), events)):
+            report = publish_schedule(producer, _at_once(part))
+            if report.failed:
+                raise RuntimeError(f"preloading the stream topics failed: {report.first_error}")
+    finally:
+        producer.close()  # at once: left to the collector, it logs its reconnects once the broker has stopped
     return source, departures, time.monotonic() - started
 
 

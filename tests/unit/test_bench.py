@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import csv
+import os
 from typing import Any
 
 import numpy as np
 import pytest
 
+from bench.measure import ProcessCost, Progress, thread_kind
 from bench.per_record import PerRecordScorer
 from bench.report import targets
-from bench.stream_part import as_json, round_ratios, spread
+from bench.stream_part import MODES, as_json, round_ratios, spread, thread_medians
 from tests.support.dataset import DATASET
 from training.artifact import LoadedModel
 from training.features import records_to_frame
@@ -106,3 +108,54 @@ def test_the_stream_targets_read_the_medians() -> None:
     assert met[f"{name}: throughput"] == (0.85, True)
     assert met[f"{name}: CPU per event"] == (1.18, True)
     assert "scorer with stream features" not in str(targets(_results(8_000, 500.0, 70.0, 150.0)))
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("rdk:main", "librdkafka"), ("rdk:broker1", "librdkafka"), ("rdk:bg", "librdkafka"), ("python", "application"),
+     ("Thread-3 (serve", "application")],
+)  # fmt: skip
+def test_librdkafka_threads_are_told_from_the_applications_by_name(name: str, kind: str) -> None:
+    assert thread_kind(name) == kind
+
+
+def test_cpu_by_thread_counts_what_each_thread_spent_from_the_first_commit_on() -> None:
+    """Thread 1 runs throughout, thread 2 starts after the first commit (all its time counts), thread 3 ends
+    before the last sample (not counted); the sample before any commit is start-up."""
+    progress = Progress(
+        samples=[(0.0, 0), (1.0, 1_000), (2.0, 3_000)],
+        cpu=[0.5, 1.0, 1.6],
+        threads=[
+            {1: ("application", 0.4)},
+            {1: ("application", 0.8), 3: ("librdkafka", 0.1)},
+            {1: ("application", 1.2), 2: ("librdkafka", 0.2)},
+        ],
+    )
+    assert progress.cpu_per_event() == pytest.approx(0.6 / 2_000)
+    assert progress.cpu_per_event_by_thread() == pytest.approx({"application": 0.4 / 2_000, "librdkafka": 0.2 / 2_000})
+    assert Progress(samples=[(0.0, 0), (1.0, 5)], cpu=[0.1, 0.2], threads=[{}]).cpu_per_event_by_thread() is None
+
+
+def test_a_live_process_threads_add_up_to_its_cpu() -> None:
+    cost = ProcessCost(os.getpid())
+    threads = cost.cpu_by_thread()
+    assert os.getpid() in threads and threads[os.getpid()][0] == "application"
+    assert sum(seconds for _, seconds in threads.values()) <= cost.cpu_seconds() + 0.05
+
+
+def test_the_split_by_thread_is_the_median_of_the_rounds_that_measured_it() -> None:
+    def outcome(application: float, library: float) -> dict[str, Any]:
+        return {"cpu_s_per_million_by_thread": {"application": application, "librdkafka": library}}
+
+    def both_modes(passthrough: dict[str, Any], scorer: dict[str, Any], stream: dict[str, Any]) -> dict[str, Any]:
+        return {mode: {"passthrough": passthrough, "scorer": scorer, "scorer+stream": stream} for mode in MODES}
+
+    rounds = [
+        both_modes(outcome(2.0, 1.0), outcome(4.0, 1.2), {}),
+        both_modes(outcome(1.6, 1.4), outcome(3.0, 1.0), outcome(8.0, 2.0)),
+        both_modes(outcome(1.8, 1.2), outcome(5.0, 1.1), outcome(7.0, 3.0)),
+    ]
+    medians = thread_medians(rounds)
+    assert medians["passthrough"]["eos"] == {"application": 1.8, "librdkafka": 1.2}
+    assert medians["scorer"]["alo"] == {"application": 4.0, "librdkafka": 1.1}
+    assert medians["scorer+stream"]["eos"] == {"application": 7.5, "librdkafka": 2.5}, "a round without it is left out"
