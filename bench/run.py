@@ -500,6 +500,7 @@ def main(
     samples: dict[str, dict[str, list[float]]] = {}
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     broker = None if bootstrap else LocalKafkaBroker().start()
+    session: Session | None = None
     try:
         config: dict[str, Any] = dict(broker.client_config()) if broker else {"bootstrap.servers": bootstrap}
         with console.status("training the model (timed)"):
@@ -527,6 +528,7 @@ def main(
                 results["rest_seed"] = rest_run(session, data, rest_s)
             results["rest_seed_fps"] = results["rest_seed"]["fps"]
     finally:
+        session = None  # its admin client goes first: left alive, it would log its reconnects to a stopped broker
         if broker:
             broker.close()
     out.parent.mkdir(parents=True, exist_ok=True)
