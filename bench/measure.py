@@ -67,21 +67,18 @@ class ProcessCost:
     pid: int
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = os.sysconf("SC_CLK_TCK")
-        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+        return _cpu_seconds(Path(f"/proc/{self.pid}/stat").read_text())
 
     def cpu_by_thread(self) -> dict[int, tuple[str, float]]:
         """Per live thread id: its kind (`thread_kind`) and CPU seconds."""
-        ticks = os.sysconf("SC_CLK_TCK")
         threads: dict[int, tuple[str, float]] = {}
         for task in Path(f"/proc/{self.pid}/task").iterdir():
             try:
                 stat = (task / "stat").read_text()
             except OSError:  # the thread ended meanwhile
                 continue
-            name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
-            threads[int(task.name)] = (thread_kind(name), (int(fields[11]) + int(fields[12])) / ticks)
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            threads[int(task.name)] = (thread_kind(name), _cpu_seconds(stat))
         return threads
 
     def peak_rss_mb(self) -> float:
@@ -89,6 +86,12 @@ class ProcessCost:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
         return float("nan")
+
+
+def _cpu_seconds(stat: str) -> float:
+    """utime + stime of a process's or thread's /proc stat line (its name, in parentheses, may hold spaces)."""
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass

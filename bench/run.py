@@ -193,10 +193,7 @@ def preload(session: Session, data: Path) -> float:
          "compression.type": "lz4", "queue.buffering.max.messages": 500_000}
     )  # fmt: skip
     started = time.monotonic()
-    try:
-        report = publish(producer, session.input, islice(cycle(source), session.events))
-    finally:
-        producer.close()
+    report = publish(producer, session.input, islice(cycle(source), session.events))
     if report.failed:
         raise RuntimeError(f"preloading failed: {report.first_error}")
     return time.monotonic() - started

@@ -112,13 +112,10 @@ def stream_topics(config: dict[str, Any], admin: Any, data: Path, events: int) -
          "compression.type": "lz4", "queue.buffering.max.messages": 500_000}
     )  # fmt: skip
     started = time.monotonic()
-    try:
-        for part in (outcomes, islice(cycle(flights), events)):
-            report = publish_schedule(producer, _at_once(part))
-            if report.failed:
-                raise RuntimeError(f"preloading the stream topics failed: {report.first_error}")
-    finally:
-        producer.close()  # at once: left to the collector, it logs its reconnects once the broker has stopped
+    for part in (outcomes, islice(cycle(flights), events)):
+        report = publish_schedule(producer, _at_once(part))
+        if report.failed:
+            raise RuntimeError(f"preloading the stream topics failed: {report.first_error}")
     return source, departures, time.monotonic() - started
 
 
