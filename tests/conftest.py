@@ -20,6 +20,12 @@ from training.lookup import ServingModel, load_serving_model
 from training.train import TrainingRun, train
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `long_wait` come first (otherwise in collection order): a worker given one late would sleep
+    through its minutes after the others had finished."""
+    items.sort(key=lambda item: item.get_closest_marker("long_wait") is None)
+
+
 @pytest.fixture(autouse=True)
 def narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test, and every command it runs, sees a 40-column `COLUMNS`: CI has none (rich then takes 80) and a

@@ -28,6 +28,7 @@ def _all_up(server: PrometheusServer, expected: int) -> bool:
 
 
 @pytest.mark.broker_loss
+@pytest.mark.long_wait
 def test_prometheus_scrapes_the_fleet_and_the_rules_fire_and_resolve(model_dir: Path, tmp_path: Path) -> None:
     shipped = alert_rule_names()
     with LocalKafkaBroker() as broker:
