@@ -155,6 +155,9 @@ class ScorerProcessor(Processor[Scored]):
         if self.departures is not None:
             counts = self.departures.counts
             self.metrics.stream_outcomes.set(len(self.departures.state))
+            age = self.departures.newest_departure_age_s()
+            if age is not None:
+                self.metrics.stream_departure_age.set(age)
             self.metrics.stream_unusable.labels(reason="invalid").inc(counts.invalid - self._unusable_seen[0])
             self.metrics.stream_unusable.labels(reason="without_keys").inc(counts.without_keys - self._unusable_seen[1])
             self._unusable_seen = (counts.invalid, counts.without_keys)

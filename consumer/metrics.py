@@ -119,6 +119,12 @@ class ScorerMetrics:
             "Outcomes the departures table holds for the stream features",
             registry=r,
         )
+        self.stream_departure_age = Gauge(
+            "flightdelay_stream_newest_departure_age_seconds",
+            "Flight time from the newest departure the departures table read to the newest event scored with stream "
+            "features (+Inf: none read); grows when the departures feed stops publishing",
+            registry=r,
+        )
         self.stream_unusable = Counter(
             "flightdelay_stream_outcomes_unusable",
             "Departures records skipped: not an outcome (invalid) or not saying whose flight (without_keys)",

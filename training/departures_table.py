@@ -10,6 +10,7 @@ counted and skipped, never fatal.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -72,6 +73,7 @@ class TableCounts:
     without_keys: int = 0
     catch_ups_missed: int = 0
     last_problem: str = field(default="")
+    newest_departure: int | None = None  # the latest moment an outcome read was known at (its departure)
 
 
 def ask_again(error: ErrorFacts, remaining_s: float) -> bool:
@@ -165,6 +167,15 @@ class DeparturesTable:
             self._newest_since.append((self._clock(), self._newest))
         self._forget()
 
+    def newest_departure_age_s(self) -> float | None:
+        """Flight time from the newest departure read to the newest event whose features were read: what grows
+        when the departures feed stops publishing while flights keep coming (a catch-up then still reaches the
+        topic's end). Infinite when no departure was ever read; None before the first event."""
+        if not self._newest:
+            return None
+        newest = self.counts.newest_departure
+        return math.inf if newest is None else float(max(self._newest - newest, 0))
+
     def _forget(self) -> None:
         """Drop the outcomes no event `OUT_OF_ORDER_SECONDS` behind the newest one of `KEEP_FOR_S` ago needs."""
         settled = self._clock() - KEEP_FOR_S
@@ -252,6 +263,7 @@ class DeparturesTable:
             return
         self.state.add(outcome)
         self.counts.read += 1
+        self.counts.newest_departure = max(outcome.known_at, self.counts.newest_departure or outcome.known_at)
 
 
 class FeatureSource(Protocol):

@@ -3,6 +3,7 @@ moment, also when some partitions hold nothing (empty, or emptied by retention),
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 from consumer.settings import ScorerSettings
 from schemas.outcome import FlightOutcome
 from training.departures_table import DeparturesTable
+from training.stream_features import santiago_seconds
 
 START = datetime(2017, 11, 1, 12, tzinfo=UTC)
 
@@ -51,6 +53,31 @@ def test_a_catch_up_reaches_the_end_of_empty_and_filled_partitions(
     finally:
         table.close()
     print(f"\nempty topic current in {empty_took:.2f} s; then 50 and 10 outcomes read on arrival")
+
+
+def test_the_newest_departures_age_is_counted_on_the_flights_clock(
+    bootstrap: str, make_topic: Callable[..., str]
+) -> None:
+    """How long before the newest event the newest departure read was, in the flights' own time: what grows when
+    the feed's producer stops while flights keep coming, though every catch-up still reaches the topic's end."""
+    topic = make_topic("departures", partitions=3)
+    table = DeparturesTable({"bootstrap.servers": bootstrap}, topic)
+    key = ("Grupo LATAM", "SCFA", "LAN-100")
+    try:
+        assert table.catch_up(10) and table.newest_departure_age_s() is None, "no event scored yet"
+        last = santiago_seconds(START + timedelta(minutes=9 + 30))  # the departure of `_outcome(9)`
+        table.features([last], [key])
+        assert table.newest_departure_age_s() == math.inf, "no departure read"
+        _send(bootstrap, topic, 1, range(10))
+        assert table.catch_up(10)
+        table.features([last + 3 * 3600], [key])
+        assert table.newest_departure_age_s() == 3 * 3600
+        table.features([last], [key])
+        assert table.newest_departure_age_s() == 3 * 3600, "an older event moves nothing"
+        _send(bootstrap, topic, 2, range(300, 301))  # departed after the newest event was known
+        assert table.catch_up(10) and table.newest_departure_age_s() == 0
+    finally:
+        table.close()
 
 
 def test_catch_ups_at_the_default_bound_stay_current_and_stop_before_an_open_transaction(

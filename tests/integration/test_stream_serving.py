@@ -2,7 +2,7 @@
 fortnight with its outcomes; every prediction equals, key by key, the training pipeline's probability on the
 point-in-time backfill of the same flights (online equal to offline), and the monitor, recomputing them from what
 it reads, finds every value equal. A departures feed lost mid-stream flags the predictions and raises the alert,
-and scoring goes on."""
+and scoring goes on; one whose producer stops raises its own."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from training.train import TrainingRun
 
 FIRST_DAY, LAST_DAY = date(2017, 11, 1), date(2017, 11, 14)
 BEHIND = "flightdelay_stream_events_behind_total"
+AGE = "flightdelay_stream_newest_departure_age_seconds"
 SMALL_BATCHES = {"SCORER_BATCH_SIZE": "100"}  # so that the SIGKILL lands mid-stream
 # The stream features of a flight no outcome is known for, as a prediction carries them.
 NOTHING_KNOWN = [None if np.isnan(v) else v for v in StreamState().features_at(0, "airline", "destination", "flight")]
@@ -169,6 +170,42 @@ def test_a_departures_feed_gone_mid_stream_flags_predictions_and_alerts_without_
     assert len(everything) == len(before) + len(after) and len(later) == len(after), "every flight, exactly once"
     assert all(p.stream_features_current is False for p in later)
     assert behind == len(after)
+
+
+def test_a_departures_feed_that_stops_publishing_raises_its_alert_while_scoring_goes_on(
+    bootstrap: str, stream_training_run: TrainingRun, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    """A day with its outcomes, then a day of events only, the topic still there (the feed's producer stopped):
+    every catch-up reaches the topic's end, so every prediction is current, but the newest departure read falls a
+    day behind the events on the flights' own clock, and a real Prometheus puts DeparturesStopped in pending."""
+    lead = timedelta(minutes=DEFAULT_LEAD_MINUTES)
+    topics = (stream_topics.input, stream_topics.outcomes)
+    before = list(dataset_flights(DATASET, date_from=date(2017, 11, 1), date_to=date(2017, 11, 1)))
+    after = list(dataset_flights(DATASET, date_from=date(2017, 11, 2), date_to=date(2017, 11, 2)))
+    with_feed = with_outcomes(before, "canonical", topics, 0, lead)
+    without_feed = [item for item in with_outcomes(after, "canonical", topics, 0, lead) if item.topic == topics[0]]
+    with scorers(bootstrap, stream_training_run.directory, stream_topics, tmp_path, SCORER_BATCH_SIZE="100") as fleet:
+        (scorer,) = fleet
+        with prometheus({"scorer": [scorer.port]}, tmp_path) as server:
+            publish_schedule(Producer({"bootstrap.servers": bootstrap}), with_feed)
+            first, _ = read_outputs(bootstrap, stream_topics, len(before), idle_s=10)
+            fed = scorer.metric(AGE)
+            assert not server.alerts("DeparturesStopped")
+            publish_schedule(Producer({"bootstrap.servers": bootstrap}), without_feed)
+            everything, letters = read_outputs(bootstrap, stream_topics, len(before) + len(after), idle_s=10)
+            stopped = scorer.metric(AGE)
+            pending = server.wait_for(
+                lambda: "pending" in server.states("DeparturesStopped"), 60, "DeparturesStopped pending"
+            )
+            assert scorer.get("/readyz")[0] == 200, "scoring goes on"
+    print(
+        f"\nnewest departure {fed / 3600:.1f} h before the newest event while fed, {stopped / 3600:.1f} h after a day "
+        f"without outcomes; DeparturesStopped pending {pending:.1f} s after the last prediction"
+    )
+    assert len(first) == len(before) and fed < 3 * 3600
+    assert not letters and len(everything) == len(before) + len(after), "every flight, exactly once"
+    assert all(p.stream_features_current for p in everything), "every catch-up reached the topic's end"
+    assert stopped > 12 * 3600
 
 
 def test_the_monitor_finds_an_outcome_the_scorer_read_too_late(

@@ -4,12 +4,17 @@ stays silent on a near miss."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from tests.support import promtool as tool
+from tests.support.dataset import DATASET
+from training.dataset import load_flights
+from training.stream_backfill import DEFAULT_LEAD_MINUTES, event_times, outcome_times
 
 HERE = Path(__file__).resolve().parents[2] / "monitor" / "observability"
 
@@ -45,3 +50,23 @@ def test_every_alert_has_a_firing_case_and_a_silent_one() -> None:
     fires = {case["alertname"] for case in cases if case.get("exp_alerts")}
     silent = {case["alertname"] for case in cases if not case.get("exp_alerts")}
     assert (fires, silent) == (alerts, alerts)
+
+
+def _threshold(alert: str) -> float:
+    """The number a rule's expression compares with (`<metric> > <number>`)."""
+    rules: dict[str, Any] = yaml.safe_load((HERE / "alerts.yml").read_text())
+    (expr,) = (rule["expr"] for group in rules["groups"] for rule in group["rules"] if rule.get("alert") == alert)
+    found = re.fullmatch(r"\S+ > (\d+(?:\.\d+)?)", expr.strip())
+    assert found, f"{alert}: {expr!r} is not a metric above a number"
+    return float(found[1])
+
+
+def test_departures_stopped_stays_silent_through_the_longest_quiet_of_the_real_year() -> None:
+    """Each 2017 flight event, known its lead before its departure, against the last departure known before it:
+    the longest such gap is below the rule's threshold, so the feed of a normal year never fires it."""
+    frame = load_flights(DATASET)
+    events = np.sort(event_times(frame, DEFAULT_LEAD_MINUTES))
+    departures = np.sort(outcome_times(frame)[0])
+    last = np.searchsorted(departures, events, side="left") - 1
+    gaps = events[last >= 0] - departures[last[last >= 0]]
+    assert 2 * 3600 < gaps.max() < _threshold("DeparturesStopped"), f"longest gap {gaps.max() / 3600:.2f} h"
