@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -155,7 +156,8 @@ class ScorerProcessor(Processor[Scored]):
         if self.departures is not None:
             counts = self.departures.counts
             self.metrics.stream_outcomes.set(len(self.departures.state))
-            age = self.departures.newest_departure_age_s()
+            # NaN while no version served reads them: a frozen age would keep alerting for an event-only fleet.
+            age = self.departures.newest_departure_age_s() if self._table_read() is not None else math.nan
             if age is not None:
                 self.metrics.stream_departure_age.set(age)
             self.metrics.stream_unusable.labels(reason="invalid").inc(counts.invalid - self._unusable_seen[0])

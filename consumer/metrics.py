@@ -122,7 +122,7 @@ class ScorerMetrics:
         self.stream_departure_age = Gauge(
             "flightdelay_stream_newest_departure_age_seconds",
             "Flight time from the newest departure the departures table read to the newest event scored with stream "
-            "features (+Inf: none read); grows when the departures feed stops publishing",
+            "features (+Inf: none read; NaN: no version served reads them); grows when the departures feed stops",
             registry=r,
         )
         self.stream_unusable = Counter(

@@ -6,10 +6,11 @@ and scoring goes on; one whose producer stops raises its own."""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -17,16 +18,19 @@ import orjson
 from confluent_kafka import KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
+from kafka_common.model_control import write_control
 from kafka_common.settings import TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
 from local_stack.processes import ScorerProcess
 from monitor.stream_consistency import UNCHECKED_REASONS
 from producer.replay import dataset_flights, publish_schedule, with_outcomes
+from schemas.model_control import ModelControl, ModelRef, ModelRole
 from tests.support.dataset import DATASET
 from tests.support.prometheus import prometheus
 from tests.support.streaming import monitor_process, read_outputs, scorer_env, scorers
 from training.artifact import load_artifact
 from training.dataset import load_flights
+from training.manifest import MANIFEST_FILE, file_sha256
 from training.stream_backfill import DEFAULT_LEAD_MINUTES, with_stream_features
 from training.stream_features import STREAM_FEATURE_NAMES, StreamState
 from training.train import TrainingRun
@@ -173,17 +177,34 @@ def test_a_departures_feed_gone_mid_stream_flags_predictions_and_alerts_without_
 
 
 def test_a_departures_feed_that_stops_publishing_raises_its_alert_while_scoring_goes_on(
-    bootstrap: str, stream_training_run: TrainingRun, stream_topics: TopicSettings, tmp_path: Path
+    bootstrap: str,
+    stream_training_run: TrainingRun,
+    training_run: TrainingRun,
+    stream_topics: TopicSettings,
+    tmp_path: Path,
 ) -> None:
     """A day with its outcomes, then a day of events only, the topic still there (the feed's producer stopped):
     every catch-up reaches the topic's end, so every prediction is current, but the newest departure read falls a
-    day behind the events on the flights' own clock, and a real Prometheus puts DeparturesStopped in pending."""
+    day behind the events on the flights' own clock, and a real Prometheus puts DeparturesStopped in pending. An
+    event-only champion promoted then reads no departures, and the alert resolves."""
     lead = timedelta(minutes=DEFAULT_LEAD_MINUTES)
     topics = (stream_topics.input, stream_topics.outcomes)
     before = list(dataset_flights(DATASET, date_from=date(2017, 11, 1), date_to=date(2017, 11, 1)))
     after = list(dataset_flights(DATASET, date_from=date(2017, 11, 2), date_to=date(2017, 11, 2)))
+    last = list(dataset_flights(DATASET, date_from=date(2017, 11, 3), date_to=date(2017, 11, 3)))
     with_feed = with_outcomes(before, "canonical", topics, 0, lead)
     without_feed = [item for item in with_outcomes(after, "canonical", topics, 0, lead) if item.topic == topics[0]]
+    events_only = [item for item in with_outcomes(last, "canonical", topics, 0, lead) if item.topic == topics[0]]
+    event_only = training_run.directory
+    promoted = ModelControl(
+        role=ModelRole.CHAMPION,
+        model=ModelRef(
+            version=event_only.name, uri=str(event_only), manifest_sha256=file_sha256(event_only / MANIFEST_FILE)
+        ),
+        requested_at=datetime.now(UTC),
+        requested_by="test",
+        reason="an event-only champion",
+    )
     with scorers(bootstrap, stream_training_run.directory, stream_topics, tmp_path, SCORER_BATCH_SIZE="100") as fleet:
         (scorer,) = fleet
         with prometheus({"scorer": [scorer.port]}, tmp_path) as server:
@@ -198,14 +219,24 @@ def test_a_departures_feed_that_stops_publishing_raises_its_alert_while_scoring_
                 lambda: "pending" in server.states("DeparturesStopped"), 60, "DeparturesStopped pending"
             )
             assert scorer.get("/readyz")[0] == 200, "scoring goes on"
+
+            write_control({"bootstrap.servers": bootstrap}, stream_topics.model_control, promoted)
+            publish_schedule(Producer({"bootstrap.servers": bootstrap}), events_only)
+            total = len(before) + len(after) + len(last)
+            swapped, _ = read_outputs(bootstrap, stream_topics, total, idle_s=10)
+            unread = scorer.metric(AGE)
+            resolved = server.wait_for(lambda: not server.alerts("DeparturesStopped"), 60, "DeparturesStopped resolved")
     print(
         f"\nnewest departure {fed / 3600:.1f} h before the newest event while fed, {stopped / 3600:.1f} h after a day "
-        f"without outcomes; DeparturesStopped pending {pending:.1f} s after the last prediction"
+        f"without outcomes; DeparturesStopped pending {pending:.1f} s after the last prediction, resolved "
+        f"{resolved:.1f} s after an event-only champion's"
     )
     assert len(first) == len(before) and fed < 3 * 3600
     assert not letters and len(everything) == len(before) + len(after), "every flight, exactly once"
     assert all(p.stream_features_current for p in everything), "every catch-up reached the topic's end"
     assert stopped > 12 * 3600
+    assert len(swapped) == total and swapped[-1].model_version == event_only.name
+    assert math.isnan(unread), "no version served reads the departures: no age to alert on"
 
 
 def test_the_monitor_finds_an_outcome_the_scorer_read_too_late(
