@@ -232,10 +232,14 @@ def test_a_departures_feed_that_stops_publishing_raises_its_alert_while_scoring_
         f"{resolved:.1f} s after an event-only champion's"
     )
     assert len(first) == len(before) and fed < 3 * 3600
-    assert not letters and len(everything) == len(before) + len(after), "every flight, exactly once"
+    assert not letters and len(everything) == len(before) + len(after)
     assert all(p.stream_features_current for p in everything), "every catch-up reached the topic's end"
     assert stopped > 12 * 3600
-    assert len(swapped) == total and swapped[-1].model_version == event_only.name
+    flights = [event.resolved_id() for _, event in (*before, *after, *last)]
+    assert sorted(p.flight_id for p in swapped) == sorted(flights), "every flight, exactly once"
+    by_flight = {p.flight_id: p.model_version for p in swapped}
+    assert {by_flight[event.resolved_id()] for _, event in (*before, *after)} == {stream_training_run.directory.name}
+    assert event_only.name in {by_flight[event.resolved_id()] for _, event in last}, "the promotion took effect"
     assert math.isnan(unread), "no version served reads the departures: no age to alert on"
 
 
