@@ -263,7 +263,8 @@ class DeparturesTable:
             return
         self.state.add(outcome)
         self.counts.read += 1
-        self.counts.newest_departure = max(outcome.known_at, self.counts.newest_departure or outcome.known_at)
+        newest = self.counts.newest_departure
+        self.counts.newest_departure = outcome.known_at if newest is None else max(newest, outcome.known_at)
 
 
 class FeatureSource(Protocol):
