@@ -11,7 +11,7 @@ from confluent_kafka.admin import AdminClient
 from kafka_common.settings import TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
 from local_stack.broker import LocalKafkaBroker
-from tests.support.prometheus import PrometheusServer, alert_rule_names, prometheus
+from tests.support.prometheus import PrometheusServer, alert_rule_names, dashboard_expressions, prometheus
 from tests.support.promtool import promtool
 from tests.support.streaming import monitor_process, scorers, send, send_dataset
 
@@ -47,6 +47,8 @@ def test_prometheus_scrapes_the_fleet_and_the_rules_fire_and_resolve(model_dir: 
                     assert checked.returncode == 0, checked.stdout + checked.stderr
                     server.wait_for(lambda: _all_up(server, 3), 60, "two scorers and the monitor scraped")
                     assert _rule_names(server) == shipped
+                    for title, expr in dashboard_expressions():  # the panels' queries: Grafana has no stand-in here
+                        assert server.query(expr)["resultType"] == "vector", title
                     assert not server.alerts("ScorerNotReady") and not server.alerts("DeadLetterRatioHigh")
 
                     send(broker.bootstrap_servers, topics.input, [(None, b"not a flight")] * INVALID_BURST)

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -18,7 +20,9 @@ import yaml
 from local_stack.broker import free_port
 
 PROMETHEUS = Path(sys.executable).parent / "prometheus"
-RULES = Path(__file__).resolve().parents[2] / "monitor" / "observability" / "alerts.yml"
+OBSERVABILITY = Path(__file__).resolve().parents[2] / "monitor" / "observability"
+RULES = OBSERVABILITY / "alerts.yml"
+DASHBOARD = OBSERVABILITY / "dashboard.json"
 # Scrapes and rule evaluations this often, so that a test sees an alert go pending within seconds; the rules
 # themselves, and their `for:` durations, are the shipped ones.
 INTERVAL = "1s"
@@ -35,6 +39,12 @@ def api(base_url: str, path: str) -> Any:
 def alert_rule_names(rules: Path = RULES) -> set[str]:
     """The alerts the shipped rules file defines."""
     return {rule["alert"] for group in yaml.safe_load(rules.read_text())["groups"] for rule in group["rules"]}
+
+
+def dashboard_expressions(dashboard: Path = DASHBOARD) -> list[tuple[str, str]]:
+    """Each query of the shipped dashboard, with its panel's title."""
+    panels = json.loads(dashboard.read_text())["panels"]
+    return [(panel["title"], target["expr"]) for panel in panels for target in panel["targets"]]
 
 
 def configuration(targets: Mapping[str, Sequence[int]], rules: Path = RULES) -> str:
@@ -91,6 +101,13 @@ class PrometheusServer:
 
     def api(self, path: str) -> Any:
         return api(f"http://127.0.0.1:{self.port}", path)
+
+    def query(self, expr: str) -> Any:
+        """An instant query's answer; fails with Prometheus's own error when it refuses the expression."""
+        try:
+            return self.api(f"query?query={urllib.parse.quote(expr)}")
+        except urllib.error.HTTPError as refused:
+            pytest.fail(f"Prometheus refused {expr!r}: {refused.read().decode(errors='replace')}")
 
     def alerts(self, name: str) -> list[dict[str, Any]]:
         """The active alerts (pending or firing) of one rule."""

@@ -16,6 +16,7 @@ from consumer.metrics import ScorerMetrics
 from monitor import app as monitor_app
 from monitor.metrics import MonitorMetrics
 from stream_runtime.metrics import RuntimeMetrics
+from tests.support.prometheus import dashboard_expressions
 
 HERE = Path(__file__).resolve().parents[2] / "monitor" / "observability"
 SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum", "_count", "_created"), "gauge": ("",)}
@@ -41,9 +42,7 @@ def exported() -> dict[str, set[str]]:
 def expressions() -> list[tuple[str, str]]:
     rules = yaml.safe_load((HERE / "alerts.yml").read_text())
     found = [(rule["alert"], rule["expr"]) for group in rules["groups"] for rule in group["rules"]]
-    dashboard = json.loads((HERE / "dashboard.json").read_text())
-    found += [(panel["title"], target["expr"]) for panel in dashboard["panels"] for target in panel["targets"]]
-    return found
+    return found + dashboard_expressions()
 
 
 @pytest.mark.parametrize(("where", "expr"), expressions())
@@ -58,6 +57,18 @@ def test_every_expression_names_exported_metrics_and_labels(where: str, expr: st
     for grouping in re.findall(r"(?:by|on)\s*\(([^)]*)\)", expr):
         for label in filter(None, (part.strip() for part in grouping.split(","))):
             assert any(label in names[name] for name, _ in used), f"{where}: no metric has the label {label}"
+
+
+def test_every_alert_has_its_series_on_the_dashboard() -> None:
+    """Whoever an alert pages opens the dashboard next: each series a rule reads has a panel that plots it."""
+    plotted = {name for _, expr in dashboard_expressions() for name, _ in SELECTOR.findall(expr)}
+    rules = yaml.safe_load((HERE / "alerts.yml").read_text())
+    missing = {
+        rule["alert"]: sorted({name for name, _ in SELECTOR.findall(rule["expr"])} - plotted)
+        for group in rules["groups"]
+        for rule in group["rules"]
+    }
+    assert not {alert: names for alert, names in missing.items() if names}
 
 
 def test_rules_say_how_bad_and_what_to_look_at() -> None:
