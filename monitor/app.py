@@ -13,6 +13,7 @@ re-reading that range (`monitor.rebuild`) from the loop, the partitions paused m
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ from stream_runtime.processor import Batch, ConsumerView, Processor, RuntimeView
 from stream_runtime.records import next_offsets
 from stream_runtime.runtime import ServiceSpec, StreamRuntime
 from stream_runtime.settings import KafkaSettings
-from training.departures_table import DeparturesTable
+from training.departures_table import DeparturesTable, departure_age_s
 from training.model_store import load_ref
 from training.stream_features import STREAM_FEATURE_NAMES
 
@@ -87,6 +88,7 @@ class MonitorProcessor(Processor[Watched]):
         self.states: dict[int, JoinState] = {}
         self.windows = ModelWindows(settings.window_events, settings.window_hours * HOUR_S)
         self._last_report = 0.0
+        self._newest_event_s = 0  # the latest moment a flight event read was known at (0: none yet)
         references = References(ControlReader(client, topics.model_control), settings.model_uri)
         self.drift = DriftWatch(references, settings.drift_window_events, self.metrics)
         self.pairs = PairedFlights(keep=settings.comparison_max_flights)
@@ -209,6 +211,10 @@ class MonitorProcessor(Processor[Watched]):
             self.drift.report()
             self._last_report = time.monotonic()
         self.metrics.pending.set(sum(state.pending for state in self.states.values()))
+        self._newest_event_s = max([self._newest_event_s, *(f.known_at_s for f in watched.flights)])
+        outcomes = [s.newest_outcome_known_s for s in self.states.values() if s.newest_outcome_known_s is not None]
+        age = departure_age_s(self._newest_event_s, max(outcomes, default=None))
+        self.metrics.outcome_age.set(math.nan if age is None else age)
 
     def _join(self, parsed: Prediction | Outcome | FlightRow | str, state: JoinState) -> list[Joined]:
         if isinstance(parsed, FlightRow):

@@ -47,6 +47,7 @@ class Outcome:
     delay_minutes: float
     departure_s: float
     position: Position
+    known_at_s: int | None = None  # its actual departure, Santiago wall-clock seconds: when it became known
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,7 @@ class JoinState:
     dropped: int = 0  # held records dropped by `max_held` (not by the horizon)
     pending: int = 0  # predictions still waiting for their outcome
     watermark_s: float = float("-inf")
+    newest_outcome_known_s: int | None = None  # the latest moment an outcome read was known at
     # (departure, flight id) of everything added, oldest first: eviction looks only at what the horizon passed.
     # An entry whose flight has gone, or now departs later, is skipped when it comes up.
     _waiting_by_age: list[tuple[float, str]] = field(default_factory=list, repr=False)
@@ -84,6 +86,9 @@ class JoinState:
 
     def add_outcome(self, outcome: Outcome) -> list[Joined]:
         self._seen("outcome", outcome.departure_s)
+        newest = self.newest_outcome_known_s
+        if outcome.known_at_s is not None and (newest is None or outcome.known_at_s > newest):
+            self.newest_outcome_known_s = outcome.known_at_s
         if outcome.flight_id in self.outcomes:
             return []  # a second outcome of one flight: the first one stands
         self.outcomes[outcome.flight_id] = outcome

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -34,6 +35,13 @@ class MonitorMetrics:
         self.pending = Gauge(
             "flightdelay_monitor_pending_predictions", "Predictions waiting for their outcome", registry=r
         )
+        self.outcome_age = Gauge(
+            "flightdelay_monitor_newest_outcome_age_seconds",
+            "Flight time from the newest outcome read (its departure) to the newest flight event read (when it was "
+            "known): grows while flights keep coming and no outcome is published; NaN before the first event",
+            registry=r,
+        )
+        self.outcome_age.set(math.nan)
         self.figure = Gauge(
             "flightdelay_model_online",
             "A model's online figure over a window of joined predictions (see the README for each figure)",

@@ -16,7 +16,7 @@ from schemas.outcome import FlightOutcome
 from training.departures_table import known_at
 from training.features import flight_features
 from training.reference import drift_row
-from training.stream_features import stream_keys
+from training.stream_features import santiago_seconds, stream_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,8 @@ def parse(
             )
         contract = FlightOutcome.__name__
         o = FlightOutcome.model_validate_json(value)
-        return Outcome(o.flight_id, o.delayed, o.delay_minutes, o.scheduled_departure.timestamp(), position)
+        known = santiago_seconds(o.actual_departure)
+        return Outcome(o.flight_id, o.delayed, o.delay_minutes, o.scheduled_departure.timestamp(), position, known)
     except ValidationError as exc:
         return f"{topic} partition {position[1]} offset {position[2]} is not a {contract}: {_problems(exc)}"
 

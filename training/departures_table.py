@@ -171,10 +171,7 @@ class DeparturesTable:
         """Flight time from the newest departure read to the newest event whose features were read: what grows
         when the departures feed stops publishing while flights keep coming (a catch-up then still reaches the
         topic's end). Infinite when no departure was ever read; None before the first event."""
-        if not self._newest:
-            return None
-        newest = self.counts.newest_departure
-        return math.inf if newest is None else float(max(self._newest - newest, 0))
+        return departure_age_s(self._newest, self.counts.newest_departure)
 
     def _forget(self) -> None:
         """Drop the outcomes no event `OUT_OF_ORDER_SECONDS` behind the newest one of `KEEP_FOR_S` ago needs."""
@@ -322,6 +319,16 @@ def known_at(headers: Headers, timestamp_ms: int) -> int:
             if _FIRST_MS <= sent <= _LAST_MS:
                 timestamp_ms = sent
     return wall_seconds_of_ms(min(max(timestamp_ms, _FIRST_MS), _LAST_MS))
+
+
+def departure_age_s(newest_event: int, newest_departure: int | None) -> float | None:
+    """Flight time (seconds) from the newest departure read to the newest event (moments in Santiago wall-clock
+    seconds; 0: no event yet): what grows while flights keep coming and the departures feed publishes nothing.
+    Infinite when no departure was ever read; None before the first event. The scorer's and the monitor's alerts
+    both read it, against the same threshold."""
+    if not newest_event:
+        return None
+    return math.inf if newest_departure is None else float(max(newest_event - newest_departure, 0))
 
 
 def known_at_many(records: Sequence[Record], positions: Sequence[int], milliseconds: Sequence[int]) -> list[int]:

@@ -27,7 +27,7 @@ from producer.replay import dataset_flights, publish_schedule, with_outcomes
 from schemas.model_control import ModelControl, ModelRef, ModelRole
 from tests.support.dataset import DATASET
 from tests.support.prometheus import prometheus
-from tests.support.streaming import monitor_process, read_outputs, scorer_env, scorers
+from tests.support.streaming import first_value, monitor_process, read_outputs, scorer_env, scorers
 from training.artifact import load_artifact
 from training.dataset import load_flights
 from training.manifest import MANIFEST_FILE, file_sha256
@@ -38,6 +38,7 @@ from training.train import TrainingRun
 FIRST_DAY, LAST_DAY = date(2017, 11, 1), date(2017, 11, 14)
 BEHIND = "flightdelay_stream_events_behind_total"
 AGE = "flightdelay_stream_newest_departure_age_seconds"
+OUTCOME_AGE = "flightdelay_monitor_newest_outcome_age_seconds"
 SMALL_BATCHES = {"SCORER_BATCH_SIZE": "100"}  # so that the SIGKILL lands mid-stream
 # The stream features of a flight no outcome is known for, as a prediction carries them.
 NOTHING_KNOWN = [None if np.isnan(v) else v for v in StreamState().features_at(0, "airline", "destination", "flight")]
@@ -176,7 +177,7 @@ def test_a_departures_feed_gone_mid_stream_flags_predictions_and_alerts_without_
     assert behind == len(after)
 
 
-def test_a_departures_feed_that_stops_publishing_raises_its_alert_while_scoring_goes_on(
+def test_a_departures_feed_that_stops_publishing_raises_its_alerts_while_scoring_goes_on(
     bootstrap: str,
     stream_training_run: TrainingRun,
     training_run: TrainingRun,
@@ -185,8 +186,10 @@ def test_a_departures_feed_that_stops_publishing_raises_its_alert_while_scoring_
 ) -> None:
     """A day with its outcomes, then a day of events only, the topic still there (the feed's producer stopped):
     every catch-up reaches the topic's end, so every prediction is current, but the newest departure read falls a
-    day behind the events on the flights' own clock, and a real Prometheus puts DeparturesStopped in pending. An
-    event-only champion promoted then reads no departures, and the alert resolves."""
+    day behind the events on the flights' own clock, for the scorer and the monitor alike, and a real Prometheus
+    puts DeparturesStopped and OutcomesNotArriving in pending. An event-only champion promoted then reads no
+    departures, so DeparturesStopped resolves; the monitor's OutcomesNotArriving stays, as the feed is still
+    stopped."""
     lead = timedelta(minutes=DEFAULT_LEAD_MINUTES)
     topics = (stream_topics.input, stream_topics.outcomes)
     before = list(dataset_flights(DATASET, date_from=date(2017, 11, 1), date_to=date(2017, 11, 1)))
@@ -205,31 +208,55 @@ def test_a_departures_feed_that_stops_publishing_raises_its_alert_while_scoring_
         requested_by="test",
         reason="an event-only champion",
     )
-    with scorers(bootstrap, stream_training_run.directory, stream_topics, tmp_path, SCORER_BATCH_SIZE="100") as fleet:
-        (scorer,) = fleet
-        with prometheus({"scorer": [scorer.port]}, tmp_path) as server:
-            publish_schedule(Producer({"bootstrap.servers": bootstrap}), with_feed)
-            first, _ = read_outputs(bootstrap, stream_topics, len(before), idle_s=10)
-            fed = scorer.metric(AGE)
-            assert not server.alerts("DeparturesStopped")
-            publish_schedule(Producer({"bootstrap.servers": bootstrap}), without_feed)
-            everything, letters = read_outputs(bootstrap, stream_topics, len(before) + len(after), idle_s=10)
-            stopped = scorer.metric(AGE)
-            pending = server.wait_for(
-                lambda: "pending" in server.states("DeparturesStopped"), 60, "DeparturesStopped pending"
-            )
-            assert scorer.get("/readyz")[0] == 200, "scoring goes on"
+    monitor = monitor_process(bootstrap, stream_topics, tmp_path / "monitor.log")
+    try:
+        with scorers(
+            bootstrap, stream_training_run.directory, stream_topics, tmp_path, SCORER_BATCH_SIZE="100"
+        ) as fleet:
+            (scorer,) = fleet
+            monitor.wait_ready()
+            with prometheus({"scorer": [scorer.port], "monitor": [monitor.port]}, tmp_path) as server:
+                publish_schedule(Producer({"bootstrap.servers": bootstrap}), with_feed)
+                first, _ = read_outputs(bootstrap, stream_topics, len(before), idle_s=10)
+                fed = scorer.metric(AGE)
+                monitor_fed = first_value(
+                    lambda: monitor.metric(OUTCOME_AGE), lambda age: age < 3 * 3600, "monitor fed"
+                )
+                assert not server.alerts("DeparturesStopped") and not server.alerts("OutcomesNotArriving")
+                publish_schedule(Producer({"bootstrap.servers": bootstrap}), without_feed)
+                everything, letters = read_outputs(bootstrap, stream_topics, len(before) + len(after), idle_s=10)
+                stopped = scorer.metric(AGE)
+                monitor_stopped = first_value(
+                    lambda: monitor.metric(OUTCOME_AGE), lambda age: age > 12 * 3600, "stopped"
+                )
+                pending = server.wait_for(
+                    lambda: {"pending"} <= server.states("DeparturesStopped") & server.states("OutcomesNotArriving"),
+                    60,
+                    "DeparturesStopped and OutcomesNotArriving pending",
+                )
+                assert scorer.get("/readyz")[0] == 200, "scoring goes on"
 
-            write_control({"bootstrap.servers": bootstrap}, stream_topics.model_control, promoted)
-            publish_schedule(Producer({"bootstrap.servers": bootstrap}), events_only)
-            total = len(before) + len(after) + len(last)
-            swapped, _ = read_outputs(bootstrap, stream_topics, total, idle_s=10)
-            unread = scorer.metric(AGE)
-            resolved = server.wait_for(lambda: not server.alerts("DeparturesStopped"), 60, "DeparturesStopped resolved")
+                write_control({"bootstrap.servers": bootstrap}, stream_topics.model_control, promoted)
+                publish_schedule(Producer({"bootstrap.servers": bootstrap}), events_only)
+                total = len(before) + len(after) + len(last)
+                swapped, _ = read_outputs(bootstrap, stream_topics, total, idle_s=10)
+                unread = scorer.metric(AGE)
+                monitor_later = first_value(
+                    lambda: monitor.metric(OUTCOME_AGE), lambda age: age > 36 * 3600, "a day on"
+                )
+                resolved = server.wait_for(
+                    lambda: not server.alerts("DeparturesStopped"), 60, "DeparturesStopped resolved"
+                )
+                still = server.states("OutcomesNotArriving")
+    finally:
+        monitor.stop()
+    hours = {name: f"{value / 3600:.1f} h" for name, value in (("fed", fed), ("stopped", stopped))}
+    monitor_hours = [f"{value / 3600:.1f} h" for value in (monitor_fed, monitor_stopped, monitor_later)]
     print(
-        f"\nnewest departure {fed / 3600:.1f} h before the newest event while fed, {stopped / 3600:.1f} h after a day "
-        f"without outcomes; DeparturesStopped pending {pending:.1f} s after the last prediction, resolved "
-        f"{resolved:.1f} s after an event-only champion's"
+        f"\nnewest departure before the newest event: scorer {hours['fed']} while fed, {hours['stopped']} after a day "
+        f"without outcomes; monitor {' -> '.join(monitor_hours)} (fed, a day, two days); both alerts pending "
+        f"{pending:.1f} s after the last prediction; DeparturesStopped resolved {resolved:.1f} s after an event-only "
+        f"champion's, OutcomesNotArriving {sorted(still)}"
     )
     assert len(first) == len(before) and fed < 3 * 3600
     assert not letters and len(everything) == len(before) + len(after)
@@ -241,6 +268,7 @@ def test_a_departures_feed_that_stops_publishing_raises_its_alert_while_scoring_
     assert {by_flight[event.resolved_id()] for _, event in (*before, *after)} == {stream_training_run.directory.name}
     assert event_only.name in {by_flight[event.resolved_id()] for _, event in last}, "the promotion took effect"
     assert math.isnan(unread), "no version served reads the departures: no age to alert on"
+    assert still == {"pending"}, "the monitor still sees no outcome arriving"
 
 
 def test_the_monitor_finds_an_outcome_the_scorer_read_too_late(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+import math
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
@@ -110,3 +112,15 @@ def read_keys(bootstrap: str, topic: str, expected: int, max_wait_s: float = 60,
     finally:
         reader.close()
     return keys
+
+
+def first_value(read: Callable[[], float], holds: Callable[[float], bool], what: str, timeout_s: float = 60) -> float:
+    """The first value `read` gives that `holds` (a metric of a process that reads at its own pace); fails after
+    `timeout_s` with the last value read."""
+    deadline, value = time.monotonic() + timeout_s, math.nan
+    while time.monotonic() < deadline:
+        value = read()
+        if holds(value):
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"{what}: last value {value} after {timeout_s:.0f} s")

@@ -4,16 +4,19 @@ stays silent on a near miss."""
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import yaml
 
 from tests.support import promtool as tool
 from tests.support.dataset import DATASET
 from training.dataset import load_flights
+from training.departures_table import departure_age_s
 from training.stream_backfill import DEFAULT_LEAD_MINUTES, event_times, outcome_times
 
 HERE = Path(__file__).resolve().parents[2] / "monitor" / "observability"
@@ -61,12 +64,31 @@ def _threshold(alert: str) -> float:
     return float(found[1])
 
 
-def test_departures_stopped_stays_silent_through_the_longest_quiet_of_the_real_year() -> None:
-    """Each 2017 flight event, known its lead before its departure, against the last departure known before it:
-    the longest such gap is below the rule's threshold, so the feed of a normal year never fires it."""
+@pytest.mark.parametrize(
+    ("newest_event", "newest_departure", "age"),
+    [
+        (0, None, None),  # no event yet: nothing to say
+        (0, 5_000, None),
+        (10_000, None, math.inf),  # events, and never a departure
+        (10_000, 4_000, 6_000.0),
+        (10_000, 10_000, 0.0),
+        (10_000, 12_000, 0.0),  # a departure known after the newest event (the events' topic is behind)
+    ],
+)
+def test_the_age_both_stopped_feed_alerts_read(
+    newest_event: int, newest_departure: int | None, age: float | None
+) -> None:
+    assert departure_age_s(newest_event, newest_departure) == age
+
+
+@pytest.mark.parametrize("alert", ["DeparturesStopped", "OutcomesNotArriving"])  # the scorer's, the monitor's
+def test_a_stopped_departures_feed_stays_silent_through_the_longest_quiet_of_the_real_year(alert: str) -> None:
+    """Each 2017 flight event, known its lead before its departure, against the last departure known before it
+    (what both rules read, by `departure_age_s`): the longest such gap is below each rule's threshold, so the feed
+    of a normal year never fires them."""
     frame = load_flights(DATASET)
     events = np.sort(event_times(frame, DEFAULT_LEAD_MINUTES))
     departures = np.sort(outcome_times(frame)[0])
     last = np.searchsorted(departures, events, side="left") - 1
     gaps = events[last >= 0] - departures[last[last >= 0]]
-    assert 2 * 3600 < gaps.max() < _threshold("DeparturesStopped"), f"longest gap {gaps.max() / 3600:.2f} h"
+    assert 2 * 3600 < gaps.max() < _threshold(alert), f"longest gap {gaps.max() / 3600:.2f} h"

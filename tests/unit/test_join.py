@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import Counter
 
@@ -128,3 +129,20 @@ def test_a_side_that_stalls_is_bounded_by_max_held() -> None:
         state.evict()
     assert (state.pending, state.dropped) == (10, 90)
     assert min(p.departure_s for ps in state.waiting.values() for p in ps) == 90 * HOUR, "the newest are kept"
+
+
+def test_the_newest_outcome_known_is_the_latest_read_in_any_order() -> None:
+    """What the monitor's OutcomesNotArriving reads: the latest moment an outcome read was known at, whatever the
+    order they are read in (a rebuild reads its own); an outcome that says no moment leaves it, moment 0 is one."""
+    moments = [5_000, 9_000, 7_000, None]
+    for order in itertools.permutations(moments):
+        state = JoinState(48 * HOUR)
+        assert state.newest_outcome_known_s is None
+        for i, moment in enumerate(order):
+            state.add_outcome(Outcome(f"f{i}", False, 0.0, 1 * HOUR, ("out", 0, i), moment))
+        assert state.newest_outcome_known_s == 9_000
+    state = JoinState(48 * HOUR)
+    state.add_outcome(Outcome("f", False, 0.0, 1 * HOUR, ("out", 0, 0), None))
+    assert state.newest_outcome_known_s is None
+    state.add_outcome(Outcome("g", False, 0.0, 1 * HOUR, ("out", 0, 1), 0))
+    assert state.newest_outcome_known_s == 0
