@@ -382,6 +382,7 @@ impl Model {
         let mut pairs = Vec::with_capacity(batch.events.len());
         let mut probabilities = Vec::with_capacity(batch.events.len());
         let mut out = Vec::with_capacity(512);
+        let mut fingers = stream::Fingers::default();
         let topics: Vec<Option<&str>> = topics
             .iter()
             .map(|topic| topic.as_ref().map(|t| t.to_str()).transpose())
@@ -397,7 +398,7 @@ impl Model {
                 flight.push_str(&event.flight_number);
                 let held = &state.held;
                 let keys = held.keys(&event.airline_name, &event.destination, &flight);
-                held.features_at(known[i], keys, &mut values);
+                held.features_at(known[i], keys, &mut values, &mut fingers);
             }
             let carried = stream.as_ref().map(|(_, _, current)| write::Carried {
                 values: &values,
@@ -497,7 +498,8 @@ impl StreamState {
     fn features_at(&self, t: i64, airline: &str, destination: &str, flight: &str) -> Vec<f64> {
         let mut out = Vec::with_capacity(self.held.definition.width());
         let keys = self.held.keys(airline, destination, flight);
-        self.held.features_at(t, keys, &mut out);
+        self.held
+            .features_at(t, keys, &mut out, &mut stream::Fingers::default());
         out
     }
 }

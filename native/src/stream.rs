@@ -133,8 +133,9 @@ impl Held {
         keys
     }
 
-    /// The features of an event known at `t` into `out` (`Definition::width` values; NaN where undefined).
-    pub fn features_at(&self, t: i64, keys: [&str; 4], out: &mut Vec<f64>) {
+    /// The features of an event known at `t` into `out` (`Definition::width` values; NaN where undefined);
+    /// `fingers`: where the previous events' searches ended (one `Fingers` per batch, or a new one).
+    pub fn features_at(&self, t: i64, keys: [&str; 4], out: &mut Vec<f64>, fingers: &mut Fingers) {
         let lists: [&[Entry]; 4] = std::array::from_fn(|scope| {
             self.lists[scope]
                 .get(keys[scope])
@@ -142,8 +143,7 @@ impl Held {
         });
         let delayed_after = self.definition.delayed_after;
         // Where each list's known-before-`t` part ends, found once per scope (three windows share it).
-        let ends: [usize; 4] =
-            std::array::from_fn(|scope| first_from(lists[scope], lists[scope].len(), t));
+        let ends: [usize; 4] = std::array::from_fn(|scope| fingers.end(lists[scope], t));
         let figures = |list: &[Entry], first: usize, end: usize, out: &mut Vec<f64>| {
             let count = end - first;
             out.push(count as f64);
@@ -178,6 +178,47 @@ impl Held {
     }
 }
 
+/// Where each list's last search ended, by list. In service a list ends before the events scored (nothing is
+/// known after now), and a search from its end is short; a table that also holds outcomes known after the events
+/// (a restarted scorer working off a backlog, a replay or a benchmark with the departures preloaded) would make
+/// every search cross them, while consecutive events of a batch are known at nearby moments, so each search
+/// starts where the previous one of its list ended. Valid while the outcomes held do not change (one batch).
+#[derive(Default)]
+pub struct Fingers(FxHashMap<usize, usize>);
+
+impl Fingers {
+    /// The first index of `list` whose outcome is known at or after `t` (`list.len()` when none is).
+    fn end(&mut self, list: &[Entry], t: i64) -> usize {
+        if list.is_empty() {
+            return 0;
+        }
+        let finger = self.0.entry(list.as_ptr() as usize).or_insert(list.len());
+        *finger = first_near(list, *finger, t);
+        *finger
+    }
+}
+
+/// The first index of `list` whose outcome is known at or after `from`, searched from `hint` in doubling steps,
+/// backwards or forwards: the same answer as a binary search, in a few reads when `hint` is near it.
+fn first_near(list: &[Entry], hint: usize, from: i64) -> usize {
+    let hint = hint.min(list.len());
+    if hint > 0 && list[hint - 1].known_at >= from {
+        return first_from(list, hint, from);
+    }
+    // Everything before `low` is known before `from`.
+    let (mut low, mut high, mut step) = (hint, list.len(), 1);
+    while low + step <= list.len() {
+        let probe = low + step - 1;
+        if list[probe].known_at >= from {
+            high = probe;
+            break;
+        }
+        low = probe + 1;
+        step *= 2;
+    }
+    low + list[low..high].partition_point(|e| e.known_at < from)
+}
+
 /// The first index of `list[..end]` whose outcome is known at or after `from` (`end` when none is), searched
 /// backwards from `end` in doubling steps: a window of the present sits at the end of its list, so this reads
 /// a few neighbouring entries where a binary search of a long list would jump across memory.
@@ -197,7 +238,7 @@ fn first_from(list: &[Entry], end: usize, from: i64) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{first_from, Entry};
+    use super::{first_from, first_near, Entry};
 
     #[test]
     fn the_search_from_the_end_finds_what_a_binary_search_finds() {
@@ -217,6 +258,14 @@ mod tests {
                         first_from(&list, end, from),
                         expected,
                         "{length} {end} {from}"
+                    );
+                    // From any hint, even past the end, the search from a finger finds the same in the whole list.
+                    let whole = list.partition_point(|e| e.known_at < from);
+                    assert_eq!(first_near(&list, end, from), whole, "{length} {end} {from}");
+                    assert_eq!(
+                        first_near(&list, length + 3, from),
+                        whole,
+                        "{length} past {from}"
                     );
                 }
             }
