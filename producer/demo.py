@@ -184,14 +184,18 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
         _summary(console, replayed, predictions, letters, elapsed)
         console.print(versions_table(predictions, shadow))
         console.print(monitoring[0])
-        console.print("drift over the replayed flights (against each version's training profile):", *monitoring[1])
+        console.print(
+            "drift over the replayed flights (against each version's training profile):", *monitoring[1], sep=""
+        )
         console.print(
             "the challenger against the champion (paired, always-valid 95 % intervals):",
             *comparison_lines(reports.comparisons),
+            sep="",
         )
         console.print(
             "estimated from the probabilities (95 % intervals) -> realized by the outcomes:",
             *estimate_lines(reports),
+            sep="",
         )
         carrying = [p for p in (*predictions, *shadow) if p.stream_features is not None]
         consistent = consistency_verdict(reports, len(carrying))
@@ -200,6 +204,7 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
             *consistency_lines(reports),
             f"\n  {sum(not p.stream_features_current for p in carrying):,} of {len(carrying):,} predictions "
             "scored without the departures read to their end",
+            sep="",
         )
         console.print(report)
         clean = all(code == 0 for code in codes)

@@ -160,7 +160,7 @@ def _interval(figure: EstimatedFigure) -> str:
 def _estimated(report: ModelMetricsReport) -> str:
     cells = [f"{_interval(f)} -> {_number(f.realized)}" for f in report.estimated]
     shifted = [f.figure for f in report.estimated if f.departs]
-    return "; ".join(cells) + (f" [red]concept shift: {', '.join(shifted)}[/]" if shifted else "")
+    return "; ".join(cells) + (f"; [red]concept shift: {', '.join(shifted)}[/]" if shifted else "")
 
 
 def online_table(reports: dict[tuple[str, str], ModelMetricsReport], model_dirs: dict[str, Path]) -> Table:

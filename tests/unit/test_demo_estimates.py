@@ -39,7 +39,7 @@ def test_the_estimate_on_the_joined_flights_stands_beside_their_outcomes_with_th
     joined, before, why = estimate_lines(latest)
     assert joined == (
         "\n  champion v1 on 934 joined predictions: roc_auc 0.710 [0.690, 0.730] -> 0.724; "
-        "brier 0.174 [0.165, 0.183] -> 0.247 [red]concept shift: brier[/]"
+        "brier 0.174 [0.165, 0.183] -> 0.247; [red]concept shift: brier[/]"
     )
     assert before == "\n  before their outcomes, champion v1 on 8 waiting: recall 0.703 [0.000, 1.000]"
     assert "few predictions wait at once here" in why
