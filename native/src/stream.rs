@@ -180,9 +180,9 @@ impl Held {
 
 /// Where each list's last search ended, by list. In service a list ends before the events scored (nothing is
 /// known after now), and a search from its end is short; a table that also holds outcomes known after the events
-/// (a restarted scorer working off a backlog, a replay or a benchmark with the departures preloaded) would make
-/// every search cross them, while consecutive events of a batch are known at nearby moments, so each search
-/// starts where the previous one of its list ended. Valid while the outcomes held do not change (one batch).
+/// (a restarted scorer working off a backlog, a benchmark with the departures preloaded) would make every search
+/// cross them, while consecutive events of a batch are known at nearby moments, so each search starts where the
+/// previous one of its list ended. Valid while the outcomes held do not change (one batch).
 #[derive(Default)]
 pub struct Fingers(FxHashMap<usize, usize>);
 
