@@ -1,16 +1,21 @@
 """The runtime's own Prometheus metrics, in the service's registry under the service's prefix: commits aborted,
-producers replaced, calls retried, rebalances, lag per partition, readiness and abandoned calls."""
+producers replaced, calls retried, rebalances, lag per input partition (records and seconds), readiness and
+abandoned calls."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
-from typing import Any
+import time
+from collections.abc import Callable, Iterable
 
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from stream_runtime.bounded_call import still_blocked
+from stream_runtime.lag import EndHistory, partition_reading
+
+# An input partition, as the metrics label it: several inputs may each have a partition 0.
+Partition = tuple[str, int]
 
 
 class RuntimeMetrics:
@@ -30,7 +35,16 @@ class RuntimeMetrics:
         )
         self.rebalances = Counter(f"{prefix}_rebalances", "Partition assignments and revocations", ["kind"], registry=r)
         self.lag = Gauge(
-            f"{prefix}_consumer_lag", "Records behind the end of each input partition", ["partition"], registry=r
+            f"{prefix}_consumer_lag",
+            "Records behind the end of each input partition",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.lag_seconds = Gauge(
+            f"{prefix}_consumer_lag_seconds",
+            "How long the oldest record not yet read of each input partition has waited, at least (0: none waits)",
+            ["topic", "partition"],
+            registry=r,
         )
         self.ready = Gauge(f"{prefix}_ready", "1 while /readyz answers 200", registry=r)
         self.ready.set_function(lambda: float(ready()))
@@ -41,46 +55,38 @@ class RuntimeMetrics:
             registry=r,
         )
         self.blocked_calls.set_function(lambda: float(still_blocked()))
-        self._start_offsets: dict[str, int] = {}
+        self._start_offsets: dict[Partition, int] = {}
+        self._ends: dict[Partition, EndHistory] = {}
 
-    def partitions_assigned(self, committed: dict[int, int]) -> None:
+    def partitions_assigned(self, committed: dict[Partition, int]) -> None:
         """The group's committed offsets of newly assigned partitions: where the lag counts from until a record
         is consumed (with exactly-once, offsets are committed through the producer and the consumer never
         learns them)."""
-        self._start_offsets.update({str(partition): offset for partition, offset in committed.items()})
+        self._start_offsets.update(committed)
 
-    def partitions_revoked(self, partitions: list[int]) -> None:
+    def partitions_revoked(self, partitions: Iterable[Partition]) -> None:
         """Another instance now reports these partitions' lag."""
-        for partition in map(str, partitions):
-            self._start_offsets.pop(partition, None)
-            with contextlib.suppress(KeyError):
-                self.lag.remove(partition)
+        for topic, partition in partitions:
+            self._start_offsets.pop((topic, partition), None)
+            self._ends.pop((topic, partition), None)
+            for gauge in (self.lag, self.lag_seconds):
+                with contextlib.suppress(KeyError):
+                    gauge.remove(topic, str(partition))
 
-    def update_from_statistics(self, stats_json: str) -> bool:
-        """Take consumer lag from librdkafka statistics; return whether any broker is up."""
+    def update_from_statistics(self, stats_json: str, now_s: float | None = None) -> bool:
+        """Take the lag from librdkafka statistics; return whether any broker is up."""
         stats = orjson.loads(stats_json)
-        for topic in stats.get("topics", {}).values():
-            for partition, info in topic.get("partitions", {}).items():
-                lag = partition_lag(info, self._start_offsets.get(partition))
-                if partition != "-1" and lag is not None:
-                    self.lag.labels(partition=partition).set(lag)
+        now_s = time.monotonic() if now_s is None else now_s
+        for name, topic in stats.get("topics", {}).items():
+            for number, info in topic.get("partitions", {}).items():
+                if number == "-1":  # librdkafka's unassigned messages, not a partition
+                    continue
+                key = (name, int(number))
+                reading = partition_reading(info, self._start_offsets.get(key))
+                if reading is None:
+                    continue
+                history = self._ends.setdefault(key, EndHistory())
+                history.observe(now_s, reading.end)
+                self.lag.labels(topic=name, partition=number).set(reading.records_behind)
+                self.lag_seconds.labels(topic=name, partition=number).set(history.seconds_behind(now_s, reading))
         return any(broker.get("state") == "UP" for broker in stats.get("brokers", {}).values())
-
-
-def partition_lag(info: dict[str, Any], start_offset: int | None) -> int | None:
-    """Records between the service's position and the end a read_committed reader sees; None when unknown.
-
-    The position is the next offset the service will read (`app_offset`), else the committed offset librdkafka
-    knows (at-least-once), else the one read from the group at assignment (`start_offset`). librdkafka's own
-    `consumer_lag` counts from the committed offset only, which exactly-once never tells the consumer.
-    """
-    if info.get("fetch_state") != "active":
-        return None
-    stable, high = info.get("ls_offset", -1), info.get("hi_offset", -1)
-    end = stable if stable >= 0 else high
-    if end < 0:
-        return None
-    for position in (info.get("app_offset", -1), info.get("committed_offset", -1), start_offset):
-        if position is not None and position >= 0:
-            return int(max(end - position, 0))
-    return None

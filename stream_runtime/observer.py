@@ -51,18 +51,20 @@ class ClientObserver:
         self._rebalanced("assign", len(partitions), partitions, "assigned")
         try:  # where the lag counts from until a record arrives
             committed = consumer.committed(partitions, timeout=5)
-            self.metrics.partitions_assigned({tp.partition: tp.offset for tp in committed if tp.offset >= 0})
+            self.metrics.partitions_assigned(
+                {(tp.topic, tp.partition): tp.offset for tp in committed if tp.offset >= 0}
+            )
         except KafkaException as exc:
             log.warning("reading committed offsets for the lag metric: %s", exc.args[0].str())
 
     def on_revoke(self, partitions: list[TopicPartition]) -> None:
         # Each batch commits (or aborts) before the next consume(), so nothing is open here.
         self._rebalanced("revoke", 0, partitions, "revoked")
-        self.metrics.partitions_revoked([tp.partition for tp in partitions])
+        self.metrics.partitions_revoked((tp.topic, tp.partition) for tp in partitions)
 
     def on_lost(self, partitions: list[TopicPartition]) -> None:
         self._rebalanced("lost", 0, partitions, "partitions lost")
-        self.metrics.partitions_revoked([tp.partition for tp in partitions])
+        self.metrics.partitions_revoked((tp.topic, tp.partition) for tp in partitions)
 
     def _rebalanced(self, kind: str, assigned: int, partitions: list[TopicPartition], message: str) -> None:
         self.health.assigned_partitions = assigned

@@ -4,6 +4,7 @@ say (and as their absence says, once they stop), read through its HTTP API."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,17 @@ INVALID_BURST = 100
 
 def _rule_names(server: PrometheusServer) -> set[str]:
     return {rule["name"] for group in server.api("rules")["groups"] for rule in group["rules"]}
+
+
+def _waits(server: PrometheusServer, series: str, topic: str) -> list[float]:
+    """The longest wait each partition of `topic` reports, in partition order."""
+    answer = server.query(f'max by (partition) ({series}{{topic="{topic}"}})')["result"]
+    return [float(r["value"][1]) for r in sorted(answer, key=lambda r: int(r["metric"]["partition"]))]
+
+
+def _caught_up(server: PrometheusServer, series: str, topic: str) -> bool:
+    waits = _waits(server, series, topic)
+    return bool(waits) and not any(waits)
 
 
 def _all_up(server: PrometheusServer, expected: int) -> bool:
@@ -65,6 +77,9 @@ def test_prometheus_scrapes_the_fleet_and_the_rules_fire_and_resolve(model_dir: 
                     burst = server.wait_for(
                         lambda: "pending" in server.states("DeadLetterRatioHigh"), 90, "DeadLetterRatioHigh pending"
                     )
+                    # What the lag rules read, by input partition, from both services: the input read to its end.
+                    for series in ("flightdelay_consumer_lag_seconds", "flightdelay_monitor_consumer_lag_seconds"):
+                        server.wait_for(partial(_caught_up, server, series, topics.input), 60, series)
 
                     broker.stop()
                     pending = server.wait_for(

@@ -151,16 +151,19 @@ def test_two_scorers_started_by_hand_on_one_host_get_their_own_transactional_ids
     assert all(count > 0 for count in scored), f"one scorer did nothing: {scored}"
 
 
-def _lags(process: ScorerProcess) -> dict[str, float]:
+def _lags(process: ScorerProcess, metric: str) -> dict[str, float]:
+    """The metric's value by partition of the input (the scorer's only topic)."""
     body = process.get("/metrics")[1].decode()
-    return {p: float(v) for p, v in re.findall(r'^flightdelay_consumer_lag\{partition="(\d+)"\} (\S+)$', body, re.M)}
+    return {p: float(v) for p, v in re.findall(rf'^{metric}\{{partition="(\d+)",topic="[^"]+"\}} (\S+)$', body, re.M)}
 
 
 def _wait_for_lags(process: ScorerProcess, expected: dict[str, float], timeout_s: float = 20) -> None:
+    """Both measures of the lag, records and seconds, reach `expected`."""
+    metrics = ("flightdelay_consumer_lag", "flightdelay_consumer_lag_seconds")
     deadline = time.monotonic() + timeout_s
-    while _lags(process) != expected and time.monotonic() < deadline:
+    while any(_lags(process, m) != expected for m in metrics) and time.monotonic() < deadline:
         time.sleep(0.25)
-    assert _lags(process) == expected, process.log_tail()
+    assert [_lags(process, m) for m in metrics] == [expected, expected], process.log_tail()
 
 
 def test_lag_is_the_records_left_to_score_in_exactly_once_mode_after_a_restart(

@@ -74,7 +74,13 @@ def test_every_alert_has_its_series_on_the_dashboard() -> None:
 def test_rules_say_how_bad_and_what_to_look_at() -> None:
     rules: dict[str, Any] = yaml.safe_load((HERE / "alerts.yml").read_text())
     alerts = [rule for group in rules["groups"] for rule in group["rules"]]
-    wanted = {"ScorerLagGrowing", "DeadLetterRatioHigh", "ScorerNotReady", "OnlineRecallBelowOffline"}
+    wanted = {
+        "ScorerFallingBehind",
+        "MonitorFallingBehind",
+        "DeadLetterRatioHigh",
+        "ScorerNotReady",
+        "OnlineRecallBelowOffline",
+    }
     assert {a["alert"] for a in alerts} >= wanted | {"ChallengerBeatsChampion"}
     for alert in alerts:
         assert alert["labels"]["severity"] in {"info", "warning", "critical"}

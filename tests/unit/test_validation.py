@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from prometheus_client import CollectorRegistry
 
 from consumer.invalid_limit import Admission, InvalidRatioLimit, InvalidRuns
 from consumer.validation import Rejection, validate_value
 from schemas import FlightEvent
-from stream_runtime.metrics import RuntimeMetrics
 
 GOOD = orjson.dumps(
     {
@@ -105,29 +103,6 @@ def test_an_allowance_lets_a_known_burst_through_once(
     assert limit.allowance == left
 
 
-def test_lag_and_broker_state_come_from_librdkafka_statistics() -> None:
-    metrics = runtime_metrics()
-    stats = orjson.dumps(
-        {
-            "brokers": {"127.0.0.1:9092/1": {"state": "UP"}},
-            "topics": {
-                "in": {
-                    "partitions": {
-                        "0": {"fetch_state": "active", "consumer_lag": 42, "hi_offset": 142, "app_offset": 100},
-                        "1": {"fetch_state": "none", "consumer_lag": -1},
-                        "-1": {"fetch_state": "none", "consumer_lag": -1},
-                    }
-                }
-            },
-        }
-    ).decode()
-    assert metrics.update_from_statistics(stats) is True
-    assert metrics.registry.get_sample_value("flightdelay_consumer_lag", {"partition": "0"}) == 42
-    assert metrics.registry.get_sample_value("flightdelay_consumer_lag", {"partition": "1"}) is None
-    down = orjson.dumps({"brokers": {"b/1": {"state": "DOWN"}}, "topics": {}}).decode()
-    assert metrics.update_from_statistics(down) is False
-
-
 def test_a_batch_is_validated_exactly_as_each_value_alone() -> None:
     """One call for the whole batch when all are valid; per-value errors as soon as one is not."""
     from consumer.validation import validate_batch
@@ -146,37 +121,6 @@ def test_a_batch_is_validated_exactly_as_each_value_alone() -> None:
     assert [r.kind if isinstance(r, Rejection) else "ok" for r in results] == [
         "ok", "empty", "invalid_event", "not_an_object", "not_utf8", "not_json", "not_json", "too_large", "ok", "empty",
     ]  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    ("info", "start", "lag"),
-    [
-        ({"fetch_state": "active", "ls_offset": 500, "hi_offset": 510, "app_offset": 450}, None, 50),
-        ({"fetch_state": "active", "ls_offset": -1, "hi_offset": 510, "app_offset": 450}, None, 60),
-        # exactly-once after a restart, nothing consumed yet: librdkafka knows no committed offset
-        ({"fetch_state": "active", "ls_offset": 996, "app_offset": -1001, "committed_offset": -1001}, 996, 0),
-        ({"fetch_state": "active", "ls_offset": 1000, "app_offset": -1001, "committed_offset": -1001}, 900, 100),
-        # at-least-once: the committed offset librdkafka learned
-        ({"fetch_state": "active", "ls_offset": 1000, "app_offset": -1001, "committed_offset": 990}, None, 10),
-        ({"fetch_state": "active", "ls_offset": 1000, "app_offset": -1001, "committed_offset": -1001}, None, None),
-        ({"fetch_state": "none", "ls_offset": 1000, "app_offset": 10}, None, None),
-        ({"fetch_state": "active", "ls_offset": 1000, "app_offset": 1005}, None, 0),
-    ],
-)
-def test_partition_lag(info: dict[str, int | str], start: int | None, lag: int | None) -> None:
-    from stream_runtime.metrics import partition_lag
-
-    assert partition_lag(info, start) == lag
-
-
-def test_revoked_partitions_stop_reporting_lag() -> None:
-    metrics = runtime_metrics()
-    metrics.partitions_assigned({0: 10, 1: 20})
-    stats = {"topics": {"t": {"partitions": {"0": {"fetch_state": "active", "ls_offset": 15, "app_offset": -1001}}}}}
-    metrics.update_from_statistics(orjson.dumps(stats).decode())
-    assert metrics.registry.get_sample_value("flightdelay_consumer_lag", {"partition": "0"}) == 5
-    metrics.partitions_revoked([0, 1])
-    assert metrics.registry.get_sample_value("flightdelay_consumer_lag", {"partition": "0"}) is None
 
 
 @pytest.mark.parametrize(
@@ -241,11 +185,6 @@ def test_an_allowance_lets_a_run_through_too() -> None:
     assert admission == Admission(False, counted=0, allowed=8)
     limit.record(0, admission, runs)
     assert not limit.admit(9, 1, InvalidRuns.of(10, [0])).fail_closed, "the forgiven burst does not start a run"
-
-
-def runtime_metrics() -> RuntimeMetrics:
-    """The runtime's metrics under the scorer's prefix, in a registry of their own."""
-    return RuntimeMetrics(CollectorRegistry(), "flightdelay", lambda: True)
 
 
 @pytest.mark.parametrize(
