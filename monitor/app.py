@@ -88,7 +88,7 @@ class MonitorProcessor(Processor[Watched]):
         self.states: dict[int, JoinState] = {}
         self.windows = ModelWindows(settings.window_events, settings.window_hours * HOUR_S)
         self._last_report = 0.0
-        self._newest_event_s = 0  # the latest moment a flight event read was known at (0: none yet)
+        self._newest_event_s: int | None = None  # the latest moment a flight event read was known at
         references = References(ControlReader(client, topics.model_control), settings.model_uri)
         self.drift = DriftWatch(references, settings.drift_window_events, self.metrics)
         self.pairs = PairedFlights(keep=settings.comparison_max_flights)
@@ -211,7 +211,10 @@ class MonitorProcessor(Processor[Watched]):
             self.drift.report()
             self._last_report = time.monotonic()
         self.metrics.pending.set(sum(state.pending for state in self.states.values()))
-        self._newest_event_s = max([self._newest_event_s, *(f.known_at_s for f in watched.flights)])
+        known = [f.known_at_s for f in watched.flights]
+        if self._newest_event_s is not None:
+            known.append(self._newest_event_s)
+        self._newest_event_s = max(known, default=None)
         outcomes = [s.newest_outcome_known_s for s in self.states.values() if s.newest_outcome_known_s is not None]
         age = departure_age_s(self._newest_event_s, max(outcomes, default=None))
         self.metrics.outcome_age.set(math.nan if age is None else age)

@@ -102,7 +102,7 @@ class DeparturesTable:
         self._consumer: Consumer | None = None
         self._partitions: list[int] = []
         self._admin: AdminClient | None = None
-        self._newest = 0  # the latest moment an event was known at, so far
+        self._newest: int | None = None  # the latest moment an event was known at, so far
         self._clock = clock
         self._newest_since: deque[tuple[float, int]] = deque()  # (clock, newest) each time the newest moved
         # Held while the outcomes change, and by a request's read (`for_requests`) from another thread.
@@ -162,9 +162,10 @@ class DeparturesTable:
     def asked(self, known_at: Sequence[int]) -> None:
         """Events known at `known_at` had their features read (here, or by the compiled lane from `state`): the
         newest moment moves on, and what no later event can need is forgotten."""
-        if known_at and max(known_at) > self._newest:
-            self._newest = max(known_at)
-            self._newest_since.append((self._clock(), self._newest))
+        newest = max(known_at, default=None)
+        if newest is not None and (self._newest is None or newest > self._newest):
+            self._newest = newest
+            self._newest_since.append((self._clock(), newest))
         self._forget()
 
     def newest_departure_age_s(self) -> float | None:
@@ -321,12 +322,12 @@ def known_at(headers: Headers, timestamp_ms: int) -> int:
     return wall_seconds_of_ms(min(max(timestamp_ms, _FIRST_MS), _LAST_MS))
 
 
-def departure_age_s(newest_event: int, newest_departure: int | None) -> float | None:
+def departure_age_s(newest_event: int | None, newest_departure: int | None) -> float | None:
     """Flight time (seconds) from the newest departure read to the newest event (moments in Santiago wall-clock
-    seconds; 0: no event yet): what grows while flights keep coming and the departures feed publishes nothing.
-    Infinite when no departure was ever read; None before the first event. The scorer's and the monitor's alerts
-    both read it, against the same threshold."""
-    if not newest_event:
+    seconds): what grows while flights keep coming and the departures feed publishes nothing. Infinite when no
+    departure was ever read; None before the first event. The scorer's and the monitor's alerts both read it,
+    against the same threshold."""
+    if newest_event is None:
         return None
     return math.inf if newest_departure is None else float(max(newest_event - newest_departure, 0))
 

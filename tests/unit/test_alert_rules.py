@@ -67,8 +67,10 @@ def _threshold(alert: str) -> float:
 @pytest.mark.parametrize(
     ("newest_event", "newest_departure", "age"),
     [
-        (0, None, None),  # no event yet: nothing to say
-        (0, 5_000, None),
+        (None, None, None),  # no event yet: nothing to say
+        (None, 5_000, None),
+        (0, None, math.inf),  # an event at moment 0 is an event
+        (-7_200, -10_800, 3_600.0),
         (10_000, None, math.inf),  # events, and never a departure
         (10_000, 4_000, 6_000.0),
         (10_000, 10_000, 0.0),
@@ -76,7 +78,7 @@ def _threshold(alert: str) -> float:
     ],
 )
 def test_the_age_both_stopped_feed_alerts_read(
-    newest_event: int, newest_departure: int | None, age: float | None
+    newest_event: int | None, newest_departure: int | None, age: float | None
 ) -> None:
     assert departure_age_s(newest_event, newest_departure) == age
 

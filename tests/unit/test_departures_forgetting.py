@@ -45,3 +45,14 @@ def test_an_event_read_late_finds_what_it_needs_until_the_wall_clock_passes_the_
     assert np.array_equal(
         table.features([newest], [key])[0], np.asarray(reference.features_at(newest, *key)), equal_nan=True
     )
+
+
+def test_the_newest_moment_is_any_moment_the_table_holds() -> None:
+    """Moments run from year 1 to 9999: one at or before 1970 is an event like any other, not "none yet"."""
+    table = DeparturesTable({}, "departures", Clock())
+    assert table.newest_departure_age_s() is None
+    table.asked([-10 * DAY])
+    assert table.newest_departure_age_s() == float("inf")  # an event, and no departure read
+    table.asked([-20 * DAY])
+    table.counts.newest_departure = -12 * DAY  # what reading an outcome that departed then sets
+    assert table.newest_departure_age_s() == 2 * DAY
