@@ -56,12 +56,13 @@ class RuntimeMetrics:
         )
         self.blocked_calls.set_function(lambda: float(still_blocked()))
         self._start_offsets: dict[Partition, int] = {}
-        self._ends: dict[Partition, EndHistory] = {}
+        self._ends: dict[Partition, EndHistory] = {}  # one per partition assigned: only those are reported
 
-    def partitions_assigned(self, committed: dict[Partition, int]) -> None:
-        """The group's committed offsets of newly assigned partitions: where the lag counts from until a record
-        is consumed (with exactly-once, offsets are committed through the producer and the consumer never
-        learns them)."""
+    def partitions_assigned(self, partitions: Iterable[Partition], committed: dict[Partition, int]) -> None:
+        """Newly assigned partitions, and the group's committed offsets of those that have one: where the lag
+        counts from until a record is consumed (with exactly-once, offsets are committed through the producer and
+        the consumer never learns them)."""
+        self._ends.update((partition, EndHistory()) for partition in partitions)
         self._start_offsets.update(committed)
 
     def partitions_revoked(self, partitions: Iterable[Partition]) -> None:
@@ -74,18 +75,18 @@ class RuntimeMetrics:
                     gauge.remove(topic, str(partition))
 
     def update_from_statistics(self, stats_json: str, now_s: float | None = None) -> bool:
-        """Take the lag from librdkafka statistics; return whether any broker is up."""
+        """Take the lag of the partitions assigned from librdkafka statistics (a report written before a revocation
+        may be read after it); return whether any broker is up."""
         stats = orjson.loads(stats_json)
         now_s = time.monotonic() if now_s is None else now_s
         for name, topic in stats.get("topics", {}).items():
             for number, info in topic.get("partitions", {}).items():
-                if number == "-1":  # librdkafka's unassigned messages, not a partition
+                if number == "-1":  # librdkafka's queue of messages not yet partitioned
                     continue
                 key = (name, int(number))
-                reading = partition_reading(info, self._start_offsets.get(key))
-                if reading is None:
+                history, reading = self._ends.get(key), partition_reading(info, self._start_offsets.get(key))
+                if history is None or reading is None:
                     continue
-                history = self._ends.setdefault(key, EndHistory())
                 history.observe(now_s, reading.end)
                 self.lag.labels(topic=name, partition=number).set(reading.records_behind)
                 self.lag_seconds.labels(topic=name, partition=number).set(history.seconds_behind(now_s, reading))

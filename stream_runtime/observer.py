@@ -49,13 +49,13 @@ class ClientObserver:
 
     def on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._rebalanced("assign", len(partitions), partitions, "assigned")
+        committed: dict[tuple[str, int], int] = {}
         try:  # where the lag counts from until a record arrives
-            committed = consumer.committed(partitions, timeout=5)
-            self.metrics.partitions_assigned(
-                {(tp.topic, tp.partition): tp.offset for tp in committed if tp.offset >= 0}
-            )
+            found = consumer.committed(partitions, timeout=5)
+            committed = {(tp.topic, tp.partition): tp.offset for tp in found if tp.offset >= 0}
         except KafkaException as exc:
             log.warning("reading committed offsets for the lag metric: %s", exc.args[0].str())
+        self.metrics.partitions_assigned([(tp.topic, tp.partition) for tp in partitions], committed)
 
     def on_revoke(self, partitions: list[TopicPartition]) -> None:
         # Each batch commits (or aborts) before the next consume(), so nothing is open here.

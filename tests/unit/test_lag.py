@@ -30,6 +30,7 @@ def sample(metrics: RuntimeMetrics, name: str, topic: str, partition: int) -> fl
 
 def test_lag_and_broker_state_come_from_librdkafka_statistics() -> None:
     metrics = runtime_metrics()
+    metrics.partitions_assigned([("in", 0), ("in", 1)], {})
     stats = statistics(
         {
             "in": {
@@ -49,7 +50,7 @@ def test_lag_and_broker_state_come_from_librdkafka_statistics() -> None:
 def test_each_input_topic_reports_its_own_partitions() -> None:
     """A service reading several topics (the monitor reads four) has a partition 0 in each."""
     metrics = runtime_metrics()
-    metrics.partitions_assigned({("a", 0): 10, ("b", 0): 70})
+    metrics.partitions_assigned([("a", 0), ("b", 0)], {("a", 0): 10, ("b", 0): 70})
     busy: Info = {"fetch_state": "active", "ls_offset": 100, "app_offset": -1001}
     metrics.update_from_statistics(statistics({"a": {"0": busy}, "b": {"0": busy}}), now_s=0.0)
     metrics.update_from_statistics(statistics({"a": {"0": busy}, "b": {"0": {**busy, "app_offset": 100}}}), now_s=30)
@@ -63,11 +64,20 @@ def test_each_input_topic_reports_its_own_partitions() -> None:
     assert sample(metrics, "flightdelay_consumer_lag", "b", 0) == 0
 
 
-def test_a_partition_assigned_again_starts_a_new_history() -> None:
+def test_a_partition_is_reported_only_while_assigned_and_anew_each_time() -> None:
+    """A statistics report written before a revocation may be read after it: it must not bring the partition's
+    series back (another instance reports it now, and a stale wait would hold an alert)."""
     metrics = runtime_metrics()
     stuck: Info = {"fetch_state": "active", "ls_offset": 50, "app_offset": 10}
+    metrics.partitions_assigned([("t", 0)], {})
     metrics.update_from_statistics(statistics({"t": {"0": stuck}}), now_s=0.0)
+    metrics.update_from_statistics(statistics({"t": {"0": stuck}}), now_s=400.0)
+    assert sample(metrics, "flightdelay_consumer_lag_seconds", "t", 0) == 400.0
     metrics.partitions_revoked([("t", 0)])
+    metrics.update_from_statistics(statistics({"t": {"0": stuck}}), now_s=402.0)
+    assert sample(metrics, "flightdelay_consumer_lag_seconds", "t", 0) is None
+    assert sample(metrics, "flightdelay_consumer_lag", "t", 0) is None
+    metrics.partitions_assigned([("t", 0)], {})
     metrics.update_from_statistics(statistics({"t": {"0": stuck}}), now_s=600.0)
     assert sample(metrics, "flightdelay_consumer_lag_seconds", "t", 0) == 0.0
 
