@@ -4,7 +4,7 @@ Records alone do not say whether a service is late: 5,000 records are seconds of
 airport's departures. The seconds come from the log's end as librdkafka's statistics report it (every few
 seconds): the moment the end first passed the service's position is when the oldest record still waiting had
 been written, at the latest. So the figure is a lower bound, exact to one statistics interval, that costs nothing
-per record and does not trust the producers' clocks or timestamps (a replay may stamp its own).
+per record and does not trust the producers' clocks or the timestamps they set.
 """
 
 from __future__ import annotations
