@@ -81,6 +81,10 @@ def test_due_work_runs_on_time_while_input_never_pauses(bootstrap: str, make_top
                 time.sleep(0.02)
         producer.flush(10)
         during = processor.due_batches[ticks_before:]
+        deadline = time.monotonic() + 30
+        while runtime.committed_records < len(sent):  # the last records sent: read before the stop
+            assert time.monotonic() < deadline, f"{runtime.committed_records} of {len(sent)} records committed"
+            time.sleep(0.1)
     finally:
         runtime.request_stop()
         loop.join(30)
