@@ -15,7 +15,8 @@ import pytest
 from kafka_common.settings import TopicSettings
 from stream_runtime.topic_reader import read_to_end, reader
 from tests.support.docker_images import ROOT, StandIns
-from tests.support.docker_stack import ComposeStack, docker, wait_until
+from tests.support.docker_stack import ComposeStack, docker
+from tests.support.polling import wait_until
 from tests.support.prometheus import alert_rule_names, api
 
 pytestmark = pytest.mark.docker
@@ -59,7 +60,7 @@ def outputs() -> int:
 
 def test_up_brings_a_healthy_broker_topics_a_model_and_three_ready_scorers(stack: ComposeStack) -> None:
     stack.compose("up", "--detach", "--no-build", "--scale", f"consumer={SCORERS}", "consumer")
-    wait_until(lambda: stack.health("consumer") == ["healthy"] * SCORERS, 600, f"{SCORERS} healthy scorers")
+    wait_until(f"{SCORERS} healthy scorers", lambda: stack.health("consumer") == ["healthy"] * SCORERS, 600, every_s=2)
     assert stack.health("kafka") == ["healthy"]
     assert stack.exit_codes("topics") == [0] and stack.exit_codes("train") == [0]
     started = [r for r in stack.logs("consumer") if r.get("message") == "scorer starting"]
@@ -94,7 +95,7 @@ def test_replay_is_scored_exactly_once_by_key_through_a_replica_stopped_mid_stre
         "--rate",
         str(RATE),
     )
-    wait_until(lambda: outputs() >= FLIGHTS // 4, 300, "a quarter of the stream scored", every_s=0.5)
+    wait_until("a quarter of the stream scored", lambda: outputs() >= FLIGHTS // 4, 300, every_s=0.5)
     victim = stack.containers("consumer")[1]["Name"].lstrip("/")
     docker("stop", "--time", "30", victim)
     missing_at_stop = FLIGHTS - outputs()
@@ -103,7 +104,7 @@ def test_replay_is_scored_exactly_once_by_key_through_a_replica_stopped_mid_stre
     docker("rm", replay)  # a one-off, as `docker compose run --rm` leaves none
     sent = keys_in(TOPICS.input)
     assert len(sent) == FLIGHTS and set(sent.values()) == {1}
-    wait_until(lambda: outputs() >= FLIGHTS, 300, "every flight scored or dead-lettered")
+    wait_until("every flight scored or dead-lettered", lambda: outputs() >= FLIGHTS, 300, every_s=2)
     scored, dead = keys_in(TOPICS.predictions), keys_in(TOPICS.dead_letter)
     assert scored + dead == sent, "each flight exactly once: a prediction or a dead letter with its reason"
     assert len(scored) > 0.9 * FLIGHTS
@@ -115,7 +116,7 @@ def test_the_observe_profile_adds_the_monitor_and_prometheus_without_retraining(
     """Added to a running stack as a user would (its dependencies included): `train` starts again and must leave
     the served model alone; Prometheus (the stand-in of the pinned release) scrapes every target, rules loaded."""
     stack.compose("--profile", "observe", "up", "--detach", "--no-build", "monitor", "prometheus")
-    wait_until(lambda: stack.health("monitor") == ["healthy"], 180, "a healthy monitor")
+    wait_until("a healthy monitor", lambda: stack.health("monitor") == ["healthy"], 180, every_s=2)
     (monitor,) = stack.containers("monitor")
     assert monitor["Config"]["Healthcheck"]["Test"] == ["CMD", "python", "-m", "monitor.healthcheck", "--ready"]
     train_log = stack.compose("logs", "--no-color", "train").stdout
@@ -128,19 +129,22 @@ def test_the_observe_profile_adds_the_monitor_and_prometheus_without_retraining(
         return list(prometheus_api("targets")["activeTargets"])
 
     wait_until(
+        f"Prometheus scraping {running_scorers} scorers and the monitor, all up",
         lambda: (
             sorted(t["labels"]["job"] for t in targets() if t["health"] == "up")
             == sorted(["monitor"] + ["scorer"] * running_scorers)
         ),
         120,
-        f"Prometheus scraping {running_scorers} scorers and the monitor, all up",
+        every_s=2,
     )
 
     def rules() -> list[dict[str, Any]]:
         return [rule for group in prometheus_api("rules")["groups"] for rule in group["rules"]]
 
     assert {rule["name"] for rule in rules()} == alert_rule_names()
-    wait_until(lambda: all(rule["health"] == "ok" for rule in rules()), 120, "every rule evaluated without error")
+    wait_until(
+        "every rule evaluated without error", lambda: all(rule["health"] == "ok" for rule in rules()), 120, every_s=2
+    )
     print(f"Prometheus: {len(targets())} targets up, {len(rules())} rules loaded and evaluated")
 
 
@@ -151,8 +155,8 @@ def test_scorers_and_the_monitor_turn_unhealthy_when_the_broker_is_gone(stack: C
         health = stack.health(service)
         return bool(health) and set(health) == {"unhealthy"}
 
-    wait_until(lambda: unhealthy("consumer"), 180, "the running scorers to report unhealthy")
-    wait_until(lambda: unhealthy("monitor"), 180, "the monitor to report unhealthy")
+    wait_until("the running scorers to report unhealthy", lambda: unhealthy("consumer"), 180, every_s=2)
+    wait_until("the monitor to report unhealthy", lambda: unhealthy("monitor"), 180, every_s=2)
 
 
 def test_the_documented_down_leaves_no_container_network_or_volume(stack: ComposeStack) -> None:

@@ -6,7 +6,6 @@ is promoted, however good the challenger looks, until a person writes a record."
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from schemas.model_control import ModelControl, ModelRef, ModelRole
 from schemas.monitoring import MODEL_METRICS_RECORD, ModelComparisonReport
 from stream_runtime.topic_reader import read_topic
 from tests.support.paired_stream import Record, paired_flights
+from tests.support.polling import wait_until
 from tests.support.training_cli import training
 from training.manifest import file_sha256
 from training.model_store import copy_as_version
@@ -69,13 +69,6 @@ def comparisons(bootstrap: str, topic: str) -> list[ModelComparisonReport]:
     return [record for record in parsed if isinstance(record, ModelComparisonReport)]
 
 
-def wait_for(what: str, check: Callable[[], bool], monitor: ScorerProcess, timeout_s: float = 90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, f"{what}, not within {timeout_s:.0f} s:\n{monitor.log_tail()}"
-        time.sleep(1)
-
-
 def served(bootstrap: str, topic: str) -> tuple[str | None, str | None]:
     current = lineup(bootstrap, topic)
     return tuple(  # type: ignore[return-value]
@@ -97,13 +90,15 @@ def test_the_autopilot_promotes_the_better_rolls_back_once_and_then_stops(
         monitor.wait_ready()
         # 1. A worse challenger: compared on every flight, never promoted.
         send(bootstrap, paired_flights(topics, "worse", ("v-a", FAIR), ("v-b", POOR), FLIGHTS, seed=1))
-        wait_for(
+        wait_until(
             "the worse challenger compared on every flight",
             lambda: any(
                 c.flights == FLIGHTS and c.challenger_version == "v-b"
                 for c in comparisons(bootstrap, topics.model_metrics)
             ),
-            monitor,
+            90,
+            every_s=1,
+            seen=monitor.log_tail,
         )
         assert served(bootstrap, control) == ("v-a", "v-b"), "a worse challenger is never promoted"
         worse = [c for c in comparisons(bootstrap, topics.model_metrics) if c.challenger_version == "v-b"][-1]
@@ -114,7 +109,13 @@ def test_the_autopilot_promotes_the_better_rolls_back_once_and_then_stops(
         by_person(bootstrap, control, ModelRole.CHALLENGER, refs["v-c"])
         time.sleep(2)  # the monitor reads the new lineup before its flights arrive
         send(bootstrap, paired_flights(topics, "better", ("v-a", FAIR), ("v-c", GOOD), FLIGHTS, seed=2))
-        wait_for("the better challenger promoted", lambda: served(bootstrap, control) == ("v-c", "v-a"), monitor)
+        wait_until(
+            "the better challenger promoted",
+            lambda: served(bootstrap, control) == ("v-c", "v-a"),
+            90,
+            every_s=1,
+            seen=monitor.log_tail,
+        )
         promoted = lineup(bootstrap, control)[ModelRole.CHAMPION]
         assert promoted.requested_by == "monitor-autopilot" and promoted.autopilot is not None
         assert promoted.autopilot.action == "promote" and promoted.replaces == refs["v-a"]
@@ -124,7 +125,13 @@ def test_the_autopilot_promotes_the_better_rolls_back_once_and_then_stops(
         # 3. On the next flights the promoted champion proves worse than the one it replaced: rolled back.
         time.sleep(2)
         send(bootstrap, paired_flights(topics, "regret", ("v-c", POOR), ("v-a", FAIR), FLIGHTS, seed=3))
-        wait_for("the promotion rolled back", lambda: served(bootstrap, control) == ("v-a", "v-c"), monitor)
+        wait_until(
+            "the promotion rolled back",
+            lambda: served(bootstrap, control) == ("v-a", "v-c"),
+            90,
+            every_s=1,
+            seen=monitor.log_tail,
+        )
         rolled = lineup(bootstrap, control)[ModelRole.CHAMPION]
         assert rolled.autopilot is not None and rolled.autopilot.action == "rollback"
         assert rolled.replaces == refs["v-c"]
@@ -133,13 +140,15 @@ def test_the_autopilot_promotes_the_better_rolls_back_once_and_then_stops(
         # promoted.
         time.sleep(2)
         send(bootstrap, paired_flights(topics, "again", ("v-a", FAIR), ("v-c", GOOD), FLIGHTS, seed=4))
-        wait_for(
+        wait_until(
             "the stopped autopilot's verdict on the last flights",
             lambda: any(
                 c.champion_version == "v-a" and c.challenger_version == "v-c" and c.flights >= 2 * FLIGHTS
                 for c in comparisons(bootstrap, topics.model_metrics)
             ),
-            monitor,
+            90,
+            every_s=1,
+            seen=monitor.log_tail,
         )
         time.sleep(3)
         last = [c for c in comparisons(bootstrap, topics.model_metrics) if c.challenger_version == "v-c"][-1]

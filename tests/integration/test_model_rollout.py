@@ -11,7 +11,6 @@ import shutil
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from producer.replay import dataset_events, publish
 from schemas import DelayPrediction
 from schemas.model_control import ModelControl, ModelRef, ModelRole
 from tests.support.dataset import DATASET
+from tests.support.polling import wait_until
 from tests.support.streaming import scorer_env, scorers
 from tests.support.training_cli import training
 from training.manifest import file_sha256
@@ -249,13 +249,6 @@ def fleet_lines(bootstrap: str, topics: TopicSettings, models: Path) -> list[str
     return [line for line in output.splitlines() if line.startswith("fleet: ")]
 
 
-def eventually(what: str, check: Callable[[], bool], timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.5)
-
-
 def test_the_fleet_says_what_runs_and_a_first_promotion_replaces_what_it_served(
     bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
 ) -> None:
@@ -268,7 +261,7 @@ def test_the_fleet_says_what_runs_and_a_first_promotion_replaces_what_it_served(
     )
     args = ("--models", str(models))
     with scorers(bootstrap, v1, stream_topics, tmp_path, count=2) as processes:
-        eventually("both scorers report", lambda: len(fleet_lines(bootstrap, stream_topics, models)) == 2)
+        wait_until("both scorers report", lambda: len(fleet_lines(bootstrap, stream_topics, models)) == 2, 30)
         code, output = training(bootstrap, stream_topics, "models", *args)
         assert "champion: none" in output, "the control topic names no champion: the scorers serve MODEL_URI's"
         for process in processes:
@@ -277,9 +270,10 @@ def test_the_fleet_says_what_runs_and_a_first_promotion_replaces_what_it_served(
         assert training(bootstrap, stream_topics, "promote", "v2", *args, "--role", "challenger")[0] == 0
         code, output = training(bootstrap, stream_topics, "promote", "v2", *args)
         assert code == 0 and "champion: v2 (was v1)" in output, "the first champion record replaces what ran"
-        eventually(
+        wait_until(
             "the fleet serves v2",
             lambda: all(" serves champion v2 since" in line for line in fleet_lines(bootstrap, stream_topics, models)),
+            30,
         )
         code, output = training(bootstrap, stream_topics, "rollback")
         assert code == 0 and "champion: v1 (was v2)" in output, output
@@ -294,7 +288,7 @@ def test_the_fleet_says_what_runs_and_a_first_promotion_replaces_what_it_served(
                 " serves champion v1" in line and "; refused v3 as champion at" in line for line in lines
             )
 
-        eventually("each scorer says it refused v3 and serves v1", refused_everywhere)
+        wait_until("each scorer says it refused v3 and serves v1", refused_everywhere, 30)
     assert fleet_lines(bootstrap, stream_topics, models) == [
         f"fleet: no scorer reports on {stream_topics.model_fleet} (none running, or all stopped cleanly)"
     ], "a clean stop withdraws the instance"

@@ -18,6 +18,7 @@ from stream_runtime.records import next_offsets
 from stream_runtime.runtime import ServiceSpec, StreamRuntime
 from stream_runtime.settings import StreamSettings
 from tests.support.kafka import MakeTopic
+from tests.support.polling import wait_until
 from tests.support.streaming import read_keys
 
 pytestmark = pytest.mark.integration
@@ -81,10 +82,13 @@ def test_due_work_runs_on_time_while_input_never_pauses(bootstrap: str, make_top
                 time.sleep(0.02)
         producer.flush(10)
         during = processor.due_batches[ticks_before:]
-        deadline = time.monotonic() + 30
-        while runtime.committed_records < len(sent):  # the last records sent: read before the stop
-            assert time.monotonic() < deadline, f"{runtime.committed_records} of {len(sent)} records committed"
-            time.sleep(0.1)
+        wait_until(  # the last records sent: read before the stop
+            "every record sent committed",
+            lambda: runtime.committed_records >= len(sent),
+            30,
+            every_s=0.1,
+            seen=lambda: f"{runtime.committed_records} of {len(sent)} records committed",
+        )
     finally:
         runtime.request_stop()
         loop.join(30)
@@ -144,10 +148,12 @@ def test_a_service_slower_than_its_input_says_how_long_records_wait_per_topic(
             producer.produce(quiet, b"q", key=f"q{n}".encode())
         write_busy()
         producer.flush(10)
-        deadline = time.monotonic() + 60
-        while processor.last_read.get(quiet) != 4 or processor.last_read.get(busy) != 0:
-            assert time.monotonic() < deadline, "the runtime never read both inputs"
-            time.sleep(0.1)
+        wait_until(
+            "the runtime reading both inputs",
+            lambda: processor.last_read.get(quiet) == 4 and processor.last_read.get(busy) == 0,
+            60,
+            every_s=0.1,
+        )
         processor.slow.set()  # from here 20 records a second are read, 50 written
         until = time.monotonic() + 12
         while time.monotonic() < until:
@@ -160,10 +166,12 @@ def test_a_service_slower_than_its_input_says_how_long_records_wait_per_topic(
         records_behind = gauge("consumer_lag", busy)
         quiet_lag = (gauge("consumer_lag", quiet), gauge("consumer_lag_seconds", quiet))
         processor.slow.clear()
-        deadline = time.monotonic() + 30
-        while gauge("consumer_lag_seconds", busy) != 0 or gauge("consumer_lag", busy) != 0:
-            assert time.monotonic() < deadline, "the wait never returned to 0 once the service kept up"
-            time.sleep(0.2)
+        wait_until(
+            "the wait back to 0 once the service keeps up",
+            lambda: gauge("consumer_lag_seconds", busy) == 0 and gauge("consumer_lag", busy) == 0,
+            30,
+            every_s=0.2,
+        )
     finally:
         runtime.request_stop()
         loop.join(30)

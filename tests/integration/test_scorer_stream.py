@@ -19,6 +19,7 @@ from kafka_common.settings import TopicSettings
 from local_stack.processes import ScorerProcess
 from producer.replay import dataset_events, publish
 from tests.support.dataset import DATASET
+from tests.support.polling import wait_until
 from tests.support.records import VALID_EVENT
 from tests.support.streaming import dataset_rows, read_outputs, scorer_env, scorers, send, send_dataset
 from training.artifact import LoadedModel
@@ -160,10 +161,12 @@ def _lags(process: ScorerProcess, metric: str) -> dict[str, float]:
 def _wait_for_lags(process: ScorerProcess, expected: dict[str, float], timeout_s: float = 20) -> None:
     """Both measures of the lag, records and seconds, reach `expected`."""
     metrics = ("flightdelay_consumer_lag", "flightdelay_consumer_lag_seconds")
-    deadline = time.monotonic() + timeout_s
-    while any(_lags(process, m) != expected for m in metrics) and time.monotonic() < deadline:
-        time.sleep(0.25)
-    assert [_lags(process, m) for m in metrics] == [expected, expected], process.log_tail()
+    wait_until(
+        f"both lags at {expected}",
+        lambda: all(_lags(process, m) == expected for m in metrics),
+        timeout_s,
+        seen=lambda: f"{[_lags(process, m) for m in metrics]}\n{process.log_tail()}",
+    )
 
 
 def test_lag_is_the_records_left_to_score_in_exactly_once_mode_after_a_restart(

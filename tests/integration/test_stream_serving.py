@@ -26,6 +26,7 @@ from monitor.stream_consistency import UNCHECKED_REASONS
 from producer.replay import dataset_flights, publish_schedule, with_outcomes
 from schemas.model_control import ModelControl, ModelRef, ModelRole
 from tests.support.dataset import DATASET
+from tests.support.polling import wait_until
 from tests.support.prometheus import prometheus
 from tests.support.streaming import first_value, monitor_process, read_outputs, scorer_env, scorers
 from training.artifact import load_artifact
@@ -69,10 +70,13 @@ def test_online_stream_features_equal_offline_through_a_sigkill(
         other.wait_ready()
         monitor.wait_ready()
         sender.start()
-        deadline = time.monotonic() + 60
-        while first.metric("flightdelay_events_scored_total") < 200:
-            assert time.monotonic() < deadline, first.log_tail()
-            time.sleep(0.1)
+        wait_until(
+            "200 events scored before the kill",
+            lambda: first.metric("flightdelay_events_scored_total") >= 200,
+            60,
+            every_s=0.1,
+            seen=first.log_tail,
+        )
         first.kill()
         assert sender.is_alive(), "the kill must land while flights still arrive"
         restarted = _scorer(bootstrap, model_dir, stream_topics, tmp_path / "scorer-a2.log", "a")

@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,14 +20,6 @@ def docker(*args: str, timeout: float = 300, check: bool = True) -> subprocess.C
     if check and done.returncode != 0:
         raise AssertionError(f"docker {' '.join(args)} failed (exit {done.returncode}):\n{done.stdout}{done.stderr}")
     return done
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float, what: str, every_s: float = 2.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(every_s)
 
 
 @dataclass

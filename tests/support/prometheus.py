@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,6 +17,7 @@ import pytest
 import yaml
 
 from local_stack.broker import free_port
+from tests.support.polling import wait_until
 
 PROMETHEUS = Path(sys.executable).parent / "prometheus"
 OBSERVABILITY = Path(__file__).resolve().parents[2] / "monitor" / "observability"
@@ -117,15 +117,15 @@ class PrometheusServer:
         return {alert["state"] for alert in self.alerts(name)}
 
     def wait_for(self, condition: Callable[[], bool], timeout_s: float, what: str) -> float:
-        """Poll `condition` until true; return the seconds it took. Fails with the server's log tail."""
-        started = time.monotonic()
-        while time.monotonic() - started < timeout_s:
+        """Poll `condition` until true; return the seconds it took. Fails with the server's log tail, at once if
+        the server exits."""
+
+        def holds() -> bool:
             if self._process is not None and self._process.poll() is not None:
                 pytest.fail(f"Prometheus exited:\n{self.log_tail()}")
-            if condition():
-                return time.monotonic() - started
-            time.sleep(0.5)
-        pytest.fail(f"{what}: not within {timeout_s:.0f} s\n{self.log_tail()}")
+            return condition()
+
+        return wait_until(what, holds, timeout_s, every_s=0.5, seen=self.log_tail)
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
