@@ -23,6 +23,7 @@ from producer.replay import dataset_flights, publish_schedule, with_outcomes
 from schemas.model_control import ModelControl, ModelRef, ModelRole
 from schemas.monitoring import MODEL_METRICS_RECORD, JoinedPrediction, ModelMetricsReport
 from tests.support.dataset import DATASET
+from tests.support.polling import wait_until
 from tests.support.promtool import promtool
 from tests.support.streaming import scorers
 from training.features import flight_features
@@ -83,10 +84,13 @@ def test_a_monitor_stopped_under_load_restarts_and_joins_each_pair_exactly_once(
         try:
             first.wait_ready()
             sender.start()
-            deadline = time.monotonic() + 30
-            while first.metric('flightdelay_monitor_joined_total{role="champion",version="test-run"}') < 500:
-                assert time.monotonic() < deadline, first.log_tail()
-                time.sleep(0.2)
+            wait_until(
+                "500 joins before the stop",
+                lambda: first.metric('flightdelay_monitor_joined_total{role="champion",version="test-run"}') >= 500,
+                30,
+                every_s=0.2,
+                seen=first.log_tail,
+            )
             joined_before_kill = first.metric('flightdelay_monitor_joined_total{role="champion",version="test-run"}')
             if stop == "sigkill":
                 first.kill()
