@@ -6,6 +6,7 @@ is promoted, however good the challenger looks, until a person writes a record."
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -86,19 +87,20 @@ def test_the_autopilot_promotes_the_better_rolls_back_once_and_then_stops(
     env = {**topics.environment(), "MONITOR_GROUP_ID": f"monitor-{topics.input}", "MONITOR_REPORT_INTERVAL_S": "1",
            "MONITOR_AUTOPILOT": "on", "MONITOR_AUTOPILOT_MIN_FLIGHTS": "500", "MONITOR_LOG_LEVEL": "INFO"}  # fmt: skip
     monitor = ScorerProcess(bootstrap, "-", tmp_path / "monitor.log", None, env, module="monitor").start()
+
+    def until(what: str, check: Callable[[], bool]) -> None:
+        wait_until(what, check, 90, every_s=1, seen=monitor.log_tail)
+
     try:
         monitor.wait_ready()
         # 1. A worse challenger: compared on every flight, never promoted.
         send(bootstrap, paired_flights(topics, "worse", ("v-a", FAIR), ("v-b", POOR), FLIGHTS, seed=1))
-        wait_until(
+        until(
             "the worse challenger compared on every flight",
             lambda: any(
                 c.flights == FLIGHTS and c.challenger_version == "v-b"
                 for c in comparisons(bootstrap, topics.model_metrics)
             ),
-            90,
-            every_s=1,
-            seen=monitor.log_tail,
         )
         assert served(bootstrap, control) == ("v-a", "v-b"), "a worse challenger is never promoted"
         worse = [c for c in comparisons(bootstrap, topics.model_metrics) if c.challenger_version == "v-b"][-1]
@@ -109,13 +111,7 @@ def test_the_autopilot_promotes_the_better_rolls_back_once_and_then_stops(
         by_person(bootstrap, control, ModelRole.CHALLENGER, refs["v-c"])
         time.sleep(2)  # the monitor reads the new lineup before its flights arrive
         send(bootstrap, paired_flights(topics, "better", ("v-a", FAIR), ("v-c", GOOD), FLIGHTS, seed=2))
-        wait_until(
-            "the better challenger promoted",
-            lambda: served(bootstrap, control) == ("v-c", "v-a"),
-            90,
-            every_s=1,
-            seen=monitor.log_tail,
-        )
+        until("the better challenger promoted", lambda: served(bootstrap, control) == ("v-c", "v-a"))
         promoted = lineup(bootstrap, control)[ModelRole.CHAMPION]
         assert promoted.requested_by == "monitor-autopilot" and promoted.autopilot is not None
         assert promoted.autopilot.action == "promote" and promoted.replaces == refs["v-a"]
@@ -125,13 +121,7 @@ def test_the_autopilot_promotes_the_better_rolls_back_once_and_then_stops(
         # 3. On the next flights the promoted champion proves worse than the one it replaced: rolled back.
         time.sleep(2)
         send(bootstrap, paired_flights(topics, "regret", ("v-c", POOR), ("v-a", FAIR), FLIGHTS, seed=3))
-        wait_until(
-            "the promotion rolled back",
-            lambda: served(bootstrap, control) == ("v-a", "v-c"),
-            90,
-            every_s=1,
-            seen=monitor.log_tail,
-        )
+        until("the promotion rolled back", lambda: served(bootstrap, control) == ("v-a", "v-c"))
         rolled = lineup(bootstrap, control)[ModelRole.CHAMPION]
         assert rolled.autopilot is not None and rolled.autopilot.action == "rollback"
         assert rolled.replaces == refs["v-c"]
@@ -140,15 +130,12 @@ def test_the_autopilot_promotes_the_better_rolls_back_once_and_then_stops(
         # promoted.
         time.sleep(2)
         send(bootstrap, paired_flights(topics, "again", ("v-a", FAIR), ("v-c", GOOD), FLIGHTS, seed=4))
-        wait_until(
+        until(
             "the stopped autopilot's verdict on the last flights",
             lambda: any(
                 c.champion_version == "v-a" and c.challenger_version == "v-c" and c.flights >= 2 * FLIGHTS
                 for c in comparisons(bootstrap, topics.model_metrics)
             ),
-            90,
-            every_s=1,
-            seen=monitor.log_tail,
         )
         time.sleep(3)
         last = [c for c in comparisons(bootstrap, topics.model_metrics) if c.challenger_version == "v-c"][-1]
