@@ -8,9 +8,10 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 from confluent_kafka.admin import AdminClient
@@ -24,6 +25,8 @@ from local_stack.processes import ScorerProcess
 from local_stack.provider import kafka_broker
 from producer.demo_models import REPLAY_FROM, demo_versions
 from producer.demo_monitor import (
+    ConsistencyVerdict,
+    LastReports,
     await_joined,
     comparison_lines,
     consistency_lines,
@@ -96,6 +99,40 @@ def replay_schedule(data: Path, flights: int, input_topic: str, outcomes_topic: 
     return len(replayed), after_outcomes_before(paced, data, REPLAY_FROM, WINDOW_DAYS, outcomes_topic, lead)
 
 
+@dataclass
+class Outputs:
+    """What the scorers committed for the replay, and how the replay's sending went."""
+
+    replayed: int
+    sent: Counter[str]
+    failed: int
+    predictions: list[DelayPrediction] = field(default_factory=list)
+    shadow: list[DelayPrediction] = field(default_factory=list)
+    letters: list[DeadLetter] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+    def exactly_once(self, joined: int) -> bool:
+        """Each flight predicted once, each bad event dead-lettered, no shadow duplicate, every prediction joined."""
+        return (
+            self.failed == 0
+            and Counter(p.flight_id for p in self.predictions) == self.sent
+            and len(self.letters) == len(BAD_EVENTS)
+            and max(Counter(p.flight_id for p in self.shadow).values(), default=1) == 1
+            and joined == len(self.predictions) + len(self.shadow)
+        )
+
+
+@dataclass
+class Findings:
+    """What the monitor made of the replay."""
+
+    joined: int
+    reports: LastReports
+    online: Table
+    drift: list[str]
+    report: str
+
+
 def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Console, stop: StopRequest) -> int:
     """Return 0 when every event came out exactly once, every prediction joined its outcome, the stream features
     the predictions carried equal the training definition's, and every scorer stopped cleanly. A stop request
@@ -105,12 +142,7 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
         versions = demo_versions(data, models, console)
     kafka = KafkaSettings()
     with kafka_broker(kafka) as endpoint, tempfile.TemporaryDirectory(prefix="flightdelay-run-") as workdir:
-        topics = TopicSettings()
-        if endpoint.kind != "local-jvm":  # a shared broker: keep this run's records apart
-            suffix = uuid.uuid4().hex[:8]
-            topics = topics.model_copy(
-                update={name: f"{getattr(topics, name)}.run-{suffix}" for name in TOPIC_NAME_FIELDS}
-            )
+        topics = _run_topics(shared_broker=endpoint.kind != "local-jvm")
         config = kafka.client_config(endpoint.bootstrap_servers)
         console.print(f"broker ({endpoint.kind}) at {endpoint.bootstrap_servers}")
         ensure_topics(AdminClient(config), topic_specs(topics))
@@ -134,105 +166,143 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
                     with stop.raising():
                         process.wait_ready()
             console.print(f"{consumers} scorer(s) ready, following {topics.model_control}; the monitor ready")
-            reader = committed_reader(config, [topics.predictions, topics.dead_letter, topics.shadow_predictions])
-            started = time.monotonic()
-            replayed, schedule = replay_schedule(data, flights, topics.input, topics.outcomes)
-            sent_events = [item for item in schedule if item.topic == topics.input]
-            console.print(
-                f"replaying {replayed:,} flights from {REPLAY_FROM} ({len(schedule) - len(sent_events):,} outcomes "
-                f"on the simulated clock, the first week's before them) and {len(BAD_EVENTS)} bad events over about "
-                f"{REPLAY_SECONDS} s; the model rollout steps:"
-            )
-            with Progress(console=console, transient=True) as progress:
-                task = progress.add_task("replaying", total=len(schedule))
-                delivery = publish_with_rollout(
-                    config, schedule, rollout, versions.challenger, lambda: progress.advance(task), stop
-                )
-            stop.raise_if_set()
-            failed = delivery.failed + delivery.not_sent
-            colour = "green" if failed == 0 else "red"
-            console.print(f"[{colour}]published {len(schedule):,} records: {delivery.summary()}[/]")
-            predictions: list[DelayPrediction] = []
-            shadow: list[DelayPrediction] = []
-            letters: list[DeadLetter] = []
-            expected = replayed + len(BAD_EVENTS)
-            with console.status("waiting for committed predictions…"):
-
-                def done() -> bool:
-                    return len(predictions) + len(letters) >= expected or stop.is_set()
-
-                # then 2 s more: the last shadow predictions, and any duplicate
-                for until, idle_s, max_s in ((done, 20, 120), (lambda: False, 2, 2)):
-                    for message in read_messages(reader, until, idle_s, max_s):
-                        if message.topic() == topics.shadow_predictions:
-                            shadow.append(DelayPrediction.model_validate_json(message.value() or b""))
-                            continue
-                        output = parse_output(message, topics.predictions)
-                        (predictions if isinstance(output, DelayPrediction) else letters).append(output)  # type: ignore[arg-type]
-            reader.close()
-            stop.raise_if_set()
-            elapsed = time.monotonic() - started
-            with console.status("the monitor joins each prediction with its outcome and checks its stream features…"):
-                joined = await_joined(monitor, len(predictions) + len(shadow), stop)
-                reports = last_reports(config, topics.model_metrics)
-            monitoring = online_table(reports.figures, model_dirs), drift_lines(monitor)
-            stop.raise_if_set()
-            with console.status("writing the monitor's report"):
-                report = write_report(config, topics, versions.champion, REPORT)
+            outputs = _replay_and_read(config, topics, data, flights, rollout, versions.challenger, console, stop)
+            findings = _monitor_findings(config, topics, monitor, outputs, model_dirs, versions.champion, console, stop)
         finally:
             codes = [process.stop() for process in [*scorers, monitor]]
-        _summary(console, replayed, predictions, letters, elapsed)
-        console.print(versions_table(predictions, shadow))
-        console.print(monitoring[0])
-        console.print(
-            "drift over the replayed flights (against each version's training profile):", *monitoring[1], sep=""
-        )
-        console.print(
-            "the challenger against the champion (paired, always-valid 95 % intervals):",
-            *comparison_lines(reports.comparisons),
-            sep="",
-        )
-        console.print(
-            "estimated from the probabilities (95 % intervals) -> realized by the outcomes:",
-            *estimate_lines(reports),
-            sep="",
-        )
-        carrying = [p for p in (*predictions, *shadow) if p.stream_features is not None]
-        consistent = consistency_verdict(reports, len(carrying))
-        console.print(
-            "stream features, online against the training definition (recomputed by the monitor):",
-            *consistency_lines(reports),
-            f"\n  {sum(not p.stream_features_current for p in carrying):,} of {len(carrying):,} predictions "
-            "scored without the departures read to their end",
-            sep="",
-        )
-        console.print(report)
+        consistent = _print_findings(console, outputs, findings)
         clean = all(code == 0 for code in codes)
         console.print(
             f"scorers and monitor stopped with exit codes {codes}" + ("" if clean else " [red](not clean)[/]")
         )
-        wanted = Counter(item.key.decode() for item in sent_events[:replayed] if item.key)
-        exact = (
-            failed == 0
-            and Counter(p.flight_id for p in predictions) == wanted
-            and len(letters) == len(BAD_EVENTS)
-            and max(Counter(p.flight_id for p in shadow).values(), default=1) == 1
-            and joined == len(predictions) + len(shadow)
-        )
-        if exact:
-            console.print(
-                f"[green]exactly once across the swaps: every flight predicted once ({len(predictions):,}), "
-                f"{len(shadow):,} shadow predictions without a duplicate, {len(letters)} dead letters; "
-                f"each of the {joined:,} joined with its flight's outcome[/]"
-            )
-        else:
-            console.print(
-                f"[red]expected each of {replayed:,} flights predicted once, {len(BAD_EVENTS)} dead letters, and "
-                f"every prediction joined with its outcome ({joined:,} of {len(predictions) + len(shadow):,})[/]"
-            )
+        exact = outputs.exactly_once(findings.joined)
+        _print_exactly_once(console, outputs, findings.joined, exact)
         console.print(consistent.line)
     console.print("broker stopped; nothing left running" if endpoint.kind == "local-jvm" else "done")
     return 0 if clean and exact and consistent.ok else 1
+
+
+def _run_topics(shared_broker: bool) -> TopicSettings:
+    """The configured topics; on a shared broker, names of this run's own, so its records stay apart."""
+    topics = TopicSettings()
+    if not shared_broker:
+        return topics
+    suffix = uuid.uuid4().hex[:8]
+    return topics.model_copy(update={name: f"{getattr(topics, name)}.run-{suffix}" for name in TOPIC_NAME_FIELDS})
+
+
+def _replay_and_read(
+    config: dict[str, Any],
+    topics: TopicSettings,
+    data: Path,
+    flights: int,
+    rollout: Rollout,
+    challenger: Path,
+    console: Console,
+    stop: StopRequest,
+) -> Outputs:
+    """Publish the replay while the rollout steps run, then read every committed output (and 2 s more, for the
+    last shadow predictions and any duplicate)."""
+    reader = committed_reader(config, [topics.predictions, topics.dead_letter, topics.shadow_predictions])
+    started = time.monotonic()
+    replayed, schedule = replay_schedule(data, flights, topics.input, topics.outcomes)
+    sent_events = [item for item in schedule if item.topic == topics.input]
+    console.print(
+        f"replaying {replayed:,} flights from {REPLAY_FROM} ({len(schedule) - len(sent_events):,} outcomes "
+        f"on the simulated clock, the first week's before them) and {len(BAD_EVENTS)} bad events over about "
+        f"{REPLAY_SECONDS} s; the model rollout steps:"
+    )
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("replaying", total=len(schedule))
+        delivery = publish_with_rollout(config, schedule, rollout, challenger, lambda: progress.advance(task), stop)
+    stop.raise_if_set()
+    failed = delivery.failed + delivery.not_sent
+    colour = "green" if failed == 0 else "red"
+    console.print(f"[{colour}]published {len(schedule):,} records: {delivery.summary()}[/]")
+    sent = Counter(item.key.decode() for item in sent_events[:replayed] if item.key)
+    outputs = Outputs(replayed, sent, failed)
+    expected = replayed + len(BAD_EVENTS)
+    with console.status("waiting for committed predictions…"):
+
+        def done() -> bool:
+            return len(outputs.predictions) + len(outputs.letters) >= expected or stop.is_set()
+
+        for until, idle_s, max_s in ((done, 20, 120), (lambda: False, 2, 2)):
+            for message in read_messages(reader, until, idle_s, max_s):
+                if message.topic() == topics.shadow_predictions:
+                    outputs.shadow.append(DelayPrediction.model_validate_json(message.value() or b""))
+                    continue
+                output = parse_output(message, topics.predictions)
+                (outputs.predictions if isinstance(output, DelayPrediction) else outputs.letters).append(output)  # type: ignore[arg-type]
+    reader.close()
+    stop.raise_if_set()
+    outputs.elapsed_s = time.monotonic() - started
+    return outputs
+
+
+def _monitor_findings(
+    config: dict[str, Any],
+    topics: TopicSettings,
+    monitor: ScorerProcess,
+    outputs: Outputs,
+    model_dirs: dict[str, Path],
+    champion: Path,
+    console: Console,
+    stop: StopRequest,
+) -> Findings:
+    """Wait for the monitor to join every prediction with its outcome, then read its figures and write its
+    report."""
+    with console.status("the monitor joins each prediction with its outcome and checks its stream features…"):
+        joined = await_joined(monitor, len(outputs.predictions) + len(outputs.shadow), stop)
+        reports = last_reports(config, topics.model_metrics)
+    online, drift = online_table(reports.figures, model_dirs), drift_lines(monitor)
+    stop.raise_if_set()
+    with console.status("writing the monitor's report"):
+        report = write_report(config, topics, champion, REPORT)
+    return Findings(joined, reports, online, drift, report)
+
+
+def _print_findings(console: Console, outputs: Outputs, findings: Findings) -> ConsistencyVerdict:
+    """The summary, the versions, the monitor's figures and the consistency check; its verdict."""
+    _summary(console, outputs.replayed, outputs.predictions, outputs.letters, outputs.elapsed_s)
+    console.print(versions_table(outputs.predictions, outputs.shadow))
+    console.print(findings.online)
+    console.print("drift over the replayed flights (against each version's training profile):", *findings.drift, sep="")
+    console.print(
+        "the challenger against the champion (paired, always-valid 95 % intervals):",
+        *comparison_lines(findings.reports.comparisons),
+        sep="",
+    )
+    console.print(
+        "estimated from the probabilities (95 % intervals) -> realized by the outcomes:",
+        *estimate_lines(findings.reports),
+        sep="",
+    )
+    carrying = [p for p in (*outputs.predictions, *outputs.shadow) if p.stream_features is not None]
+    console.print(
+        "stream features, online against the training definition (recomputed by the monitor):",
+        *consistency_lines(findings.reports),
+        f"\n  {sum(not p.stream_features_current for p in carrying):,} of {len(carrying):,} predictions "
+        "scored without the departures read to their end",
+        sep="",
+    )
+    console.print(findings.report)
+    return consistency_verdict(findings.reports, len(carrying))
+
+
+def _print_exactly_once(console: Console, outputs: Outputs, joined: int, exact: bool) -> None:
+    if exact:
+        console.print(
+            f"[green]exactly once across the swaps: every flight predicted once ({len(outputs.predictions):,}), "
+            f"{len(outputs.shadow):,} shadow predictions without a duplicate, {len(outputs.letters)} dead letters; "
+            f"each of the {joined:,} joined with its flight's outcome[/]"
+        )
+    else:
+        console.print(
+            f"[red]expected each of {outputs.replayed:,} flights predicted once, {len(BAD_EVENTS)} dead letters, "
+            f"and every prediction joined with its outcome ({joined:,} of "
+            f"{len(outputs.predictions) + len(outputs.shadow):,})[/]"
+        )
 
 
 def _summary(
