@@ -136,33 +136,77 @@ def train(
     step = progress or (lambda _description: None)
     started = time.perf_counter()
     step("loading and checking the dataset")
+    frame = _training_frame(data_path, scheduled_before, lead_minutes)
+    stream = STREAM_FEATURE_NAMES if lead_minutes is not None else ()
+    test_split, late_split = random_split(frame), temporal_split(frame)
+    chosen = choose_hyperparameters(test_split, step, stream, c)
+    # The temporal comparison asks how the whole procedure does on months it never saw, so it chooses before
+    # November: the 33 % split's validation holds November-December flights.
+    late = None if late_split.test.empty else choose_hyperparameters(late_split, step, stream, c)
+    production, results = _fit_all(test_split, chosen, None if late is None else (late_split, late), stream, step)
+    step("writing artifact, manifest and report")
+    version = version or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    manifest = _manifest(production, results, frame, test_split, (chosen, late), stream, lead_minutes)
+    manifest |= {"data_sha256": file_sha256(data_path), "data_rows": len(frame)}
+    manifest |= {"scheduled_before": scheduled_before.isoformat() if scheduled_before else None}
+    manifest |= _figures(production, results, test_split)
+    seconds = time.perf_counter() - started
+    manifest["training_seconds"] = round(seconds, 2)
+    directory = save_artifact(production, models_dir, version, manifest)
+    manifest = read_manifest(directory)
+    own_validation = "chosen on its own validation (January-October)"
+    chosen_by = own_validation if c is None else f"C given, the bins {own_validation}" if stream else "given"
+    facts = {
+        "data": f"`{data_path.name}`, {len(frame):,} flights, sha256 `{manifest['data_sha256'][:16]}…`",
+        "share delayed > 15 min": f"{frame[LABEL].mean():.2%}",
+        "production model": _production_description(chosen, stream, lead_minutes),
+        "choice on the temporal split": "no temporal split"
+        if late is None
+        else f"{_described(late, stream)}, {chosen_by}",
+        "training rows / validation / test": f"{len(test_split.train):,} / {len(test_split.validation):,} / "
+        f"{len(test_split.test):,}",
+        "whole run (measured)": f"{seconds:.1f} s",
+        "git commit": manifest["git_commit"],
+    }
+    top = largest(coefficients(lookup_tables(production)), 15)
+    write_report(directory, version, results, PRODUCTION, top, manifest["destination_names"], facts)
+    return TrainingRun(directory, manifest, results, seconds)
+
+
+def _training_frame(data_path: Path, scheduled_before: date | None, lead_minutes: int | None) -> pd.DataFrame:
+    """The checked flights, those before `scheduled_before` only when given, with their stream features when
+    `lead_minutes` is."""
     frame = load_flights(data_path)
     if scheduled_before is not None:
         frame = frame[frame[SCHEDULED_DEPARTURE] < pd.Timestamp(scheduled_before)]
         if frame.empty:
             raise DatasetFormatError(f"no flight is scheduled before {scheduled_before}")
-    stream = STREAM_FEATURE_NAMES if lead_minutes is not None else ()
-    if lead_minutes is not None:
-        # after the cut: an outcome after it was not known to a model trained then
-        frame = with_stream_features(frame, lead_minutes)
-    test_split = random_split(frame)
-    late_split = temporal_split(frame)
-    splits = [test_split] if late_split.test.empty else [test_split, late_split]
-    own_validation = "chosen on its own validation (January-October)"
-    chosen_by = own_validation if c is None else f"C given, the bins {own_validation}" if stream else "given"
-    chosen = choose_hyperparameters(test_split, step, stream, c)
-    # The temporal comparison asks how the whole procedure does on months it never saw, so it chooses before
-    # November: the 33 % split's validation holds November-December flights.
-    late = choose_hyperparameters(late_split, step, stream, c) if late_split in splits else chosen
-    results: list[ModelResult] = []
+    # after the cut: an outcome after it was not known to a model trained then
+    return frame if lead_minutes is None else with_stream_features(frame, lead_minutes)
+
+
+def _fit_all(
+    test_split: Split,
+    chosen: Hyperparameters,
+    late: tuple[Split, Hyperparameters] | None,
+    stream: tuple[str, ...],
+    step: Progress,
+) -> tuple[Pipeline, list[ModelResult]]:
+    """The production model on the 33 % split (the one shipped) and on the temporal split when there is one,
+    then every candidate on each split, the seed baseline also at its 0.5 threshold."""
     step(f"fitting the production logistic model ({_described(chosen, stream)}) on the 33 % split")
     production, production_result = _fit_and_score(
         PRODUCTION, production_model(chosen.c, stream, chosen.bins), test_split
     )
-    results.append(production_result)
-    if late_split in splits:
-        step(f"fitting the production logistic model ({_described(late, stream)}) on the temporal split")
-        results.append(_fit_and_score(PRODUCTION, production_model(late.c, stream, late.bins), late_split)[1])
+    results = [production_result]
+    splits = [test_split]
+    if late is not None:
+        late_split, late_choice = late
+        step(f"fitting the production logistic model ({_described(late_choice, stream)}) on the temporal split")
+        results.append(
+            _fit_and_score(PRODUCTION, production_model(late_choice.c, stream, late_choice.bins), late_split)[1]
+        )
+        splits.append(late_split)
     for split in splits:
         for candidate in CANDIDATES:
             step(f"fitting {candidate.name} ({split.name} split)")
@@ -173,15 +217,27 @@ def train(
                 results.append(
                     ModelResult(SEED_AT_HALF, split.name, half, result.fit_seconds, result.y_true, result.probability)
                 )
-    step("writing artifact, manifest and report")
-    version = version or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    names = destination_names(frame)
+    return production, results
+
+
+def _manifest(
+    production: Pipeline,
+    results: list[ModelResult],
+    frame: pd.DataFrame,
+    test_split: Split,
+    choices: tuple[Hyperparameters, Hyperparameters | None],
+    stream: tuple[str, ...],
+    lead_minutes: int | None,
+) -> dict[str, Any]:
+    """What the artifact says of its model: its type and choices (on the 33 % split; on the temporal split, None
+    without one), the label, the threshold, the features; the caller adds the data, the figures and the time, in
+    the manifest's order."""
+    chosen, late = choices
     encoder = production.named_steps["onehot"]
     feature_names = [str(name) for name in production.named_steps["features"].get_feature_names_out()]
     edges = production.named_steps["features"].stream_edges_
-    metrics = {r.split: r.metrics.as_dict() for r in results if r.name == PRODUCTION}
-    reference = reference_profile(test_split.train, production.predict_proba(test_split.validation)[:, 1])
-    manifest: dict[str, Any] = {
+    (production_result,) = (r for r in results if r.name == PRODUCTION and r.split == test_split.name)
+    return {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
         "model": {
@@ -189,9 +245,9 @@ def train(
             "C": chosen.c,
             "class_weight": None,
             "training_rows": len(test_split.train),
-            "temporal_C": late.c if late_split in splits else None,
+            "temporal_C": None if late is None else late.c,
             "stream_bins": chosen.bins if stream else None,
-            "temporal_stream_bins": late.bins if stream and late_split in splits else None,
+            "temporal_stream_bins": late.bins if stream and late is not None else None,
         },
         "label": "delay_15: Fecha-O - Fecha-I > 15 minutes",
         "threshold": production_result.metrics.threshold,
@@ -206,40 +262,31 @@ def train(
         "stream_features": None
         if lead_minutes is None
         else {"lead_minutes": lead_minutes, "features": [{"name": name, "edges": edges[name]} for name in stream]},
-        "destination_names": names,
-        "data_sha256": file_sha256(data_path),
-        "data_rows": len(frame),
-        "scheduled_before": scheduled_before.isoformat() if scheduled_before else None,
-        "metrics": metrics,
+        "destination_names": destination_names(frame),
+    }
+
+
+def _figures(production: Pipeline, results: list[ModelResult], test_split: Split) -> dict[str, Any]:
+    """The production model's figures by split, its drift reference, and every model compared."""
+    reference = reference_profile(test_split.train, production.predict_proba(test_split.validation)[:, 1])
+    return {
+        "metrics": {r.split: r.metrics.as_dict() for r in results if r.name == PRODUCTION},
         "reference": reference.model_dump(),
         "comparison": [
             {"model": r.name, "split": r.split, "fit_seconds": round(r.fit_seconds, 3), **r.metrics.as_dict()}
             for r in results
         ],
     }
-    seconds = time.perf_counter() - started
-    manifest["training_seconds"] = round(seconds, 2)
-    directory = save_artifact(production, models_dir, version, manifest)
-    manifest = read_manifest(directory)
-    top = largest(coefficients(lookup_tables(production)), 15)
-    facts = {
-        "data": f"`{data_path.name}`, {len(frame):,} flights, sha256 `{manifest['data_sha256'][:16]}…`",
-        "share delayed > 15 min": f"{frame[LABEL].mean():.2%}",
-        "production model": f"logistic regression, C={chosen.c}, no class weighting, "
-        f"{len(FEATURE_NAMES)} categorical features one-hot encoded"
-        + (
+
+
+def _production_description(chosen: Hyperparameters, stream: tuple[str, ...], lead_minutes: int | None) -> str:
+    description = (
+        f"logistic regression, C={chosen.c}, no class weighting, {len(FEATURE_NAMES)} categorical features one-hot "
+        "encoded"
+    )
+    if stream:
+        description += (
             f", {len(stream)} stream features binned (event known {lead_minutes} min ahead), up to {chosen.bins} "
             "quantile bins each"
-            if stream
-            else ""
-        ),
-        "choice on the temporal split": "no temporal split"
-        if late_split not in splits
-        else f"{_described(late, stream)}, {chosen_by}",
-        "training rows / validation / test": f"{len(test_split.train):,} / {len(test_split.validation):,} / "
-        f"{len(test_split.test):,}",
-        "whole run (measured)": f"{seconds:.1f} s",
-        "git commit": manifest["git_commit"],
-    }
-    write_report(directory, version, results, PRODUCTION, top, names, facts)
-    return TrainingRun(directory, manifest, results, seconds)
+        )
+    return description
