@@ -19,7 +19,7 @@ from producer.interrupt import StopRequest
 from producer.replay import DeliveryReport, Scheduled, publish_schedule
 from schemas import DelayPrediction
 from schemas.model_control import ModelControl, ModelRole
-from training.promotion import promotion, rollback
+from training.promotion import promotion, rollback, verified
 
 # When each step happens, as a share of the flights sent.
 STEPS = ((0.25, "challenger"), (0.5, "champion"), (0.75, "rollback"))
@@ -45,7 +45,7 @@ class Rollout:
             record = rollback(self.lineup(), f"{self.by}: roll back")
         else:
             role = ModelRole.CHALLENGER if name == "challenger" else ModelRole.CHAMPION
-            record = promotion(version, None, role, self.lineup(), f"{self.by}: {name}")
+            record = promotion(verified(str(version)), None, role, self.lineup(), f"{self.by}: {name}")
         write_control(dict(self.config), self.topic, record)
         held = record.model.version if record.model else "none"
         self.console.print(f"  [cyan]{record.role}[/] -> {held} ({record.reason})")

@@ -168,16 +168,16 @@ def promote(
     """Give a verified version a role: every scorer swaps it in between two batches, without a restart."""
     topics = settings_or_exit(TopicSettings, console)
     config, topic = client_config_or_exit(bootstrap, console), topics.model_control
+    try:  # before the broker is asked: a mistyped or damaged version is refused wherever the broker is
+        model = verified(str(models / version))
+    except ModelVerificationError as exc:
+        console.print(f"[red]refused[/]: {exc}")
+        raise typer.Exit(EXIT_REFUSED) from exc
     current = _lineup(config, topic)
     served = None
     if role is ModelRole.CHAMPION and ModelRole.CHAMPION not in current:
         served = served_champion(_fleet(config, topics.model_fleet))  # what a first champion replaces
-    try:
-        record = promotion(models / version, to, role, current, reason, served)
-    except ModelVerificationError as exc:
-        console.print(f"[red]refused[/]: {exc}")
-        raise typer.Exit(EXIT_REFUSED) from exc
-    _write(config, topic, record)
+    _write(config, topic, promotion(model, to, role, current, reason, served))
 
 
 @app.command("clear-challenger")

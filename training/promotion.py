@@ -39,17 +39,16 @@ def requester() -> str:
 
 
 def promotion(
-    version_dir: Path,
+    model: LoadedModel,
     to: str | None,
     role: ModelRole,
     current: dict[ModelRole, ModelControl],
     reason: str,
     served: ModelRef | None = None,
 ) -> ModelControl:
-    """Verify the version, publish it when `to` is on S3, and return the record that gives it `role`.
-    `served`: the champion the fleet serves, which a first champion record replaces (scorers started from
-    `MODEL_URI` serve one that no record names)."""
-    model = verified(str(version_dir))
+    """Publish a version `verified` when `to` is on S3, and return the record that gives it `role`. `served`: the
+    champion the fleet serves, which a first champion record replaces (scorers started from `MODEL_URI` serve one
+    that no record names)."""
     if to and to.startswith(S3_SCHEME):
         uri = publish_to_s3(model.directory, to, make_latest=False)
     else:

@@ -153,9 +153,9 @@ def test_promote_uploads_to_s3_and_the_record_verifies_from_there(s3: Any, model
     """With MODEL_URI on S3, `training promote` publishes the version first; scorers fetch it from the record."""
     from schemas.model_control import ModelRole
     from training.model_store import load_ref
-    from training.promotion import promotion
+    from training.promotion import promotion, verified
 
-    record = promotion(model_dir, f"s3://{BUCKET}/models/", ModelRole.CHAMPION, {}, "s3 rollout")
+    record = promotion(verified(str(model_dir)), f"s3://{BUCKET}/models/", ModelRole.CHAMPION, {}, "s3 rollout")
     assert record.model is not None
     assert record.model.uri == f"s3://{BUCKET}/models/{model_dir.name}/"
     assert load_ref(record.model, tmp_path).version == model_dir.name

@@ -134,7 +134,7 @@ def test_verified_served_and_promotable(stream_run: TrainingRun) -> None:
     assert verified(str(stream_run.directory)).version == "stream-run"
     served = load_serving(str(stream_run.directory))
     assert served.manifest.stream_features is not None
-    record = promotion(stream_run.directory, None, ModelRole.CHALLENGER, {}, "test")
+    record = promotion(verified(str(stream_run.directory)), None, ModelRole.CHALLENGER, {}, "test")
     assert record.model is not None and record.model.version == "stream-run"
 
 

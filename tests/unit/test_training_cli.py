@@ -1,4 +1,4 @@
-"""`training verify` refuses what the scorer refuses, with the scorer's exit code."""
+"""`training verify` and `promote` refuse what the scorer refuses, with the scorer's exit code."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from local_stack.broker import free_port
 from training.cli import EXIT_REFUSED, app
 
 
@@ -18,6 +19,20 @@ def test_verify_refuses_a_tampered_model_with_the_scorers_exit_code(model_dir: P
     result = CliRunner().invoke(app, ["verify", str(copy)])
     assert result.exit_code == EXIT_REFUSED == 2
     assert "refusing to unpickle" in result.output
+
+
+def test_promote_refuses_a_missing_or_damaged_version_before_it_asks_the_broker(
+    model_dir: Path, tmp_path: Path
+) -> None:
+    """Nothing listens at the bootstrap address: asking the broker would end in "cannot read" after its timeout."""
+    damaged = tmp_path / model_dir.name
+    shutil.copytree(model_dir, damaged)
+    (damaged / "model.joblib").write_bytes((damaged / "model.joblib").read_bytes() + b"x")
+    nowhere = f"127.0.0.1:{free_port()}"
+    for version, says in (("no-such-version", "no model at"), (damaged.name, "refusing to unpickle")):
+        result = CliRunner().invoke(app, ["promote", version, "--models", str(tmp_path), "--bootstrap", nowhere])
+        assert result.exit_code == EXIT_REFUSED and says in result.output, result.output
+        assert "cannot read" not in result.output
 
 
 def test_a_folder_not_named_after_its_version_says_so(model_dir: Path, tmp_path: Path) -> None:
