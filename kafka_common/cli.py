@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from rich.table import Table
 
+from kafka_common.cli_support import kafka_logger
 from kafka_common.console import command_app, output_console
 from kafka_common.settings import TopicSettings
 from kafka_common.topics import TopicStatus, ensure_topics, topic_specs
@@ -23,10 +27,18 @@ def commands() -> None:
     """Kafka plumbing for the flight-delay scorer."""  # a group even where only `topics` is registered
 
 
-def create_topics(bootstrap_servers: str, kafka: KafkaSettings, topics: TopicSettings) -> list[TopicStatus]:
-    """Ensure the three topics exist and print a table of what was done."""
-    admin = AdminClient(kafka.client_config(bootstrap_servers))
-    statuses = ensure_topics(admin, topic_specs(topics))
+def create_topics(
+    bootstrap_servers: str, kafka: KafkaSettings, topics: TopicSettings, timeout_s: float = 30.0
+) -> list[TopicStatus]:
+    """Ensure the topics exist and print a table of what was done; a broker that does not answer within
+    `timeout_s`, or refuses, is a one-line error (exit 1)."""
+    config: dict[str, Any] = {**kafka.client_config(bootstrap_servers), "logger": kafka_logger()}
+    admin = AdminClient(config)
+    try:
+        statuses = ensure_topics(admin, topic_specs(topics), timeout_s)
+    except KafkaException as exc:
+        errors.print(f"[red]cannot create the topics on {bootstrap_servers}: {exc.args[0].str()}[/]")
+        raise typer.Exit(1) from None
     table = Table(title=f"topics on {bootstrap_servers}")
     for column in ("topic", "state", "differences from configuration"):
         table.add_column(column)
@@ -50,12 +62,13 @@ def topics(
     bootstrap_servers: str = typer.Option(
         "", "--bootstrap", "--bootstrap-servers", envvar="KAFKA_BOOTSTRAP_SERVERS", help="host:port list"
     ),
+    timeout_s: float = typer.Option(30.0, "--timeout-s", min=0.1, help="longest wait for the broker's answer"),
 ) -> None:
-    """Create the input, prediction and dead-letter topics (idempotent; reports drift, exit 3 if any)."""
+    """Create every topic the services use (idempotent; reports drift, exit 3 if any)."""
     if not bootstrap_servers:
         errors.print("[red]no broker: set KAFKA_BOOTSTRAP_SERVERS or pass --bootstrap[/]")
         raise typer.Exit(2)
-    statuses = create_topics(bootstrap_servers, *read_topic_settings())
+    statuses = create_topics(bootstrap_servers, *read_topic_settings(), timeout_s)
     if any(s.state == "differs" for s in statuses):
         errors.print("[red]existing topics differ from the configuration; they were left unchanged[/]")
         raise typer.Exit(EXIT_TOPICS_DIFFER)

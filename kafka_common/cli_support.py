@@ -3,11 +3,14 @@ one-line errors (exit 2) instead of tracebacks."""
 
 from __future__ import annotations
 
+import logging
+import sys
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from stream_runtime.logs import RepeatFilter
 from stream_runtime.settings import KafkaSettings, S, SettingsError, read_settings
 
 Bootstrap = Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS", help="host:port list")]
@@ -23,7 +26,41 @@ def settings_or_exit(kind: type[S], console: Console) -> S:
 
 
 def client_config_or_exit(bootstrap: str, console: Console) -> dict[str, Any]:
+    """The clients' configuration; their own reports go to `kafka_logger`."""
     if not bootstrap:
         console.print("[red]no broker: set KAFKA_BOOTSTRAP_SERVERS or pass --bootstrap[/]")
         raise typer.Exit(2)
-    return settings_or_exit(KafkaSettings, console).client_config(bootstrap)
+    return {**settings_or_exit(KafkaSettings, console).client_config(bootstrap), "logger": kafka_logger()}
+
+
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a line comes (a test runner swaps it per command)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
+class _KafkaLine(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        repeated = getattr(record, "repeated", 0)
+        return f"kafka: {record.getMessage()}" + (f" ({repeated} more like it left out)" if repeated else "")
+
+
+def kafka_logger() -> logging.Logger:
+    """librdkafka's reports for a person at a terminal: warnings and errors, each at most once in 5 s with the
+    count of those left out, since a broker that is away is reported many times a second (hundreds of lines
+    before a tool's own one-line answer)."""
+    logger = logging.getLogger("flightdelay.cli.kafka")
+    if not logger.handlers:
+        handler = _CurrentStderr()
+        handler.setFormatter(_KafkaLine())
+        handler.addFilter(RepeatFilter())
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+    return logger

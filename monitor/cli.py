@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from kafka_common.cli_support import kafka_logger
 from kafka_common.console import command_app, output_console
 from kafka_common.settings import TopicSettings
 from monitor.app import monitor
@@ -48,7 +49,8 @@ def report(
     topics = settings_or_exit(TopicSettings, log)
     console = output_console(stderr=True)
     with console.status("reading the topics") as status:
-        inputs = gather(kafka.client_config(), settings, topics, timeout_s, lambda text: status.update(text))
+        client = {**kafka.client_config(), "logger": kafka_logger()}
+        inputs = gather(client, settings, topics, timeout_s, lambda text: status.update(text))
         status.update("drawing the figures")
         page = render(inputs)
     out.parent.mkdir(parents=True, exist_ok=True)

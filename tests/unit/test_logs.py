@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+from confluent_kafka import Consumer, KafkaException
+from rich.console import Console
+
+from kafka_common.cli_support import client_config_or_exit
+from local_stack.broker import free_port
 from stream_runtime.logs import RepeatFilter
 
 
@@ -31,3 +37,20 @@ def test_other_warnings_pass_and_information_is_never_held_back() -> None:
     assert repeats.filter(_record("Connect failed", logging.ERROR))
     assert not repeats.filter(_record("Connect failed", logging.ERROR)), "errors repeat too (librdkafka's FAIL)"
     assert all(repeats.filter(_record("assigned", logging.INFO)) for _ in range(3))
+
+
+def test_a_tool_facing_an_absent_broker_says_so_in_a_line_not_hundreds(capfd: pytest.CaptureFixture[str]) -> None:
+    """librdkafka alone writes each failed connection to the terminal, many a second; a command-line tool's
+    clients report through `kafka_logger`: once in 5 s, nothing raw on the descriptor."""
+    config = client_config_or_exit(f"127.0.0.1:{free_port()}", Console())  # nothing listens there
+    consumer = Consumer({**config, "group.id": "absent", "reconnect.backoff.max.ms": 100})
+    try:
+        with pytest.raises(KafkaException):
+            consumer.list_topics(timeout=3)
+        consumer.poll(0.5)
+    finally:
+        consumer.close()
+    err = capfd.readouterr().err.splitlines()
+    failures = [line for line in err if "Connect to" in line]
+    assert len(failures) == 1 and failures[0].startswith("kafka: FAIL"), err
+    assert not [line for line in err if line.startswith("%")], "librdkafka wrote to the terminal itself"
