@@ -15,7 +15,15 @@ from kafka_common.console import command_app, output_console
 from kafka_common.settings import TopicSettings
 from producer.interrupt import EXIT_INTERRUPTED, StopRequestedError, stop_on_interrupt
 from producer.redrive import Redrive, Selection
-from producer.replay import EventFormat, Scheduled, dataset_events, dataset_flights, publish_schedule, with_outcomes
+from producer.replay import (
+    EventFormat,
+    ReplayDataError,
+    Scheduled,
+    dataset_events,
+    dataset_flights,
+    publish_schedule,
+    with_outcomes,
+)
 from producer.watch import watch as watch_predictions
 from schemas.outputs import ErrorKind
 from stream_runtime.settings import KafkaSettings, S
@@ -84,14 +92,18 @@ def replay(
         raise typer.BadParameter(f"{data} is not a file (the dataset CSV; `make data` fetches it)", param_hint="--data")
     config = _config(bootstrap)
     topics = _read(TopicSettings)
-    if outcomes:
-        flights = dataset_flights(data, start, limit, first, last)
-        records = with_outcomes(flights, fmt, (topics.input, topics.outcomes), speed, timedelta(minutes=lead))
-        target = f"→ {topics.input} + {topics.outcomes}"
-    else:
-        events = dataset_events(data, start, limit, first, last, fmt)
-        records = [Scheduled(i / rate if rate else 0.0, topics.input, k, v) for i, (k, v) in enumerate(events)]
-        target = f"→ {topics.input}"
+    try:  # the whole file is read before anything is sent: a bad row costs nothing
+        if outcomes:
+            flights = dataset_flights(data, start, limit, first, last)
+            records = with_outcomes(flights, fmt, (topics.input, topics.outcomes), speed, timedelta(minutes=lead))
+            target = f"→ {topics.input} + {topics.outcomes}"
+        else:
+            events = dataset_events(data, start, limit, first, last, fmt)
+            records = [Scheduled(i / rate if rate else 0.0, topics.input, k, v) for i, (k, v) in enumerate(events)]
+            target = f"→ {topics.input}"
+    except (ReplayDataError, UnicodeDecodeError) as exc:
+        console.print(f"[red]bad dataset, nothing sent: {exc}[/]")
+        raise typer.Exit(2) from None
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     producer = Producer(
         {**config, "enable.idempotence": True, "linger.ms": 10, "message.timeout.ms": int(delivery_timeout * 1000)}

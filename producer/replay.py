@@ -12,13 +12,19 @@ from typing import Literal
 
 import orjson
 from confluent_kafka import KafkaError, Message, Producer
+from pydantic import ValidationError
 
 from producer.interrupt import FLUSH_AFTER_INTERRUPT_S, StopRequest
 from schemas import FlightEvent
 from schemas.flight_event import KNOWN_AT_HEADER, SANTIAGO
 from schemas.outcome import FlightOutcome
+from training.features import OPERATED_DEPARTURE, SCHEDULED_DEPARTURE
 
 EventFormat = Literal["canonical", "dataset"]
+
+
+class ReplayDataError(ValueError):
+    """A dataset the replay cannot read whole: it says where, and nothing of it is sent."""
 
 
 @dataclass
@@ -52,19 +58,34 @@ def dataset_events(
 def dataset_flights(
     path: Path, start: int = 0, limit: int | None = None, date_from: date | None = None, date_to: date | None = None
 ) -> Iterator[tuple[dict[str, str], FlightEvent]]:
-    """The CSV rows `start`... (0-based), optionally within scheduled dates, with their events."""
+    """The CSV rows `start`... (0-based), optionally within scheduled dates, with their events. A file without
+    `Fecha-I`, or a row the contract refuses, raises ReplayDataError naming the line."""
     with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if SCHEDULED_DEPARTURE not in (reader.fieldnames or []):
+            raise ReplayDataError(f"{path}: no column {SCHEDULED_DEPARTURE!r}; found {reader.fieldnames or []}")
         sent = 0
-        for index, row in enumerate(csv.DictReader(handle)):
+        for index, row in enumerate(reader):
             if index < start:
                 continue
             if limit is not None and sent >= limit:
                 return
-            scheduled = date.fromisoformat(row["Fecha-I"][:10])
-            if (date_from and scheduled < date_from) or (date_to and scheduled > date_to):
-                continue
+            try:
+                scheduled = date.fromisoformat((row[SCHEDULED_DEPARTURE] or "")[:10])
+                if (date_from and scheduled < date_from) or (date_to and scheduled > date_to):
+                    continue
+                event = FlightEvent.model_validate(row)
+            except ValueError as exc:  # pydantic's ValidationError among them
+                raise ReplayDataError(f"{path}, line {reader.line_num}: {_reason(exc)}") from None
             sent += 1
-            yield row, FlightEvent.model_validate(row)
+            yield row, event
+
+
+def _reason(exc: ValueError) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        return f"{'.'.join(map(str, first['loc'])) or 'the row'}: {first['msg']}"
+    return str(exc)
 
 
 def event_record(row: dict[str, str], event: FlightEvent, event_format: EventFormat) -> tuple[bytes, bytes]:
@@ -178,7 +199,13 @@ def _flush(producer: Producer, timeout_s: float, stop: StopRequest) -> int:
 
 def outcome_of(row: dict[str, str], event: FlightEvent) -> FlightOutcome:
     """The flight's outcome: its actual departure (`Fecha-O`, Santiago time) against the scheduled one."""
-    departed = datetime.fromisoformat(row["Fecha-O"]).replace(tzinfo=SANTIAGO)
+    try:
+        departed = datetime.fromisoformat(row.get(OPERATED_DEPARTURE) or "").replace(tzinfo=SANTIAGO)
+    except ValueError:
+        value = row.get(OPERATED_DEPARTURE)
+        raise ReplayDataError(
+            f"flight {event.resolved_id()}: {OPERATED_DEPARTURE} {value!r} is not a date and time"
+        ) from None
     return FlightOutcome.of(event.resolved_id(), event.scheduled_departure, departed, event)
 
 

@@ -16,10 +16,10 @@ from training.features import (
     FLIGHT_TYPE,
     INPUT_COLUMNS,
     OPERATED_COLUMNS,
+    OPERATED_DEPARTURE,
     SCHEDULED_DEPARTURE,
 )
 
-OPERATED_DEPARTURE = "Fecha-O"
 LABEL = "delay_15"
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 # All 18 columns of the published file: what the features read, what they must not, and the rest.

@@ -36,9 +36,10 @@ INPUT_COLUMNS: tuple[str, ...] = (
     AIRLINE_CODE,
     FLIGHT_NUMBER,
 )
-# Known only after the flight operated: never a feature.
+# Known only after the flight operated: never a feature. The actual departure is the label's and the outcome's.
+OPERATED_DEPARTURE = "Fecha-O"
 OPERATED_COLUMNS: tuple[str, ...] = (
-    "Fecha-O",
+    OPERATED_DEPARTURE,
     "Vlo-O",
     "Ori-O",
     "Des-O",

@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from training.dataset import OPERATED_DEPARTURE
-from training.features import AIRLINE, AIRLINE_CODE, DESTINATION, FLIGHT_NUMBER, SCHEDULED_DEPARTURE
+from training.features import AIRLINE, AIRLINE_CODE, DESTINATION, FLIGHT_NUMBER, OPERATED_DEPARTURE, SCHEDULED_DEPARTURE
 from training.stream_features import STREAM_FEATURE_NAMES, Array, backfill, stream_keys
 
 DEFAULT_LEAD_MINUTES = 60
