@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from confluent_kafka import KafkaException
 
 from kafka_common.cli_support import kafka_logger
 from kafka_common.console import command_app, output_console
@@ -50,7 +51,11 @@ def report(
     console = output_console(stderr=True)
     with console.status("reading the topics") as status:
         client = {**kafka.client_config(), "logger": kafka_logger()}
-        inputs = gather(client, settings, topics, timeout_s, lambda text: status.update(text))
+        try:
+            inputs = gather(client, settings, topics, timeout_s, lambda text: status.update(text))
+        except KafkaException as exc:
+            console.print(f"[red]cannot read the topics at {client['bootstrap.servers']}: {exc.args[0].str()}[/]")
+            raise typer.Exit(1) from None
         status.update("drawing the figures")
         page = render(inputs)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,39 @@
+"""Command-line tools facing a broker that does not answer: one line that says so and exit 1, not a traceback
+(nothing listens at the bootstrap address here)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from kafka_common.cli import app as kafka_app
+from local_stack.broker import free_port
+
+
+def test_topics_says_it_cannot_create_them() -> None:
+    nowhere = f"127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(kafka_app, ["topics", "--bootstrap", nowhere, "--timeout-s", "2"])
+    assert result.exit_code == 1, result.output
+    assert f"cannot create the topics on {nowhere}:" in result.output
+    assert isinstance(result.exception, SystemExit), f"an error escaped: {result.exception!r}"
+
+
+def test_the_monitors_report_says_it_cannot_read_the_topics(tmp_path: Path) -> None:
+    """In a process of its own, as a person runs it: the command sets up the service's logging."""
+    nowhere = f"127.0.0.1:{free_port()}"
+    out = tmp_path / "report.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "report", "--timeout-s", "2", "--out", str(out)],
+        env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": nowhere},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert f"cannot read the topics at {nowhere}:" in done.stderr and not out.exists(), done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
