@@ -128,8 +128,8 @@ def replay(
 @app.command()
 def watch(
     bootstrap: Bootstrap = "",
-    limit: Annotated[int, typer.Option(help="stop after this many predictions; 0 = never")] = 0,
-    idle: Annotated[float, typer.Option(help="stop after this many idle seconds")] = float("inf"),
+    limit: Annotated[int, typer.Option(min=0, help="stop after this many predictions; 0 = never")] = 0,
+    idle: Annotated[float, typer.Option(min=0, help="stop after this many idle seconds")] = float("inf"),
     from_beginning: Annotated[bool, typer.Option(help="start at the oldest prediction")] = False,
 ) -> None:
     """Show committed predictions as a live table (Ctrl-C ends it)."""

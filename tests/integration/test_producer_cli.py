@@ -119,6 +119,12 @@ def test_replay_refuses_bad_options_with_a_message(args: list[str], message: str
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("args", [["--limit", "-1"], ["--idle", "-1"]])
+def test_watch_refuses_a_negative_bound(args: list[str]) -> None:
+    result = CliRunner().invoke(app, ["watch", "--bootstrap", "127.0.0.1:1", *args])
+    assert result.exit_code == 2 and "greater than or equal to 0" in result.output, result.output
+
+
 def command(bootstrap: str, topics: TopicSettings, *args: str) -> subprocess.Popen[str]:
     """The producer CLI as a person starts it from a shell: its own process group, so Ctrl-C reaches it all."""
     return subprocess.Popen(
