@@ -101,7 +101,7 @@ def replay(
             events = dataset_events(data, start, limit, first, last, fmt)
             records = [Scheduled(i / rate if rate else 0.0, topics.input, k, v) for i, (k, v) in enumerate(events)]
             target = f"→ {topics.input}"
-    except (ReplayDataError, UnicodeDecodeError) as exc:
+    except ReplayDataError as exc:
         console.print(f"[red]bad dataset, nothing sent: {exc}[/]")
         raise typer.Exit(2) from None
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())

@@ -58,8 +58,17 @@ def dataset_events(
 def dataset_flights(
     path: Path, start: int = 0, limit: int | None = None, date_from: date | None = None, date_to: date | None = None
 ) -> Iterator[tuple[dict[str, str], FlightEvent]]:
-    """The CSV rows `start`... (0-based), optionally within scheduled dates, with their events. A file without
-    `Fecha-I`, or a row the contract refuses, raises ReplayDataError naming the line."""
+    """The CSV rows `start`... (0-based), optionally within scheduled dates, with their events. A file that is not
+    UTF-8 text or has no `Fecha-I`, or a row the contract refuses, raises ReplayDataError naming the file."""
+    try:
+        yield from _flights(path, start, limit, date_from, date_to)
+    except UnicodeDecodeError as exc:
+        raise ReplayDataError(f"{path}: not UTF-8 text ({exc})") from None
+
+
+def _flights(
+    path: Path, start: int, limit: int | None, date_from: date | None, date_to: date | None
+) -> Iterator[tuple[dict[str, str], FlightEvent]]:
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         if SCHEDULED_DEPARTURE not in (reader.fieldnames or []):

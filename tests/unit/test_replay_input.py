@@ -43,3 +43,12 @@ def test_a_bad_dataset_is_one_line_and_nothing_is_sent(
     code, output, exception = _replay(csv, "--limit", "20", *options)
     assert code == 2 and isinstance(exception, SystemExit), (output, exception)
     assert "bad dataset, nothing sent:" in output and says in output, output
+
+
+def test_a_file_that_is_not_text_is_one_line_and_nothing_is_sent(tmp_path: Path) -> None:
+    csv = tmp_path / "flights.csv"
+    make_flights(20).astype(str).to_csv(csv, index=False)
+    csv.write_bytes(csv.read_bytes() + b"\xff\xfe not text\n")
+    code, output, exception = _replay(csv)
+    assert code == 2 and isinstance(exception, SystemExit), (output, exception)
+    assert f"bad dataset, nothing sent: {csv}: not UTF-8 text" in output, output
