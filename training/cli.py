@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -149,6 +151,17 @@ def publish(
 
 Models = Annotated[Path, typer.Option(help="the local models directory that `training fit` writes")]
 Reason = Annotated[str, typer.Option(help="why, for the record and the scorers' logs")]
+Timeout = Annotated[
+    float, typer.Option("--timeout-s", min=0.1, help="longest wait for the broker's answer, per read or write")
+]
+
+
+@dataclass(frozen=True)
+class _Broker:
+    """What the role commands reach the broker with, and how long each read or write waits for its answer."""
+
+    config: dict[str, object]
+    timeout_s: float
 
 
 @app.command()
@@ -164,46 +177,47 @@ def promote(
         typer.Option(envvar="MODEL_URI", help="where scorers fetch models; on s3:// the version is uploaded first"),
     ] = None,
     bootstrap: Bootstrap = "",
+    timeout_s: Timeout = 30.0,
 ) -> None:
     """Give a verified version a role: every scorer swaps it in between two batches, without a restart."""
     topics = settings_or_exit(TopicSettings, console)
-    config, topic = client_config_or_exit(bootstrap, console), topics.model_control
+    broker, topic = _Broker(client_config_or_exit(bootstrap, console), timeout_s), topics.model_control
     try:  # before the broker is asked: a mistyped or damaged version is refused wherever the broker is
         model = verified(str(models / version))
     except ModelVerificationError as exc:
         console.print(f"[red]refused[/]: {exc}")
         raise typer.Exit(EXIT_REFUSED) from exc
-    current = _lineup(config, topic)
+    current = _lineup(broker, topic)
     served = None
     if role is ModelRole.CHAMPION and ModelRole.CHAMPION not in current:
-        served = served_champion(_fleet(config, topics.model_fleet))  # what a first champion replaces
-    _write(config, topic, promotion(model, to, role, current, reason, served))
+        served = served_champion(_fleet(broker, topics.model_fleet))  # what a first champion replaces
+    _write(broker, topic, promotion(model, to, role, current, reason, served))
 
 
 @app.command("clear-challenger")
-def clear_challenger(reason: Reason = "", bootstrap: Bootstrap = "") -> None:
+def clear_challenger(reason: Reason = "", bootstrap: Bootstrap = "", timeout_s: Timeout = 30.0) -> None:
     """Stop scoring the challenger in shadow."""
-    config, topic = client_config_or_exit(bootstrap, console), settings_or_exit(TopicSettings, console).model_control
-    _write(config, topic, clearing(_lineup(config, topic), reason))
+    broker, topic = _broker(bootstrap, timeout_s)
+    _write(broker, topic, clearing(_lineup(broker, topic), reason))
 
 
 @app.command("rollback")
-def roll_back(reason: Reason = "rollback", bootstrap: Bootstrap = "") -> None:
+def roll_back(reason: Reason = "rollback", bootstrap: Bootstrap = "", timeout_s: Timeout = 30.0) -> None:
     """Make the champion the current one replaced champion again (after verifying it)."""
-    config, topic = client_config_or_exit(bootstrap, console), settings_or_exit(TopicSettings, console).model_control
+    broker, topic = _broker(bootstrap, timeout_s)
     try:
-        record = rollback(_lineup(config, topic), reason)
+        record = rollback(_lineup(broker, topic), reason)
     except ModelVerificationError as exc:
         console.print(f"[red]refused[/]: {exc}")
         raise typer.Exit(EXIT_REFUSED) from exc
-    _write(config, topic, record)
+    _write(broker, topic, record)
 
 
 @app.command("models")
-def list_models(models: Models = Path("models"), bootstrap: Bootstrap = "") -> None:
+def list_models(models: Models = Path("models"), bootstrap: Bootstrap = "", timeout_s: Timeout = 30.0) -> None:
     """The local versions, their test figures, and the role each holds now on the control topic."""
-    config, topic = client_config_or_exit(bootstrap, console), settings_or_exit(TopicSettings, console).model_control
-    current = _lineup(config, topic)
+    broker, topic = _broker(bootstrap, timeout_s)
+    current = _lineup(broker, topic)
     table = Table(title=f"models in {models} (roles from {topic})")
     summaries = local_versions(models, current)
     for column in ("version", "folder", "created", "test ROC-AUC", "test recall", "threshold", "role now", "promote"):
@@ -228,22 +242,28 @@ def list_models(models: Models = Path("models"), bootstrap: Bootstrap = "") -> N
         record = current.get(role)
         held = record.model.version if record and record.model else "none"
         console.print(f"{role}: {held}" + (f" (from {record.model.uri})" if record and record.model else ""))
-    _print_fleet(config)
-    _print_gate(config, current)
+    _print_fleet(broker)
+    _print_gate(broker, current)
 
 
-def _fleet(config: dict[str, object], topic: str) -> dict[str, ServingStatus]:
+def _broker(bootstrap: str, timeout_s: float) -> tuple[_Broker, str]:
+    """The broker and the control topic, or a one-line error (exit 2)."""
+    config = client_config_or_exit(bootstrap, console)
+    return _Broker(config, timeout_s), settings_or_exit(TopicSettings, console).model_control
+
+
+def _fleet(broker: _Broker, topic: str) -> dict[str, ServingStatus]:
     try:
-        return read_fleet(dict(config), topic, timeout_s=30)
+        return read_fleet(dict(broker.config), topic, broker.timeout_s)
     except KafkaException as exc:
         console.print(f"fleet: cannot read {topic}: {exc.args[0].str()}")
         return {}
 
 
-def _print_fleet(config: dict[str, object]) -> None:
+def _print_fleet(broker: _Broker) -> None:
     """What each running scorer serves (the control topic says what was asked)."""
     topic = settings_or_exit(TopicSettings, console).model_fleet
-    fleet = _fleet(config, topic)
+    fleet = _fleet(broker, topic)
     if not fleet:
         console.print(f"fleet: no scorer reports on {topic} (none running, or all stopped cleanly)")
     for key, status in sorted(fleet.items()):
@@ -258,11 +278,11 @@ def _print_fleet(config: dict[str, object]) -> None:
         console.print(escape(line))
 
 
-def _print_gate(config: dict[str, object], current: dict[ModelRole, ModelControl]) -> None:
+def _print_gate(broker: _Broker, current: dict[ModelRole, ModelControl]) -> None:
     """The monitor's newest verdict on each lineup, the current one first."""
     topic = settings_or_exit(TopicSettings, console).model_metrics
     try:
-        verdicts = read_comparisons(dict(config), topic, timeout_s=30)
+        verdicts = read_comparisons(dict(broker.config), topic, broker.timeout_s)
     except KafkaException as exc:
         console.print(f"gate: cannot read {topic}: {exc.args[0].str()}")
         return
@@ -278,20 +298,21 @@ def _figure(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def _lineup(config: dict[str, object], topic: str) -> dict[ModelRole, ModelControl]:
-    reader = ControlReader(dict(config), topic)
+def _lineup(broker: _Broker, topic: str) -> dict[ModelRole, ModelControl]:
     try:
-        return latest_by_role(reader.read_to_end(timeout_s=30))
+        # Closed before the answer is printed: closing serves the client's own reports (`kafka: ...`), which
+        # then come before it, not after.
+        with closing(ControlReader(dict(broker.config), topic)) as reader:
+            records = reader.read_to_end(broker.timeout_s)
     except KafkaException as exc:
         console.print(f"[red]cannot read {topic}[/]: {exc.args[0].str()}")
         raise typer.Exit(1) from exc
-    finally:
-        reader.close()
+    return latest_by_role(records)
 
 
-def _write(config: dict[str, object], topic: str, record: ModelControl) -> None:
+def _write(broker: _Broker, topic: str, record: ModelControl) -> None:
     try:
-        write_control(dict(config), topic, record)
+        write_control(dict(broker.config), topic, record, broker.timeout_s)
     except KafkaException as exc:
         console.print(f"[red]not written[/]: {exc.args[0].str()}")
         raise typer.Exit(1) from exc

@@ -37,3 +37,23 @@ def test_the_monitors_report_says_it_cannot_read_the_topics(tmp_path: Path) -> N
     assert done.returncode == 1, done.stderr
     assert f"cannot read the topics at {nowhere}:" in done.stderr and not out.exists(), done.stderr
     assert "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_role_command_says_it_cannot_read_the_roles_after_the_clients_own_line() -> None:
+    """The client's report (`kafka: ...`) and the command's answer in the order they happened: the answer last,
+    where a person reads first. `--timeout-s` bounds the wait, as the other tools' do."""
+    nowhere = f"127.0.0.1:{free_port()}"
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "training"), "rollback", "--bootstrap", nowhere, "--timeout-s", "2"],
+        env={k: v for k, v in os.environ.items() if k not in {"COLUMNS", "LINES"}},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    lines = done.stdout.splitlines()
+    assert done.returncode == 1, done.stdout
+    assert "Traceback" not in done.stdout, done.stdout
+    assert lines[-1].startswith("cannot read flights.model-control: "), lines
+    assert any(line.startswith("kafka: ") for line in lines[:-1]), lines
