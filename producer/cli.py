@@ -8,6 +8,7 @@ from typing import Annotated, get_args
 
 import typer
 from confluent_kafka import KafkaException, Producer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from kafka_common.cli_support import Bootstrap, client_config_or_exit, settings_or_exit
@@ -135,8 +136,8 @@ def watch(
     """Show committed predictions as a live table (Ctrl-C ends it)."""
     config, topic = _config(bootstrap), _read(TopicSettings).predictions
     with stop_on_interrupt() as stop:
-        count = watch_predictions(config, topic, limit, idle, from_beginning, console, stop)
-    console.print(("interrupted: " if stop.is_set() else "") + f"{count:,} predictions read")
+        watched = watch_predictions(config, topic, limit, idle, from_beginning, console, stop)
+    console.print(("interrupted: " if stop.is_set() else "") + escape(watched.summary()))
     if stop.is_set():
         raise typer.Exit(EXIT_INTERRUPTED)
 

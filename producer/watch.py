@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
@@ -36,6 +38,22 @@ def prediction_table(rows: list[DelayPrediction], title: str) -> Table:
     return table
 
 
+@dataclass
+class Watched:
+    """What a watch read: predictions, and records of the topic that are not one (skipped, the first named)."""
+
+    predictions: int = 0
+    skipped: int = 0
+    first_skipped: str = ""
+
+    def summary(self) -> str:
+        line = f"{self.predictions:,} predictions read"
+        if self.skipped:
+            noun = "record that is not a prediction" if self.skipped == 1 else "records that are not predictions"
+            line += f"; {self.skipped:,} {noun} skipped, the first {self.first_skipped}"
+        return line
+
+
 def watch(
     config: dict[str, Any],
     topic: str,
@@ -45,28 +63,36 @@ def watch(
     console: Console,
     stop: StopRequest | None = None,
     rows: int = 15,
-) -> int:
-    """Show the latest `rows` predictions until `limit` were read, the topic is idle or `stop` is set; return the
-    count."""
+) -> Watched:
+    """Show the latest `rows` predictions until `limit` were read, the topic is idle or `stop` is set. A record
+    that is not a prediction is counted and skipped: the table goes on."""
     consumer = committed_reader(config, [topic], from_beginning)
     recent: deque[DelayPrediction] = deque(maxlen=rows)
     stop = stop or StopRequest()
+    watched = Watched()
 
     def enough() -> bool:
-        return 0 < limit <= len(seen) or stop.is_set()
+        return 0 < limit <= watched.predictions or stop.is_set()
 
-    seen: list[None] = []
     try:
         with Live(prediction_table([], f"{topic}: waiting"), console=console, refresh_per_second=4) as live:
             for message in read_messages(consumer, enough, idle_timeout_s, float("inf")):
-                recent.appendleft(DelayPrediction.model_validate_json(message.value() or b""))
-                seen.append(None)
-                live.update(prediction_table(list(recent), table_title(topic, len(recent), len(seen))))
+                try:
+                    recent.appendleft(DelayPrediction.model_validate_json(message.value() or b""))
+                except ValidationError as exc:
+                    watched.skipped += 1
+                    where = f"at partition {message.partition()}, offset {message.offset()}"
+                    watched.first_skipped = watched.first_skipped or f"{where}: {exc.errors()[0]['msg']}"
+                    continue
+                watched.predictions += 1
+                live.update(prediction_table(list(recent), table_title(topic, len(recent), watched.predictions)))
                 if enough():  # a consumed batch may hold more than the limit
                     break
     finally:
         consumer.close()
-    return len(seen)
+    if not console.is_terminal:  # rich ends a live display with a line break only on a terminal
+        console.line()
+    return watched
 
 
 def table_title(topic: str, shown: int, read: int) -> str:

@@ -203,8 +203,10 @@ def test_ctrl_c_on_the_demo_stops_scorers_monitor_and_broker(bootstrap: str, run
 def test_watch_prints_committed_predictions(
     bootstrap: str, stream_topics: TopicSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """And a record on the topic that is not a prediction is counted and named, not a traceback."""
     monkeypatch.setenv("TOPIC_PREDICTIONS", stream_topics.predictions)
     producer = Producer({"bootstrap.servers": bootstrap})
+    producer.produce(stream_topics.predictions, key=b"LAN-0", value=b"not a prediction")
     now = datetime.now(UTC)
     for i in range(20):
         prediction = DelayPrediction(
@@ -229,6 +231,10 @@ def test_watch_prints_committed_predictions(
     )
     assert result.exit_code == 0, result.output
     assert f"{stream_topics.predictions}: 20 predictions read, the latest 15 shown" in result.output
+    # The summary on a line of its own after the table (rich ends a live display off a terminal without one).
+    summary = result.output.splitlines()[-1]
+    assert summary.startswith("20 predictions read; 1 record that is not a prediction skipped, the first at "), summary
+    assert "offset 0: Invalid JSON" in summary, summary
     assert len(re.findall(r"LAN-\d+", result.output)) == 15 and "LAN-19" in result.output
     limited = CliRunner().invoke(
         app, ["watch", "--bootstrap", bootstrap, "--limit", "2", "--from-beginning", "--idle", "20"]
