@@ -42,13 +42,19 @@ def run() -> None:
 
 @app.command()
 def report(
-    out: Annotated[Path, typer.Option(help="the HTML page to write")] = Path("build/monitor-report.html"),
-    timeout_s: Annotated[float, typer.Option(help="longest wait for the broker per topic read")] = 120,
+    out: Annotated[Path, typer.Option(dir_okay=False, help="the HTML page to write")] = Path(
+        "build/monitor-report.html"
+    ),
+    timeout_s: Annotated[float, typer.Option(min=0.1, help="longest wait for the broker per topic read")] = 120,
 ) -> None:
     """Write an HTML page of each version's online figures and the input drift, from the topics as they are now."""
     settings, kafka = service_settings(MonitorSettings, log)
     topics = settings_or_exit(TopicSettings, log)
     console = output_console(stderr=True)
+    try:  # before the topics are read: a page that cannot be written is said at once, not after minutes
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot make its folder {out.parent}: {exc.strerror}", param_hint="--out") from None
     with console.status("reading the topics") as status:
         client = {**kafka.client_config(), "logger": kafka_logger()}
         try:
@@ -58,7 +64,6 @@ def report(
             raise typer.Exit(1) from None
         status.update("drawing the figures")
         page = render(inputs)
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     joined = sum(len(rows) for rows in inputs.models.values())
     versions = len(inputs.models)

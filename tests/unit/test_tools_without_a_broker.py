@@ -39,6 +39,23 @@ def test_the_monitors_report_says_it_cannot_read_the_topics(tmp_path: Path) -> N
     assert "Traceback" not in done.stderr, done.stderr
 
 
+def test_the_monitors_report_refuses_a_page_it_cannot_write_before_it_reads(tmp_path: Path) -> None:
+    """A folder for the page, or a file where its folder should be: said at once (exit 2), before the topics are
+    read (minutes on a long stream), not as a traceback after them."""
+    (tmp_path / "a-file").write_text("")
+    for out, said in ((tmp_path, "is a directory"), (tmp_path / "a-file" / "report.html", "cannot make its folder")):
+        done = subprocess.run(
+            [sys.executable, "-m", "monitor", "report", "--timeout-s", "60", "--out", str(out)],
+            env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}"},
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert done.returncode == 2 and said in done.stderr, done.stderr
+        assert "cannot read the topics" not in done.stderr, "refused only after it asked the broker"
+
+
 def test_a_role_command_says_it_cannot_read_the_roles_after_the_clients_own_line() -> None:
     """The client's report (`kafka: ...`) and the command's answer in the order they happened: the answer last,
     where a person reads first. `--timeout-s` bounds the wait, as the other tools' do."""
