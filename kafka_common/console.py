@@ -8,10 +8,14 @@ lines are never wrapped and a table takes the width its cells need; in a termina
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from typer.core import MarkupMode
 
 UNBOUNDED = 10_000  # columns off a terminal: wider than any line or table the tools print
@@ -30,3 +34,24 @@ def command_app(**options: Any) -> typer.Typer:
     at the console's width, so a test or a script reading `Invalid value ...` would see it cut in two."""
     markup: MarkupMode = "rich" if sys.stderr.isatty() else None
     return typer.Typer(rich_markup_mode=markup, **options)
+
+
+@contextmanager
+def step_progress(console: Console, total: int) -> Iterator[Callable[[str], None]]:
+    """Progress through `total` named steps of a long job: a bar on a terminal; off one (a log, CI) a line a step,
+    since a bar shows nothing there until it ends and then leaves an empty line."""
+    if console.is_terminal:
+        columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"))
+        with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
+            task = progress.add_task("starting", total=total)
+            yield lambda description: progress.update(task, description=description, advance=1)
+        return
+    started = time.monotonic()
+    done = 0
+
+    def step(description: str) -> None:
+        nonlocal done
+        done += 1
+        console.print(f"[{done}/{total}, {time.monotonic() - started:.0f} s] {description}", markup=False)
+
+    yield step

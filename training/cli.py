@@ -11,11 +11,10 @@ from typing import Annotated
 import typer
 from confluent_kafka import KafkaException
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from kafka_common.cli_support import Bootstrap, client_config_or_exit, settings_or_exit
-from kafka_common.console import command_app, output_console
+from kafka_common.console import command_app, output_console, step_progress
 from kafka_common.model_control import ControlReader, latest_by_role, write_control
 from kafka_common.model_fleet import read_fleet, served_champion
 from kafka_common.settings import TopicSettings
@@ -64,19 +63,8 @@ def fit(
     if if_missing and (out / LATEST).exists():
         console.print(f"{out / LATEST} is {(out / LATEST).resolve().name}: nothing trained (--if-missing)")
         return
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-    )
     try:
-        with Progress(*columns, console=console, transient=True) as progress:
-            task = progress.add_task("training", total=total_steps(stream_features, c is not None))
-
-            def step(description: str) -> None:
-                progress.update(task, description=description, advance=1)
-
+        with step_progress(console, total_steps(stream_features, c is not None)) as step:
             run = train(
                 data,
                 out,

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from typer.testing import CliRunner
 
-from kafka_common.console import command_app, output_console
+from kafka_common.console import command_app, output_console, step_progress
 
 LONG_LINE = "build/run/monitor-report.html: 13,642 joined predictions of 2 versions, 6,821 flights " * 3
 COLUMNS = [f"column number {n}" for n in range(12)]
@@ -40,3 +40,13 @@ def test_a_usage_error_is_one_plain_line_off_a_terminal() -> None:
     result = CliRunner().invoke(app, ["--count", "0"], env={"COLUMNS": "40"})
     assert result.exit_code == 2
     assert "Error: Invalid value for '--count': Input should be greater than or equal to 1\n" in result.output
+
+
+def test_a_long_job_prints_a_line_a_step_off_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    """A bar off a terminal shows nothing until it ends and then leaves an empty line; a log needs the steps."""
+    with step_progress(output_console(), total=2) as step:
+        step("loading [the] dataset")
+        step("fitting")
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("] ", 1)[1] for line in lines] == ["loading [the] dataset", "fitting"]
+    assert lines[0].startswith("[1/2, ") and lines[1].startswith("[2/2, ")

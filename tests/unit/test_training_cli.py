@@ -51,6 +51,7 @@ def test_a_model_trained_on_january_october_never_saw_a_later_flight(tmp_path: P
         app, ["fit", "--scheduled-before", "2017-11-01", "--out", str(tmp_path), "--version", "jan-oct", "--c", "0.1"]
     )
     assert result.exit_code == 0, result.output
+    assert "] loading and checking the dataset\n" in result.output  # each step a line off a terminal
     manifest = json.loads((tmp_path / "jan-oct" / "manifest.json").read_text())
     assert manifest["scheduled_before"] == "2017-11-01"
     assert set(manifest["reference"]["features"]["month"]) == {str(m) for m in range(1, 11)}
