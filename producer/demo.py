@@ -212,7 +212,8 @@ def _replay_and_read(
         f"on the simulated clock, the first week's before them) and {len(BAD_EVENTS)} bad events over about "
         f"{REPLAY_SECONDS} s; the model rollout steps:"
     )
-    with Progress(console=console, transient=True) as progress:
+    # off a terminal a bar shows nothing until it ends and then leaves an empty line: the lines around it suffice
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("replaying", total=len(schedule))
         delivery = publish_with_rollout(config, schedule, rollout, challenger, lambda: progress.advance(task), stop)
     stop.raise_if_set()
