@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from kafka_common.settings import TopicSettings
+from kafka_common.topics import topic_specs
 from schemas.generate import SCHEMA_DIR
 
 ASYNCAPI_FILE = SCHEMA_DIR / "asyncapi.json"
@@ -22,8 +23,12 @@ def asyncapi() -> dict[str, Any]:
     topics = TopicSettings.model_construct()
     key: dict[str, Any] = {"type": "string", "description": "flight id, UTF-8 (e.g. `LAN-226-20170101T2330`)"}
 
-    def channel(name: str, message: str, description: str, partitions: int | None = None) -> dict[str, Any]:
-        """`message`: one message name, or several joined by `|` (told apart by their `kind` field)."""
+    specs = {spec.name: spec for spec in topic_specs(topics)}
+
+    def channel(name: str, message: str, description: str) -> dict[str, Any]:
+        """`message`: one message name, or several joined by `|` (told apart by their `kind` field). The topic's
+        shape is what `flightdelay-kafka topics` creates."""
+        spec = specs[name]
         return {
             "address": name,
             "description": description,
@@ -31,8 +36,9 @@ def asyncapi() -> dict[str, Any]:
             "bindings": {
                 "kafka": {
                     "topic": name,
-                    "partitions": partitions or topics.partitions,
-                    "replicas": topics.replication_factor,
+                    "partitions": spec.partitions,
+                    "replicas": spec.replication_factor,
+                    "topicConfiguration": _topic_configuration(spec.config),
                     "bindingVersion": "0.5.0",
                 }
             },
@@ -90,14 +96,12 @@ def asyncapi() -> dict[str, Any]:
                 topics.model_control,
                 "ModelControl",
                 "Compacted, keyed by role: the model version each role holds. Every scorer follows it.",
-                partitions=1,
             ),
             "modelFleet": channel(
                 topics.model_fleet,
                 "ServingStatus",
                 "Compacted, keyed `<group>/<instance>`: what each scorer serves since when, and the last record it "
                 "refused; a tombstone when it stops cleanly.",
-                partitions=1,
             ),
         },
         "operations": {
@@ -180,6 +184,11 @@ def asyncapi() -> dict[str, Any]:
             }
         },
     }
+
+
+def _topic_configuration(config: dict[str, str]) -> dict[str, Any]:
+    """A topic's configuration in the binding's types: the cleanup policy a list, sizes and times numbers."""
+    return {name: value.split(",") if name == "cleanup.policy" else int(value) for name, value in config.items()}
 
 
 def rendered() -> str:

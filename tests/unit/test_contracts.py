@@ -10,6 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from kafka_common import asyncapi
+from kafka_common.settings import TopicSettings
+from kafka_common.topics import topic_specs
 from schemas import FlightEvent
 from schemas.generate import SCHEMA_DIR, rendered
 from schemas.outputs import STREAM_FEATURE_NAMES, DelayPrediction
@@ -41,6 +43,32 @@ def test_the_committed_asyncapi_document_is_current_whatever_the_environment_say
     monkeypatch.setenv("TOPIC_INPUT", "somebody.elses.topic")
     monkeypatch.setenv("TOPIC_PARTITIONS", "48")
     assert asyncapi.ASYNCAPI_FILE.read_text() == asyncapi.rendered(), "stale: run `python -m kafka_common.asyncapi`"
+
+
+def test_the_asyncapi_document_describes_every_topic_as_it_is_created() -> None:
+    """A topic added to the settings, or a shape changed in `topic_specs`, reaches the document; each channel has an
+    operation, and each message a payload the schema generator writes and a channel that carries it."""
+    document = asyncapi.asyncapi()
+    channels, messages = document["channels"], document["components"]["messages"]
+    specs = {spec.name: spec for spec in topic_specs(TopicSettings.model_construct())}
+    assert sorted(channel["address"] for channel in channels.values()) == sorted(specs)
+    for channel in channels.values():
+        kafka, spec = channel["bindings"]["kafka"], specs[channel["address"]]
+        assert (kafka["partitions"], kafka["replicas"]) == (spec.partitions, spec.replication_factor)
+        configuration = {
+            **kafka["topicConfiguration"],
+            "cleanup.policy": ",".join(kafka["topicConfiguration"]["cleanup.policy"]),
+        }
+        assert {name: str(value) for name, value in configuration.items()} == spec.config
+    operated = {
+        operation["channel"]["$ref"].removeprefix("#/channels/") for operation in document["operations"].values()
+    }
+    assert operated == set(channels)
+    carried = {
+        ref["$ref"].removeprefix("#/components/messages/") for c in channels.values() for ref in c["messages"].values()
+    }
+    assert carried == set(messages)
+    assert {m["payload"]["$ref"].removeprefix("./") for m in messages.values()} <= set(rendered())
 
 
 def test_the_contracts_import_nothing_of_the_project() -> None:
