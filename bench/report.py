@@ -211,18 +211,44 @@ def _fmt(value: Any) -> str:
 
 
 def _page(results: dict[str, Any]) -> str:
-    machine = results["machine"]
-    throughput = results["throughput"]
     lines = [
         "# Benchmarks",
         "",
         "Written by `make bench` (`bench/run.py`) from its last run; `bench/results.json` has every figure.",
         "",
+        _machine_line(results["machine"]),
+        "",
+        *_throughput_section(results),
+        "",
+        *_latency_section(results),
+        "",
+        *_cost_section(results),
+        "",
+        *_targets_section(results["targets"]),
+        "",
+        "## Figures",
+        "",
+        "![throughput by batch size](figures/bench-batch-size.png)",
+        "",
+        "![latency distribution](figures/bench-latency.png)",
+        "",
+    ]
+    if PROFILE_NOTES.exists():
+        lines += [PROFILE_NOTES.read_text().strip(), ""]
+    return "\n".join(lines)
+
+
+def _machine_line(machine: dict[str, Any]) -> str:
+    return (
         f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, {machine['os']}; Python "
         f"{machine['python']}, Apache Kafka {machine['kafka']} (local KRaft broker, one node), librdkafka "
         f"{machine['librdkafka']}. The broker, the contender and the load generator share the cores, so absolute "
-        "figures are low and noisy; the ratios come from one run, side by side.",
-        "",
+        "figures are low and noisy; the ratios come from one run, side by side."
+    )
+
+
+def _throughput_section(results: dict[str, Any]) -> list[str]:
+    lines = [
         f"## Throughput ({results['events']:,} dataset events preloaded on 6 partitions)",
         "",
         "Committed input records per second, from each contender's first commit to its last.",
@@ -230,7 +256,7 @@ def _page(results: dict[str, Any]) -> str:
         "| contender | exactly-once | at-least-once | notes |",
         "| --- | --- | --- | --- |",
     ]
-    for name, modes in throughput.items():
+    for name, modes in results["throughput"].items():
         notes = []
         for mode in MODES:
             outcome = modes[mode]
@@ -244,15 +270,20 @@ def _page(results: dict[str, Any]) -> str:
             f"| {name} | {_fmt(modes['eos'].get('eps'))} | {_fmt(modes['alo'].get('eps'))} | {'; '.join(notes)} |"
         )
     rest = results["rest_seed"]
-    lines += [
+    lines.append(
         f"| seed-style REST (flights/s, one per request, {rest['seconds']:.0f} s, 8 client threads) "
-        f"| {_fmt(rest['fps'])} | | {rest['failed']} failed requests |",
-        "",
+        f"| {_fmt(rest['fps'])} | | {rest['failed']} failed requests |"
+    )
+    return lines
+
+
+def _latency_section(results: dict[str, Any]) -> list[str]:
+    lines = [
         "## Latency (input record timestamp to visibility for a read_committed reader)",
         "",
         "| contender, mode | input rate (target / achieved / outputs) | p50 ms | p95 ms | p99 ms | all outputs seen |",
         "| --- | --- | --- | --- | --- | --- |",
-    ]  # fmt: skip
+    ]
     for name, table in (("scorer", results["latency_ms"]), ("passthrough", results["latency_ms"]["passthrough"])):
         for mode in MODES:
             for rate, outcome in table[mode].items():
@@ -261,10 +292,13 @@ def _page(results: dict[str, Any]) -> str:
                     f"{_fmt(outcome.get('output_eps'))} | {_fmt(outcome['p50'])} | {_fmt(outcome['p95'])} | "
                     f"{_fmt(outcome['p99'])} | {'yes' if outcome['complete'] else 'no'} |"
                 )
+    return lines
+
+
+def _cost_section(results: dict[str, Any]) -> list[str]:
     cpu = results["cpu_s_per_million"]
     cpu_passthrough = results["cpu_s_per_million_passthrough"]
-    lines += [
-        "",
+    return [
         "## Cost",
         "",
         f"- Peak RSS: scorer {_fmt(results['rss_mb'])} MB, passthrough {_fmt(results['rss_mb_passthrough'])} MB.",
@@ -280,24 +314,12 @@ def _page(results: dict[str, Any]) -> str:
         f"- Training (`training fit` on the real dataset, all candidates and the report): "
         f"{results['training_s']:.1f} s.",
         *_stream_section(results),
-        "",
-        "## Targets",
-        "",
-        "| target | measured | goal | met |",
-        "| --- | --- | --- | --- |",
     ]
-    for target in results["targets"]:
+
+
+def _targets_section(targets: list[dict[str, Any]]) -> list[str]:
+    lines = ["## Targets", "", "| target | measured | goal | met |", "| --- | --- | --- | --- |"]
+    for target in targets:
         met = "yes" if target["met"] else "**no**"
         lines.append(f"| {target['name']} | {_fmt(target['measured'])} | {target['goal']} | {met} |")
-    lines += [
-        "",
-        "## Figures",
-        "",
-        "![throughput by batch size](figures/bench-batch-size.png)",
-        "",
-        "![latency distribution](figures/bench-latency.png)",
-        "",
-    ]
-    if PROFILE_NOTES.exists():
-        lines += [PROFILE_NOTES.read_text().strip(), ""]
-    return "\n".join(lines)
+    return lines
