@@ -84,6 +84,14 @@ class Outputs:
                     minute = int((now - self._started) // 60)
                     self.latency_ms.setdefault(minute, []).append((now - sent) * 1000)
 
+    def drain(self, expected: int, timeout_s: float) -> None:
+        """Wait for `expected` keys (at most `timeout_s`), then 5 s more, when a duplicate would arrive; close."""
+        deadline = time.monotonic() + timeout_s
+        while len(self.keys) < expected and time.monotonic() < deadline:
+            time.sleep(1)
+        time.sleep(5)
+        self.close()
+
     def close(self) -> None:
         self._stop.set()
         self._thread.join(10)
@@ -128,6 +136,57 @@ def process_figures(process: ScorerProcess) -> tuple[float, int, int, int]:
     return rss, threads, fds, abandoned
 
 
+@dataclass
+class Faults:
+    """The run's schedule of faults: scorer b SIGKILLed every `kill_every` minutes (not in the last), the broker
+    stopped for 10 s in minute `broker_restart_at`."""
+
+    minutes: int
+    kill_every: int
+    broker_restart_at: int
+    scorers: dict[str, ScorerProcess]
+    broker: LocalKafkaBroker
+
+    def inject(self, minute: int) -> list[str]:
+        """Inject this minute's faults and name them."""
+        faults: list[str] = []
+        if minute % self.kill_every == 0 and minute < self.minutes:
+            self.scorers["b"].kill()
+            self.scorers["b"].start()
+            faults.append("scorer b SIGKILLed and restarted")
+        if minute == self.broker_restart_at:
+            self.broker.stop()
+            time.sleep(10)
+            self.broker.start()
+            faults.append("broker stopped for 10 s")
+        return faults
+
+
+def _minute(
+    minute: int,
+    started: float,
+    scorers: dict[str, ScorerProcess],
+    outputs: Outputs,
+    faults: Faults,
+) -> Sample:
+    """One minute of the run: its faults half-way, then each scorer's figures and the minute's p99 at its end."""
+    time.sleep(max(started + (minute - 0.5) * 60 - time.time(), 0))
+    injected = faults.inject(minute)
+    time.sleep(max(started + minute * 60 - time.time(), 0))
+    figures = {name: process_figures(process) for name, process in scorers.items()}
+    latencies = outputs.latency_ms.get(minute - 1, [])
+    return Sample(
+        minute=minute,
+        rss_mb={name: round(f[0], 1) for name, f in figures.items()},
+        threads={name: f[1] for name, f in figures.items()},
+        open_fds={name: f[2] for name, f in figures.items()},
+        abandoned_calls={name: f[3] for name, f in figures.items()},
+        outputs=len(latencies),
+        p99_ms=round(statistics.quantiles(latencies, n=100)[98], 1) if len(latencies) > 100 else None,
+        events=injected,
+    )
+
+
 @app.command()
 def main(
     minutes: Annotated[int, typer.Option(help="length of the run", min=2)] = 30,
@@ -164,42 +223,15 @@ def main(
         console.print(f"soak: {minutes} min at {rate:,.0f} events/s; scorer b killed every {kill_every} min; "
                       f"broker restarted at minute {broker_restart_at}")  # fmt: skip
         try:
+            faults = Faults(minutes, kill_every, broker_restart_at, scorers, broker)
             for minute in range(1, minutes + 1):
-                faults: list[str] = []
-                half = started + (minute - 0.5) * 60
-                time.sleep(max(half - time.time(), 0))
-                if minute % kill_every == 0 and minute < minutes:
-                    scorers["b"].kill()
-                    scorers["b"].start()
-                    faults.append("scorer b SIGKILLed and restarted")
-                if minute == broker_restart_at:
-                    broker.stop()
-                    time.sleep(10)
-                    broker.start()
-                    faults.append("broker stopped for 10 s")
-                time.sleep(max(started + minute * 60 - time.time(), 0))
-                figures = {name: process_figures(process) for name, process in scorers.items()}
-                latencies = outputs.latency_ms.get(minute - 1, [])
-                sample = Sample(
-                    minute=minute,
-                    rss_mb={name: round(f[0], 1) for name, f in figures.items()},
-                    threads={name: f[1] for name, f in figures.items()},
-                    open_fds={name: f[2] for name, f in figures.items()},
-                    abandoned_calls={name: f[3] for name, f in figures.items()},
-                    outputs=len(latencies),
-                    p99_ms=round(statistics.quantiles(latencies, n=100)[98], 1) if len(latencies) > 100 else None,
-                    events=faults,
-                )
+                sample = _minute(minute, started, scorers, outputs, faults)
                 samples.append(sample)
                 console.print(asdict(sample))
         finally:
             stop.set()
             sender.join(180)
-        deadline = time.monotonic() + 180
-        while len(outputs.keys) < len(sent) and time.monotonic() < deadline:
-            time.sleep(1)
-        time.sleep(5)  # a duplicate would arrive now
-        outputs.close()
+        outputs.drain(len(sent), 180)
         codes = {name: process.stop() for name, process in scorers.items()}
     lost = len(set(sent) - set(outputs.keys))
     duplicated = sum(count - 1 for count in outputs.keys.values() if count > 1)
