@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -44,12 +45,24 @@ from producer.replay import after_outcomes_before, dataset_flights, publish_sche
 from stream_runtime.settings import KafkaSettings
 from training.stream_backfill import DEFAULT_LEAD_MINUTES
 from training.stream_features import WINDOW_DAYS
-from training.train import train
+from training.train import TrainingRun, train
 
 app = command_app(add_completion=False)
 CUTOFF = date(2017, 11, 1)
 WINDOW = 1_000  # joined predictions per rolling window, and flights per drift window (the monitor's, too)
 RECALL_MARGIN = 0.10  # the recall alert's margin below the manifest's test recall (monitor/observability)
+
+
+@dataclass
+class Replayed:
+    """What the replay left: the monitor's topics read back, its drift log lines, and how the run went."""
+
+    inputs: ReportInputs
+    drift_log: list[str]
+    failed: int
+    joined: int
+    expected: int
+    exit_codes: list[int]
 
 
 @app.command()
@@ -66,6 +79,24 @@ def main(
     workdir.mkdir(parents=True, exist_ok=True)
     for log in ("scorer.log", "monitor.log"):
         (workdir / log).unlink(missing_ok=True)  # this run's lines only
+    runs = _train_versions(console, data, workdir, stream_features)
+    tests = {r.manifest["version"]: r.manifest["metrics"]["test"] for r in runs}
+    replayed = _replay(console, data, workdir, runs, seconds)
+    out = workdir / "report.html"
+    out.write_text(render(replayed.inputs), encoding="utf-8")
+    if figures is not None:
+        save_figures(replayed.inputs, figures, "story-")
+    tell(console, replayed.inputs, tests, replayed.drift_log)
+    for checked in replayed.inputs.consistency:
+        console.print(f"stream features recomputed by the monitor: {checked.summary()}")
+    console.print(f"report: {out}; scorer and monitor stopped with {replayed.exit_codes}")
+    if replayed.failed or replayed.joined < replayed.expected or any(replayed.exit_codes):
+        raise typer.Exit(1)
+
+
+def _train_versions(console: Console, data: Path, workdir: Path, stream_features: bool) -> list[TrainingRun]:
+    """The January-October version (the champion first; with `stream_features`, the version without them after it,
+    to serve as its challenger)."""
     suffix = uuid.uuid4().hex[:6]
     runs = []
     for lead_minutes in (DEFAULT_LEAD_MINUTES, None) if stream_features else (None,):
@@ -78,8 +109,13 @@ def main(
             f"January-October test ROC-AUC {test['roc_auc']:.3f}, recall {test['recall_delayed']:.3f} at threshold "
             f"{runs[-1].manifest['threshold']:.3f}"
         )
-    run = runs[0]  # the champion; with the stream features, the version without them is its challenger
-    tests = {r.manifest["version"]: r.manifest["metrics"]["test"] for r in runs}
+    return runs
+
+
+def _replay(console: Console, data: Path, workdir: Path, runs: list[TrainingRun], seconds: float) -> Replayed:
+    """A broker, a scorer serving the versions and a monitor; November-December replayed with its outcomes, joined,
+    and the topics read back as `flightdelay-monitor report` reads them."""
+    run, stream_features = runs[0], len(runs) > 1
     lead = timedelta(minutes=DEFAULT_LEAD_MINUTES) if stream_features else timedelta(hours=2)
     flights = list(dataset_flights(data, date_from=CUTOFF))
     kafka = KafkaSettings()
@@ -106,8 +142,7 @@ def main(
             for process in (scorer.start(), monitor.start()):
                 process.wait_ready()
             departures = [event.scheduled_departure for _, event in flights]
-            span = max(departures) - min(departures)
-            speed = span.total_seconds() / seconds
+            speed = (max(departures) - min(departures)).total_seconds() / seconds
             schedule = with_outcomes(flights, "canonical", (topics.input, topics.outcomes), speed, lead)
             if stream_features:
                 schedule = after_outcomes_before(schedule, data, CUTOFF, WINDOW_DAYS, topics.outcomes, lead)
@@ -125,16 +160,7 @@ def main(
             drift_log = [line for line in monitor.log_path.read_text().splitlines() if '"drift: ' in line]
         finally:
             codes = [scorer.stop(), monitor.stop()]
-    out = workdir / "report.html"
-    out.write_text(render(inputs), encoding="utf-8")
-    if figures is not None:
-        save_figures(inputs, figures, "story-")
-    tell(console, inputs, tests, drift_log)
-    for checked in inputs.consistency:
-        console.print(f"stream features recomputed by the monitor: {checked.summary()}")
-    console.print(f"report: {out}; scorer and monitor stopped with {codes}")
-    if report.failed or joined < expected or any(codes):
-        raise typer.Exit(1)
+    return Replayed(inputs, drift_log, report.failed, joined, expected, codes)
 
 
 def tell(console: Console, inputs: ReportInputs, tests: dict[str, dict[str, float]], drift_log: list[str]) -> None:
