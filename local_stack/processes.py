@@ -11,6 +11,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+
 from local_stack.broker import free_port
 
 
@@ -60,6 +63,16 @@ class ScorerProcess:
         url = f"http://127.0.0.1:{self.port}{path}"
         headers = {"Content-Type": "application/json"}
         return self._request(urllib.request.Request(url, data=body, headers=headers, method="POST"), timeout_s=30)
+
+    def samples(self, name: str) -> list[Sample]:
+        """Every sample named `name` (a counter's with its `_total`) on the process's /metrics, labels parsed."""
+        text = self.get("/metrics")[1].decode()
+        return [
+            sample
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == name
+        ]
 
     def metric(self, line: str) -> float:
         """The value of one exposition line (name and labels exactly as exported); 0 when absent."""

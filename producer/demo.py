@@ -268,7 +268,11 @@ def _print_findings(console: Console, outputs: Outputs, findings: Findings) -> C
     _summary(console, outputs.replayed, outputs.predictions, outputs.letters, outputs.elapsed_s)
     console.print(versions_table(outputs.predictions, outputs.shadow))
     console.print(findings.online)
-    console.print("drift over the replayed flights (against each version's training profile):", *findings.drift, sep="")
+    console.print(
+        "drift over the replayed flights (PSI of each feature and the score against its version's training profile):",
+        *findings.drift,
+        sep="",
+    )
     console.print(
         "the challenger against the champion (paired, always-valid 95 % intervals):",
         *comparison_lines(findings.reports.comparisons),

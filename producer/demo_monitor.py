@@ -4,6 +4,7 @@ drifted, and whether the features served equal the training definition's."""
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +52,7 @@ def await_joined(monitor: ScorerProcess, expected: int, stop: StopRequest | None
     deadline = time.monotonic() + timeout_s
     joined = 0
     while time.monotonic() < deadline and not (stop and stop.is_set()):
-        joined = int(sum(value for _, value in _series(monitor, "flightdelay_monitor_joined_total")))
+        joined = int(sum(sample.value for sample in monitor.samples("flightdelay_monitor_joined_total")))
         if joined >= expected and monitor.metric("flightdelay_monitor_stream_predictions_waiting") == 0:
             break
         time.sleep(0.5)
@@ -179,24 +180,40 @@ def online_table(reports: dict[tuple[str, str], ModelMetricsReport], model_dirs:
 
 
 def drift_lines(monitor: ScorerProcess) -> list[str]:
-    """What the monitor's drift gauges say: every feature and score, drifting ones marked."""
-    psi = dict(_series(monitor, "flightdelay_monitor_psi"))
-    drifting = dict(_series(monitor, "flightdelay_monitor_drifting"))
-    lines = [] if psi else ["\n  none: no version served has a reference profile (trained before they were recorded?)"]
-    for labels, value in sorted(psi.items(), key=lambda item: -item[1]):
-        mark = "[red]drifts[/]" if drifting.get(labels) == 1 else "stable"
-        lines.append(f"\n  {labels}: PSI {value:.3f} ({mark})")
+    """What the monitor's drift gauges say, a line a version: drifting features (and score) first, by PSI."""
+
+    def by_version_and_name(name: str) -> dict[tuple[str, str], float]:
+        return {(s.labels["version"], s.labels["name"]): s.value for s in monitor.samples(name)}
+
+    psi, thresholds = (
+        by_version_and_name("flightdelay_monitor_psi"),
+        by_version_and_name("flightdelay_monitor_psi_threshold"),
+    )
+    drifting = {key for key, value in by_version_and_name("flightdelay_monitor_drifting").items() if value == 1}
+    return drift_summary(psi, thresholds, drifting)
+
+
+def drift_summary(
+    psi: dict[tuple[str, str], float], thresholds: dict[tuple[str, str], float], drifting: set[tuple[str, str]]
+) -> list[str]:
+    """Per version: what drifts (its PSI above the threshold) and what is stable, each by falling PSI; keyed by
+    (version, feature or "score")."""
+    if not psi:
+        return ["\n  none: no version served has a reference profile (trained before they were recorded?)"]
+    lines = []
+    for version in sorted({version for version, _ in psi}):
+        mine = sorted((key for key in psi if key[0] == version), key=lambda key: -psi[key])
+        stable = ", ".join(f"{key[1]} {psi[key]:.2f}" for key in mine if key not in drifting) or "nothing"
+        drifts = [key for key in mine if key in drifting]
+        if not drifts:
+            lines.append(f"\n  {escape(version)}: nothing drifts; stable {stable}")
+            continue
+        above = {key: thresholds.get(key, math.nan) for key in drifts}
+        each = len(set(above.values())) > 1  # thresholds differ with a feature's bins: then each is said
+        cells = ", ".join(f"{key[1]} {psi[key]:.2f}" + (f" (above {above[key]:.2f})" if each else "") for key in drifts)
+        said = "" if each else f" (above {above[drifts[0]]:.2f})"
+        lines.append(f"\n  {escape(version)}: [red]drifting[/]{said} {cells}; stable {stable}")
     return lines
-
-
-def _series(process: ScorerProcess, name: str) -> list[tuple[str, float]]:
-    """(labels, value) of every sample of a metric on the process's /metrics."""
-    samples = []
-    for line in process.get("/metrics")[1].decode().splitlines():
-        if line.startswith(name + "{"):
-            labels, _, value = line[len(name) :].rpartition(" ")
-            samples.append((labels, float(value)))
-    return samples
 
 
 def _number(value: object) -> str:
