@@ -66,6 +66,19 @@ class FlightDelayStack(Stack):
         self.deployment = deployment
         topics, scorer = deployment.topics, deployment.scorer
 
+        self._network()
+        self._kafka()
+        model_uri = self._images_and_models()
+        self._scorer_service(topics, scorer, model_uri)
+        self.topics_task = self._topics_task(topics)
+        self.monitor_service = add_monitor(self, deployment.monitor, topics)
+        self.promoter_role = add_promoter_role(self, topics)
+        self._autoscale_on_lag(topics, scorer)
+        self.deploy_role = self._github_deploy_role()
+        self._outputs()
+
+    def _network(self) -> None:
+        """Two zones, public subnets for the NAT gateway, private ones for Kafka and the tasks."""
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
@@ -76,9 +89,10 @@ class FlightDelayStack(Stack):
                 ec2.SubnetConfiguration(name="private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=22),
             ],
         )
-        private = self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
 
-        # --- Kafka: MSK Serverless, IAM authentication over TLS (port 9098), reachable only from the scorer ----
+    def _kafka(self) -> None:
+        """MSK Serverless, IAM authentication over TLS (port 9098), reachable only from the scorers."""
+        private = self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
         self.msk_port = MSK_IAM_PORT
         self.kafka_sg = ec2.SecurityGroup(self, "KafkaSg", vpc=self.vpc, description="MSK: IAM/TLS from the scorers")
         self.scorer_sg = ec2.SecurityGroup(self, "ScorerSg", vpc=self.vpc, description="scorer tasks")
@@ -112,7 +126,8 @@ class FlightDelayStack(Stack):
         )
         self.bootstrap_servers = bootstrap.get_response_field("BootstrapBrokerStringSaslIam")
 
-        # --- images and models ----------------------------------------------------------------------------
+    def _images_and_models(self) -> str:
+        """The image repository and the models bucket; the URI the scorers load their model from."""
         self.repository = ecr.Repository(
             self,
             "Images",
@@ -131,9 +146,11 @@ class FlightDelayStack(Stack):
             removal_policy=RemovalPolicy.RETAIN,
             lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(365))],
         )
-        model_uri = deployment.model_uri or f"s3://{self.models.bucket_name}/{MODELS_PREFIX}"
+        return self.deployment.model_uri or f"s3://{self.models.bucket_name}/{MODELS_PREFIX}"
 
-        # --- the scorer service -----------------------------------------------------------------------------
+    def _scorer_service(self, topics: TopicSettings, scorer: ScorerSettings, model_uri: str) -> None:
+        """The scorers' cluster, role, task definition and service (tasks added by the lag's scaling)."""
+        deployment = self.deployment
         self.ecs_cluster = ecs.Cluster(
             self, "Cluster", vpc=self.vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
         )
@@ -197,12 +214,6 @@ class FlightDelayStack(Stack):
             min_healthy_percent=100,
             max_healthy_percent=200,
         )
-        self.topics_task = self._topics_task(topics)
-        self.monitor_service = add_monitor(self, deployment.monitor, topics)
-        self.promoter_role = add_promoter_role(self, topics)
-        self._autoscale_on_lag(topics, scorer)
-        self.deploy_role = self._github_deploy_role()
-        self._outputs()
 
     def kafka_environment(self, topics: TopicSettings) -> dict[str, str]:
         """MSK over IAM/TLS and the topic layout (replication 3: MSK Serverless' only choice)."""
