@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
 from typer.core import MarkupMode
 
 UNBOUNDED = 10_000  # columns off a terminal: wider than any line or table the tools print
@@ -36,13 +36,19 @@ def command_app(**options: Any) -> typer.Typer:
     return typer.Typer(rich_markup_mode=markup, **options)
 
 
+def progress_bar(console: Console, *columns: str | ProgressColumn) -> Progress:
+    """A bar that goes when its work ends, drawn on a terminal only: off one (a log, CI) rich shows nothing until
+    the end and then leaves an empty line."""
+    return Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
+
+
 @contextmanager
 def step_progress(console: Console, total: int) -> Iterator[Callable[[str], None]]:
     """Progress through `total` named steps of a long job: a bar on a terminal; off one (a log, CI) a line a step,
     since a bar shows nothing there until it ends and then leaves an empty line."""
     if console.is_terminal:
         columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"))
-        with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
+        with progress_bar(console, *columns, TimeElapsedColumn()) as progress:
             task = progress.add_task("starting", total=total)
             yield lambda description: progress.update(task, description=description, advance=1)
         return

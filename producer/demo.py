@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from kafka_common.console import progress_bar
 from kafka_common.settings import TOPIC_NAME_FIELDS, TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
 from local_stack.processes import ScorerProcess
@@ -212,8 +213,7 @@ def _replay_and_read(
         f"on the simulated clock, the first week's before them) and {len(BAD_EVENTS)} bad events over about "
         f"{REPLAY_SECONDS} s; the model rollout steps:"
     )
-    # off a terminal a bar shows nothing until it ends and then leaves an empty line: the lines around it suffice
-    with Progress(console=console, transient=True, disable=not console.is_terminal) as progress:
+    with progress_bar(console, *Progress.get_default_columns()) as progress:
         task = progress.add_task("replaying", total=len(schedule))
         delivery = publish_with_rollout(config, schedule, rollout, challenger, lambda: progress.advance(task), stop)
     stop.raise_if_set()

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from typer.testing import CliRunner
 
-from kafka_common.console import command_app, output_console, step_progress
+from kafka_common.console import command_app, output_console, progress_bar, step_progress
 
 LONG_LINE = "build/run/monitor-report.html: 13,642 joined predictions of 2 versions, 6,821 flights " * 3
 COLUMNS = [f"column number {n}" for n in range(12)]
@@ -50,3 +50,9 @@ def test_a_long_job_prints_a_line_a_step_off_a_terminal(capsys: pytest.CaptureFi
     lines = capsys.readouterr().out.splitlines()
     assert [line.split("] ", 1)[1] for line in lines] == ["loading [the] dataset", "fitting"]
     assert lines[0].startswith("[1/2, ") and lines[1].startswith("[2/2, ")
+
+
+def test_a_bar_off_a_terminal_leaves_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    with progress_bar(output_console(), "{task.description}") as progress:
+        progress.advance(progress.add_task("replaying", total=2), 2)
+    assert capsys.readouterr().out == ""
