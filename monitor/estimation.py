@@ -55,7 +55,8 @@ class Interval:
 
 @dataclass(frozen=True)
 class PerformanceEstimate:
-    """Each estimated figure of `flights` predictions; ROC-AUC is absent when it cannot be expected (one flight)."""
+    """Each estimated figure of `flights` predictions. A figure with nothing to stand on is absent rather than
+    zero: ROC-AUC when it cannot be expected (one flight), precision when no flight is flagged."""
 
     flights: int
     figures: Mapping[str, Interval]
@@ -78,10 +79,11 @@ def expected_figures(probability: Array, threshold: float) -> dict[str, float]:
     delayed = true_positives + false_negatives
     figures = {
         "recall": true_positives / delayed if delayed else 0.0,
-        "precision": true_positives / (true_positives + false_positives) if flagged.any() else 0.0,
         "f1": 2 * true_positives / (2 * true_positives + false_positives + false_negatives) if delayed else 0.0,
         "brier": float(np.mean(p * (1 - p))),
     }
+    if flagged.any():  # the share of flagged flights that are late means nothing when none is flagged
+        figures["precision"] = true_positives / (true_positives + false_positives)
     auc = _expected_roc_auc(p)
     if auc is not None:
         figures["roc_auc"] = auc

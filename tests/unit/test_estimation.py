@@ -49,6 +49,16 @@ def test_no_predictions_no_estimate_and_one_class_no_roc_auc() -> None:
     assert certain.figures["brier"].estimate == 0.0
 
 
+def test_with_no_flight_flagged_precision_is_not_estimated_rather_than_zero() -> None:
+    rng = np.random.default_rng(6)
+    below = scores(rng, 400) * THRESHOLD * 0.99  # every flight under the threshold
+    found = estimate(below, THRESHOLD)
+    assert found is not None and "precision" not in found.figures
+    assert {"recall", "f1", "brier", "roc_auc"} <= set(found.figures)
+    one_flagged = estimate(np.r_[below, 0.9], THRESHOLD)
+    assert one_flagged is not None and one_flagged.figures["precision"].estimate == pytest.approx(0.9)
+
+
 def test_the_same_predictions_give_the_same_interval_and_a_large_window_is_drawn_in_chunks() -> None:
     rng = np.random.default_rng(5)
     p = scores(rng, 30_000)
