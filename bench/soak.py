@@ -128,9 +128,7 @@ def process_figures(process: ScorerProcess) -> tuple[float, int, int, int]:
     threads = len(os.listdir(f"/proc/{pid}/task"))
     fds = len(os.listdir(f"/proc/{pid}/fd"))
     try:
-        body = process.get("/metrics")[1].decode()
-        found = re.search(r"^flightdelay_abandoned_calls_blocked ([0-9.]+)$", body, re.MULTILINE)
-        abandoned = int(float(found.group(1))) if found else 0
+        abandoned = int(process.metric("flightdelay_abandoned_calls_blocked"))
     except OSError:
         abandoned = -1  # not answering this minute (restarting)
     return rss, threads, fds, abandoned

@@ -74,11 +74,14 @@ class ScorerProcess:
             if sample.name == name
         ]
 
-    def metric(self, line: str) -> float:
-        """The value of one exposition line (name and labels exactly as exported); 0 when absent."""
-        for text in self.get("/metrics")[1].decode().splitlines():
-            if text.startswith(line + " "):
-                return float(text.rsplit(" ", 1)[1])
+    def metric(self, selector: str) -> float:
+        """The value of the sample `selector` names (`name{label="value",...}`, every label given, in any order);
+        0 when absent. Parsed with the exposition parser, so that labels in another order than the exporter's
+        still match instead of reading as an absent 0."""
+        (wanted,) = next(iter(text_string_to_metric_families(selector + " 0\n"))).samples
+        for sample in self.samples(wanted.name):
+            if sample.labels == wanted.labels:
+                return float(sample.value)
         return 0.0
 
     @staticmethod

@@ -28,12 +28,6 @@ from training.features import records_to_frame
 pytestmark = pytest.mark.integration
 
 
-def _metric(process: ScorerProcess, name: str) -> float:
-    body = process.get("/metrics")[1].decode()
-    match = re.search(rf"^{name} ([0-9.e+]+)$", body, re.MULTILINE)
-    return float(match.group(1)) if match else 0.0
-
-
 def test_ten_thousand_events_give_exactly_the_offline_predictions(
     bootstrap: str, model_dir: Path, model: LoadedModel, stream_topics: TopicSettings, tmp_path: Path
 ) -> None:
@@ -122,7 +116,7 @@ def test_two_consumers_share_the_partitions_and_produce_each_prediction_once(
     with scorers(bootstrap, model_dir, stream_topics, tmp_path, count=2) as processes:
         send_dataset(bootstrap, stream_topics.input, 10_000, start=30_000)
         predictions, _ = read_outputs(bootstrap, stream_topics, 10_000)
-        scored = [_metric(p, "flightdelay_events_scored_total") for p in processes]
+        scored = [p.metric("flightdelay_events_scored_total") for p in processes]
     assert len(predictions) == 10_000
     assert len({(p.source.partition, p.source.offset) for p in predictions}) == 10_000
     assert all(count > 0 for count in scored), f"one consumer did nothing: {scored}"
@@ -140,7 +134,7 @@ def test_two_scorers_started_by_hand_on_one_host_get_their_own_transactional_ids
             process.wait_ready()
         sent = send_dataset(bootstrap, stream_topics.input, 6_000, start=10_000)
         predictions, letters = read_outputs(bootstrap, stream_topics, 6_000)
-        scored = [_metric(p, "flightdelay_events_scored_total") for p in processes]
+        scored = [p.metric("flightdelay_events_scored_total") for p in processes]
         assert all(p.process is not None and p.process.poll() is None for p in processes), "a scorer was fenced"
     finally:
         codes = [process.stop() for process in processes]
@@ -154,8 +148,7 @@ def test_two_scorers_started_by_hand_on_one_host_get_their_own_transactional_ids
 
 def _lags(process: ScorerProcess, metric: str) -> dict[str, float]:
     """The metric's value by partition of the input (the scorer's only topic)."""
-    body = process.get("/metrics")[1].decode()
-    return {p: float(v) for p, v in re.findall(rf'^{metric}\{{partition="(\d+)",topic="[^"]+"\}} (\S+)$', body, re.M)}
+    return {sample.labels["partition"]: sample.value for sample in process.samples(metric)}
 
 
 def _wait_for_lags(process: ScorerProcess, expected: dict[str, float], timeout_s: float = 20) -> None:
@@ -239,9 +232,9 @@ def test_sigkill_mid_stream_and_restart_loses_and_duplicates_nothing(
     # Events keep arriving while the kill lands, so work is certainly left when it does.
     sender = _send_at_rate(bootstrap, stream_topics.input, start=40_000, count=20_000, rate=4_000)
     deadline = time.monotonic() + 60
-    while _metric(victim, "flightdelay_events_scored_total") < 3_000 and time.monotonic() < deadline:
+    while victim.metric("flightdelay_events_scored_total") < 3_000 and time.monotonic() < deadline:
         time.sleep(0.02)
-    killed_at = _metric(victim, "flightdelay_events_scored_total")
+    killed_at = victim.metric("flightdelay_events_scored_total")
     victim.kill()
     assert sender.is_alive(), "the input was complete before the kill: no work was in flight"
     assert 0 < killed_at < 20_000, f"kill did not land mid-stream ({killed_at})"
@@ -348,7 +341,7 @@ def test_a_fenced_instance_exits_and_its_twin_finishes_exactly_once(
     older.wait_ready()
     send_dataset(bootstrap, stream_topics.input, 3_000, start=60_000)
     deadline = time.monotonic() + 60
-    while _metric(older, "flightdelay_events_scored_total") < 500 and time.monotonic() < deadline:
+    while older.metric("flightdelay_events_scored_total") < 500 and time.monotonic() < deadline:
         time.sleep(0.02)
     with scorers(bootstrap, model_dir, stream_topics, tmp_path, SCORER_INSTANCE_ID="twin"):
         send_dataset(bootstrap, stream_topics.input, 3_000, start=63_000)
@@ -372,7 +365,7 @@ def test_sigterm_under_load_drains_commits_and_exits_zero(
     first.wait_ready()
     sender = _send_at_rate(bootstrap, stream_topics.input, start=44_000, count=20_000, rate=4_000)
     deadline = time.monotonic() + 60
-    while _metric(first, "flightdelay_events_scored_total") < 3_000 and time.monotonic() < deadline:
+    while first.metric("flightdelay_events_scored_total") < 3_000 and time.monotonic() < deadline:
         time.sleep(0.02)
     stopping = time.monotonic()
     assert sender.is_alive(), "the input was complete before SIGTERM: no load to drain under"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import re
 import threading
 import time
 from collections import Counter
@@ -240,7 +239,7 @@ def test_scaling_one_to_three_to_one_mid_stream(
             process.wait_ready(90)
         # The three score together while the stream goes on.
         recorder.wait_for(min(recorder.count() + 2_000, valid + invalid), 120)
-        consumed_by_extras = [_metric(process, "flightdelay_events_consumed_total") for process in extra]
+        consumed_by_extras = [process.metric("flightdelay_events_consumed_total") for process in extra]
         assert all(consumed > 0 for consumed in consumed_by_extras), (
             f"an added scorer scored nothing: {consumed_by_extras}"
         )
@@ -309,8 +308,8 @@ def test_broker_loss_and_return(model_dir: Path, model: LoadedModel, tmp_path: P
             try:
                 recorder.wait_for(valid + invalid, 180)
             except TimeoutError:
-                scored = _metric(process, "flightdelay_events_scored_total")
-                dead = process.get("/metrics")[1].decode().count("flightdelay_events_dead_lettered_total{")
+                scored = process.metric("flightdelay_events_scored_total")
+                dead = sum(s.value for s in process.samples("flightdelay_events_dead_lettered_total"))
                 probe = Consumer({**config, "group.id": "diagnostics"})
                 high = {
                     tp: probe.get_watermark_offsets(TopicPartition(topics.predictions, tp), timeout=5)[1]
@@ -318,13 +317,13 @@ def test_broker_loss_and_return(model_dir: Path, model: LoadedModel, tmp_path: P
                 }
                 probe.close()
                 print(
-                    f"diagnostics: scorer scored {scored} (dead-letter series {dead}); reader saw {recorder.count()}; "
+                    f"diagnostics: scorer scored {scored} (dead-lettered {dead:.0f}); reader saw {recorder.count()}; "
                     f"prediction high watermarks (records + markers) {high}\n{process.log_tail(80)}"
                 )
                 raise
             resumed_after = (recorder.first_after(restarted_at) or time.monotonic()) - restarted_at
-            aborted = _metric(process, "flightdelay_transactions_aborted_total")
-            replaced = _metric(process, "flightdelay_producer_restarts_total")
+            aborted = process.metric("flightdelay_transactions_aborted_total")
+            replaced = process.metric("flightdelay_producer_restarts_total")
             assert process.stop() == 0
             figures["broker_loss"] = {
                 "events": valid + invalid,
@@ -406,9 +405,9 @@ def test_frozen_broker_and_thaw(model_dir: Path, model: LoadedModel, tmp_path: P
             thawed_at = time.monotonic()
             recorder.wait_for(valid + invalid, 180)
             resumed_after = (recorder.first_after(thawed_at) or time.monotonic()) - thawed_at
-            aborted = _metric(process, "flightdelay_transactions_aborted_total")
-            replaced = _metric(process, "flightdelay_producer_restarts_total")
-            commits_resumed = _metric(process, 'flightdelay_kafka_call_retries_total{call="commit"}')
+            aborted = process.metric("flightdelay_transactions_aborted_total")
+            replaced = process.metric("flightdelay_producer_restarts_total")
+            commits_resumed = process.metric('flightdelay_kafka_call_retries_total{call="commit"}')
             assert process.stop() == 0
             figures["broker_frozen"] = {
                 "events": valid + invalid,
@@ -425,8 +424,3 @@ def test_frozen_broker_and_thaw(model_dir: Path, model: LoadedModel, tmp_path: P
         finally:
             process.kill()
             recorder.close()
-
-
-def _metric(process: ScorerProcess, name: str) -> float:
-    match = re.search(rf"^{re.escape(name)} ([0-9.e+]+)$", process.get("/metrics")[1].decode(), re.MULTILINE)
-    return float(match.group(1)) if match else 0.0
