@@ -9,7 +9,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from rich.table import Table
 
-from kafka_common.cli_support import kafka_logger
+from kafka_common.cli_support import kafka_logger, wait_for_broker
 from kafka_common.console import command_app, output_console
 from kafka_common.settings import TopicSettings
 from kafka_common.topics import TopicStatus, ensure_topics, topic_specs
@@ -33,9 +33,9 @@ def create_topics(
     """Ensure the topics exist and print a table of what was done; a broker that does not answer within
     `timeout_s`, or refuses, is a one-line error (exit 1)."""
     config: dict[str, Any] = {**kafka.client_config(bootstrap_servers), "logger": kafka_logger()}
-    admin = AdminClient(config)
     try:
-        statuses = ensure_topics(admin, topic_specs(topics), timeout_s)
+        wait_for_broker(config, timeout_s, errors)
+        statuses = ensure_topics(AdminClient(config), topic_specs(topics), timeout_s)
     except KafkaException as exc:
         errors.print(f"[red]cannot create the topics on {bootstrap_servers}: {exc.args[0].str()}[/]")
         raise typer.Exit(1) from None

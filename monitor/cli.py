@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from confluent_kafka import KafkaException
 
-from kafka_common.cli_support import kafka_logger
+from kafka_common.cli_support import kafka_logger, wait_for_broker
 from kafka_common.console import command_app, output_console
 from kafka_common.settings import TopicSettings
 from monitor.app import monitor
@@ -58,6 +58,7 @@ def report(
     with console.status("reading the topics") as status:
         client = {**kafka.client_config(), "logger": kafka_logger()}
         try:
+            wait_for_broker(client, timeout_s, console)
             inputs = gather(client, settings, topics, timeout_s, lambda text: status.update(text))
         except KafkaException as exc:
             console.print(f"[red]cannot read the topics at {client['bootstrap.servers']}: {exc.args[0].str()}[/]")

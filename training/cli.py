@@ -13,7 +13,7 @@ from confluent_kafka import KafkaException
 from rich.markup import escape
 from rich.table import Table
 
-from kafka_common.cli_support import Bootstrap, client_config_or_exit, settings_or_exit
+from kafka_common.cli_support import Bootstrap, client_config_or_exit, settings_or_exit, wait_for_broker
 from kafka_common.console import command_app, output_console, step_progress
 from kafka_common.model_control import ControlReader, latest_by_role, write_control
 from kafka_common.model_fleet import read_fleet, served_champion
@@ -290,6 +290,7 @@ def _lineup(broker: _Broker, topic: str) -> dict[ModelRole, ModelControl]:
     try:
         # Closed before the answer is printed: closing serves the client's own reports (`kafka: ...`), which
         # then come before it, not after.
+        wait_for_broker(dict(broker.config), broker.timeout_s, console)
         with closing(ControlReader(dict(broker.config), topic)) as reader:
             records = reader.read_to_end(broker.timeout_s)
     except KafkaException as exc:

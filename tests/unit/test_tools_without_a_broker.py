@@ -3,14 +3,20 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
+from confluent_kafka import KafkaException
+from rich.console import Console
 from typer.testing import CliRunner
 
 from kafka_common.cli import app as kafka_app
+from kafka_common.cli_support import kafka_logger, wait_for_broker
 from local_stack.broker import free_port
 
 
@@ -74,3 +80,49 @@ def test_a_role_command_says_it_cannot_read_the_roles_after_the_clients_own_line
     assert "Traceback" not in done.stdout, done.stdout
     assert lines[-1].startswith("cannot read flights.model-control: "), lines
     assert any(line.startswith("kafka: ") for line in lines[:-1]), lines
+
+
+class _SaidError(Exception):
+    """Raised by the console at the helper's first line: the test stops there and looks at what was shown."""
+
+
+class _Reports(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+class _StopAtFirstLine(Console):
+    def print(self, *objects: object, **_kwargs: object) -> None:
+        raise _SaidError(" ".join(map(str, objects)))
+
+
+def test_waiting_for_a_broker_shows_the_clients_reason_and_says_it_waits_long_before_the_wait_ends() -> None:
+    """The reason a client cannot connect is on the screen within the first turn, and a line says the tool waits,
+    while most of a long timeout is still ahead; a blocking call with the whole timeout said nothing until it
+    ended."""
+    handler = _Reports()
+    reports = handler.records
+    logger = kafka_logger()
+    logger.addHandler(handler)
+    nowhere = f"127.0.0.1:{free_port()}"
+    timeout_s = 120.0
+    started = time.monotonic()
+    try:
+        with pytest.raises(_SaidError) as said:
+            wait_for_broker({"bootstrap.servers": nowhere, "logger": logger}, timeout_s, _StopAtFirstLine())
+    finally:
+        logger.removeHandler(handler)
+    assert str(said.value) == f"waiting for the broker at {nowhere} (at most 120 s)"
+    assert time.monotonic() - started < timeout_s / 4, "said only when the wait was mostly over"
+    assert any("Connection refused" in record.getMessage() for record in reports), [r.getMessage() for r in reports]
+
+
+def test_waiting_for_a_broker_that_never_answers_ends_with_the_clients_error() -> None:
+    console = Console(record=True, width=200)
+    with pytest.raises(KafkaException):
+        wait_for_broker({"bootstrap.servers": f"127.0.0.1:{free_port()}"}, 1.5, console)
+    assert console.export_text().count("waiting for the broker") == 1
