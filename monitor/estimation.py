@@ -87,7 +87,7 @@ def expected_figures(probability: Array, threshold: float) -> dict[str, float]:
     auc = _expected_roc_auc(p)
     if auc is not None:
         figures["roc_auc"] = auc
-    return {name: float(value) for name, value in figures.items()}
+    return {name: float(figures[name]) for name in ESTIMATED if name in figures}  # in the order people read them
 
 
 def _expected_roc_auc(p: Array) -> float | None:
