@@ -154,16 +154,20 @@ def _consistency_table(inputs: ReportInputs) -> str:
     predictions = sum(report.predictions for report in inputs.consistency)
     unchecked = sum(sum(report.unchecked.values()) for report in inputs.consistency)
     rows = []
-    for name, count in values.items():
+    for name in sorted(values, key=lambda feature: -mismatched[feature]):  # what differs first, else as defined
+        count = values[name]
         rate = f"{mismatched[name] / count:.2%}" if count else "-"
         cells = [name, f"{count:,}", f"{mismatched[name]:,}", rate]
         rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
     differ = sum(mismatched.values())
+    features = sum(1 for count in mismatched.values() if count)
+    # Thirty-odd rows of zeros say nothing the sentence does not: folded unless something differs.
     return (
         f"<p>{predictions:,} joined predictions checked ({unchecked:,} not checked): their stream features "
         f"recomputed by the training definition from the events and outcomes the monitor read, {differ:,} of "
-        f"{sum(values.values()):,} values differ.</p><table><tr><th>feature</th><th>values checked</th>"
-        f"<th>differ</th><th>mismatch rate</th></tr>{''.join(rows)}</table>"
+        f"{sum(values.values()):,} values differ.</p><details{' open' if differ else ''}><summary>per feature: "
+        f"{features} of {len(values)} differ</summary><table><tr><th>feature</th><th>values checked</th>"
+        f"<th>differ</th><th>mismatch rate</th></tr>{''.join(rows)}</table></details>"
     )
 
 

@@ -175,11 +175,17 @@ def test_the_stream_features_section_sums_each_monitors_check_per_feature() -> N
             monitor=monitor, predictions=values, unchecked={"event_not_read": 2}, features=features, reported_at=START
         )
 
-    reports = [check("m1", 600, {"airline_1h_count": 3}), check("m2", 400, {"airline_1h_count": 2})]
+    reports = [check("m1", 600, {"airport_3h_count": 3}), check("m2", 400, {"airport_3h_count": 2})]
     page = render(ReportInputs(START, "test", 500, 1000, {}, {}, {}, {}, [], None, 0, consistency=reports))
     assert "1,000 joined predictions checked (4 not checked)" in page
     assert "5 of 31,000 values differ" in page
-    assert "<tr><td>airline_1h_count</td><td>1,000</td><td>5</td><td>0.50%</td></tr>" in page
+    assert "<details open><summary>per feature: 1 of 31 differ</summary>" in page
+    first_row = "<tr><td>airport_3h_count</td><td>1,000</td><td>5</td><td>0.50%</td></tr>"
+    assert f"<th>mismatch rate</th></tr>{first_row}" in page, "what differs comes first"
     assert "<tr><td>airline_3h_count</td><td>1,000</td><td>0</td><td>0.00%</td></tr>" in page
+    agreeing = render(
+        ReportInputs(START, "test", 500, 1000, {}, {}, {}, {}, [], None, 0, consistency=[check("m", 9, {})])
+    )
+    assert "<details><summary>per feature: 0 of 31 differ</summary>" in agreeing, "nothing differs: folded"
     empty = render(ReportInputs(START, "test", 500, 1000, {}, {}, {}, {}, [], None, 0))
     assert "No version served reads stream features" in empty
