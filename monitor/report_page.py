@@ -18,7 +18,7 @@ from monitor.pairing import Lineup
 from monitor.report import DriftPoint, ModelRows, ReliabilityBin, RollingPoint
 from monitor.report_gate import GatePoint
 from monitor.windows import ModelKey
-from schemas.monitoring import StreamConsistencyReport
+from schemas.monitoring import EstimatedFigure, StreamConsistencyReport
 from training.stream_features import STREAM_FEATURE_NAMES
 
 if TYPE_CHECKING:
@@ -59,6 +59,8 @@ class ReportInputs:
     score_drift: list[DriftPoint] = field(default_factory=list)  # the champion's scores, windows of their own
     gate: Mapping[Lineup, list[GatePoint]] = field(default_factory=dict)
     consistency: Sequence[StreamConsistencyReport] = ()  # each monitor instance's newest stream-feature check
+    # Per version, over all its joined predictions: each figure estimated from the probabilities beside the realized
+    estimated: Mapping[ModelKey, Sequence[EstimatedFigure]] = field(default_factory=dict)
 
 
 def render(inputs: ReportInputs) -> str:
@@ -72,6 +74,7 @@ def render(inputs: ReportInputs) -> str:
         summary=_summary_table(inputs),
         drift=_drift_table(inputs),
         consistency=_consistency_table(inputs),
+        estimated=_estimate_table(inputs),
         window=f"{inputs.window:,}",
         drift_window=f"{inputs.drift_window:,}",
         figures=sections,
@@ -118,6 +121,46 @@ def _summary_table(inputs: ReportInputs) -> str:
         ]  # fmt: skip
         rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
     return f"<table>{head}{''.join(rows)}</table>"
+
+
+ESTIMATE_LABELS = {"roc_auc": "ROC-AUC", "recall": "recall", "precision": "precision", "f1": "F1", "brier": "Brier"}
+
+
+def _estimate_table(inputs: ReportInputs) -> str:
+    """What each version's probabilities promised, as if calibrated, beside what the outcomes then said."""
+    if not inputs.estimated:
+        return "<p class=empty>No joined predictions yet: nothing to set an estimate against.</p>"
+    rows, shifted = [], []
+    for (role, version), figures in inputs.estimated.items():
+        by_name: dict[str, EstimatedFigure] = {figure.figure: figure for figure in figures}
+        cells = [f"<td>{html.escape(role)}</td><td>{html.escape(version)}</td>"]
+        for name in ESTIMATE_LABELS:
+            figure = by_name.get(name)
+            if figure is None:
+                cells.append("<td>–</td>")
+                continue
+            text = f"{figure.estimate:.3f} [{figure.low:.3f}, {figure.high:.3f}] → {_num(figure.realized)}"
+            if figure.departs:
+                shifted.append(f"{ESTIMATE_LABELS[name]} of {role} {version}")
+                cells.append(f'<td class=shift title="beyond chance (0.1 %)">{html.escape(text)} ✱</td>')
+            else:
+                cells.append(f"<td>{html.escape(text)}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    verdict = (
+        f"<p class=shift>✱ beyond chance: {html.escape('; '.join(shifted))}. The outcomes are not what these "
+        "probabilities promise, whatever the inputs were: the relation between the inputs and the delays has "
+        "changed since the version was trained (concept shift), or its probabilities were never calibrated for "
+        "flights like these.</p>"
+        if shifted
+        else "<p>Every ROC-AUC and Brier score is within chance of what the probabilities promised.</p>"
+    )
+    head = "".join(f"<th>{label}</th>" for label in ESTIMATE_LABELS.values())
+    return (
+        "<p>Each figure as the probabilities alone promise it (the expectation if they were calibrated, with its "
+        "95 % interval: what the monitor can say before any outcome), then as the outcomes realized it, over all "
+        "the joined predictions of each version.</p>"
+        f"<table><tr><th>role</th><th>version</th>{head}</tr>{''.join(rows)}</table>{verdict}"
+    )
 
 
 def _drift_table(inputs: ReportInputs) -> str:
@@ -335,13 +378,15 @@ body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem;
 table {{ border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }}
 th, td {{ border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: left; }}
 figure {{ margin: 1.5rem 0; }} figcaption {{ color: #555; font-size: 0.9rem; }}
-svg {{ max-width: 100%; height: auto; }} .empty {{ color: #777; }}
+svg {{ max-width: 100%; height: auto; }} .empty {{ color: #777; }} .shift {{ color: #b00020; }}
 </style></head><body>
 <h1>Flight-delay models online</h1>
 <p>Generated {generated} from {source}. Rolling figures over the last {window} joined predictions of each
 version; drift over windows of {drift_window} flight events.</p>
 <h2>Each version on the flights whose outcome is known</h2>
 {summary}
+<h2>Estimated before the outcomes, against what they said</h2>
+{estimated}
 <h2>Drift</h2>
 {drift}
 <h2>Stream features, online against offline</h2>

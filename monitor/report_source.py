@@ -15,6 +15,8 @@ from pydantic import ValidationError
 
 from kafka_common.model_control import ControlReader
 from kafka_common.settings import TopicSettings
+from monitor.estimate_reports import estimated_figures
+from monitor.estimation import estimate
 from monitor.join import Prediction
 from monitor.records import FlightRow, parse
 from monitor.references import References
@@ -86,6 +88,10 @@ def gather(
         champion=references.champion,
         flights=len(flights),
         consistency=list(consistency.values()),
+        estimated={
+            key: estimated_figures(estimate(rows.probability, rows.threshold), rows.overall().as_dict())
+            for key, rows in models.items()
+        },
     )
 
 

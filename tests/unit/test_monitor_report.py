@@ -3,6 +3,7 @@ windows as the monitor's drift watch judges them; the page has every figure, dra
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,9 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import recall_score, roc_auc_score
 
 from monitor.drift import assess
+from monitor.estimate_reports import estimated_figures
+from monitor.estimation import estimate
+from monitor.online_metrics import window_metrics
 from monitor.report import drift_over_time, model_rows, reliability, rolling
 from monitor.report_gate import gate_over_time, paired_samples
 from monitor.report_page import FIGURES, MIN_TIME_PAD_S, PSI_FLOOR, ReportInputs, figures, render
@@ -189,3 +193,35 @@ def test_the_stream_features_section_sums_each_monitors_check_per_feature() -> N
     assert "<details><summary>per feature: 0 of 31 differ</summary>" in agreeing, "nothing differs: folded"
     empty = render(ReportInputs(START, "test", 500, 1000, {}, {}, {}, {}, [], None, 0))
     assert "No version served reads stream features" in empty
+
+
+def test_the_estimate_table_shows_each_promise_beside_its_outcome_and_marks_a_concept_shift() -> None:
+    rng = np.random.default_rng(12)
+    p = np.clip(rng.beta(2, 7, 3000), 0.01, 0.99)
+    calibrated = rng.random(3000) < p
+    flatter = rng.random(3000) < 0.5 * p + 0.15  # the same scores, delays that no longer follow them
+    estimated = {
+        (role, version): estimated_figures(estimate(p, 0.3), window_metrics(p, delayed, 0.3).as_dict())
+        for role, version, delayed in (
+            (ModelRole.CHAMPION, "v1", calibrated),
+            (ModelRole.CHALLENGER, "v2", flatter),
+        )
+    }
+    page = render(dataclasses.replace(run_of(288), estimated=estimated))
+    champion = re.search(r"<tr><td>champion</td><td>v1</td>(.*?)</tr>", page.split("Estimated before")[1])
+    challenger = re.search(r"<tr><td>challenger</td><td>v2</td>(.*?)</tr>", page.split("Estimated before")[1])
+    assert champion is not None and challenger is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", champion.group(1))
+    assert len(cells) == 5 and "✱" not in champion.group(1)
+    auc = estimated[(ModelRole.CHAMPION, "v1")][0]
+    assert (
+        auc.figure == "roc_auc"
+        and cells[0] == f"{auc.estimate:.3f} [{auc.low:.3f}, {auc.high:.3f}] → {auc.realized:.3f}"
+    )
+    assert "<td class=shift" in challenger.group(1), "outcomes that left the probabilities: marked"
+    assert "✱ beyond chance: ROC-AUC of challenger v2" in page and "Brier of challenger v2" in page
+    calm = render(
+        dataclasses.replace(run_of(288), estimated={(ModelRole.CHAMPION, "v1"): estimated[(ModelRole.CHAMPION, "v1")]})
+    )
+    assert "Every ROC-AUC and Brier score is within chance" in calm
+    assert "No joined predictions yet: nothing to set an estimate against" in render(run_of(288))
