@@ -1,7 +1,7 @@
 """Pick the broker a process or test session talks to: configured, Docker-based, or a local JVM.
 
-Order: `KAFKA_BOOTSTRAP_SERVERS` if set; else testcontainers' Kafka module if a Docker engine answers; else
-the local JVM broker of `local_stack.broker`.
+Order: `KAFKA_BOOTSTRAP_SERVERS` if set; else testcontainers' Kafka module if a Docker engine answers and has (or
+can pull) its images; else the local JVM broker of `local_stack.broker`.
 """
 
 from __future__ import annotations
@@ -29,17 +29,39 @@ class BrokerEndpoint:
     local: LocalKafkaBroker | None = None
 
 
-def docker_engine_available() -> bool:
-    """True when a Docker engine answers a ping (the `docker` CLI alone is not enough)."""
+# testcontainers' Kafka module's own default, named here so that it can be looked for before a session needs it.
+KAFKA_IMAGE = "confluentinc/cp-kafka:7.6.0"
+
+
+def engine_runs_testcontainers_kafka() -> bool:
+    """True when a Docker engine answers and holds, or can pull, the images testcontainers' Kafka module runs (the
+    broker's and, unless disabled, its reaper's). An engine alone is not enough: one without a registry (this
+    project's CI machines) failed every broker test of a session on the first pull."""
     try:
         import docker  # optional: only the dev install has it
-
-        client = docker.from_env(timeout=3)
-        client.ping()
-        client.close()
-        return True
-    except Exception:  # any failure means "no usable engine"
+        from testcontainers.core.config import testcontainers_config
+    except ImportError:
         return False
+    try:
+        client = docker.from_env(timeout=3)
+    except Exception:  # no socket, no permission: no usable engine
+        return False
+    try:
+        client.ping()
+        images = [KAFKA_IMAGE, *([] if testcontainers_config.ryuk_disabled else [testcontainers_config.ryuk_image])]
+        for image in images:
+            try:
+                client.images.get(image)
+            except docker.errors.ImageNotFound:
+                client.images.pull(image)
+        return True
+    except Exception as exc:  # not answering, or an image it neither holds nor can pull
+        log.warning(
+            "a Docker engine is here but cannot run testcontainers' Kafka (%s); using the local JVM broker", exc
+        )
+        return False
+    finally:
+        client.close()
 
 
 @contextlib.contextmanager
@@ -50,11 +72,11 @@ def kafka_broker(settings: KafkaSettings | None = None) -> Iterator[BrokerEndpoi
         log.info("using the configured broker %s", settings.bootstrap_servers)
         yield BrokerEndpoint(settings.bootstrap_servers, "external")
         return
-    if docker_engine_available():
-        from testcontainers.kafka import KafkaContainer
+    if engine_runs_testcontainers_kafka():
+        from testcontainers.community.kafka import KafkaContainer
 
         log.info("starting Kafka in Docker with testcontainers")
-        with KafkaContainer().with_kraft() as container:
+        with KafkaContainer(KAFKA_IMAGE).with_kraft() as container:
             yield BrokerEndpoint(container.get_bootstrap_server(), "testcontainers")
         return
     with LocalKafkaBroker() as broker:
