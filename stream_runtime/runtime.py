@@ -85,6 +85,7 @@ class StreamRuntime:
         if spec.assignment_strategy:
             config["partition.assignment.strategy"] = spec.assignment_strategy
         self.consumer = Consumer(config)
+        self.bootstrap_servers = str(client.get("bootstrap.servers", ""))
         self.committer = make_committer(
             settings.exactly_once,
             self.consumer,
@@ -173,6 +174,7 @@ class StreamRuntime:
     def _await_broker(self) -> None:
         """Wait for the broker at start-up; fail fast on credentials or TLS, give up after the start-up timeout."""
         deadline = time.monotonic() + self.settings.startup_timeout_s
+        said = False
         while not self._stop.is_set():
             try:
                 self.consumer.list_topics(timeout=2)
@@ -182,6 +184,12 @@ class StreamRuntime:
             self.observer.raise_on_access_error()
             if time.monotonic() > deadline:
                 raise ServiceExit(ExitCode.FATAL, f"no broker answered within {self.settings.startup_timeout_s:.0f} s")
+            if not said:  # the client's lines say why; this one says what the service does about it
+                log.info(
+                    f"{self.spec.name} waiting for the broker (at most {self.settings.startup_timeout_s:.0f} s)",
+                    extra={"bootstrap_servers": self.bootstrap_servers},
+                )
+                said = True
 
     def _close(self) -> None:
         """Closing must not turn an exit into a traceback: each step's error is one log line."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import shutil
 import socket
@@ -193,6 +194,9 @@ def test_no_broker_at_start_is_one_exit_line_not_a_flood_of_warnings(
     refused = [line for line in lines if "Connection refused" in line]
     assert 0 < len(refused) <= 12, f"{len(refused)} connection warnings in 5 s"
     assert any("no broker answered within 5 s" in line for line in lines)
+    waiting = [json.loads(line) for line in lines if "waiting for the broker" in line]
+    assert len(waiting) == 1 and waiting[0]["bootstrap_servers"] == "127.0.0.1:1", lines
+    assert waiting[0]["message"] == "scorer waiting for the broker (at most 5 s)", waiting
     assert "Traceback" not in "\n".join(lines)
 
 
