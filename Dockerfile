@@ -7,10 +7,18 @@
 ARG PYTHON_IMAGE=python:3.11.10-slim-bookworm
 ARG RUST_IMAGE=rust:1.95.0-slim-bookworm
 
+# maturin from its binary wheel (a static executable), at the lock's version: compiling it from source with cargo
+# took 9 of the 10 minutes a new machine spent building this image.
+FROM ${PYTHON_IMAGE} AS maturin
+COPY requirements.lock /tmp/requirements.lock
+RUN python -m venv /opt/maturin \
+    && /opt/maturin/bin/pip install --no-cache-dir --disable-pip-version-check --only-binary=:all: \
+        -c /tmp/requirements.lock maturin
+
 # The scorer's compiled lane (native/) as an abi3 wheel: only the wheel leaves this stage, no toolchain.
 FROM ${RUST_IMAGE} AS native
 WORKDIR /src
-RUN cargo install maturin --version 1.16.0 --locked
+COPY --from=maturin /opt/maturin/bin/maturin /usr/local/bin/maturin
 COPY native native
 RUN maturin build --manifest-path native/Cargo.toml --release --locked --compatibility linux --out /wheels
 
