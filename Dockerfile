@@ -7,8 +7,8 @@
 ARG PYTHON_IMAGE=python:3.11.10-slim-bookworm
 ARG RUST_IMAGE=rust:1.95.0-slim-bookworm
 
-# maturin from its binary wheel (a static executable), at the lock's version: compiling it from source with cargo
-# took 9 of the 10 minutes a new machine spent building this image.
+# maturin from its binary wheel (a static executable), at the lock's version: compiling it with cargo takes about
+# 9 minutes on 2 cores, most of a new machine's build of this image.
 FROM ${PYTHON_IMAGE} AS maturin
 COPY requirements.lock /tmp/requirements.lock
 RUN python -m venv /opt/maturin \

@@ -36,7 +36,7 @@ KAFKA_IMAGE = "confluentinc/cp-kafka:7.6.0"
 def engine_runs_testcontainers_kafka() -> bool:
     """True when a Docker engine answers and holds, or can pull, the images testcontainers' Kafka module runs (the
     broker's and, unless disabled, its reaper's). An engine alone is not enough: one without a registry (this
-    project's CI machines) failed every broker test of a session on the first pull."""
+    project's CI machines) would fail every broker test of a session on the first pull."""
     try:
         import docker  # optional: only the dev install has it
         from testcontainers.core.config import testcontainers_config
