@@ -77,7 +77,7 @@ soak: need-bench setup data  ## 30 minutes, two scorers, kills and a broker rest
 	@test -e models/latest || $(BIN)/training fit --data $(DATA) --out models
 	$(BIN)/python -m bench.soak
 
-docker-test: need-docker setup data $(COMPOSE_PLUGIN) $(BIN)/prometheus  ## the image and the compose stack on a real Docker engine (installs and starts one if none answers; about 2 min cached, 11 on a new machine)
+docker-test: need-docker setup data $(COMPOSE_PLUGIN) $(BIN)/prometheus  ## the image and the compose stack on a real Docker engine (installs and starts one if none answers; about 2.5 min cached, 6 on a new machine)
 	DOCKER_CONFIG=$(abspath $(DOCKER_CONFIG_DIR)) bash containers/engine.sh \
 		sh -c '$(BIN)/python -m tests.support.docker_images && $(BIN)/pytest -m docker --durations=0'
 
