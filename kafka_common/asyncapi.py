@@ -18,6 +18,7 @@ from schemas.generate import SCHEMA_DIR
 ASYNCAPI_FILE = SCHEMA_DIR / "asyncapi.json"
 BINDING_VERSION = "0.5.0"
 FLIGHT_ID_KEY: dict[str, Any] = {"type": "string", "description": "flight id, UTF-8 (e.g. `LAN-226-20170101T2330`)"}
+VERSION_KEY: dict[str, Any] = {"type": "string", "description": "the model version"}
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ MESSAGES = (
             "A prediction, its model version and role, and what became of the flight."),
     Message("ModelMetricsReport", "model_metrics.schema.json",
             "ROC-AUC, PR-AUC, recall, precision, F1, Brier, calibration error and delay rates of one window.",
-            {"type": "string", "description": "the model version"}),
+            VERSION_KEY),
     Message("ModelComparisonReport", "model_comparison.schema.json",
             "Champion against challenger on the same flights: ROC-AUC and Brier gains with always-valid "
             "intervals, recall at each threshold, and the autopilot's decision.",
@@ -93,7 +94,7 @@ MESSAGES = (
     Message("PerformanceEstimateReport", "performance_estimate.schema.json",
             "ROC-AUC, recall, precision, F1 and Brier estimated from the probabilities of the predictions "
             "still waiting for an outcome, with 95 % intervals.",
-            {"type": "string", "description": "the model version"}),
+            VERSION_KEY),
     Message("StreamConsistencyReport", "stream_consistency.schema.json",
             "Per stream feature, the values of joined predictions the monitor recomputed by the training "
             "definition and those that differed from the values the prediction was scored with.",
