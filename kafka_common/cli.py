@@ -6,7 +6,6 @@ from typing import Any
 
 import typer
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient
 from rich.table import Table
 
 from kafka_common.cli_support import kafka_logger, wait_for_broker
@@ -34,8 +33,7 @@ def create_topics(
     `timeout_s`, or refuses, is a one-line error (exit 1)."""
     config: dict[str, Any] = {**kafka.client_config(bootstrap_servers), "logger": kafka_logger()}
     try:
-        wait_for_broker(config, timeout_s, errors)
-        statuses = ensure_topics(AdminClient(config), topic_specs(topics), timeout_s)
+        statuses = ensure_topics(wait_for_broker(config, timeout_s, errors), topic_specs(topics), timeout_s)
     except KafkaException as exc:
         errors.print(f"[red]cannot create the topics on {bootstrap_servers}: {exc.args[0].str()}[/]")
         raise typer.Exit(1) from None

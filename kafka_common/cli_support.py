@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from typing import Annotated, Any
 
 import typer
-from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from rich.console import Console
 from rich.markup import escape
 
+from stream_runtime.broker_wait import await_broker
 from stream_runtime.logs import RepeatFilter
 from stream_runtime.settings import KafkaSettings, S, SettingsError, read_settings
 
@@ -37,30 +36,22 @@ def client_config_or_exit(bootstrap: str, console: Console) -> dict[str, Any]:
     return {**settings_or_exit(KafkaSettings, console).client_config(bootstrap), "logger": kafka_logger()}
 
 
-def wait_for_broker(config: dict[str, Any], timeout_s: float, console: Console) -> None:
-    """Return once the broker answers; raise the client's KafkaException when it has not within `timeout_s`.
-
-    A client reports why it cannot connect (refused, a name that does not resolve) only when it is served, and a
-    blocking metadata call serves nothing: a tool asking once with its whole timeout stays silent for all of it.
-    Asking in turns of a second and serving the client between them puts the reason on the screen at once, and
-    a line says how long the tool will wait."""
+def wait_for_broker(config: dict[str, Any], timeout_s: float, console: Console) -> AdminClient:
+    """An admin client once the broker answers; the client's KafkaException when it has not within `timeout_s`.
+    Asked in turns of a second, so that the client's reason (`kafka: ...`) is on the screen at once, and a line
+    says how long the tool will wait."""
     admin = AdminClient(config)
-    deadline = time.monotonic() + timeout_s
-    said = False
-    while True:
-        try:
-            admin.list_topics(timeout=max(min(1.0, deadline - time.monotonic()), 0.01))
-            return
-        except KafkaException:
-            if time.monotonic() >= deadline:
-                raise
-        finally:
-            admin.poll(0)  # the client's own lines (`kafka: ...`) first
-        if not said:
-            console.print(
-                escape(f"waiting for the broker at {config.get('bootstrap.servers')} (at most {timeout_s:g} s)")
-            )
-            said = True
+    error = await_broker(
+        admin,
+        timeout_s,
+        turn_s=1.0,
+        waiting=lambda: console.print(
+            escape(f"waiting for the broker at {config.get('bootstrap.servers')} (at most {timeout_s:g} s)")
+        ),
+    )
+    if error is not None:
+        raise error
+    return admin
 
 
 class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]

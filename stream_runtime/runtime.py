@@ -19,9 +19,10 @@ from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, Message, TopicPartition
 from prometheus_client import CollectorRegistry
 
+from stream_runtime.broker_wait import await_broker
 from stream_runtime.clients import consumer_config, producer_config
 from stream_runtime.committers import CommitEvents, make_committer, rewind
 from stream_runtime.exits import ExitCode, ServiceExit
@@ -173,23 +174,25 @@ class StreamRuntime:
 
     def _await_broker(self) -> None:
         """Wait for the broker at start-up; fail fast on credentials or TLS, give up after the start-up timeout."""
-        deadline = time.monotonic() + self.settings.startup_timeout_s
-        said = False
-        while not self._stop.is_set():
-            try:
-                self.consumer.list_topics(timeout=2)
-                return
-            except KafkaException:
-                self.consumer.poll(0)  # serves error_cb, which classifies the failure
-            self.observer.raise_on_access_error()
-            if time.monotonic() > deadline:
-                raise ServiceExit(ExitCode.FATAL, f"no broker answered within {self.settings.startup_timeout_s:.0f} s")
-            if not said:  # the client's lines say why; this one says what the service does about it
-                log.info(
-                    f"{self.spec.name} waiting for the broker (at most {self.settings.startup_timeout_s:.0f} s)",
-                    extra={"bootstrap_servers": self.bootstrap_servers},
-                )
-                said = True
+        timeout_s = self.settings.startup_timeout_s
+        error = await_broker(
+            self.consumer,
+            timeout_s,
+            turn_s=2.0,
+            # The client's lines say why; this one says what the service does about it.
+            waiting=lambda: log.info(
+                f"{self.spec.name} waiting for the broker (at most {timeout_s:.0f} s)",
+                extra={"bootstrap_servers": self.bootstrap_servers},
+            ),
+            carry_on=self._still_starting,
+        )
+        if error is not None and not self._stop.is_set():
+            raise ServiceExit(ExitCode.FATAL, f"no broker answered within {timeout_s:.0f} s")
+
+    def _still_starting(self) -> bool:
+        """Between turns of the wait: an access error (its error callback was just served) ends it with exit 2."""
+        self.observer.raise_on_access_error()
+        return not self._stop.is_set()
 
     def _close(self) -> None:
         """Closing must not turn an exit into a traceback: each step's error is one log line."""

@@ -288,9 +288,9 @@ def _figure(value: float | None) -> str:
 
 def _lineup(broker: _Broker, topic: str) -> dict[ModelRole, ModelControl]:
     try:
+        wait_for_broker(dict(broker.config), broker.timeout_s, console)
         # Closed before the answer is printed: closing serves the client's own reports (`kafka: ...`), which
         # then come before it, not after.
-        wait_for_broker(dict(broker.config), broker.timeout_s, console)
         with closing(ControlReader(dict(broker.config), topic)) as reader:
             records = reader.read_to_end(broker.timeout_s)
     except KafkaException as exc:
