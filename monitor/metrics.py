@@ -5,17 +5,16 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Sequence
-from typing import get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from monitor.drift import Drift
+from monitor.estimation import ESTIMATED
 from monitor.online_metrics import WindowMetrics
 from monitor.stream_consistency import UNCHECKED_REASONS, ConsistencyCounts
 from schemas.monitoring import EstimatedFigure, ModelComparisonReport, ModelMetricsReport
 from training.stream_features import STREAM_FEATURE_NAMES
 
-ESTIMATED_FIGURES = frozenset(get_args(EstimatedFigure.model_fields["figure"].annotation))
 VERDICT_VALUES = {"better": 1, "undecided": 0, "worse": -1}  # the challenger's, as a gauge
 
 FIGURES = (
@@ -182,7 +181,7 @@ class MonitorMetrics:
         """Each estimated figure's gauges; a figure the estimate does not give this time (precision with nothing
         flagged) loses its series instead of showing the last window's value as this one's."""
         given = {figure.figure for figure in figures}
-        for name in ESTIMATED_FIGURES - given:
+        for name in set(ESTIMATED) - given:
             for gauge in (self.estimate, self.estimate_low, self.estimate_high):
                 with contextlib.suppress(KeyError):
                     gauge.remove(role, version, basis, name)

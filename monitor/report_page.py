@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from monitor.drift import SIGNIFICANT_PSI
+from monitor.estimation import ESTIMATED
 from monitor.pairing import Lineup
 from monitor.report import DriftPoint, ModelRows, ReliabilityBin, RollingPoint
 from monitor.report_gate import GatePoint
@@ -123,7 +124,7 @@ def _summary_table(inputs: ReportInputs) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
-ESTIMATE_LABELS = {"roc_auc": "ROC-AUC", "recall": "recall", "precision": "precision", "f1": "F1", "brier": "Brier"}
+ESTIMATE_LABELS = dict(zip(ESTIMATED, ("ROC-AUC", "recall", "precision", "F1", "Brier"), strict=True))
 
 
 def _estimate_table(inputs: ReportInputs) -> str:

@@ -4,13 +4,14 @@ come from the model's own probabilities, and a changed relation between inputs a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pytest
 
 from monitor.estimation import ESTIMATED, LEVEL, estimate, expected_figures, simulated_figures
 from monitor.online_metrics import window_metrics
+from schemas.monitoring import EstimatedFigure
 
 Array = np.ndarray[Any, Any]
 THRESHOLD = 0.25
@@ -38,6 +39,10 @@ def test_the_estimate_is_what_calibrated_labels_give_on_average() -> None:
     drawn = simulated_figures(p, THRESHOLD, rng.random((2000, len(p))) < p)
     for name in ESTIMATED:
         assert expected[name] == pytest.approx(float(np.mean(drawn[name])), abs=0.002), name
+
+
+def test_the_estimated_figures_are_those_the_contract_names_in_its_order() -> None:
+    assert get_args(EstimatedFigure.model_fields["figure"].annotation) == ESTIMATED
 
 
 def test_no_predictions_no_estimate_and_one_class_no_roc_auc() -> None:
