@@ -21,7 +21,7 @@ from kafka_common.model_control import ControlReader, InvalidControl
 from schemas.model_control import ModelControl, ModelRef, ModelRole, RefusedRecord
 from training.lookup import ServingModel
 from training.manifest import ModelVerificationError
-from training.model_store import load_serving, ref_of
+from training.model_store import load_pinned
 
 log = logging.getLogger("consumer")
 
@@ -62,8 +62,8 @@ class ModelFollower:
                 self._refuse(ModelRole.CHAMPION, ref, exc)
                 log.error("model control: refusing champion %s: %s", ref.version, exc)
         else:
-            model = load_serving(fallback_uri)  # raises when MODEL_URI fails too: nothing verified to serve
-            self._serve(ModelRole.CHAMPION, ref_of(model, str(model.directory)), model)
+            model, ref = load_pinned(fallback_uri)  # raises when MODEL_URI fails too: nothing verified to serve
+            self._serve(ModelRole.CHAMPION, ref, model)
         if challenger is not None:
             self._apply(challenger)
 

@@ -74,7 +74,7 @@ class ServingModel(DescribedByManifest):
 
     manifest: ModelManifest
     tables: LookupTables
-    directory: Path
+    directory: Path  # where its files were read; an S3 version's download is removed once they are
 
 
 def load_serving_model(path: Path) -> ServingModel:

@@ -5,6 +5,8 @@ every file's sha256, and for the pickle the library versions), so a model from S
 from disk. A prefix names either one version (`.../<version>/` holding `manifest.json`, `model.joblib` and
 `lookup.json`) or a models root whose `latest` object holds the version name, as `training publish` writes it.
 The scorer loads with `load_serving`, which never imports scikit-learn; `load_model` gives the pipeline.
+A served model is held in memory once read, so its download is removed then: a scorer that follows many
+rollouts leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,16 +37,42 @@ def load_model(uri: str, download_dir: Path | None = None) -> LoadedModel:
     return load_artifact(local_version(uri, download_dir))
 
 
-def load_serving(uri: str, download_dir: Path | None = None) -> ServingModel:
+def load_serving(uri: str) -> ServingModel:
     """Load a verified model as the scorer serves it (lookup tables), from a local path or an S3 URI."""
-    return load_serving_model(local_version(uri, download_dir))
+    return load_pinned(uri)[0]
+
+
+def load_pinned(uri: str) -> tuple[ServingModel, ModelRef]:
+    """A served model and the reference that pins it: the version's own URI (a models root's `latest`
+    followed) and its manifest's sha256, read before an S3 download is removed."""
+    with _fetched(uri) as (directory, version_uri):
+        model = load_serving_model(directory)
+        ref = ModelRef(
+            version=model.version,
+            uri=version_uri or str(model.directory),
+            manifest_sha256=file_sha256(model.directory / MANIFEST_FILE),
+        )
+    return model, ref
+
+
+@contextmanager
+def _fetched(uri: str) -> Iterator[tuple[Path, str | None]]:
+    """A local path as it is (no version URI: the loader resolves `latest`); an S3 version downloaded into a
+    temporary directory that is removed on leaving, with the URI of the version it resolved to."""
+    if not uri.startswith(S3_SCHEME):
+        yield Path(uri), None
+        return
+    with tempfile.TemporaryDirectory(prefix="flightdelay-model-") as download:
+        directory, version_uri = download_s3_version(uri, Path(download))
+        yield directory, version_uri
 
 
 def local_version(uri: str, download_dir: Path | None = None) -> Path:
-    """A local path as it is; an S3 URI downloaded into `download_dir` (or a fresh temporary directory)."""
+    """A local path as it is; an S3 URI downloaded into `download_dir` (or a fresh temporary directory, kept:
+    the pipeline's files are what `training promote` publishes)."""
     if not uri.startswith(S3_SCHEME):
         return Path(uri)
-    return download_s3_version(uri, download_dir or Path(tempfile.mkdtemp(prefix="flightdelay-model-")))
+    return download_s3_version(uri, download_dir or Path(tempfile.mkdtemp(prefix="flightdelay-model-")))[0]
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -54,8 +84,8 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, f"{prefix}/" if prefix else ""
 
 
-def download_s3_version(uri: str, target: Path) -> Path:
-    """Download one model version's files into `target/<version>/` and return that directory."""
+def download_s3_version(uri: str, target: Path) -> tuple[Path, str]:
+    """Download one model version's files into `target/<version>/`: that directory and the version's URI."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -82,7 +112,7 @@ def download_s3_version(uri: str, target: Path) -> Path:
         raise ModelVerificationError(f"cannot read {uri}: {exc}") from exc
     except BotoCoreError as exc:  # no credentials, endpoint unreachable, ...
         raise ModelVerificationError(f"cannot reach {uri}: {exc}") from exc
-    return version_dir
+    return version_dir, f"{S3_SCHEME}{bucket}/{prefix}"
 
 
 def _check_bucket(s3: Any, bucket: str) -> None:
@@ -129,23 +159,17 @@ def publish_to_s3(version_dir: Path, uri: str, make_latest: bool = True) -> str:
     return f"{S3_SCHEME}{bucket}/{version_prefix}"
 
 
-def load_ref(ref: ModelRef, download_root: Path | None = None) -> ServingModel:
+def load_ref(ref: ModelRef) -> ServingModel:
     """Fetch and verify the version a record names: its manifest must be the one the record pinned."""
-    target = Path(tempfile.mkdtemp(prefix="flightdelay-model-", dir=download_root))
-    model = load_serving(ref.uri, target)
-    actual = file_sha256(model.directory / MANIFEST_FILE)
-    if actual != ref.manifest_sha256:
+    model, pinned = load_pinned(ref.uri)
+    if pinned.manifest_sha256 != ref.manifest_sha256:
         raise ModelVerificationError(
-            f"{ref.uri}: {MANIFEST_FILE} has sha256 {actual}, the control record pinned {ref.manifest_sha256}"
+            f"{ref.uri}: {MANIFEST_FILE} has sha256 {pinned.manifest_sha256}, the control record pinned "
+            f"{ref.manifest_sha256}"
         )
     if model.version != ref.version:
         raise ModelVerificationError(f"{ref.uri} holds version {model.version}, the control record names {ref.version}")
     return model
-
-
-def ref_of(model: ServingModel, uri: str) -> ModelRef:
-    """The reference of a model loaded from a URI (`MODEL_URI` at start)."""
-    return ModelRef(version=model.version, uri=uri, manifest_sha256=file_sha256(model.directory / MANIFEST_FILE))
 
 
 def copy_as_version(directory: Path, version: str) -> Path:

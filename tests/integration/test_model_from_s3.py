@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,8 @@ from local_stack.broker import free_port
 from local_stack.processes import ScorerProcess
 from tests.support.streaming import scorer_env
 from training.artifact import LoadedModel
-from training.manifest import ModelVerificationError
-from training.model_store import load_model, publish_to_s3
+from training.manifest import MANIFEST_FILE, ModelVerificationError, file_sha256
+from training.model_store import load_model, load_pinned, load_ref, publish_to_s3
 
 pytestmark = pytest.mark.integration
 BUCKET = "flightdelay-models"
@@ -152,13 +153,28 @@ def test_publish_and_verify_commands_as_cd_runs_them(s3: Any, model_dir: Path, m
 def test_promote_uploads_to_s3_and_the_record_verifies_from_there(s3: Any, model_dir: Path, tmp_path: Path) -> None:
     """With MODEL_URI on S3, `training promote` publishes the version first; scorers fetch it from the record."""
     from schemas.model_control import ModelRole
-    from training.model_store import load_ref
     from training.promotion import promotion, verified
 
     record = promotion(verified(str(model_dir)), f"s3://{BUCKET}/models/", ModelRole.CHAMPION, {}, "s3 rollout")
     assert record.model is not None
     assert record.model.uri == f"s3://{BUCKET}/models/{model_dir.name}/"
-    assert load_ref(record.model, tmp_path).version == model_dir.name
+    assert load_ref(record.model).version == model_dir.name
     keys = {item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET, Prefix="models/")["Contents"]}
     assert f"models/{model_dir.name}/lookup.json" in keys
     assert "models/latest" not in keys, "a promotion moves no pointer"
+
+
+def test_a_served_version_from_s3_is_pinned_to_its_version_and_leaves_no_download(
+    s3: Any, model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scorer follows rollouts for weeks: each version it fetches is read into memory and its files removed."""
+    publish_to_s3(model_dir, f"s3://{BUCKET}/models/")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    model, ref = load_pinned(f"s3://{BUCKET}/models/")
+    assert (model.version, ref.version) == (model_dir.name, model_dir.name)
+    assert ref.uri == f"s3://{BUCKET}/models/{model_dir.name}/", "the version `latest` named, not the root"
+    assert ref.manifest_sha256 == file_sha256(model_dir / MANIFEST_FILE)
+    assert load_ref(ref).version == model_dir.name
+    assert list(temporary.iterdir()) == [], "the downloads are gone once read"
