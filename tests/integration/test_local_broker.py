@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from confluent_kafka import KafkaException, Producer
@@ -127,7 +128,7 @@ def _answers(admin: AdminClient) -> bool:
         return False
 
 
-def test_jvm_dies_with_a_killed_parent(tmp_path: os.PathLike[str]) -> None:
+def test_jvm_dies_with_a_killed_parent(tmp_path: Path) -> None:
     script = (
         "import sys, time\n"
         "from local_stack.broker import LocalKafkaBroker\n"
@@ -135,7 +136,9 @@ def test_jvm_dies_with_a_killed_parent(tmp_path: os.PathLike[str]) -> None:
         "print(b.pid, flush=True)\n"
         "time.sleep(600)\n"
     )
-    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    # The kernel stops the JVM, but only a parent's exit removes the broker's directory: keep it in the test's.
+    environment = {**os.environ, "TMPDIR": str(tmp_path)}
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=environment)
     try:
         assert parent.stdout is not None
         line = parent.stdout.readline()
@@ -145,6 +148,7 @@ def test_jvm_dies_with_a_killed_parent(tmp_path: os.PathLike[str]) -> None:
         parent.send_signal(signal.SIGKILL)  # no atexit, no finally: only the kernel can clean up
         parent.wait()
         assert _wait_gone(jvm_pid), f"orphan Kafka JVM {jvm_pid} outlived its killed parent"
+        assert [path.name[: len("kafka-local-")] for path in tmp_path.iterdir()] == ["kafka-local-"]
     finally:
         if parent.poll() is None:
             parent.kill()
