@@ -184,10 +184,13 @@ def redrive(
     for example in report.examples:
         console.print(f"  {example}")
     skipped = ", ".join(f"{reason}: {count:,}" for reason, count in report.skipped.most_common()) or "none"
-    target = f"to {topics.input}" if not dry_run else f"(dry run: nothing sent to {topics.input})"
+    kinds = ", ".join(f"{kind}: {count:,}" for kind, count in report.kinds.most_common())
+    target = f" to {topics.input}" if not dry_run else f"; nothing sent to {topics.input} (dry run)"
     console.print(
         ("interrupted between batches, what was sent is committed: " if stop.is_set() else "")
-        + f"read {report.read:,} dead letters; {verb} {report.redriven:,} {target}; skipped {skipped}"
+        + f"read {report.read:,} dead letters; {verb} {report.redriven:,}"
+        + (f" ({kinds})" if kinds else "")
+        + f"{target}; skipped {skipped}"
     )
     if stop.is_set():
         raise typer.Exit(EXIT_INTERRUPTED)

@@ -85,6 +85,7 @@ class RedriveReport:
 
     read: int = 0
     redriven: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)  # the letters redriven, by error kind
     skipped: Counter[str] = field(default_factory=Counter)
     examples: list[str] = field(default_factory=list)  # the first letters selected, for people
 
@@ -174,6 +175,7 @@ class Redrive:
         report: RedriveReport,
     ) -> None:
         selected: list[Original] = []
+        kinds: Counter[str] = Counter()
         for message in batch:
             position = f"{message.topic()}/{message.partition()}/{message.offset()}"
             try:
@@ -186,11 +188,13 @@ class Redrive:
                 report.skipped[reason] += 1
                 continue
             selected.append(original(letter, position))
+            kinds[letter.error_kind] += 1
             if len(report.examples) < 10:
                 report.examples.append(f"{position} key {_shown_key(letter)}: {letter.error_kind}: {letter.reason}")
         report.read += len(batch)
         if producer is None:  # dry run: nothing written, nothing committed
             report.redriven += len(selected)
+            report.kinds.update(kinds)
             return
         offsets = [TopicPartition(self.dead_letter_topic, p, offset + 1) for p, offset in _last_offsets(batch).items()]
         producer.begin_transaction()
@@ -205,6 +209,7 @@ class Redrive:
                 producer.abort_transaction(30)
             raise
         report.redriven += len(selected)
+        report.kinds.update(kinds)
 
 
 def _last_offsets(batch: list[Message]) -> dict[int, int]:

@@ -67,6 +67,9 @@ def test_dead_letters_go_back_with_their_bytes_once_and_a_dry_run_sends_nothing(
         assert Counter(letter.error_kind for letter in letters) == {"invalid_event": 20, "not_json": 10}
         before = end_offsets(bootstrap, stream_topics.input)
 
+        everything = redrive(bootstrap, stream_topics, "--dry-run")  # what an operator asks first: which kinds
+        assert everything.returncode == 0, everything.stderr
+        assert "would redrive 30 (invalid_event: 20, not_json: 10); nothing sent to " in everything.stdout
         dry = redrive(bootstrap, stream_topics, "--kind", "invalid_event", "--dry-run")
         assert dry.returncode == 0, dry.stderr
         assert "would redrive 20 " in dry.stdout and "another kind: 10" in dry.stdout
@@ -76,7 +79,7 @@ def test_dead_letters_go_back_with_their_bytes_once_and_a_dry_run_sends_nothing(
 
         done = redrive(bootstrap, stream_topics, "--kind", "invalid_event")
         assert done.returncode == 0, done.stderr + done.stdout
-        assert "redriven 20 " in done.stdout
+        assert f"redriven 20 (invalid_event: 20) to {stream_topics.input}; " in done.stdout
         again = [r for r in committed_records(bootstrap, stream_topics.input, 330 + 20) if r[0] in unknown]
         assert len(again) == 40  # each original once, and each redriven copy once
         copies = [r for r in again if any(name == REDRIVE_HEADER for name, _ in r[2])]
