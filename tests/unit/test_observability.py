@@ -16,6 +16,8 @@ from consumer.metrics import ScorerMetrics
 from monitor import app as monitor_app
 from monitor.metrics import MonitorMetrics
 from stream_runtime.metrics import RuntimeMetrics
+from tests.support.docs import anchor, headings
+from tests.support.packages import ROOT
 from tests.support.prometheus import dashboard_expressions
 
 HERE = Path(__file__).resolve().parents[2] / "monitor" / "observability"
@@ -85,6 +87,17 @@ def test_rules_say_how_bad_and_what_to_look_at() -> None:
     for alert in alerts:
         assert alert["labels"]["severity"] in {"info", "warning", "critical"}
         assert alert["annotations"]["summary"]
+
+
+def test_every_alert_has_its_runbook_and_the_runbook_no_other_section() -> None:
+    """Whoever an alert pages follows its `runbook_url` to what it means, where to look and what to do."""
+    rules = yaml.safe_load((HERE / "alerts.yml").read_text())["groups"]
+    alerts = [rule for group in rules for rule in group["rules"]]
+    runbook = ROOT / "docs" / "alerts.md"
+    assert headings(runbook, level=2) == [alert["alert"] for alert in alerts], "one section a rule, in their order"
+    for alert in alerts:
+        assert alert["annotations"]["runbook_url"] == f"docs/alerts.md#{anchor(alert['alert'])}", alert["alert"]
+        assert set(alert["annotations"]) == {"summary", "runbook_url"}, alert["alert"]
 
 
 def test_the_dashboard_panels_are_distinct_and_templated() -> None:
