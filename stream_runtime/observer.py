@@ -69,4 +69,7 @@ class ClientObserver:
     def _rebalanced(self, kind: str, assigned: int, partitions: list[TopicPartition], message: str) -> None:
         self.health.assigned_partitions = assigned
         self.metrics.rebalances.labels(kind=kind).inc()
-        log.info(message, extra={"partitions": sorted(p.partition for p in partitions)})
+        by_topic: dict[str, list[int]] = {}
+        for tp in sorted(partitions, key=lambda tp: (tp.topic, tp.partition)):
+            by_topic.setdefault(tp.topic, []).append(tp.partition)
+        log.info(message, extra={"partitions": by_topic})  # a service reading several inputs says which

@@ -122,7 +122,7 @@ def _offline_probabilities(stream: Events, model: LoadedModel) -> dict[bytes, li
 def _assigned_partitions(process: ScorerProcess) -> set[int]:
     """The partitions of the instance's last assignment, from its JSON log."""
     lines = [line for line in process.log_path.read_text().splitlines() if '"message": "assigned"' in line]
-    return set(orjson.loads(lines[-1])["partitions"]) if lines else set()
+    return {p for found in orjson.loads(lines[-1])["partitions"].values() for p in found} if lines else set()
 
 
 def test_five_sigkills_and_restarts_lose_and_duplicate_nothing(

@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 
 import pytest
-from confluent_kafka import Consumer, KafkaException
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+from prometheus_client import CollectorRegistry
 from rich.console import Console
 
 from kafka_common.cli_support import client_config_or_exit
 from local_stack.broker import free_port
+from stream_runtime.health import HealthState
 from stream_runtime.logs import RepeatFilter
+from stream_runtime.metrics import RuntimeMetrics
+from stream_runtime.observer import ClientObserver
 
 
 def _record(message: str, level: int = logging.WARNING, name: str = "librdkafka") -> logging.LogRecord:
@@ -54,3 +58,16 @@ def test_a_tool_facing_an_absent_broker_says_so_in_a_line_not_hundreds(capfd: py
     failures = [line for line in err if "Connect to" in line]
     assert len(failures) == 1 and failures[0].startswith("kafka: FAIL"), err
     assert not [line for line in err if line.startswith("%")], "librdkafka wrote to the terminal itself"
+
+
+def test_a_rebalance_line_names_each_inputs_partitions(caplog: pytest.LogCaptureFixture) -> None:
+    """The monitor reads four inputs: `[0, 0, 0, 0, 1, ...]` would not say which partition is whose."""
+    observer = ClientObserver(HealthState(), RuntimeMetrics(CollectorRegistry(), "test", lambda: True))
+    revoked = [TopicPartition("predictions", 1), TopicPartition("departures", 0), TopicPartition("predictions", 0)]
+    with caplog.at_level(logging.INFO, logger="stream_runtime"):
+        observer.on_revoke(revoked)
+        observer.on_lost([TopicPartition("departures", 2)])
+    assert [(r.getMessage(), r.partitions) for r in caplog.records] == [  # type: ignore[attr-defined]
+        ("revoked", {"departures": [0], "predictions": [0, 1]}),
+        ("partitions lost", {"departures": [2]}),
+    ]
