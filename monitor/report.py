@@ -15,9 +15,11 @@ from typing import Any
 import numpy as np
 
 from monitor.drift import Drift, assess
+from monitor.estimate_reports import estimated_figures
+from monitor.estimation import estimate
 from monitor.online_metrics import CALIBRATION_BINS, WindowMetrics, window_metrics
 from monitor.windows import ModelKey
-from schemas.monitoring import JoinedPrediction
+from schemas.monitoring import EstimatedFigure, JoinedPrediction
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,33 @@ class ModelRows:
 
     def overall(self) -> WindowMetrics:
         return window_metrics(self.probability, self.delayed, self.threshold)
+
+    def newest(self, count: int) -> ModelRows:
+        """The `count` departing last: the window the monitor's live figures and checks read."""
+        return ModelRows(self.threshold, self.departure_s[-count:], self.probability[-count:], self.delayed[-count:])
+
+
+@dataclass(frozen=True)
+class EstimateOver:
+    """Each figure estimated from some of a version's joined predictions, beside what their outcomes realized."""
+
+    predictions: int
+    newest: bool  # the newest `predictions` by departure (the live check's window), else all of them
+    figures: Sequence[EstimatedFigure]
+
+
+def estimates_over(rows: ModelRows, window: int) -> list[EstimateOver]:
+    """Over all of a version's joined predictions and, when it has more than `window`, over its newest `window`:
+    a shift that began late is diluted in the first and whole in the second, which the ConceptShift alert reads."""
+    spans = [(rows, False), (rows.newest(window), True)] if len(rows) > window else [(rows, False)]
+    return [
+        EstimateOver(
+            len(chosen),
+            newest,
+            estimated_figures(estimate(chosen.probability, chosen.threshold), chosen.overall().as_dict()),
+        )
+        for chosen, newest in spans
+    ]
 
 
 def model_rows(joined: Iterable[JoinedPrediction]) -> dict[ModelKey, ModelRows]:

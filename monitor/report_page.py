@@ -16,7 +16,7 @@ import numpy as np
 from monitor.drift import SIGNIFICANT_PSI
 from monitor.estimation import ESTIMATED
 from monitor.pairing import Lineup
-from monitor.report import DriftPoint, ModelRows, ReliabilityBin, RollingPoint
+from monitor.report import DriftPoint, EstimateOver, ModelRows, ReliabilityBin, RollingPoint
 from monitor.report_gate import GatePoint
 from monitor.windows import ModelKey
 from schemas.monitoring import EstimatedFigure, StreamConsistencyReport
@@ -60,8 +60,8 @@ class ReportInputs:
     score_drift: list[DriftPoint] = field(default_factory=list)  # the champion's scores, windows of their own
     gate: Mapping[Lineup, list[GatePoint]] = field(default_factory=dict)
     consistency: Sequence[StreamConsistencyReport] = ()  # each monitor instance's newest stream-feature check
-    # Per version, over all its joined predictions: each figure estimated from the probabilities beside the realized
-    estimated: Mapping[ModelKey, Sequence[EstimatedFigure]] = field(default_factory=dict)
+    # Per version, over all its joined predictions and its newest: each figure estimated beside the realized
+    estimated: Mapping[ModelKey, Sequence[EstimateOver]] = field(default_factory=dict)
 
 
 def render(inputs: ReportInputs) -> str:
@@ -132,21 +132,23 @@ def _estimate_table(inputs: ReportInputs) -> str:
     if not inputs.estimated:
         return "<p class=empty>No joined predictions yet: nothing to set an estimate against.</p>"
     rows, shifted = [], []
-    for (role, version), figures in inputs.estimated.items():
-        by_name: dict[str, EstimatedFigure] = {figure.figure: figure for figure in figures}
-        cells = [f"<td>{html.escape(role)}</td><td>{html.escape(version)}</td>"]
-        for name in ESTIMATE_LABELS:
-            figure = by_name.get(name)
-            if figure is None:
-                cells.append("<td>–</td>")
-                continue
-            text = f"{figure.estimate:.3f} [{figure.low:.3f}, {figure.high:.3f}] → {_num(figure.realized)}"
-            if figure.departs:
-                shifted.append(f"{ESTIMATE_LABELS[name]} of {role} {version}")
-                cells.append(f'<td class=shift title="beyond chance (0.1 %)">{html.escape(text)} ✱</td>')
-            else:
-                cells.append(f"<td>{html.escape(text)}</td>")
-        rows.append(f"<tr>{''.join(cells)}</tr>")
+    for (role, version), spans in inputs.estimated.items():
+        for span in spans:
+            over = f"the newest {span.predictions:,}" if span.newest else f"all {span.predictions:,}"
+            by_name: dict[str, EstimatedFigure] = {figure.figure: figure for figure in span.figures}
+            cells = [f"<td>{html.escape(role)}</td><td>{html.escape(version)}</td><td>{over}</td>"]
+            for name in ESTIMATE_LABELS:
+                figure = by_name.get(name)
+                if figure is None:
+                    cells.append("<td>–</td>")
+                    continue
+                text = f"{figure.estimate:.3f} [{figure.low:.3f}, {figure.high:.3f}] → {_num(figure.realized)}"
+                if figure.departs:
+                    shifted.append(f"{ESTIMATE_LABELS[name]} of {role} {version} ({over})")
+                    cells.append(f'<td class=shift title="beyond chance (0.1 %)">{html.escape(text)} ✱</td>')
+                else:
+                    cells.append(f"<td>{html.escape(text)}</td>")
+            rows.append(f"<tr>{''.join(cells)}</tr>")
     verdict = (
         f"<p class=shift>✱ beyond chance: {html.escape('; '.join(shifted))}. The outcomes are not what these "
         "probabilities promise, whatever the inputs were: the relation between the inputs and the delays has "
@@ -159,8 +161,10 @@ def _estimate_table(inputs: ReportInputs) -> str:
     return (
         "<p>Each figure as the probabilities alone promise it (the expectation if they were calibrated, with its "
         "95 % interval: what the monitor can say before any outcome), then as the outcomes realized it, over all "
-        "the joined predictions of each version.</p>"
-        f"<table><tr><th>role</th><th>version</th>{head}</tr>{''.join(rows)}</table>{verdict}"
+        f"the joined predictions of each version and, past {inputs.window:,}, over its newest {inputs.window:,} by "
+        "departure: the window the monitor's live check reads (<code>flightdelay_monitor_concept_shift</code>, "
+        "alert ConceptShift), where a shift that began late is not diluted by what came before it.</p>"
+        f"<table><tr><th>role</th><th>version</th><th>predictions</th>{head}</tr>{''.join(rows)}</table>{verdict}"
     )
 
 

@@ -15,12 +15,10 @@ from pydantic import ValidationError
 
 from kafka_common.model_control import ControlReader
 from kafka_common.settings import TopicSettings
-from monitor.estimate_reports import estimated_figures
-from monitor.estimation import estimate
 from monitor.join import Prediction
 from monitor.records import FlightRow, parse
 from monitor.references import References
-from monitor.report import drift_over_time, model_rows, reliability, rolling
+from monitor.report import drift_over_time, estimates_over, model_rows, reliability, rolling
 from monitor.report_gate import gate_over_time, paired_samples
 from monitor.report_page import ReportInputs
 from monitor.settings import MonitorSettings
@@ -88,10 +86,7 @@ def gather(
         champion=references.champion,
         flights=len(flights),
         consistency=list(consistency.values()),
-        estimated={
-            key: estimated_figures(estimate(rows.probability, rows.threshold), rows.overall().as_dict())
-            for key, rows in models.items()
-        },
+        estimated={key: estimates_over(rows, settings.window_events) for key, rows in models.items()},
     )
 
 

@@ -140,7 +140,9 @@ def test_the_report_renders_every_figure_in_a_browser(
     for offline in (test["roc_auc"], test["recall_delayed"]):  # the manifest's figures beside the online ones
         assert f"<td>{offline:.3f}</td>" in champion_row.group(0)
     estimates = dom.split("Estimated before the outcomes")[1]
-    promised = re.search(rf"<td>champion</td><td>{serving_model.version}</td><td[^>]*>([0-9.]+) \[", estimates)
+    promised = re.search(
+        rf"<td>champion</td><td>{serving_model.version}</td><td>all [0-9,]+</td><td[^>]*>([0-9.]+) \[", estimates
+    )
     assert promised is not None, "the champion's ROC-AUC as its probabilities promised it, beside the outcome's"
     assert re.search(r"<td>month</td><td>[0-9.]+</td><td>[0-9.]+</td><td>yes</td>", dom), (
         "a year's windows: month drifts"

@@ -17,7 +17,7 @@ from monitor.drift import assess
 from monitor.estimate_reports import estimated_figures
 from monitor.estimation import estimate
 from monitor.online_metrics import window_metrics
-from monitor.report import drift_over_time, model_rows, reliability, rolling
+from monitor.report import ModelRows, drift_over_time, estimates_over, model_rows, reliability, rolling
 from monitor.report_gate import gate_over_time, paired_samples
 from monitor.report_page import FIGURES, MIN_TIME_PAD_S, PSI_FLOOR, ReportInputs, figures, render
 from schemas.model_control import ModelRole
@@ -195,33 +195,59 @@ def test_the_stream_features_section_sums_each_monitors_check_per_feature() -> N
     assert "No version served reads stream features" in empty
 
 
+def _rows(probability: np.ndarray, delayed: np.ndarray) -> ModelRows:
+    return ModelRows(0.3, np.arange(len(probability), dtype=np.float64), probability, delayed)
+
+
+def _estimate_row(page: str, role: str, version: str, over: str) -> str:
+    found = re.search(
+        rf"<tr><td>{role}</td><td>{version}</td><td>{over}</td>(.*?)</tr>", page.split("Estimated before")[1]
+    )
+    assert found is not None, f"no row of {role} {version} over {over}"
+    return found.group(1)
+
+
 def test_the_estimate_table_shows_each_promise_beside_its_outcome_and_marks_a_concept_shift() -> None:
     rng = np.random.default_rng(12)
     p = np.clip(rng.beta(2, 7, 3000), 0.01, 0.99)
     calibrated = rng.random(3000) < p
     flatter = rng.random(3000) < 0.5 * p + 0.15  # the same scores, delays that no longer follow them
     estimated = {
-        (role, version): estimated_figures(estimate(p, 0.3), window_metrics(p, delayed, 0.3).as_dict())
-        for role, version, delayed in (
-            (ModelRole.CHAMPION, "v1", calibrated),
-            (ModelRole.CHALLENGER, "v2", flatter),
-        )
+        (ModelRole.CHAMPION, "v1"): estimates_over(_rows(p, calibrated), 3000),
+        (ModelRole.CHALLENGER, "v2"): estimates_over(_rows(p, flatter), 3000),
     }
     page = render(dataclasses.replace(run_of(288), estimated=estimated))
-    champion = re.search(r"<tr><td>champion</td><td>v1</td>(.*?)</tr>", page.split("Estimated before")[1])
-    challenger = re.search(r"<tr><td>challenger</td><td>v2</td>(.*?)</tr>", page.split("Estimated before")[1])
-    assert champion is not None and challenger is not None
-    cells = re.findall(r"<td[^>]*>(.*?)</td>", champion.group(1))
-    assert len(cells) == 5 and "✱" not in champion.group(1)
-    auc = estimated[(ModelRole.CHAMPION, "v1")][0]
+    champion = _estimate_row(page, "champion", "v1", "all 3,000")
+    challenger = _estimate_row(page, "challenger", "v2", "all 3,000")
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", champion)
+    assert len(cells) == 5 and "✱" not in champion
+    auc = estimated[(ModelRole.CHAMPION, "v1")][0].figures[0]
     assert (
         auc.figure == "roc_auc"
         and cells[0] == f"{auc.estimate:.3f} [{auc.low:.3f}, {auc.high:.3f}] → {auc.realized:.3f}"
     )
-    assert "<td class=shift" in challenger.group(1), "outcomes that left the probabilities: marked"
-    assert "✱ beyond chance: ROC-AUC of challenger v2" in page and "Brier of challenger v2" in page
+    assert auc == estimated_figures(estimate(p, 0.3), window_metrics(p, calibrated, 0.3).as_dict())[0]
+    assert "<td class=shift" in challenger, "outcomes that left the probabilities: marked"
+    assert "✱ beyond chance: ROC-AUC of challenger v2 (all 3,000)" in page and "Brier of challenger v2" in page
     calm = render(
         dataclasses.replace(run_of(288), estimated={(ModelRole.CHAMPION, "v1"): estimated[(ModelRole.CHAMPION, "v1")]})
     )
     assert "Every ROC-AUC and Brier score is within chance" in calm
     assert "No joined predictions yet: nothing to set an estimate against" in render(run_of(288))
+
+
+def test_a_shift_that_began_late_is_marked_in_the_newest_window_where_all_the_history_dilutes_it() -> None:
+    """The ConceptShift alert reads the monitor's newest window; whoever it pages finds that window here."""
+    rng = np.random.default_rng(12)
+    before, after = 8000, 2000
+    p = np.clip(rng.beta(2, 7, before + after), 0.01, 0.99)
+    delayed = np.concatenate([rng.random(before) < p[:before], rng.random(after) < 0.75 * p[before:] + 0.08])
+    spans = estimates_over(_rows(p, delayed), 2000)
+    assert [(span.predictions, span.newest) for span in spans] == [(10_000, False), (2000, True)]
+    page = render(dataclasses.replace(run_of(288), estimated={(ModelRole.CHAMPION, "v1"): spans}))
+    assert "✱" not in _estimate_row(page, "champion", "v1", "all 10,000")
+    assert "<td class=shift" in _estimate_row(page, "champion", "v1", "the newest 2,000")
+    assert "Brier of champion v1 (the newest 2,000)" in page
+    assert [span.newest for span in estimates_over(_rows(p[:2000], delayed[:2000]), 2000)] == [False], (
+        "a version with no more than the window has one row"
+    )
