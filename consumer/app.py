@@ -172,9 +172,10 @@ class ScorerProcessor(Processor[Scored]):
             self.fleet.withdraw()
 
     def _tell_fleet(self) -> None:
-        """Publish what this instance serves when that, or the last refusal, changed."""
+        """Publish what this instance serves when that, or the last refusal, changed, and again when the last
+        status is due: a reader tells a running instance from one killed by the age of its status."""
         now = (self.follower.lineup, self.follower.refused)
-        if self.fleet is None or now == self._told or now[0] is None:
+        if self.fleet is None or now[0] is None or (now == self._told and not self.fleet.report_due()):
             return
         self._told = now
         self.fleet.publish(now[0].champion, now[0].challenger if now[0].shadowing else None, now[1])
@@ -241,7 +242,7 @@ def scorer(
         load_ref,
         lambda role, result: processor.metrics.swaps.labels(role=str(role or UNKNOWN_ROLE), result=result).inc(),
     )
-    fleet = FleetWriter(client, topics.model_fleet, settings.group_id, settings.instance_id)
+    fleet = FleetWriter(client, topics.model_fleet, settings.group_id, settings.instance_id, settings.fleet_report_s)
     # Connects only once a version needs stream features; holds them where the compiled lane reads them.
     departures = DeparturesTable(client, topics.outcomes, state=fastest_state())
     processor = ScorerProcessor(settings, topics, follower, fleet, departures)

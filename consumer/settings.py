@@ -65,6 +65,13 @@ class ScorerSettings(StreamSettings):
     predict_max_events: int = Field(default=1_000, ge=1, description="events per `POST /predict` request at most")
     predict_max_bytes: int = Field(default=1024 * 1024, ge=1024, description="`POST /predict` body size at most")
     top_contributions: int = Field(default=3, ge=0, le=20)
+    fleet_report_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="how often a running scorer rewrites its status on the fleet topic; a status three of these "
+        "old is one a killed scorer left behind",
+    )
     stream_catch_up_s: float = Field(
         default=2.0,
         ge=0,

@@ -2,12 +2,15 @@
 promotion to know which champion it replaces.
 
 Advisory: a scorer that cannot write its status logs it and goes on scoring. The topic is compacted and keyed
-by instance, so its newest record per key is that instance's lineup; a clean stop writes a tombstone.
+by instance, so its newest record per key is that instance's lineup; a clean stop writes a tombstone. A killed
+instance writes none, so every instance also rewrites its status at a steady interval, and a status that has
+missed `STALE_AFTER_REPORTS` of them is left behind: shown as such, and not counted as what the fleet serves.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -20,13 +23,16 @@ from stream_runtime.topic_reader import read_topic
 
 log = logging.getLogger("kafka_common")
 FLUSH_TIMEOUT_S = 5.0
+STALE_AFTER_REPORTS = 3  # one or two writes lost, or a clock a little apart, is not an instance gone
 
 
 class FleetWriter:
     """One scorer's status on the fleet topic; `publish` when its lineup or a refusal changes."""
 
-    def __init__(self, config: dict[str, Any], topic: str, group_id: str, instance: str) -> None:
+    def __init__(self, config: dict[str, Any], topic: str, group_id: str, instance: str, report_every_s: float) -> None:
         self.topic, self.group_id, self.instance = topic, group_id, instance
+        self.report_every_s = report_every_s
+        self._written_at: float | None = None  # monotonic, of the last status written
         self._config = {
             **config, "enable.idempotence": True, "acks": "all", "linger.ms": 0,
             "logger": logging.getLogger("librdkafka"),  # the service's log filters, not librdkafka's stderr
@@ -35,13 +41,18 @@ class FleetWriter:
         self._served: tuple[ModelRef, ModelRef | None] | None = None
         self._since = datetime.now(UTC)
 
+    def report_due(self) -> bool:
+        """True when the last status is `report_every_s` old: time to say again that this instance runs."""
+        return self._written_at is None or time.monotonic() - self._written_at >= self.report_every_s
+
     def publish(self, champion: ModelRef, challenger: ModelRef | None, refused: RefusedRecord | None) -> None:
         now = datetime.now(UTC)
+        self._written_at = time.monotonic()
         if self._served != (champion, challenger):
             self._served, self._since = (champion, challenger), now
         status = ServingStatus(
             instance=self.instance, group_id=self.group_id, champion=champion, challenger=challenger,
-            since=self._since, refused=refused, written_at=now,
+            since=self._since, refused=refused, written_at=now, report_every_s=self.report_every_s,
         )  # fmt: skip
         self._produce(status.key, status.model_dump_json().encode())
 
@@ -89,7 +100,21 @@ def read_fleet(config: dict[str, Any], topic: str, timeout_s: float) -> dict[str
     return newest_statuses(read_topic(config, topic, timeout_s) or [])
 
 
-def served_champion(fleet: dict[str, ServingStatus]) -> ModelRef | None:
-    """The champion the fleet serves when its instances agree on one; None when none runs or they differ."""
-    champions = Counter(status.champion for status in fleet.values())
+def is_stale(status: ServingStatus, now: datetime) -> bool:
+    """Left behind by an instance that stopped without withdrawing it: `STALE_AFTER_REPORTS` of its reports
+    missed. A status written only on change (no interval) cannot tell, and counts as running."""
+    if status.report_every_s is None:
+        return False
+    return (now - status.written_at).total_seconds() > STALE_AFTER_REPORTS * status.report_every_s
+
+
+def running(fleet: dict[str, ServingStatus], now: datetime) -> dict[str, ServingStatus]:
+    """The statuses of instances that still report."""
+    return {key: status for key, status in fleet.items() if not is_stale(status, now)}
+
+
+def served_champion(fleet: dict[str, ServingStatus], now: datetime) -> ModelRef | None:
+    """The champion the fleet serves when its running instances agree on one; None when none runs or they
+    differ."""
+    champions = Counter(status.champion for status in running(fleet, now).values())
     return next(iter(champions)) if len(champions) == 1 else None

@@ -92,8 +92,8 @@ class RefusedRecord(BaseModel):
 
 class ServingStatus(BaseModel):
     """What one scorer instance serves now, on the compacted fleet topic keyed by `<group>/<instance>`: written
-    when it starts serving, swaps or refuses, and withdrawn (a tombstone) when it stops cleanly. The control
-    topic says what was asked; this says what runs."""
+    when it starts serving, swaps or refuses, again every `report_every_s` while it runs, and withdrawn (a
+    tombstone) when it stops cleanly. The control topic says what was asked; this says what runs."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -104,6 +104,12 @@ class ServingStatus(BaseModel):
     since: AwareDatetime = Field(description="when it started serving this lineup")
     refused: RefusedRecord | None = None
     written_at: AwareDatetime
+    report_every_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="how often the instance rewrites its status while it runs, so that a reader tells one that "
+        "stopped without withdrawing it (killed, cut off from the broker) from one that runs; none: only on change",
+    )
 
     @property
     def key(self) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +16,7 @@ from rich.table import Table
 from kafka_common.cli_support import Bootstrap, client_config_or_exit, settings_or_exit, wait_for_broker
 from kafka_common.console import command_app, output_console, step_progress
 from kafka_common.model_control import ControlReader, latest_by_role, write_control
-from kafka_common.model_fleet import read_fleet, served_champion
+from kafka_common.model_fleet import read_fleet, running, served_champion
 from kafka_common.settings import TopicSettings
 from schemas.model_control import ModelControl, ModelRole, ServingStatus
 from training.dataset import DatasetFormatError
@@ -178,7 +178,7 @@ def promote(
     current = _lineup(broker, topic)
     served = None
     if role is ModelRole.CHAMPION and ModelRole.CHAMPION not in current:
-        served = served_champion(_fleet(broker, topics.model_fleet))  # what a first champion replaces
+        served = served_champion(_fleet(broker, topics.model_fleet), datetime.now(UTC))  # what it replaces
     _write(broker, topic, promotion(model, to, role, current, reason, served))
 
 
@@ -252,9 +252,11 @@ def _print_fleet(broker: _Broker) -> None:
     """What each running scorer serves (the control topic says what was asked)."""
     topic = settings_or_exit(TopicSettings, console).model_fleet
     fleet = _fleet(broker, topic)
-    if not fleet:
+    now = datetime.now(UTC)
+    reporting = running(fleet, now)
+    if not reporting:
         console.print(f"fleet: no scorer reports on {topic} (none running, or all stopped cleanly)")
-    for key, status in sorted(fleet.items()):
+    for key, status in sorted(reporting.items()):
         challenger = f", challenger {status.challenger.version}" if status.challenger else ""
         line = (
             f"fleet: {key} serves champion {status.champion.version}{challenger} since "
@@ -264,6 +266,21 @@ def _print_fleet(broker: _Broker) -> None:
             r = status.refused
             line += f"; refused {r.version} as {r.role} at {r.at:%H:%M:%S}: {r.reason}"
         console.print(escape(line))
+    for key, status in sorted((key, status) for key, status in fleet.items() if key not in reporting):
+        console.print(
+            escape(
+                f"fleet: {key} left behind: it said it served champion {status.champion.version} at "
+                f"{status.written_at:%Y-%m-%d %H:%M:%S} UTC, {_age(now - status.written_at)} ago, and reported "
+                f"every {status.report_every_s:g} s before: stopped without withdrawing (killed, or cut off from "
+                "the broker); not counted as what the fleet serves"
+            )
+        )
+
+
+def _age(elapsed: timedelta) -> str:
+    seconds = int(elapsed.total_seconds())
+    hours, minutes = divmod(seconds // 60, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min {seconds % 60} s"
 
 
 def _print_gate(broker: _Broker, current: dict[ModelRole, ModelControl]) -> None:

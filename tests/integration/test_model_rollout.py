@@ -292,3 +292,32 @@ def test_the_fleet_says_what_runs_and_a_first_promotion_replaces_what_it_served(
     assert fleet_lines(bootstrap, stream_topics, models) == [
         f"fleet: no scorer reports on {stream_topics.model_fleet} (none running, or all stopped cleanly)"
     ], "a clean stop withdraws the instance"
+
+
+def test_a_killed_scorers_status_is_left_behind_and_not_counted_by_a_first_promotion(
+    bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    """A SIGKILLed scorer writes no tombstone: its last status would say forever that it serves what it served
+    (here the v0 of an older `MODEL_URI`), and a first promotion would find the fleet disagreeing and replace
+    nothing. The running ones rewrite theirs every `SCORER_FLEET_REPORT_S`; the killed one's grows old."""
+    models = tmp_path / "models"
+    v0, v1 = version_of(model_dir, models, "v0"), version_of(model_dir, models, "v1")
+    version_of(model_dir, models, "v2")
+    reports = {"SCORER_FLEET_REPORT_S": "1"}
+    killed = ScorerProcess(bootstrap, v0, tmp_path / "killed.log", "killed", scorer_env(stream_topics, **reports))
+    killed.start().wait_ready()
+    wait_until("the v0 scorer reports", lambda: len(fleet_lines(bootstrap, stream_topics, models)) == 1, 30)
+    killed.kill()
+    with scorers(bootstrap, v1, stream_topics, tmp_path, **reports) as (running_scorer,):
+
+        def left_behind_and_running() -> bool:
+            lines = fleet_lines(bootstrap, stream_topics, models)
+            return any(
+                f"/{killed.instance_id} left behind: it said it served champion v0 at" in x for x in lines
+            ) and any(f"/{running_scorer.instance_id} serves champion v1 since" in x for x in lines)
+
+        wait_until("the killed scorer's status left behind, the running one's not", left_behind_and_running, 30)
+        time.sleep(4)  # more than three reports: the running scorer's status is still fresh, it rewrote it
+        assert left_behind_and_running(), fleet_lines(bootstrap, stream_topics, models)
+        code, output = training(bootstrap, stream_topics, "promote", "v2", "--models", str(models))
+        assert code == 0 and "champion: v2 (was v1)" in output, output
