@@ -4,6 +4,7 @@ project command they show is one its program accepts (its subcommand and options
 from __future__ import annotations
 
 import importlib
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,9 @@ import typer
 
 from tests.support.docs import anchors, console_scripts, documented_commands, documents, relative_links
 from tests.support.packages import ROOT
+from tests.support.shipping import environment_variables
+
+SETTING_NAME = re.compile(r"\b((?:KAFKA|TOPIC|SCORER|MONITOR)_[A-Z0-9_]+|MODEL_URI)\b")
 
 
 @pytest.mark.parametrize("page", documents(), ids=lambda page: str(page.relative_to(ROOT)))
@@ -52,3 +56,21 @@ def test_every_documented_command_is_one_its_program_accepts(capsys: pytest.Capt
                 refused.append(f"{found.where}: {found.script} {' '.join(found.args)}: exit {code}")
     capsys.readouterr()
     assert refused == []
+
+
+# Names shaped like a setting that are not one: the compose file's Kafka image and a placeholder of the deploy
+# guide's `aws ecs run-task` line.
+NOT_SETTINGS = {"KAFKA_IMAGE", "SCORER_SG_ID"}
+
+
+def test_every_setting_the_docs_name_is_one_the_services_read() -> None:
+    """A renamed or removed variable left in the prose would be set by a reader and silently ignored."""
+    known = environment_variables() | NOT_SETTINGS
+    unknown = [
+        f"{page.relative_to(ROOT)}:{number}: {name}"
+        for page in documents()
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1)
+        for name in SETTING_NAME.findall(line)
+        if name not in known
+    ]
+    assert unknown == []
