@@ -303,12 +303,12 @@ def test_a_killed_scorers_status_is_left_behind_and_not_counted_by_a_first_promo
     models = tmp_path / "models"
     v0, v1 = version_of(model_dir, models, "v0"), version_of(model_dir, models, "v1")
     version_of(model_dir, models, "v2")
-    reports = {"SCORER_FLEET_REPORT_S": "1"}
-    killed = ScorerProcess(bootstrap, v0, tmp_path / "killed.log", "killed", scorer_env(stream_topics, **reports))
+    env = scorer_env(stream_topics, SCORER_FLEET_REPORT_S="1")
+    killed = ScorerProcess(bootstrap, v0, tmp_path / "killed.log", "killed", env)
     killed.start().wait_ready()
     wait_until("the v0 scorer reports", lambda: len(fleet_lines(bootstrap, stream_topics, models)) == 1, 30)
     killed.kill()
-    with scorers(bootstrap, v1, stream_topics, tmp_path, **reports) as (running_scorer,):
+    with scorers(bootstrap, v1, stream_topics, tmp_path, SCORER_FLEET_REPORT_S="1") as (running_scorer,):
 
         def left_behind_and_running() -> bool:
             lines = fleet_lines(bootstrap, stream_topics, models)
