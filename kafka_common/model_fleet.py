@@ -27,7 +27,8 @@ STALE_AFTER_REPORTS = 3  # one or two writes lost, or a clock a little apart, is
 
 
 class FleetWriter:
-    """One scorer's status on the fleet topic; `publish` when its lineup or a refusal changes."""
+    """One scorer's status on the fleet topic; `publish` when its lineup or a refusal changes, and whenever
+    `report_due` says the last one is `report_every_s` old."""
 
     def __init__(self, config: dict[str, Any], topic: str, group_id: str, instance: str, report_every_s: float) -> None:
         self.topic, self.group_id, self.instance = topic, group_id, instance

@@ -266,7 +266,8 @@ def _print_fleet(broker: _Broker) -> None:
             r = status.refused
             line += f"; refused {r.version} as {r.role} at {r.at:%H:%M:%S}: {r.reason}"
         console.print(escape(line))
-    for key, status in sorted((key, status) for key, status in fleet.items() if key not in reporting):
+    for key in sorted(fleet.keys() - reporting.keys()):
+        status = fleet[key]
         console.print(
             escape(
                 f"fleet: {key} left behind: it said it served champion {status.champion.version} at "

@@ -305,9 +305,11 @@ def test_a_killed_scorers_status_is_left_behind_and_not_counted_by_a_first_promo
     version_of(model_dir, models, "v2")
     env = scorer_env(stream_topics, SCORER_FLEET_REPORT_S="1")
     killed = ScorerProcess(bootstrap, v0, tmp_path / "killed.log", "killed", env)
-    killed.start().wait_ready()
-    wait_until("the v0 scorer reports", lambda: len(fleet_lines(bootstrap, stream_topics, models)) == 1, 30)
-    killed.kill()
+    try:
+        killed.start().wait_ready()
+        wait_until("the v0 scorer reports", lambda: len(fleet_lines(bootstrap, stream_topics, models)) == 1, 30)
+    finally:
+        killed.kill()
     with scorers(bootstrap, v1, stream_topics, tmp_path, SCORER_FLEET_REPORT_S="1") as (running_scorer,):
 
         def left_behind_and_running() -> bool:
