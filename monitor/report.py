@@ -38,7 +38,8 @@ class ModelRows:
         return window_metrics(self.probability, self.delayed, self.threshold)
 
     def newest(self, count: int) -> ModelRows:
-        """The `count` departing last: the window the monitor's live figures and checks read."""
+        """The `count` departing last: by departure, the window the monitor's live figures and checks keep (its
+        newest joined, which join in the order their outcomes come, at departure)."""
         return ModelRows(self.threshold, self.departure_s[-count:], self.probability[-count:], self.delayed[-count:])
 
 
