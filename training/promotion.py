@@ -20,9 +20,10 @@ from training.manifest import MANIFEST_FILE, ModelVerificationError, file_sha256
 from training.model_store import S3_SCHEME, load_model, load_ref, publish_to_s3
 
 
-def verified(uri: str) -> LoadedModel:
-    """The checks of `training verify`: the pickle as training loads it and the tables as the scorer does."""
-    model = load_model(uri)
+def verified(uri: str, download_dir: Path | None = None) -> LoadedModel:
+    """The checks of `training verify`: the pickle as training loads it and the tables as the scorer does (an S3
+    version downloaded into `download_dir`)."""
+    model = load_model(uri, download_dir)
     served = load_serving_model(model.directory)
     if served.tables != lookup_tables(model.pipeline):
         raise ModelVerificationError(f"{model.directory}: lookup.json does not hold the pickled pipeline's model")

@@ -6,6 +6,7 @@ The same refusal rules as for local files hold: sha256 before unpickling, manife
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -131,8 +132,10 @@ def test_scorer_starts_from_s3_and_refuses_a_tampered_one(
     assert "refusing to serve this version" in bad.log_tail()
 
 
-def test_publish_and_verify_commands_as_cd_runs_them(s3: Any, model_dir: Path, model: LoadedModel) -> None:
-    """The two lines of cd.yml's publish step, run as commands."""
+def test_publish_and_verify_commands_as_cd_runs_them(
+    s3: Any, model_dir: Path, model: LoadedModel, tmp_path: Path
+) -> None:
+    """The two lines of cd.yml's publish step, run as commands; the verified download is not left behind."""
     bin_dir = Path(sys.executable).parent
     published = subprocess.run(
         [bin_dir / "training", "publish", "--to", f"s3://{BUCKET}/cd/", "--no-latest", str(model_dir)],
@@ -145,9 +148,17 @@ def test_publish_and_verify_commands_as_cd_runs_them(s3: Any, model_dir: Path, m
     keys = {item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET, Prefix="cd/")["Contents"]}
     files = {"model.joblib", "lookup.json", "manifest.json"}
     assert keys == {f"cd/{model.version}/{name}" for name in files}, "every file of the version, no latest pointer"
-    verified = subprocess.run([bin_dir / "training", "verify", uri], capture_output=True, text=True)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    verified = subprocess.run(
+        [bin_dir / "training", "verify", uri],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TMPDIR": str(temporary)},
+    )
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert f"version {model.version}" in verified.stdout
+    assert list(temporary.iterdir()) == [], "the download is removed once verified"
 
 
 def test_promote_uploads_to_s3_and_the_record_verifies_from_there(s3: Any, model_dir: Path, tmp_path: Path) -> None:
