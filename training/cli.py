@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -112,8 +111,7 @@ def verify(
     """Check an artifact (manifest, every file's sha256, library versions, lookup tables equal to the pipeline)
     and print its headline figures."""
     try:
-        with tempfile.TemporaryDirectory(prefix="flightdelay-model-") as download:  # where an S3 version lands
-            model = verified(uri, Path(download))
+        model = verified(uri)
     except ModelVerificationError as exc:
         console.print(f"[red]refused[/]: {exc}")
         raise typer.Exit(EXIT_REFUSED) from exc  # the scorer's exit code for the same refusal

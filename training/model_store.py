@@ -5,8 +5,8 @@ every file's sha256, and for the pickle the library versions), so a model from S
 from disk. A prefix names either one version (`.../<version>/` holding `manifest.json`, `model.joblib` and
 `lookup.json`) or a models root whose `latest` object holds the version name, as `training publish` writes it.
 The scorer loads with `load_serving`, which never imports scikit-learn; `load_model` gives the pipeline.
-A served model is held in memory once read, so its download is removed then: a scorer that follows many
-rollouts leaves nothing behind.
+A model is held in memory once read, so an S3 version's download is removed then: a scorer that follows many
+rollouts, or a `training verify` run, leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ S3_SCHEME = "s3://"
 VERSION_FILES = (MANIFEST_FILE, MODEL_FILE, LOOKUP_FILE)
 
 
-def load_model(uri: str, download_dir: Path | None = None) -> LoadedModel:
+def load_model(uri: str) -> LoadedModel:
     """Load a verified pipeline from a local path or an S3 URI."""
     from training.artifact import load_artifact
 
-    return load_artifact(local_version(uri, download_dir))
+    with fetched(uri) as (directory, _):
+        return load_artifact(directory)
 
 
 def load_serving(uri: str) -> ServingModel:
@@ -45,7 +46,7 @@ def load_serving(uri: str) -> ServingModel:
 def load_pinned(uri: str) -> tuple[ServingModel, ModelRef]:
     """A served model and the reference that pins it: the version's own URI (a models root's `latest`
     followed) and its manifest's sha256, read before an S3 download is removed."""
-    with _fetched(uri) as (directory, version_uri):
+    with fetched(uri) as (directory, version_uri):
         model = load_serving_model(directory)
         ref = ModelRef(
             version=model.version,
@@ -56,7 +57,7 @@ def load_pinned(uri: str) -> tuple[ServingModel, ModelRef]:
 
 
 @contextmanager
-def _fetched(uri: str) -> Iterator[tuple[Path, str | None]]:
+def fetched(uri: str) -> Iterator[tuple[Path, str | None]]:
     """A local path as it is (no version URI: the loader resolves `latest`); an S3 version downloaded into a
     temporary directory that is removed on leaving, with the URI of the version it resolved to."""
     if not uri.startswith(S3_SCHEME):
@@ -65,14 +66,6 @@ def _fetched(uri: str) -> Iterator[tuple[Path, str | None]]:
     with tempfile.TemporaryDirectory(prefix="flightdelay-model-") as download:
         directory, version_uri = download_s3_version(uri, Path(download))
         yield directory, version_uri
-
-
-def local_version(uri: str, download_dir: Path | None = None) -> Path:
-    """A local path as it is; an S3 URI downloaded into `download_dir` (or a fresh temporary directory, kept:
-    the pipeline's files are what `training promote` publishes)."""
-    if not uri.startswith(S3_SCHEME):
-        return Path(uri)
-    return download_s3_version(uri, download_dir or Path(tempfile.mkdtemp(prefix="flightdelay-model-")))[0]
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:

@@ -14,17 +14,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from schemas.model_control import ModelControl, ModelRef, ModelRole
-from training.artifact import LoadedModel, lookup_tables, verify
+from training.artifact import LoadedModel, load_artifact, lookup_tables, verify
 from training.lookup import load_serving_model
 from training.manifest import MANIFEST_FILE, ModelVerificationError, file_sha256, read_manifest
-from training.model_store import S3_SCHEME, load_model, load_ref, publish_to_s3
+from training.model_store import S3_SCHEME, fetched, load_ref, publish_to_s3
 
 
-def verified(uri: str, download_dir: Path | None = None) -> LoadedModel:
-    """The checks of `training verify`: the pickle as training loads it and the tables as the scorer does (an S3
-    version downloaded into `download_dir`)."""
-    model = load_model(uri, download_dir)
-    served = load_serving_model(model.directory)
+def verified(uri: str) -> LoadedModel:
+    """The checks of `training verify`: the pickle as training loads it and the tables as the scorer does, on the
+    same files (an S3 version's download is removed once both are read)."""
+    with fetched(uri) as (directory, _):
+        model = load_artifact(directory)
+        served = load_serving_model(model.directory)
     if served.tables != lookup_tables(model.pipeline):
         raise ModelVerificationError(f"{model.directory}: lookup.json does not hold the pickled pipeline's model")
     return model

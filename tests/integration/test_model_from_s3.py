@@ -61,11 +61,11 @@ def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     client.delete_bucket(Bucket=BUCKET)
 
 
-def test_published_version_loads_verified(s3: Any, model_dir: Path, model: LoadedModel, tmp_path: Path) -> None:
+def test_published_version_loads_verified(s3: Any, model_dir: Path, model: LoadedModel) -> None:
     uri = publish_to_s3(model_dir, f"s3://{BUCKET}/models/")
     assert uri == f"s3://{BUCKET}/models/{model.version}/"
     for target in (uri, f"s3://{BUCKET}/models", f"s3://{BUCKET}/models/"):  # a version, or the root's latest
-        loaded = load_model(target, tmp_path / target.replace("/", "_"))
+        loaded = load_model(target)
         assert loaded.version == model.version
         assert loaded.manifest.sha256 == model.manifest.sha256
     assert s3.get_object(Bucket=BUCKET, Key="models/latest")["Body"].read().decode() == model.version
@@ -78,35 +78,35 @@ def _upload(s3: Any, model_dir: Path, prefix: str, *, model: bytes | None = None
     s3.put_object(Bucket=BUCKET, Key=prefix + "manifest.json", Body=body)
 
 
-def test_tampered_object_is_refused_before_unpickling(s3: Any, model_dir: Path, tmp_path: Path) -> None:
+def test_tampered_object_is_refused_before_unpickling(s3: Any, model_dir: Path) -> None:
     data = bytearray((model_dir / "model.joblib").read_bytes())
     data[200:202] = b"\x13\x37"
     _upload(s3, model_dir, f"tampered/{model_dir.name}/", model=bytes(data))
     with pytest.raises(ModelVerificationError, match="refusing to unpickle"):
-        load_model(f"s3://{BUCKET}/tampered/{model_dir.name}/", tmp_path)
+        load_model(f"s3://{BUCKET}/tampered/{model_dir.name}/")
 
 
-def test_manifest_of_another_version_and_other_sklearn_are_refused(s3: Any, model_dir: Path, tmp_path: Path) -> None:
+def test_manifest_of_another_version_and_other_sklearn_are_refused(s3: Any, model_dir: Path) -> None:
     manifest = json.loads((model_dir / "manifest.json").read_text())
     _upload(s3, model_dir, "renamed/20990101T000000Z/")
     with pytest.raises(ModelVerificationError, match="describes version"):
-        load_model(f"s3://{BUCKET}/renamed/20990101T000000Z/", tmp_path / "a")
+        load_model(f"s3://{BUCKET}/renamed/20990101T000000Z/")
     manifest["libraries"]["scikit-learn"] = "1.0.2"
     _upload(s3, model_dir, f"oldlib/{model_dir.name}/", manifest=manifest)
     with pytest.raises(ModelVerificationError, match=r"trained with scikit-learn 1\.0\.2"):
-        load_model(f"s3://{BUCKET}/oldlib/{model_dir.name}/", tmp_path / "b")
+        load_model(f"s3://{BUCKET}/oldlib/{model_dir.name}/")
 
 
-def test_missing_objects_and_bucket_are_clear_errors(s3: Any, model_dir: Path, tmp_path: Path) -> None:
+def test_missing_objects_and_bucket_are_clear_errors(s3: Any, model_dir: Path) -> None:
     s3.put_object(Bucket=BUCKET, Key=f"nomodel/{model_dir.name}/manifest.json", Body=b"{}")
     with pytest.raises(ModelVerificationError, match="lacks"):
-        load_model(f"s3://{BUCKET}/nomodel/{model_dir.name}/", tmp_path / "a")
+        load_model(f"s3://{BUCKET}/nomodel/{model_dir.name}/")
     with pytest.raises(ModelVerificationError, match="no model at"):
-        load_model(f"s3://{BUCKET}/nothing-here/", tmp_path / "b")
+        load_model(f"s3://{BUCKET}/nothing-here/")
     with pytest.raises(ModelVerificationError, match=r"bucket 'no-such-bucket' does not exist"):
-        load_model("s3://no-such-bucket/models/", tmp_path / "c")
+        load_model("s3://no-such-bucket/models/")
     with pytest.raises(ModelVerificationError, match="names no bucket"):
-        load_model("s3:///models/", tmp_path / "d")
+        load_model("s3:///models/")
 
 
 def test_scorer_starts_from_s3_and_refuses_a_tampered_one(
