@@ -84,10 +84,13 @@ class RedriveReport:
     """What a run did (or, dry, would do)."""
 
     read: int = 0
-    redriven: int = 0
     kinds: Counter[str] = field(default_factory=Counter)  # the letters redriven, by error kind
     skipped: Counter[str] = field(default_factory=Counter)
     examples: list[str] = field(default_factory=list)  # the first letters selected, for people
+
+    @property
+    def redriven(self) -> int:
+        return sum(self.kinds.values())
 
 
 class Redrive:
@@ -193,7 +196,6 @@ class Redrive:
                 report.examples.append(f"{position} key {_shown_key(letter)}: {letter.error_kind}: {letter.reason}")
         report.read += len(batch)
         if producer is None:  # dry run: nothing written, nothing committed
-            report.redriven += len(selected)
             report.kinds.update(kinds)
             return
         offsets = [TopicPartition(self.dead_letter_topic, p, offset + 1) for p, offset in _last_offsets(batch).items()]
@@ -208,7 +210,6 @@ class Redrive:
             with contextlib.suppress(KafkaException):
                 producer.abort_transaction(30)
             raise
-        report.redriven += len(selected)
         report.kinds.update(kinds)
 
 
