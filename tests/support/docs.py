@@ -59,6 +59,7 @@ class DocumentedCommand:
     where: str  # page:line
     script: str  # the console script, as `pyproject.toml` names it
     args: list[str]
+    copied: bool  # a line of a fenced block, run as written; inline code may name a command without its arguments
 
 
 def console_scripts() -> dict[str, str]:
@@ -85,5 +86,5 @@ def documented_commands(path: Path) -> list[DocumentedCommand]:
             while words and re.match(r"^[A-Z_][A-Z0-9_]*=", words[0]):
                 words.pop(0)
             if words and (script := words[0].removeprefix(".venv/bin/")) in scripts:
-                found.append(DocumentedCommand(f"{path.relative_to(ROOT)}:{number}", script, words[1:]))
+                found.append(DocumentedCommand(f"{path.relative_to(ROOT)}:{number}", script, words[1:], in_block))
     return found

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 import typer
+from typer._click.exceptions import UsageError
+from typer.core import TyperGroup
 
 from tests.support.docs import anchors, console_scripts, documented_commands, documents, relative_links
 from tests.support.packages import ROOT
@@ -40,14 +42,31 @@ def command(script: str) -> Any:
     return typer.main.get_command(app)
 
 
+def parsed_as_run(program: Any, args: list[str], name: str) -> None:
+    """Parse a command line as the program would run it, down to its subcommand, without running it: an unknown
+    subcommand, a missing argument, a surplus one or a bad value raises typer's usage error. (No page passes
+    options to a program's group itself.)"""
+    while isinstance(program, TyperGroup) and args:
+        name, args = args[0], args[1:]
+        if (program := program.commands.get(name)) is None:
+            raise UsageError(f"No such command {name!r}.")
+    if not isinstance(program, TyperGroup):  # a group alone, without a subcommand, shows its commands
+        program.make_context(name, list(args))
+
+
 def test_every_documented_command_is_one_its_program_accepts(capsys: pytest.CaptureFixture[str]) -> None:
-    """Parsed as the program parses it, `--help` added: a renamed subcommand or option fails here, not in a
-    reader's shell."""
+    """A line of a fenced block parsed whole, as a reader who copies it runs it (a missing or surplus argument
+    fails); inline code, which may name a command without its arguments, with `--help` added: a renamed
+    subcommand or option fails here, not in a reader's shell."""
     shown = [found for page in documents() for found in documented_commands(page)]
     assert len(shown) >= 60 and {found.script for found in shown} == set(console_scripts()), "the collection works"
+    assert sum(found.copied for found in shown) >= 12, "the fenced lines are told apart"
     refused = []
     for found in shown:
         try:
+            if found.copied:
+                parsed_as_run(command(found.script), found.args, found.script)
+                continue
             code = command(found.script).main([*found.args, "--help"], prog_name=found.script, standalone_mode=False)
         except typer.TyperException as exc:  # the usage errors of typer's click
             refused.append(f"{found.where}: {found.script} {' '.join(found.args)}: {exc}")
