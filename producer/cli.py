@@ -17,10 +17,12 @@ from kafka_common.settings import TopicSettings
 from producer.interrupt import EXIT_INTERRUPTED, StopRequestedError, stop_on_interrupt
 from producer.redrive import Redrive, Selection
 from producer.replay import (
+    DEFAULT_SPEED,
     EventFormat,
     ReplayDataError,
     Scheduled,
     dataset_events,
+    dataset_extent,
     dataset_flights,
     publish_schedule,
     with_outcomes,
@@ -28,6 +30,7 @@ from producer.replay import (
 from producer.watch import watch as watch_predictions
 from schemas.outputs import ErrorKind
 from stream_runtime.settings import KafkaSettings, S
+from training.stream_backfill import DEFAULT_LEAD_MINUTES
 
 app = command_app(help="Publish flight events and watch delay predictions.", no_args_is_help=True, add_completion=False)
 console = output_console()
@@ -43,6 +46,11 @@ def _config(bootstrap: str) -> dict[str, object]:
 
 def _read(kind: type[S]) -> S:
     return settings_or_exit(kind, console)
+
+
+def _selection(start: int, limit: int | None, first: date | None, last: date | None) -> str:
+    given = (("--start", f"{start:,}" if start else None), ("--limit", limit), ("--from", first), ("--to", last))
+    return " ".join(f"{name} {value}" for name, value in given if value is not None) or "the whole file"
 
 
 def _day(value: str | None, option: str) -> date | None:
@@ -71,11 +79,20 @@ def replay(
         bool, typer.Option("--with-outcomes", help="also publish each flight's actual departure, later, as live")
     ] = False,
     speed: Annotated[
-        float, typer.Option(help="with outcomes: simulated seconds per real second (0 = no waiting)", min=0)
-    ] = 3600.0,
+        float | None,
+        typer.Option(
+            help=f"with outcomes: simulated seconds per real second (0 = no waiting; {DEFAULT_SPEED:g} if not given)",
+            min=0,
+        ),
+    ] = None,
     lead: Annotated[
-        float, typer.Option(help="with outcomes: minutes before its scheduled departure a flight is published", min=0)
-    ] = 60.0,
+        float | None,
+        typer.Option(
+            help="with outcomes: minutes before its scheduled departure a flight is published "
+            f"({DEFAULT_LEAD_MINUTES} if not given, as training's --lead-minutes)",
+            min=0,
+        ),
+    ] = None,
 ) -> None:
     """Publish dataset flights to the input topic, keyed by flight id (and, with outcomes, each flight's actual
     departure to the departures topic when the simulated clock reaches it)."""
@@ -83,6 +100,10 @@ def replay(
         raise typer.BadParameter(
             "with --with-outcomes the simulated clock sets the pace: use --speed", param_hint="--rate"
         )
+    clock_only = "sets the simulated clock of --with-outcomes; without it, --rate paces the events"
+    for name, value in (("--speed", speed), ("--lead", lead)):
+        if value is not None and not outcomes:  # would be ignored, silently
+            raise typer.BadParameter(clock_only, param_hint=name)
     if event_format not in ("canonical", "dataset"):
         raise typer.BadParameter("--format must be canonical or dataset")
     fmt: EventFormat = "canonical" if event_format == "canonical" else "dataset"
@@ -96,7 +117,8 @@ def replay(
     try:  # the whole file is read before anything is sent: a bad row costs nothing
         if outcomes:
             flights = dataset_flights(data, start, limit, first, last)
-            records = with_outcomes(flights, fmt, (topics.input, topics.outcomes), speed, timedelta(minutes=lead))
+            pace, ahead = DEFAULT_SPEED if speed is None else speed, DEFAULT_LEAD_MINUTES if lead is None else lead
+            records = with_outcomes(flights, fmt, (topics.input, topics.outcomes), pace, timedelta(minutes=ahead))
             target = f"→ {topics.input} + {topics.outcomes}"
         else:
             events = dataset_events(data, start, limit, first, last, fmt)
@@ -105,6 +127,10 @@ def replay(
     except ReplayDataError as exc:
         console.print(f"[red]bad dataset, nothing sent: {exc}[/]")
         raise typer.Exit(2) from None
+    if not records:
+        chosen = _selection(start, limit, first, last)
+        console.print(f"[red]no flight selected, nothing sent: {dataset_extent(data)}; {chosen} selects none[/]")
+        raise typer.Exit(2)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     producer = Producer(
         {**config, "enable.idempotence": True, "linger.ms": 10, "message.timeout.ms": int(delivery_timeout * 1000)}

@@ -42,6 +42,9 @@ class DeliveryReport:
         return f"delivered {self.delivered:,}, failed {self.failed:,}, not sent {self.not_sent:,}"
 
 
+DEFAULT_SPEED = 3600.0  # a simulated day in 24 s: a month replays in 12 minutes
+
+
 def dataset_events(
     path: Path,
     start: int = 0,
@@ -53,6 +56,15 @@ def dataset_events(
     """(key, value) pairs from the CSV rows `start`... (0-based), optionally within scheduled dates."""
     for row, event in dataset_flights(path, start, limit, date_from, date_to):
         yield event_record(row, event, event_format)
+
+
+def dataset_extent(path: Path) -> str:
+    """What the file holds, for a selection that found nothing in it: its rows and their scheduled days."""
+    with path.open(encoding="utf-8", newline="", errors="replace") as handle:
+        days = [(row.get(SCHEDULED_DEPARTURE) or "")[:10] for row in csv.DictReader(handle)]
+    if not days:
+        return f"{path} holds no rows"
+    return f"{path} holds {len(days):,} rows, scheduled {min(days)} to {max(days)}"
 
 
 def dataset_flights(

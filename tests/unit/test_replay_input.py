@@ -52,3 +52,36 @@ def test_a_file_that_is_not_text_is_one_line_and_nothing_is_sent(tmp_path: Path)
     code, output, exception = _replay(csv)
     assert code == 2 and isinstance(exception, SystemExit), (output, exception)
     assert f"bad dataset, nothing sent: {csv}: not UTF-8 text" in output, output
+
+
+@pytest.mark.parametrize(
+    ("options", "chosen"),
+    [
+        (("--from", "2030-01-01"), "--from 2030-01-01 selects none"),
+        (("--start", "20"), "--start 20 selects none"),
+        (("--limit", "0", "--with-outcomes"), "--limit 0 selects none"),
+    ],
+    ids=["dates after the file's", "a start past its rows", "no flight asked for"],
+)
+def test_a_selection_of_no_flight_says_what_the_file_holds_and_sends_nothing(
+    options: tuple[str, ...], chosen: str, tmp_path: Path
+) -> None:
+    """Not `delivered 0` and exit 0, as if a replay had happened."""
+    csv = tmp_path / "flights.csv"
+    flights = make_flights(20)
+    flights.astype(str).to_csv(csv, index=False)
+    days = flights["Fecha-I"].astype(str).str[:10]
+    code, output, exception = _replay(csv, *options)
+    assert code == 2 and isinstance(exception, SystemExit), (output, exception)
+    holds = f"{csv} holds 20 rows, scheduled {days.min()} to {days.max()}"
+    assert f"no flight selected, nothing sent: {holds}; {chosen}" in " ".join(output.split()), output
+
+
+@pytest.mark.parametrize("option", ["--speed", "--lead"])
+def test_a_simulated_clock_option_without_outcomes_is_refused_not_ignored(option: str, tmp_path: Path) -> None:
+    """Without --with-outcomes the events go out at --rate: a --speed given there would change nothing."""
+    csv = tmp_path / "flights.csv"
+    make_flights(20).astype(str).to_csv(csv, index=False)
+    code, output, exception = _replay(csv, option, "30")
+    assert code == 2, (output, exception)
+    assert "sets the simulated clock of --with-outcomes" in " ".join(output.split()), output
