@@ -47,7 +47,7 @@ def test_a_tool_facing_an_absent_broker_says_so_in_a_line_not_hundreds(capfd: py
     """librdkafka alone writes each failed connection to the terminal, many a second; a command-line tool's
     clients report through `kafka_logger`: once in 5 s, nothing raw on the descriptor."""
     config = client_config_or_exit(f"127.0.0.1:{free_port()}", Console())  # nothing listens there
-    consumer = Consumer({**config, "group.id": "absent", "reconnect.backoff.max.ms": 100})
+    consumer = Consumer({**config, "group.id": "absent", "reconnect.backoff.ms": 50, "reconnect.backoff.max.ms": 100})
     try:
         with pytest.raises(KafkaException):
             consumer.list_topics(timeout=3)
