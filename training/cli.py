@@ -49,9 +49,13 @@ def fit(
         typer.Option(help="also read what the departures say before each flight (the scorers read them too)"),
     ] = False,
     lead_minutes: Annotated[
-        int,
-        typer.Option(min=0, help="with --stream-features: how long before its scheduled departure an event is known"),
-    ] = DEFAULT_LEAD_MINUTES,
+        int | None,
+        typer.Option(
+            min=0,
+            help="with --stream-features: how long before its scheduled departure an event is known "
+            f"({DEFAULT_LEAD_MINUTES} if not given)",
+        ),
+    ] = None,
     if_missing: Annotated[
         bool,
         typer.Option(
@@ -60,6 +64,9 @@ def fit(
     ] = False,
 ) -> None:
     """Train, compare candidates, choose the threshold, write model.joblib, manifest.json and report.md."""
+    if lead_minutes is not None and not stream_features:  # would be ignored: a version without them has no lead
+        no_lead = "is the stream features' lead: give --stream-features too"
+        raise typer.BadParameter(no_lead, param_hint="--lead-minutes")
     if if_missing and (out / LATEST).exists():
         console.print(f"{out / LATEST} is {(out / LATEST).resolve().name}: nothing trained (--if-missing)")
         return
@@ -72,7 +79,7 @@ def fit(
                 step,
                 c,
                 scheduled_before.date() if scheduled_before else None,
-                lead_minutes if stream_features else None,
+                (DEFAULT_LEAD_MINUTES if lead_minutes is None else lead_minutes) if stream_features else None,
             )
     except DatasetFormatError as exc:
         console.print(f"[red]bad dataset[/]: {exc}")

@@ -75,3 +75,12 @@ def test_if_missing_leaves_a_served_model_alone(model_dir: Path, tmp_path: Path)
     assert f"is {model_dir.name}: nothing trained (--if-missing)" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([model_dir.name, "latest"])
     assert (tmp_path / "latest").resolve().name == model_dir.name
+
+
+def test_a_lead_without_the_stream_features_is_refused_before_anything_is_trained(tmp_path: Path) -> None:
+    """It would be ignored: a version without the stream features has no lead, and a model trained for nothing
+    would become `latest`."""
+    result = CliRunner().invoke(app, ["fit", "--lead-minutes", "30", "--out", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "is the stream features' lead: give --stream-features too" in " ".join(result.output.split())
+    assert list(tmp_path.iterdir()) == []
