@@ -14,6 +14,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 from pydantic import ValidationError
 
+from kafka_common.delivery import deliver
 from schemas.model_control import ModelControl, ModelRole
 from stream_runtime.topic_reader import OFFSET_BEGINNING, partitions_of, read_to_end, reader
 
@@ -92,17 +93,7 @@ def latest_by_role(records: list[ControlRecord]) -> dict[ModelRole, ModelControl
 
 def write_control(config: dict[str, Any], topic: str, record: ModelControl, timeout_s: float = 30.0) -> None:
     """Publish one record (idempotent, acks=all) and wait until the broker has it; raise if it does not."""
-    producer = Producer({**config, "enable.idempotence": True, "acks": "all"})
-    failures: list[KafkaError] = []
-
-    def delivered(error: KafkaError | None, _message: object) -> None:
-        if error is not None:
-            failures.append(error)
-
-    producer.produce(topic, key=record.key, value=record.model_dump_json().encode(), on_delivery=delivered)
-    if producer.flush(timeout_s) or failures:
-        reason = failures[0].str() if failures else f"not delivered within {timeout_s:.0f} s"
-        raise KafkaException(KafkaError(KafkaError._MSG_TIMED_OUT, f"writing to {topic}: {reason}"))
+    deliver(config, topic, [(record.key, record.model_dump_json().encode())], timeout_s)
 
 
 def write_controls_atomically(

@@ -18,6 +18,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from pydantic import ValidationError
 
+from kafka_common.delivery import deliver
 from schemas.model_control import ModelRef, RefusedRecord, ServingStatus
 from stream_runtime.topic_reader import read_topic
 
@@ -119,3 +120,11 @@ def served_champion(fleet: dict[str, ServingStatus], now: datetime) -> ModelRef 
     differ."""
     champions = Counter(status.champion for status in running(fleet, now).values())
     return next(iter(champions)) if len(champions) == 1 else None
+
+
+def forget(config: dict[str, Any], topic: str, keys: list[str], timeout_s: float) -> None:
+    """Write a tombstone for each instance key, as its clean stop would have: the compacted topic then drops
+    its status. An instance that still runs (cut off from the broker for a while) writes its status again at its
+    next report, so forgetting one by mistake costs nothing."""
+    if keys:
+        deliver(config, topic, [(key.encode(), None) for key in keys], timeout_s)

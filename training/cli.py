@@ -16,7 +16,7 @@ from rich.table import Table
 from kafka_common.cli_support import Bootstrap, client_config_or_exit, settings_or_exit, wait_for_broker
 from kafka_common.console import command_app, output_console, step_progress
 from kafka_common.model_control import ControlReader, latest_by_role, write_control
-from kafka_common.model_fleet import read_fleet, running, served_champion
+from kafka_common.model_fleet import forget, read_fleet, running, served_champion
 from kafka_common.settings import TopicSettings
 from schemas.model_control import ModelControl, ModelRole, ServingStatus
 from training.dataset import DatasetFormatError
@@ -241,6 +241,29 @@ def list_models(models: Models = Path("models"), bootstrap: Bootstrap = "", time
     _print_gate(broker, current)
 
 
+@app.command("forget-left-behind")
+def forget_left_behind(bootstrap: Bootstrap = "", timeout_s: Timeout = 30.0) -> None:
+    """Remove the statuses scorers left behind on the fleet topic (killed, or cut off from the broker)."""
+    broker, _ = _broker(bootstrap, timeout_s)
+    topic = settings_or_exit(TopicSettings, console).model_fleet
+    now = datetime.now(UTC)
+    try:
+        wait_for_broker(dict(broker.config), broker.timeout_s, console)
+        fleet = read_fleet(dict(broker.config), topic, broker.timeout_s)
+    except KafkaException as exc:
+        console.print(f"[red]cannot read {topic}[/]: {exc.args[0].str()}")
+        raise typer.Exit(1) from exc
+    behind = {key: status for key, status in fleet.items() if key not in running(fleet, now)}
+    try:
+        forget(dict(broker.config), topic, sorted(behind), broker.timeout_s)
+    except KafkaException as exc:
+        console.print(f"[red]nothing forgotten[/]: {exc.args[0].str()}")
+        raise typer.Exit(1) from exc
+    for key, status in sorted(behind.items()):
+        console.print(escape(f"fleet: forgot {key}: {_last_said(status, now)}"))
+    console.print(f"fleet: {len(behind)} left behind forgotten on {topic}, {len(fleet) - len(behind)} still report")
+
+
 def _broker(bootstrap: str, timeout_s: float) -> tuple[_Broker, str]:
     """The broker and the control topic, or a one-line error (exit 2)."""
     config = client_config_or_exit(bootstrap, console)
@@ -274,15 +297,20 @@ def _print_fleet(broker: _Broker) -> None:
             line += f"; refused {r.version} as {r.role} at {r.at:%H:%M:%S}: {r.reason}"
         console.print(escape(line))
     for key in sorted(fleet.keys() - reporting.keys()):
-        status = fleet[key]
         console.print(
             escape(
-                f"fleet: {key} left behind: it said it served champion {status.champion.version} at "
-                f"{status.written_at:%Y-%m-%d %H:%M:%S} UTC, {_age(now - status.written_at)} ago, and reported "
-                f"every {status.report_every_s:g} s before: stopped without withdrawing (killed, or cut off from "
-                "the broker); not counted as what the fleet serves"
+                f"fleet: {key} left behind: {_last_said(fleet[key], now)}: stopped without withdrawing (killed, or "
+                "cut off from the broker); not counted as what the fleet serves (`training forget-left-behind` "
+                "removes it)"
             )
         )
+
+
+def _last_said(status: ServingStatus, now: datetime) -> str:
+    return (
+        f"it said it served champion {status.champion.version} at {status.written_at:%Y-%m-%d %H:%M:%S} UTC, "
+        f"{_age(now - status.written_at)} ago, and reported every {status.report_every_s:g} s before"
+    )
 
 
 def _age(elapsed: timedelta) -> str:

@@ -323,3 +323,11 @@ def test_a_killed_scorers_status_is_left_behind_and_not_counted_by_a_first_promo
         assert left_behind_and_running(), fleet_lines(bootstrap, stream_topics, models)
         code, output = training(bootstrap, stream_topics, "promote", "v2", "--models", str(models))
         assert code == 0 and "champion: v2 (was v1)" in output, output
+        code, output = training(bootstrap, stream_topics, "forget-left-behind")
+        assert code == 0 and f"fleet: forgot group-{stream_topics.input}/{killed.instance_id}: it said it" in output, (
+            output
+        )
+        assert "fleet: 1 left behind forgotten on" in output and "1 still report" in output, output
+        lines = fleet_lines(bootstrap, stream_topics, models)
+        assert not [x for x in lines if killed.instance_id in x], lines
+        assert [x for x in lines if f"/{running_scorer.instance_id} serves champion v2 since" in x], lines

@@ -62,12 +62,15 @@ def test_the_monitors_report_refuses_a_page_it_cannot_write_before_it_reads(tmp_
         assert "cannot read the topics" not in done.stderr, "refused only after it asked the broker"
 
 
-def test_a_role_command_says_it_cannot_read_the_roles_after_the_clients_own_line() -> None:
+@pytest.mark.parametrize(
+    ("command", "topic"), [("rollback", "flights.model-control"), ("forget-left-behind", "flights.model-fleet")]
+)
+def test_a_role_command_says_it_cannot_read_its_topic_after_the_clients_own_line(command: str, topic: str) -> None:
     """The client's report (`kafka: ...`) and the command's answer in the order they happened: the answer last,
     where a person reads first. `--timeout-s` bounds the wait, as the other tools' do."""
     nowhere = f"127.0.0.1:{free_port()}"
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "training"), "rollback", "--bootstrap", nowhere, "--timeout-s", "2"],
+        [str(Path(sys.executable).parent / "training"), command, "--bootstrap", nowhere, "--timeout-s", "2"],
         env={k: v for k, v in os.environ.items() if k not in {"COLUMNS", "LINES"}},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -78,7 +81,7 @@ def test_a_role_command_says_it_cannot_read_the_roles_after_the_clients_own_line
     lines = done.stdout.splitlines()
     assert done.returncode == 1, done.stdout
     assert "Traceback" not in done.stdout, done.stdout
-    assert lines[-1].startswith("cannot read flights.model-control: "), lines
+    assert lines[-1].startswith(f"cannot read {topic}: "), lines
     assert any(line.startswith("kafka: ") for line in lines[:-1]), lines
 
 
