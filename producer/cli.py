@@ -234,7 +234,7 @@ def _instant(value: str | None, option: str) -> datetime | None:
 
 @app.command()
 def demo(
-    flights: Annotated[int, typer.Option(help="dataset flights to replay")] = 3000,
+    flights: Annotated[int, typer.Option(help="dataset flights to replay", min=1)] = 3000,
     consumers: Annotated[int, typer.Option(help="scorer processes in the group", min=1)] = 2,
     data: Annotated[Path, typer.Option(help="the dataset CSV")] = Path("data/dataset_SCL.csv"),
     models: Annotated[

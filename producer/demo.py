@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import KafkaException
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from kafka_common.cli_support import kafka_logger, wait_for_broker
 from kafka_common.console import progress_bar
 from kafka_common.settings import TOPIC_NAME_FIELDS, TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
@@ -81,6 +82,7 @@ BAD_EVENTS: list[tuple[bytes, bytes]] = [
 ]
 
 
+BROKER_WAIT_S = 30.0
 REPLAY_SECONDS = 20  # long enough for the rollout steps to land mid-stream
 REPORT = Path("build/run/monitor-report.html")  # kept after the run, beside the benchmark's build output
 
@@ -144,9 +146,14 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
     kafka = KafkaSettings()
     with kafka_broker(kafka) as endpoint, tempfile.TemporaryDirectory(prefix="flightdelay-run-") as workdir:
         topics = _run_topics(shared_broker=endpoint.kind != "local-jvm")
-        config = kafka.client_config(endpoint.bootstrap_servers)
+        config = {**kafka.client_config(endpoint.bootstrap_servers), "logger": kafka_logger()}
         console.print(f"broker ({endpoint.kind}) at {endpoint.bootstrap_servers}")
-        ensure_topics(AdminClient(config), topic_specs(topics))
+        try:  # a KAFKA_BOOTSTRAP_SERVERS that does not answer: one line, not a traceback after 30 s of retries
+            admin = wait_for_broker(config, BROKER_WAIT_S, console)
+        except KafkaException as exc:
+            console.print(f"[red]cannot reach the broker at {endpoint.bootstrap_servers}[/]: {exc.args[0].str()}")
+            return 1
+        ensure_topics(admin, topic_specs(topics))
         env = {**topics.environment(), "SCORER_GROUP_ID": f"flightdelay-run-{uuid.uuid4().hex[:6]}"}
         rollout = Rollout(config, topics.model_control, console)
         rollout.step("champion", versions.champion)  # what an operator does once: name the first champion

@@ -19,6 +19,7 @@ from confluent_kafka import Consumer, KafkaException, Producer
 from typer.testing import CliRunner
 
 from kafka_common.settings import TopicSettings
+from local_stack.broker import free_port
 from producer.cli import app
 from producer.replay import dataset_events
 from schemas import DelayPrediction, FlightEvent, SourcePosition
@@ -253,7 +254,23 @@ def test_demo_refuses_a_file_for_its_models_and_a_missing_dataset_before_startin
         assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output, result.output
 
 
-def test_demo_refuses_zero_consumers_before_starting_anything() -> None:
-    result = CliRunner().invoke(app, ["demo", "--consumers", "0"])
+@pytest.mark.parametrize("option", ["--consumers", "--flights"])
+def test_demo_refuses_zero_consumers_or_flights_before_starting_anything(option: str) -> None:
+    result = CliRunner().invoke(app, ["demo", option, "0"])
     assert result.exit_code == 2
     assert "greater than or equal to 1" in result.output
+
+
+def test_demo_facing_a_broker_that_does_not_answer_says_so_in_a_line(
+    run_models: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A KAFKA_BOOTSTRAP_SERVERS that does not answer: the client's reports at most once in 5 s and one line that
+    says so, exit 1; not librdkafka's own lines four times a second and a traceback once its request timed out."""
+    monkeypatch.setattr("producer.demo.BROKER_WAIT_S", 3.0)
+    nowhere = f"127.0.0.1:{free_port()}"
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", nowhere)
+    result = CliRunner().invoke(app, ["demo", "--data", str(DATASET), "--models", str(run_models), "--flights", "10"])
+    raw = capfd.readouterr().err
+    assert result.exit_code == 1, (result.output, result.exception)
+    assert result.output.splitlines()[-1].startswith(f"cannot reach the broker at {nowhere}: "), result.output
+    assert "Traceback" not in result.output and "%3|" not in raw, raw
