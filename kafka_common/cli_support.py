@@ -17,6 +17,9 @@ from stream_runtime.logs import RepeatFilter
 from stream_runtime.settings import KafkaSettings, S, SettingsError, read_settings
 
 Bootstrap = Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS", help="host:port list")]
+Timeout = Annotated[
+    float, typer.Option("--timeout-s", min=0.1, help="longest wait for the broker's answer, per read or write")
+]
 
 
 def settings_or_exit(kind: type[S], console: Console) -> S:

@@ -11,7 +11,7 @@ from confluent_kafka import KafkaException, Producer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from kafka_common.cli_support import Bootstrap, client_config_or_exit, settings_or_exit
+from kafka_common.cli_support import Bootstrap, Timeout, client_config_or_exit, settings_or_exit, wait_for_broker
 from kafka_common.console import command_app, output_console
 from kafka_common.settings import TopicSettings
 from producer.interrupt import EXIT_INTERRUPTED, StopRequestedError, stop_on_interrupt
@@ -184,17 +184,26 @@ def redrive(
         bool, typer.Option("--dry-run", help="list what would be sent; send and commit nothing")
     ] = False,
     batch_size: Annotated[int, typer.Option(help="letters per transaction", min=1)] = 500,
+    timeout_s: Timeout = 30.0,
 ) -> None:
     """Re-publish selected dead letters (original key, bytes and headers) to the input topic, e.g. once a model
     that knows a new airline is champion. Letters redriven once and failed again are not redriven again."""
     unknown = sorted(set(kind or []) - set(KIND_NAMES))
     if unknown:
         raise typer.BadParameter(f"unknown kind {', '.join(unknown)}; choose from {KINDS}", param_hint="--kind")
-    selection = Selection(
-        frozenset(kind) if kind else None, _instant(since, "--since"), _instant(until, "--until"), source_topic
-    )
-    topics = _read(TopicSettings)
-    run = Redrive(_config(bootstrap), topics.dead_letter, topics.input, group, batch_size)
+    first, last = _instant(since, "--since"), _instant(until, "--until")
+    if first and last and first >= last:
+        raise typer.BadParameter(
+            f"--since {first} is not before --until {last}: no letter can be between", param_hint="--since"
+        )
+    selection = Selection(frozenset(kind) if kind else None, first, last, source_topic)
+    topics, config = _read(TopicSettings), _config(bootstrap)
+    try:  # said within a second, not as a failed batch after the client's own 30 s
+        wait_for_broker(config, timeout_s, console)
+    except KafkaException as exc:
+        console.print(f"[red]cannot reach the broker at {config['bootstrap.servers']}[/]: {exc.args[0].str()}")
+        raise typer.Exit(1) from None
+    run = Redrive(config, topics.dead_letter, topics.input, group, batch_size)
     verb = "would redrive" if dry_run else "redriven"
     try:
         with stop_on_interrupt() as stop, console.status(f"reading {topics.dead_letter} for group {group}") as status:

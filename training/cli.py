@@ -13,7 +13,7 @@ from confluent_kafka import KafkaException
 from rich.markup import escape
 from rich.table import Table
 
-from kafka_common.cli_support import Bootstrap, client_config_or_exit, settings_or_exit, wait_for_broker
+from kafka_common.cli_support import Bootstrap, Timeout, client_config_or_exit, settings_or_exit, wait_for_broker
 from kafka_common.console import command_app, output_console, step_progress
 from kafka_common.model_control import ControlReader, latest_by_role, write_control
 from kafka_common.model_fleet import forget, read_fleet, running, served_champion
@@ -146,9 +146,6 @@ def publish(
 
 Models = Annotated[Path, typer.Option(help="the local models directory that `training fit` writes")]
 Reason = Annotated[str, typer.Option(help="why, for the record and the scorers' logs")]
-Timeout = Annotated[
-    float, typer.Option("--timeout-s", min=0.1, help="longest wait for the broker's answer, per read or write")
-]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ import base64
 from datetime import UTC, datetime
 
 import pytest
+from typer.testing import CliRunner
 
+from producer.cli import app
 from producer.redrive import REDRIVE_HEADER, Selection, original, skip_reason
 from schemas import DeadLetter, FieldError, Header, SourcePosition
 
@@ -58,3 +60,11 @@ def test_the_original_record_comes_back_byte_for_byte_with_the_redrive_mark() ->
     assert (key, value) == (b"K-1", b'{"x":1}')
     assert headers == [("trace", b"t-1"), ("n", None), (REDRIVE_HEADER, b"dlq/2/41")]
     assert original(letter(key_base64=None, value_base64=None, value_sha256=None, headers=[]), "p")[:2] == (None, None)
+
+
+def test_a_window_that_holds_no_instant_is_refused_before_the_broker_is_asked() -> None:
+    """`--since` is inclusive and `--until` exclusive: equal or reversed, nothing could be redriven."""
+    for since, until in (("2026-11-02", "2026-11-01"), ("2026-11-01T10:00", "2026-11-01T10:00")):
+        result = CliRunner().invoke(app, ["redrive", "--since", since, "--until", until, "--bootstrap", "127.0.0.1:1"])
+        assert result.exit_code == 2, result.output
+        assert "is not before --until" in " ".join(result.output.split()), result.output

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from kafka_common.cli import app as kafka_app
 from kafka_common.cli_support import kafka_logger, wait_for_broker
 from local_stack.broker import free_port
+from producer.cli import app as producer_app
 
 
 def test_topics_says_it_cannot_create_them() -> None:
@@ -83,6 +84,16 @@ def test_a_role_command_says_it_cannot_read_its_topic_after_the_clients_own_line
     assert "Traceback" not in done.stdout, done.stdout
     assert lines[-1].startswith(f"cannot read {topic}: "), lines
     assert any(line.startswith("kafka: ") for line in lines[:-1]), lines
+
+
+def test_a_redrive_says_it_cannot_reach_the_broker_not_that_a_batch_stopped() -> None:
+    """Within `--timeout-s`, as the other tools: not 30 s later as "redrive stopped ... the unfinished batch"
+    when no batch was begun."""
+    nowhere = f"127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(producer_app, ["redrive", "--bootstrap", nowhere, "--timeout-s", "2"])
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[-1].startswith(f"cannot reach the broker at {nowhere}: "), result.output
+    assert "redrive stopped" not in result.output
 
 
 class _SaidError(Exception):
