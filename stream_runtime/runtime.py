@@ -136,6 +136,8 @@ class StreamRuntime:
         )
         self.http_port = self._server.server_address[1]
         self._await_broker()
+        if self._stop.is_set():  # stopped while waiting: nothing that needs the broker has started
+            return
         self.processor.start()
         self.committer.start()
         self.consumer.subscribe(

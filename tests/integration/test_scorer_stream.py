@@ -6,6 +6,7 @@ import base64
 import json
 import re
 import shutil
+import signal
 import socket
 import threading
 import time
@@ -198,6 +199,27 @@ def test_no_broker_at_start_is_one_exit_line_not_a_flood_of_warnings(
     assert len(waiting) == 1 and waiting[0]["bootstrap_servers"] == "127.0.0.1:1", lines
     assert waiting[0]["message"] == "scorer waiting for the broker (at most 5 s)", waiting
     assert "Traceback" not in "\n".join(lines)
+
+
+def test_sigterm_while_waiting_for_the_broker_is_a_clean_stop(
+    model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
+) -> None:
+    """ECS stops a task that never reached its broker: exit 0 and a stopped line, not the shutdown watchdog's
+    exit 4 after the transactional producer and the group were started against a broker that is not there."""
+    env = scorer_env(stream_topics, SCORER_STARTUP_TIMEOUT_S="120")
+    process = ScorerProcess("127.0.0.1:1", model_dir, tmp_path / "term.log", "term", env).start()
+    assert process.process is not None
+    try:
+        wait_until("the scorer waits", lambda: "waiting for the broker" in process.log_path.read_text(), 60)
+        process.process.send_signal(signal.SIGTERM)
+        code = process.process.wait(60)
+    finally:
+        process.kill()
+    lines = process.log_path.read_text().splitlines()
+    assert code == 0, lines[-5:]
+    stopped = [json.loads(line) for line in lines if '"scorer stopped"' in line]
+    assert [line["exit_code"] for line in stopped] == [0], lines[-5:]
+    assert not [line for line in lines if "shutdown took longer" in line], lines[-5:]
 
 
 def test_a_taken_http_port_is_a_one_line_configuration_error(
