@@ -8,6 +8,7 @@ import sys
 from typing import Annotated, Any
 
 import typer
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from rich.console import Console
 from rich.markup import escape
@@ -55,6 +56,15 @@ def wait_for_broker(config: dict[str, Any], timeout_s: float, console: Console) 
     if error is not None:
         raise error
     return admin
+
+
+def broker_or_exit(config: dict[str, Any], timeout_s: float, console: Console) -> AdminClient:
+    """`wait_for_broker`, or the one line that says the broker did not answer and exit 1."""
+    try:
+        return wait_for_broker(config, timeout_s, console)
+    except KafkaException as exc:
+        console.print(f"[red]cannot reach the broker at {config.get('bootstrap.servers')}[/]: {exc.args[0].str()}")
+        raise typer.Exit(1) from None
 
 
 class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]

@@ -11,7 +11,7 @@ from confluent_kafka import KafkaException, Producer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from kafka_common.cli_support import Bootstrap, Timeout, client_config_or_exit, settings_or_exit, wait_for_broker
+from kafka_common.cli_support import Bootstrap, Timeout, broker_or_exit, client_config_or_exit, settings_or_exit
 from kafka_common.console import command_app, output_console
 from kafka_common.settings import TopicSettings
 from producer.interrupt import EXIT_INTERRUPTED, StopRequestedError, stop_on_interrupt
@@ -198,11 +198,7 @@ def redrive(
         )
     selection = Selection(frozenset(kind) if kind else None, first, last, source_topic)
     topics, config = _read(TopicSettings), _config(bootstrap)
-    try:  # said within a second, not as a failed batch after the client's own 30 s
-        wait_for_broker(config, timeout_s, console)
-    except KafkaException as exc:
-        console.print(f"[red]cannot reach the broker at {config['bootstrap.servers']}[/]: {exc.args[0].str()}")
-        raise typer.Exit(1) from None
+    broker_or_exit(config, timeout_s, console)  # said at once, not as a failed batch after the client's own 30 s
     run = Redrive(config, topics.dead_letter, topics.input, group, batch_size)
     verb = "would redrive" if dry_run else "redriven"
     try:

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from confluent_kafka import KafkaException
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from kafka_common.cli_support import kafka_logger, wait_for_broker
+from kafka_common.cli_support import broker_or_exit, kafka_logger
 from kafka_common.console import progress_bar
 from kafka_common.settings import TOPIC_NAME_FIELDS, TopicSettings
 from kafka_common.topics import ensure_topics, topic_specs
@@ -148,12 +147,8 @@ def run_demo(flights: int, consumers: int, data: Path, models: Path, console: Co
         topics = _run_topics(shared_broker=endpoint.kind != "local-jvm")
         config = {**kafka.client_config(endpoint.bootstrap_servers), "logger": kafka_logger()}
         console.print(f"broker ({endpoint.kind}) at {endpoint.bootstrap_servers}")
-        try:  # a KAFKA_BOOTSTRAP_SERVERS that does not answer: one line, not a traceback after 30 s of retries
-            admin = wait_for_broker(config, BROKER_WAIT_S, console)
-        except KafkaException as exc:
-            console.print(f"[red]cannot reach the broker at {endpoint.bootstrap_servers}[/]: {exc.args[0].str()}")
-            return 1
-        ensure_topics(admin, topic_specs(topics))
+        # A KAFKA_BOOTSTRAP_SERVERS that does not answer: one line, not a traceback after 30 s of retries.
+        ensure_topics(broker_or_exit(config, BROKER_WAIT_S, console), topic_specs(topics))
         env = {**topics.environment(), "SCORER_GROUP_ID": f"flightdelay-run-{uuid.uuid4().hex[:6]}"}
         rollout = Rollout(config, topics.model_control, console)
         rollout.step("champion", versions.champion)  # what an operator does once: name the first champion
