@@ -158,9 +158,11 @@ def watch(
     limit: Annotated[int, typer.Option(min=0, help="stop after this many predictions; 0 = never")] = 0,
     idle: Annotated[float, typer.Option(min=0, help="stop after this many idle seconds")] = float("inf"),
     from_beginning: Annotated[bool, typer.Option(help="start at the oldest prediction")] = False,
+    timeout_s: Timeout = 30.0,
 ) -> None:
     """Show committed predictions as a live table (Ctrl-C ends it)."""
     config, topic = _config(bootstrap), _read(TopicSettings).predictions
+    broker_or_exit(config, timeout_s, console)  # not an empty table and "0 predictions read" from no broker
     with stop_on_interrupt() as stop:
         watched = watch_predictions(config, topic, limit, idle, from_beginning, console, stop)
     console.print(("interrupted: " if stop.is_set() else "") + escape(watched.summary()))

@@ -86,14 +86,15 @@ def test_a_role_command_says_it_cannot_read_its_topic_after_the_clients_own_line
     assert any(line.startswith("kafka: ") for line in lines[:-1]), lines
 
 
-def test_a_redrive_says_it_cannot_reach_the_broker_not_that_a_batch_stopped() -> None:
+@pytest.mark.parametrize("command", [["redrive"], ["watch", "--idle", "5"]])
+def test_a_producer_command_says_it_cannot_reach_the_broker(command: list[str]) -> None:
     """Within `--timeout-s`, as the other tools: not 30 s later as "redrive stopped ... the unfinished batch"
-    when no batch was begun."""
+    when no batch was begun, nor an empty table and "0 predictions read" as if the topic were quiet."""
     nowhere = f"127.0.0.1:{free_port()}"
-    result = CliRunner().invoke(producer_app, ["redrive", "--bootstrap", nowhere, "--timeout-s", "2"])
+    result = CliRunner().invoke(producer_app, [*command, "--bootstrap", nowhere, "--timeout-s", "2"])
     assert result.exit_code == 1, result.output
     assert result.output.splitlines()[-1].startswith(f"cannot reach the broker at {nowhere}: "), result.output
-    assert "redrive stopped" not in result.output
+    assert "redrive stopped" not in result.output and "predictions read" not in result.output
 
 
 class _SaidError(Exception):
