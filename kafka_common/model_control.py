@@ -39,9 +39,9 @@ ControlRecord = ModelControl | InvalidControl
 class ControlReader:
     """The control topic from its start: a consumer of its own, assigned to every partition, never committing."""
 
-    def __init__(self, config: dict[str, Any], topic: str) -> None:
+    def __init__(self, config: dict[str, Any], topic: str, one_off: bool = False) -> None:
         self.topic = topic
-        self._consumer = reader(config, "flightdelay-model-control-reader")
+        self._consumer = reader(config, "flightdelay-model-control-reader", one_off)
         self._partitions: list[int] = []
 
     def read_to_end(self, timeout_s: float) -> list[ControlRecord]:

@@ -38,7 +38,7 @@ def gather(
     timeout_s: float,
     progress: Progress = lambda _text: None,
 ) -> ReportInputs:
-    references = References(ControlReader(client, topics.model_control), settings.model_uri)
+    references = References(ControlReader(client, topics.model_control, one_off=True), settings.model_uri)
     try:
         references.start(timeout_s)
     finally:
@@ -102,7 +102,7 @@ def _values(client: dict[str, Any], topic: str, timeout_s: float, progress: Prog
 
 
 def _messages(client: dict[str, Any], topic: str, timeout_s: float, progress: Progress) -> list[Any]:
-    consumer = reader(client)
+    consumer = reader(client, one_off=True)
     try:
         partitions = partitions_of(consumer, topic, timeout_s)
         if partitions is None:

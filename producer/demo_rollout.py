@@ -33,7 +33,7 @@ class Rollout:
     by: str = "make run"  # what the control records say asked for each step
 
     def lineup(self) -> dict[ModelRole, ModelControl]:
-        reader = ControlReader(dict(self.config), self.topic)
+        reader = ControlReader(dict(self.config), self.topic, one_off=True)
         try:
             return latest_by_role(reader.read_to_end(timeout_s=30))
         finally:

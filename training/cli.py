@@ -341,7 +341,7 @@ def _lineup(broker: _Broker, topic: str) -> dict[ModelRole, ModelControl]:
         wait_for_broker(dict(broker.config), broker.timeout_s, console)
         # Closed before the answer is printed: closing serves the client's own reports (`kafka: ...`), which
         # then come before it, not after.
-        with closing(ControlReader(dict(broker.config), topic)) as reader:
+        with closing(ControlReader(dict(broker.config), topic, one_off=True)) as reader:
             records = reader.read_to_end(broker.timeout_s)
     except KafkaException as exc:
         console.print(f"[red]cannot read {topic}[/]: {exc.args[0].str()}")
