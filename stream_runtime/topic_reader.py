@@ -49,7 +49,8 @@ def read_to_end(
     while len(at_end) < len(partitions):
         if time.monotonic() > deadline:
             raise KafkaException(KafkaError(KafkaError._TIMED_OUT, f"reading {topic} to its end"))
-        for message in consumer.consume(1000, timeout=0.5):
+        # consume() returns at 1,000 records or at its timeout: at a partition's end, always the timeout.
+        for message in consumer.consume(1000, timeout=0.1):
             error = message.error()
             if error is not None and error.code() == KafkaError._PARTITION_EOF:
                 at_end.add(message.partition() or 0)
