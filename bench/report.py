@@ -74,7 +74,7 @@ def render(results: dict[str, Any], samples: dict[str, dict[str, list[float]]], 
     figures.mkdir(parents=True, exist_ok=True)
     _batch_figure(results, figures / "bench-batch-size.png")
     _latency_figure(samples, figures / "bench-latency.png")
-    doc.write_text(_page(results))
+    doc.write_text(page(results))
 
 
 def _batch_figure(results: dict[str, Any], path: Path) -> None:
@@ -210,7 +210,8 @@ def _fmt(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int | float) else str(value)
 
 
-def _page(results: dict[str, Any]) -> str:
+def page(results: dict[str, Any]) -> str:
+    """docs/benchmarks.md's text, from one run's results alone."""
     lines = [
         "# Benchmarks",
         "",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 from typing import Any
 
@@ -11,9 +12,10 @@ import pytest
 
 from bench.measure import ProcessCost, Progress, thread_kind
 from bench.per_record import PerRecordScorer
-from bench.report import targets
+from bench.report import page, targets
 from bench.stream_part import MODES, as_json, round_ratios, spread, thread_medians
 from tests.support.dataset import DATASET
+from tests.support.packages import ROOT
 from training.artifact import LoadedModel
 from training.features import records_to_frame
 
@@ -159,3 +161,10 @@ def test_the_split_by_thread_is_the_median_of_the_rounds_that_measured_it() -> N
     assert medians["passthrough"]["eos"] == {"application": 1.8, "librdkafka": 1.2}
     assert medians["scorer"]["alo"] == {"application": 4.0, "librdkafka": 1.1}
     assert medians["scorer+stream"]["eos"] == {"application": 7.5, "librdkafka": 2.5}, "a round without it is left out"
+
+
+def test_the_committed_benchmarks_page_is_the_committed_runs_rendering() -> None:
+    """A figure edited on the page alone would disagree with bench/results.json, and the next `make bench`
+    would drop the edit."""
+    results = json.loads((ROOT / "bench" / "results.json").read_text(encoding="utf-8"))
+    assert (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8").strip() == page(results).strip()
