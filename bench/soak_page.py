@@ -17,9 +17,14 @@ def growth(samples: list[dict[str, Any]], figure: str, name: str = "a") -> tuple
 
 
 def render(result: dict[str, Any], doc: Path) -> None:
+    """Write the page and its figure (next to it, in figures/)."""
+    _plot(result["samples"], doc.parent / "figures" / "soak.png")
+    doc.write_text(page(result))
+
+
+def page(result: dict[str, Any]) -> str:
+    """docs/soak.md's text, from one soak run's figures alone."""
     samples = result["samples"]
-    figure = doc.parent / "figures" / "soak.png"
-    _plot(samples, figure)
     lines = [
         "# Soak",
         "",
@@ -70,7 +75,7 @@ def render(result: dict[str, Any], doc: Path) -> None:
               "per read), so the figure shows the stalls a fault causes, not the scorer's own latency (`make bench`",
               "measures that).",
               "`-1` abandoned calls: the scorer did not answer that minute (restarting).", ""]  # fmt: skip
-    doc.write_text("\n".join(lines))
+    return "\n".join(lines)
 
 
 def _pair(sample: dict[str, Any], key: str) -> str:

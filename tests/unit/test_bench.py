@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from bench.measure import ProcessCost, Progress, thread_kind
 from bench.per_record import PerRecordScorer
 from bench.report import page, targets
+from bench.soak_page import page as soak_page
 from bench.stream_part import MODES, as_json, round_ratios, spread, thread_medians
 from tests.support.dataset import DATASET
 from tests.support.packages import ROOT
@@ -163,8 +165,15 @@ def test_the_split_by_thread_is_the_median_of_the_rounds_that_measured_it() -> N
     assert medians["scorer+stream"]["eos"] == {"application": 7.5, "librdkafka": 2.5}, "a round without it is left out"
 
 
-def test_the_committed_benchmarks_page_is_the_committed_runs_rendering() -> None:
-    """A figure edited on the page alone would disagree with bench/results.json, and the next `make bench`
-    would drop the edit."""
-    results = json.loads((ROOT / "bench" / "results.json").read_text(encoding="utf-8"))
-    assert (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8").strip() == page(results).strip()
+@pytest.mark.parametrize(
+    ("doc", "run", "rendering"),
+    [("benchmarks.md", "results.json", page), ("soak.md", "soak.json", soak_page)],
+    ids=["make bench", "make soak"],
+)
+def test_a_committed_page_is_its_committed_runs_rendering(
+    doc: str, run: str, rendering: Callable[[dict[str, Any]], str]
+) -> None:
+    """A figure edited on the page alone would disagree with the run it claims, and the next run would drop
+    the edit."""
+    results = json.loads((ROOT / "bench" / run).read_text(encoding="utf-8"))
+    assert (ROOT / "docs" / doc).read_text(encoding="utf-8").strip() == rendering(results).strip()
