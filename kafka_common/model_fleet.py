@@ -115,6 +115,11 @@ def running(fleet: dict[str, ServingStatus], now: datetime) -> dict[str, Serving
     return {key: status for key, status in fleet.items() if not is_stale(status, now)}
 
 
+def left_behind(fleet: dict[str, ServingStatus], now: datetime) -> dict[str, ServingStatus]:
+    """The statuses of instances that stopped reporting without withdrawing them: the rest of the fleet."""
+    return {key: status for key, status in fleet.items() if is_stale(status, now)}
+
+
 def served_champion(fleet: dict[str, ServingStatus], now: datetime) -> ModelRef | None:
     """The champion the fleet serves when its running instances agree on one; None when none runs or they
     differ."""

@@ -81,7 +81,7 @@ BAD_EVENTS: list[tuple[bytes, bytes]] = [
 ]
 
 
-BROKER_WAIT_S = 30.0
+BROKER_WAIT_S = 30.0  # for a KAFKA_BOOTSTRAP_SERVERS of one's own, as the tools' --timeout-s
 REPLAY_SECONDS = 20  # long enough for the rollout steps to land mid-stream
 REPORT = Path("build/run/monitor-report.html")  # kept after the run, beside the benchmark's build output
 

@@ -16,7 +16,7 @@ from rich.table import Table
 from kafka_common.cli_support import Bootstrap, Timeout, client_config_or_exit, settings_or_exit, wait_for_broker
 from kafka_common.console import command_app, output_console, step_progress
 from kafka_common.model_control import ControlReader, latest_by_role, write_control
-from kafka_common.model_fleet import forget, read_fleet, running, served_champion
+from kafka_common.model_fleet import forget, left_behind, read_fleet, running, served_champion
 from kafka_common.settings import TopicSettings
 from schemas.model_control import ModelControl, ModelRole, ServingStatus
 from training.dataset import DatasetFormatError
@@ -250,7 +250,7 @@ def forget_left_behind(bootstrap: Bootstrap = "", timeout_s: Timeout = 30.0) -> 
     except KafkaException as exc:
         console.print(f"[red]cannot read {topic}[/]: {exc.args[0].str()}")
         raise typer.Exit(1) from exc
-    behind = {key: status for key, status in fleet.items() if key not in running(fleet, now)}
+    behind = left_behind(fleet, now)
     try:
         forget(dict(broker.config), topic, sorted(behind), broker.timeout_s)
     except KafkaException as exc:
@@ -293,10 +293,10 @@ def _print_fleet(broker: _Broker) -> None:
             r = status.refused
             line += f"; refused {r.version} as {r.role} at {r.at:%H:%M:%S}: {r.reason}"
         console.print(escape(line))
-    for key in sorted(fleet.keys() - reporting.keys()):
+    for key, status in sorted(left_behind(fleet, now).items()):
         console.print(
             escape(
-                f"fleet: {key} left behind: {_last_said(fleet[key], now)}: stopped without withdrawing (killed, or "
+                f"fleet: {key} left behind: {_last_said(status, now)}: stopped without withdrawing (killed, or "
                 "cut off from the broker); not counted as what the fleet serves (`training forget-left-behind` "
                 "removes it)"
             )

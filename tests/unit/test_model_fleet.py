@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from kafka_common import model_fleet
 from kafka_common.model_fleet import STALE_AFTER_REPORTS, is_stale, running, served_champion
 from schemas.model_control import ModelRef, ServingStatus
 
@@ -50,6 +51,7 @@ def test_a_first_promotion_counts_only_the_scorers_that_still_report() -> None:
     live = {"g/a": status("a", "v1", age_s=10), "g/b": status("b", "v1", age_s=50)}
     fleet = {**live, "g/killed": killed}
     assert running(fleet, NOW) == live
+    assert model_fleet.left_behind(fleet, NOW) == {"g/killed": killed}, "the rest of the fleet"
     assert served_champion(live, NOW) == ref("v1")
     assert served_champion(fleet, NOW) == ref("v1"), "the killed scorer's v0 does not make the fleet disagree"
     assert served_champion({**live, "g/c": status("c", "v2", age_s=5)}, NOW) is None, "running scorers that differ"
