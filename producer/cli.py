@@ -131,6 +131,7 @@ def replay(
         chosen = _selection(start, limit, first, last)
         console.print(f"[red]no flight selected, nothing sent: {dataset_extent(data)}; {chosen} selects none[/]")
         raise typer.Exit(2)
+    broker_or_exit(config, delivery_timeout, console)  # said at once, not as "failed N" after the whole wait
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     producer = Producer(
         {**config, "enable.idempotence": True, "linger.ms": 10, "message.timeout.ms": int(delivery_timeout * 1000)}

@@ -29,6 +29,16 @@ def test_a_stop_counts_every_event_delivered_failed_or_not_sent() -> None:
     assert report.summary() == "delivered 0, failed 0, not sent 100"
 
 
+def test_events_the_broker_never_takes_count_as_failed() -> None:
+    """A broker lost during a replay: nothing delivered is a failure, not a green `delivered 0, failed 0`."""
+    producer = Producer({"bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": 1_000})
+    schedule = [Scheduled(0.0, "t", b"k%d" % i, b"v") for i in range(3)]
+    report = publish_schedule(producer, schedule, flush_timeout_s=10)
+    assert (report.delivered, report.failed, report.not_sent, report.interrupted) == (0, 3, 0, False)
+    assert report.first_error
+    assert report.summary() == "delivered 0, failed 3, not sent 0"
+
+
 def test_sigint_sets_the_request_and_the_old_handler_comes_back() -> None:
     before = signal.getsignal(signal.SIGINT)
     with stop_on_interrupt() as stop:
