@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from prometheus_client import CollectorRegistry, start_http_server
 
 from local_stack.broker import free_port
 from tests.support.polling import wait_until
@@ -129,6 +130,19 @@ class PrometheusServer:
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@contextmanager
+def exposed(registry: CollectorRegistry) -> Iterator[int]:
+    """A registry's metrics served on a free loopback port (its number), as a service exposes them."""
+    port = free_port()
+    server, thread = start_http_server(port, addr="127.0.0.1", registry=registry)
+    try:
+        yield port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
 
 @contextmanager
