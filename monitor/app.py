@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,13 +32,14 @@ from monitor.estimation import estimate
 from monitor.gate import comparison_report
 from monitor.join import Joined, JoinState, Outcome, Prediction
 from monitor.metrics import MonitorMetrics
-from monitor.pairing import PairedFlights
+from monitor.pairing import Lineup, PairedFlights
 from monitor.rebuild import StateRebuilder
 from monitor.records import FlightRow, RebuildPlan, commit_point, parse
 from monitor.references import References
+from monitor.repeats import last_report_stands
 from monitor.settings import MonitorSettings
 from monitor.stream_consistency import ConsistencyCounts, StreamConsistency
-from monitor.windows import ModelWindows
+from monitor.windows import ModelKey, ModelWindows
 from schemas.model_control import ModelRole
 from schemas.monitoring import (
     FeatureConsistency,
@@ -74,6 +75,8 @@ class Watched:
     comparisons: list[ModelComparisonReport]
     consistency: ConsistencyCounts
     reported: bool  # the report was due: figures and drift go out with this batch
+    reported_joined: dict[ModelKey, int]  # the joined flights each reported model's figures cover
+    compared_pairs: dict[Lineup, int]  # the paired flights each lineup's comparison covers
 
 
 class MonitorProcessor(Processor[Watched]):
@@ -92,7 +95,8 @@ class MonitorProcessor(Processor[Watched]):
         references = References(ControlReader(client, topics.model_control), settings.model_uri)
         self.drift = DriftWatch(references, settings.drift_window_events, self.metrics)
         self.pairs = PairedFlights(keep=settings.comparison_max_flights)
-        self._compared: dict[tuple[str, str], int] = {}  # flights in each lineup's last report
+        self._compared: dict[Lineup, int] = {}  # paired flights of each lineup's last comparison
+        self._reported: dict[ModelKey, int] = {}  # joined flights of each model's last report
         self.consistency = StreamConsistency(
             DeparturesTable(client, topics.outcomes), settings.stream_catch_up_s, settings.stream_events_held
         )
@@ -175,9 +179,11 @@ class MonitorProcessor(Processor[Watched]):
         consistency = self.consistency.check(joined)
         for state in self.states.values():
             state.evict()
-        reports = self._reports(now) if due else []
+        reported = self._due_models() if due else {}
+        reports = self._reports(reported, now)
         estimates = waiting_estimates(self.states.values(), self.settings.window_events, now) if due else []
-        comparisons = self._comparisons(now) if due else []
+        compared = self._due_lineups() if due else {}
+        comparisons = self._comparisons(compared, now)
         metrics = [(r.model_version.encode(), r.model_dump_json().encode()) for r in reports]
         metrics += [(e.model_version.encode(), e.model_dump_json().encode()) for e in estimates]
         if due and (self.consistency.totals or consistency):
@@ -187,7 +193,9 @@ class MonitorProcessor(Processor[Watched]):
             self.topics.joined: [(j.prediction.flight_id.encode(), _joined_json(j)) for j in joined],
             self.topics.model_metrics: metrics + [(c.key, c.model_dump_json().encode()) for c in comparisons],
         }
-        watched = Watched(joined, flights, predictions, reports, estimates, comparisons, consistency, due)
+        watched = Watched(
+            joined, flights, predictions, reports, estimates, comparisons, consistency, due, reported, compared
+        )
         return Batch(outputs, self._offsets(records), watched)
 
     def committed(self, batch: Batch[Watched]) -> None:
@@ -201,10 +209,12 @@ class MonitorProcessor(Processor[Watched]):
         self.metrics.consistency(watched.consistency, self.consistency.waiting)
         for report in watched.reports:
             self.metrics.report(report.role, report.model_version, report.window, report)
+        self._reported.update(watched.reported_joined)
         for estimated in watched.estimates:
             self.metrics.estimated(estimated.role, estimated.model_version, "waiting", estimated.figures)
         for comparison in watched.comparisons:
             self.metrics.comparison(comparison)
+        self._compared.update(watched.compared_pairs)
         written = self.autopilot.carry_out(watched.comparisons, self.drift.references.lineup)
         self.drift.references.lineup.update({record.role: record for record in written})
         if watched.reported:
@@ -250,11 +260,21 @@ class MonitorProcessor(Processor[Watched]):
                 )
         return points
 
-    def _reports(self, now: datetime) -> list[ModelMetricsReport]:
+    def _due_models(self) -> dict[ModelKey, int]:
+        """The models whose figures go out this time, with the joined flights they cover."""
+        serves = self.drift.references.serves
+        due = {}
+        for key in self.windows.models():
+            joined = self.windows.joined(key)
+            if not last_report_stands(self._reported.get(key), joined, serves(*key)):
+                due[key] = joined
+        return due
+
+    def _reports(self, models: Iterable[ModelKey], now: datetime) -> list[ModelMetricsReport]:
         """Each window's figures, with the same flights' figures estimated from their probabilities alone."""
         pending = sum(state.pending for state in self.states.values())
         reports = []
-        for role, version in self.windows.models():
+        for role, version in models:
             for window, sample in self.windows.samples((role, version)).items():
                 figures = sample.figures().as_dict()
                 found = estimate(sample.probability, sample.threshold)
@@ -287,17 +307,23 @@ class MonitorProcessor(Processor[Watched]):
             reported_at=now,
         )
 
-    def _comparisons(self, now: datetime) -> list[ModelComparisonReport]:
-        """Each lineup's paired comparison, with the autopilot's decision (only partition 0's holder acts)."""
+    def _due_lineups(self) -> dict[Lineup, int]:
+        """The lineups whose comparison goes out this time, with the paired flights it covers."""
         lineup = self.drift.references.lineup
-        served = tuple(record.model.version if record.model else None for record in lineup.values())
+        served = {record.model.version if record.model else None for record in lineup.values()}
+        return {
+            pair: sample.paired
+            for pair, sample in sorted(self.pairs.lineups().items())
+            if not last_report_stands(self._compared.get(pair), sample.paired, set(pair) == served)
+        }
+
+    def _comparisons(self, lineups: Iterable[Lineup], now: datetime) -> list[ModelComparisonReport]:
+        """Each lineup's paired comparison, with the autopilot's decision (only partition 0's holder acts)."""
+        lineup, samples = self.drift.references.lineup, self.pairs.lineups()
         reports = []
-        for pair, sample in sorted(self.pairs.lineups().items()):
-            if self._compared.get(pair) == len(sample.rows) and set(pair) != set(served):
-                continue  # a past lineup that gained no flight: its last report stands
-            report = comparison_report(pair, sample, now)
+        for pair in lineups:
+            report = comparison_report(pair, samples[pair], now)
             if report is not None:
-                self._compared[pair] = len(sample.rows)
                 reports.append(self.autopilot.judge(report, lineup, acting=0 in self.states))
         return reports
 

@@ -40,6 +40,7 @@ class PairedSample:
     champion_threshold: float
     challenger_threshold: float
     rows: deque[tuple[float, float, bool, float]]
+    paired: int = 0  # pairs ever added (`rows` keeps the newest)
 
     def arrays(self) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
         """(delayed, champion probability, challenger probability) of every pair."""
@@ -83,6 +84,7 @@ class PairedFlights:
                 champion.threshold, challenger.threshold, deque(maxlen=self.keep)
             )
         sample.rows.append((champion.probability, challenger.probability, champion.delayed, champion.departure_s))
+        sample.paired += 1
         return lineup
 
     def lineups(self) -> dict[Lineup, PairedSample]:

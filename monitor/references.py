@@ -51,6 +51,14 @@ class References:
     def champion_profile(self) -> ReferenceProfile | None:
         return self.by_version.get(self.champion) if self.champion else None
 
+    def serves(self, role: ModelRole, version: str) -> bool:
+        """Whether the scorers serve `version` in `role` now, as far as the control topic (or, for a champion no
+        record names, `MODEL_URI`) says."""
+        record = self.lineup.get(role)
+        if record is not None:
+            return record.model is not None and record.model.version == version
+        return role is ModelRole.CHAMPION and self.champion == version
+
     def _apply(self, records: list[ControlRecord]) -> None:
         newest = latest_by_role(records)
         self.lineup.update(newest)

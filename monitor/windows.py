@@ -29,6 +29,7 @@ class WindowSample:
 class _Window:
     threshold: float
     pairs: deque[tuple[float, float, bool]]  # departure, probability, delayed
+    joined: int = 0  # pairs ever added (the deque keeps the newest `keep`)
 
 
 @dataclass
@@ -47,7 +48,12 @@ class ModelWindows:
         if window is None:
             window = self._models[key] = _Window(prediction.threshold, deque(maxlen=self.keep))
         window.pairs.append((joined.outcome.departure_s, prediction.probability, joined.outcome.delayed))
+        window.joined += 1
         return key
+
+    def joined(self, key: ModelKey) -> int:
+        """Pairs the model ever had joined: unchanged, its figures are too."""
+        return self._models[key].joined
 
     def samples(self, key: ModelKey) -> dict[str, WindowSample]:
         """The model's last `window_events` pairs (`events`) and those of the last `window_s` of event time."""

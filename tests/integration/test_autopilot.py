@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from kafka_common.model_control import ControlReader, latest_by_role, write_cont
 from kafka_common.settings import TopicSettings
 from local_stack.processes import ScorerProcess
 from schemas.model_control import ModelControl, ModelRef, ModelRole
-from schemas.monitoring import MODEL_METRICS_RECORD, ModelComparisonReport
+from schemas.monitoring import MODEL_METRICS_RECORD, ModelComparisonReport, ModelMetricsRecord, ModelMetricsReport
 from stream_runtime.topic_reader import read_topic
 from tests.support.paired_stream import Record, paired_flights
 from tests.support.polling import wait_until
@@ -62,12 +62,15 @@ def lineup(bootstrap: str, topic: str) -> dict[ModelRole, ModelControl]:
         reader.close()
 
 
-def comparisons(bootstrap: str, topic: str) -> list[ModelComparisonReport]:
-    """The comparisons on the metrics topic as of now: read to its end, since the monitor adds a report every
-    second and a read that waits for a quiet moment would wait for its bound."""
+def metrics_records(bootstrap: str, topic: str) -> list[ModelMetricsRecord]:
+    """The metrics topic as of now: read to its end, since the monitor adds a report every second and a read that
+    waits for a quiet moment would wait for its bound."""
     messages = read_topic({"bootstrap.servers": bootstrap}, topic, 30) or []
-    parsed = [MODEL_METRICS_RECORD.validate_json(m.value() or b"") for m in messages]
-    return [record for record in parsed if isinstance(record, ModelComparisonReport)]
+    return [MODEL_METRICS_RECORD.validate_json(m.value() or b"") for m in messages]
+
+
+def comparisons(bootstrap: str, topic: str) -> list[ModelComparisonReport]:
+    return [record for record in metrics_records(bootstrap, topic) if isinstance(record, ModelComparisonReport)]
 
 
 def served(bootstrap: str, topic: str) -> tuple[str | None, str | None]:
@@ -109,6 +112,7 @@ def test_the_autopilot_promotes_the_better_rolls_back_once_and_then_stops(
 
         # 2. A better challenger, by a person: promoted, the champion it replaced scored in shadow.
         by_person(bootstrap, control, ModelRole.CHALLENGER, refs["v-c"])
+        v_b_replaced = datetime.now(UTC)
         time.sleep(2)  # the monitor reads the new lineup before its flights arrive
         send(bootstrap, paired_flights(topics, "better", ("v-a", FAIR), ("v-c", GOOD), FLIGHTS, seed=2))
         until("the better challenger promoted", lambda: served(bootstrap, control) == ("v-c", "v-a"))
@@ -151,5 +155,18 @@ def test_the_autopilot_promotes_the_better_rolls_back_once_and_then_stops(
         assert "challenger v-c against champion v-a on" in current and "]: better;" in current, output
         assert "autopilot (on): none, stopped after rolling back to v-a" in current, output
         assert "challenger v-b against champion v-a" in output and "]: worse;" in output, "past lineups too"
+
+        # A replaced version's figures and a past lineup's comparison, frozen since, are not reported again
+        # (the monitor reads the new lineup within a second or two).
+        settled = v_b_replaced + timedelta(seconds=5)
+        after = [record for record in metrics_records(bootstrap, topics.model_metrics) if record.reported_at > settled]
+        of_v_b = [
+            record
+            for record in after
+            if (isinstance(record, ModelMetricsReport) and (record.role, record.model_version) == ("challenger", "v-b"))
+            or (isinstance(record, ModelComparisonReport) and record.challenger_version == "v-b")
+        ]
+        assert not of_v_b, f"{len(of_v_b)} copies of v-b's last figures in {len(after)} records"
+        assert any(isinstance(record, ModelMetricsReport) for record in after), "the served versions' go on"
     finally:
         monitor.kill()

@@ -45,6 +45,10 @@ def test_lineups_are_kept_apart_and_bounded() -> None:
         ("v1", "v2"): 3,
         ("v2", "v1"): 3,
     }
+    assert {lineup: sample.paired for lineup, sample in pairs.lineups().items()} == {
+        ("v1", "v2"): 5,
+        ("v2", "v1"): 5,
+    }, "pairs gained past the bound are counted: a lineup's comparison still changes"
     for i in range(4):
         pairs.add(joined(f"lonely{i}", ModelRole.CHAMPION, "v1", 0.5, False))
     assert pairs.unpaired_dropped == 2, "the oldest unpaired flights leave first"
