@@ -62,7 +62,11 @@ class ModelFollower:
                 self._refuse(ModelRole.CHAMPION, ref, exc)
                 log.error("model control: refusing champion %s: %s", ref.version, exc)
         else:
-            model, ref = load_pinned(fallback_uri)  # raises when MODEL_URI fails too: nothing verified to serve
+            try:
+                model, ref = load_pinned(fallback_uri)
+            except ModelVerificationError as exc:  # nothing verified to serve: the one line says all that failed
+                refused = f"; refused before it, from the control topic: {'; '.join(problems)}" if problems else ""
+                raise ModelVerificationError(f"MODEL_URI={fallback_uri}: {exc}{refused}") from exc
             self._serve(ModelRole.CHAMPION, ref, model)
         if challenger is not None:
             self._apply(challenger)

@@ -103,8 +103,21 @@ def test_start(
 
 def test_a_broken_model_uri_with_nothing_else_cannot_start(serving_model: ServingModel, tmp_path: Path) -> None:
     follower = follower_of(serving_model, ListReader([]), set(), [])
-    with pytest.raises(ModelVerificationError):
+    with pytest.raises(ModelVerificationError) as refused:
         follower.start(str(tmp_path), timeout_s=1)
+    assert str(refused.value) == (
+        f"MODEL_URI={tmp_path}: no model at {tmp_path}: expected manifest.json there or a 'latest' link"
+    ), "the setting to change, by name"
+
+
+def test_a_start_with_nothing_verified_says_every_refusal(serving_model: ServingModel, tmp_path: Path) -> None:
+    reader = ListReader([record(CHAMPION, "B", replaces="A")])
+    follower = follower_of(serving_model, reader, {"A", "B"}, [])
+    with pytest.raises(ModelVerificationError) as refused:
+        follower.start(str(tmp_path), timeout_s=1)
+    said = str(refused.value)
+    assert said.startswith(f"MODEL_URI={tmp_path}: no model at ")
+    assert said.endswith("; refused before it, from the control topic: B: B is broken; A: A is broken"), said
 
 
 def test_records_that_arrive_swap_refuse_or_clear(
