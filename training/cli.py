@@ -226,7 +226,11 @@ def list_models(models: Models = Path("models"), bootstrap: Bootstrap = "", time
             "[green]yes[/]" if summary.refusal is None else "[red]refused[/]",
             style="bold" if summary.roles else "",
         )
-    console.print(table)
+    if summaries:
+        console.print(table)
+    else:  # not an empty table
+        where = "" if models.is_dir() else " (no such folder)"
+        console.print(f"no version in {models}{where}: `make train` or `training fit --out {models}` writes one")
     for summary in summaries:
         if summary.refusal is not None:
             console.print(f"[red]{models / summary.folder}[/]: promote refuses it: {summary.refusal}")

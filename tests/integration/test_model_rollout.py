@@ -175,6 +175,8 @@ def test_promote_rollback_and_models_commands(
     bootstrap: str, model_dir: Path, stream_topics: TopicSettings, tmp_path: Path
 ) -> None:
     models = tmp_path / "models"
+    code, output = training(bootstrap, stream_topics, "models", "--models", str(models))
+    assert code == 0 and f"no version in {models} (no such folder): `make train` or " in output, output
     for name in ("v1", "v2"):
         version_of(model_dir, models, name)
     tampered = version_of(model_dir, models, "v3")
