@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from confluent_kafka import KafkaException
+from rich.markup import escape
 
 from kafka_common.cli_support import kafka_logger, wait_for_broker
 from kafka_common.console import command_app, output_console
@@ -67,8 +68,13 @@ def report(
         page = render(inputs)
     out.write_text(page, encoding="utf-8")
     joined = sum(len(rows) for rows in inputs.models.values())
-    versions = len(inputs.models)
-    console.print(
-        f"{out}: {joined:,} joined predictions of {versions} {'version' if versions == 1 else 'versions'}, "
-        f"{inputs.flights:,} flights"
-    )
+    console.print(escape(written(out, joined, len(inputs.models), inputs.flights, topics.outcomes)))
+
+
+def written(out: Path, joined: int, versions: int, flights: int, outcomes_topic: str) -> str:
+    """The line that says what the page holds, and why no figure when nothing is joined yet."""
+    line = f"{out}: {joined:,} joined predictions of {versions} {'version' if versions == 1 else 'versions'}, "
+    line += f"{flights:,} flights"
+    if not joined:
+        line += f" (a prediction is joined once its flight's outcome is on {outcomes_topic}; the online figures wait)"
+    return line
