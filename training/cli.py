@@ -234,11 +234,23 @@ def list_models(models: Models = Path("models"), bootstrap: Bootstrap = "", time
     for summary in summaries:
         if summary.refusal is not None:
             console.print(f"[red]{models / summary.folder}[/]: promote refuses it: {summary.refusal}")
+    fleet_topic = settings_or_exit(TopicSettings, console).model_fleet
+    fleet = _fleet(broker, fleet_topic)
+    unnamed = served_champion(fleet, datetime.now(UTC)) if ModelRole.CHAMPION not in current else None
     for role in ModelRole:
         record = current.get(role)
-        held = record.model.version if record and record.model else "none"
-        console.print(f"{role}: {held}" + (f" (from {record.model.uri})" if record and record.model else ""))
-    _print_fleet(broker)
+        if record and record.model:
+            console.print(escape(f"{role}: {record.model.version} (from {record.model.uri})"))
+        elif role is ModelRole.CHAMPION and unnamed is not None:  # scorers started from MODEL_URI
+            console.print(
+                escape(
+                    f"{role}: none named on {topic}; the running scorers serve {unnamed.version} from their "
+                    "MODEL_URI (a first promotion replaces it)"
+                )
+            )
+        else:
+            console.print(f"{role}: none")
+    _print_fleet(fleet, fleet_topic)
     _print_gate(broker, current)
 
 
@@ -279,10 +291,8 @@ def _fleet(broker: _Broker, topic: str) -> dict[str, ServingStatus]:
         return {}
 
 
-def _print_fleet(broker: _Broker) -> None:
+def _print_fleet(fleet: dict[str, ServingStatus], topic: str) -> None:
     """What each running scorer serves (the control topic says what was asked)."""
-    topic = settings_or_exit(TopicSettings, console).model_fleet
-    fleet = _fleet(broker, topic)
     now = datetime.now(UTC)
     reporting = running(fleet, now)
     if not reporting:

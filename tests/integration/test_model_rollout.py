@@ -265,7 +265,10 @@ def test_the_fleet_says_what_runs_and_a_first_promotion_replaces_what_it_served(
     with scorers(bootstrap, v1, stream_topics, tmp_path, count=2) as processes:
         wait_until("both scorers report", lambda: len(fleet_lines(bootstrap, stream_topics, models)) == 2, 30)
         code, output = training(bootstrap, stream_topics, "models", *args)
-        assert "champion: none" in output, "the control topic names no champion: the scorers serve MODEL_URI's"
+        assert (
+            f"champion: none named on {stream_topics.model_control}; the running scorers serve v1 from their "
+            "MODEL_URI (a first promotion replaces it)" in output
+        ), output
         for process in processes:
             assert f"/{process.instance_id} serves champion v1 since" in output, output
 
