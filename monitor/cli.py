@@ -68,13 +68,16 @@ def report(
         page = render(inputs)
     out.write_text(page, encoding="utf-8")
     joined = sum(len(rows) for rows in inputs.models.values())
-    console.print(escape(written(out, joined, len(inputs.models), inputs.flights, topics.outcomes)))
+    said = written(out, joined, len(inputs.models), inputs.flights, topics.outcomes, inputs.champion is not None)
+    console.print(escape(said))
 
 
-def written(out: Path, joined: int, versions: int, flights: int, outcomes_topic: str) -> str:
-    """The line that says what the page holds, and why no figure when nothing is joined yet."""
+def written(out: Path, joined: int, versions: int, flights: int, outcomes_topic: str, champion_known: bool) -> str:
+    """The line that says what the page holds, and why a part of it is empty."""
     line = f"{out}: {joined:,} joined predictions of {versions} {'version' if versions == 1 else 'versions'}, "
     line += f"{flights:,} flights"
     if not joined:
         line += f" (a prediction is joined once its flight's outcome is on {outcomes_topic}; the online figures wait)"
+    if not champion_known:
+        line += "; no drift or offline figures: no champion known (from the control topic, else MONITOR_MODEL_URI)"
     return line
