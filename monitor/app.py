@@ -309,12 +309,15 @@ class MonitorProcessor(Processor[Watched]):
 
     def _due_lineups(self) -> dict[Lineup, int]:
         """The lineups whose comparison goes out this time, with the paired flights it covers."""
-        lineup = self.drift.references.lineup
-        served = {record.model.version if record.model else None for record in lineup.values()}
+        serves = self.drift.references.serves
         return {
-            pair: sample.paired
-            for pair, sample in sorted(self.pairs.lineups().items())
-            if not last_report_stands(self._compared.get(pair), sample.paired, set(pair) == served)
+            (champion, challenger): sample.paired
+            for (champion, challenger), sample in sorted(self.pairs.lineups().items())
+            if not last_report_stands(
+                self._compared.get((champion, challenger)),
+                sample.paired,
+                serves(ModelRole.CHAMPION, champion) and serves(ModelRole.CHALLENGER, challenger),
+            )
         }
 
     def _comparisons(self, lineups: Iterable[Lineup], now: datetime) -> list[ModelComparisonReport]:

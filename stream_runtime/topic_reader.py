@@ -12,8 +12,8 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 OFFSET_BEGINNING = -2
 
 # A partition's end is known from a fetch's answer, and at the end the broker holds a fetch for new records up to
-# `fetch.wait.max.ms` (librdkafka's 500 ms): a one-off read of a quiet topic waited that long, and more, for
-# nothing. A reader that follows its topic keeps the default: at 50 ms it would ask ten times as often, idle.
+# `fetch.wait.max.ms` (librdkafka's 500 ms): a one-off read of a quiet topic would wait that long, and more,
+# for nothing. A reader that follows its topic keeps the default: at 50 ms it would ask ten times as often, idle.
 ONE_OFF_FETCH_WAIT_MS = 50
 
 

@@ -230,7 +230,8 @@ def list_models(models: Models = Path("models"), bootstrap: Bootstrap = "", time
         console.print(table)
     else:  # not an empty table
         where = "" if models.is_dir() else " (no such folder)"
-        console.print(f"no version in {models}{where}: `make train` or `training fit --out {models}` writes one")
+        writes = f"`make train` or `training fit --out {models}` writes one"
+        console.print(escape(f"no version in {models}{where}: {writes}"))
     for summary in summaries:
         if summary.refusal is not None:
             console.print(f"[red]{models / summary.folder}[/]: promote refuses it: {summary.refusal}")

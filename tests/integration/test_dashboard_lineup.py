@@ -67,15 +67,17 @@ def _answered(server: PrometheusServer, expr: str) -> bool:
     return bool(server.query(expr)["result"])
 
 
+# The series the monitor labels by version (or by lineup); prometheus_client has no public view of a registry.
+LABELLED = {
+    name
+    for name, collector in MonitorMetrics().registry._names_to_collectors.items()
+    if {"version", "champion"} & set(getattr(collector, "_labelnames", ()))
+}
+
+
 def _per_version(expr: str) -> bool:
-    """A query of a series the monitor labels by version (or by lineup): it must show the present lineup's."""
-    registry = MonitorMetrics().registry
-    labelled = {
-        name
-        for name, collector in registry._names_to_collectors.items()  # prometheus_client has no public view
-        if {"version", "champion"} & set(getattr(collector, "_labelnames", ()))
-    }
-    return any(re.search(rf"\b{name}\b", expr) for name in labelled)
+    """A query of a series the monitor labels by version: it must show the present lineup's."""
+    return any(re.search(rf"\b{name}\b", expr) for name in LABELLED)
 
 
 def test_every_panel_shows_the_served_lineup_alone(tmp_path: Path) -> None:
