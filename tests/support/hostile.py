@@ -54,23 +54,28 @@ JUNK = st.one_of(
     st.lists(SMALL_INTS, max_size=3),
     st.dictionaries(st.text(max_size=5), SMALL_INTS, max_size=2),
 )
+# Built once, not on each draw: hypothesis validates every strategy object it is handed.
+KINDS = st.sampled_from(["mistyped", "missing", "impossible_date", "unknown", "binary", "extra_only"])
+ONE_FIELD = st.sampled_from(FIELDS)
+SOME_FIELDS = st.lists(ONE_FIELD, min_size=1, unique=True)
+NAMED_FIELDS = st.sampled_from(["airline_name", "flight_type", "origin"])
 
 
 @st.composite
 def hostile(draw: st.DrawFn) -> bytes:
     """One payload built to be wrong: a field mistyped, missing or absurd, or bytes that are not JSON at all."""
-    kind = draw(st.sampled_from(["mistyped", "missing", "impossible_date", "unknown", "binary", "extra_only"]))
+    kind = draw(KINDS)
     body: dict[str, Any] = dict(VALID)
     if kind == "mistyped":
-        body[draw(st.sampled_from(FIELDS))] = draw(JUNK)
+        body[draw(ONE_FIELD)] = draw(JUNK)
     elif kind == "missing":
-        for field in draw(st.lists(st.sampled_from(FIELDS), min_size=1, unique=True)):
+        for field in draw(SOME_FIELDS):
             body.pop(field)
     elif kind == "impossible_date":
         month, day = draw(st.integers(1, 12)), draw(st.integers(29, 40))
         body["scheduled_departure"] = f"2017-{month:02d}-{day:02d}T{draw(st.integers(0, 30)):02d}:00:00"
     elif kind == "unknown":
-        body[draw(st.sampled_from(["airline_name", "flight_type", "origin"]))] = draw(st.text(min_size=1, max_size=20))
+        body[draw(NAMED_FIELDS)] = draw(st.text(min_size=1, max_size=20))
     elif kind == "binary":
         return draw(st.binary(min_size=1, max_size=200))
     else:

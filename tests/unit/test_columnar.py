@@ -16,7 +16,7 @@ from consumer.columnar import FastValidator
 from consumer.validation import Rejection, validate_value
 from schemas import FlightEvent
 from tests.support.hostile import HAND_WRITTEN, generate
-from tests.support.payloads import JUNK, departures, near, valid_departures
+from tests.support.payloads import DEPARTURES, JUNK, SOME_DEPARTURES, near
 from tests.support.records import VALID_EVENT
 
 KNOWN = frozenset({"Sky Airline", "Grupo LATAM"})
@@ -35,30 +35,39 @@ ALIASES = {
     "destination_city": "SIGLADES",
     "month": "MES",
 }
+# Built once: see tests/support/payloads.py.
+MONTH_TYPES = st.sampled_from([int, str])
+CITIES = st.sampled_from(["Punta Arenas", "Asunción", "São Paulo", "x" * 100])
+RENAMED = st.lists(st.sampled_from(list(ALIASES)), max_size=4, unique=True)
+FLIGHT_NUMBERS = st.one_of(st.integers(-3, 99999), st.just(True), st.just("80.0"))
+MONTHS = st.one_of(st.integers(0, 13), st.sampled_from(["3", "03", "", " 3", 3.0, True, None]))
+OTHER_DEPARTURES = st.one_of(DEPARTURES, JUNK)
+FLIGHT_IDS = st.one_of(st.text(max_size=8), st.just("LAN-1-x"), st.just(" x"), JUNK)
+ALIASED = st.lists(st.sampled_from(list(ALIASES)), max_size=6, unique=True)
 
 
 @st.composite
 def payloads(draw: st.DrawFn) -> dict[str, Any]:
     body: dict[str, Any] = dict(CANONICAL)
-    body["scheduled_departure"] = draw(st.one_of(valid_departures(), valid_departures(), departures()))
+    body["scheduled_departure"] = draw(SOME_DEPARTURES)
     if draw(st.booleans()):  # a consistent month, as the dataset's rows carry
-        body["month"] = draw(st.sampled_from([int, str]))(int(body["scheduled_departure"][5:7]))
+        body["month"] = draw(MONTH_TYPES)(int(body["scheduled_departure"][5:7]))
     if draw(st.booleans()):
-        body["destination_city"] = draw(st.sampled_from(["Punta Arenas", "Asunción", "São Paulo", "x" * 100]))
+        body["destination_city"] = draw(CITIES)
     if draw(st.integers(0, 2)) == 0:
         return body
-    for name in draw(st.lists(st.sampled_from(list(ALIASES)), max_size=4, unique=True)):
+    for name in draw(RENAMED):
         body[name] = draw(near(str(body.get(name, "SCEL" if name == "origin" else "Punta Arenas"))))
     if draw(st.booleans()):
-        body["flight_number"] = draw(st.one_of(st.integers(-3, 99999), st.just(True), st.just("80.0")))
+        body["flight_number"] = draw(FLIGHT_NUMBERS)
     if draw(st.booleans()):
-        body["month"] = draw(st.one_of(st.integers(0, 13), st.sampled_from(["3", "03", "", " 3", 3.0, True, None])))
+        body["month"] = draw(MONTHS)
     if draw(st.booleans()):
-        body["Fecha-O"] = draw(st.one_of(departures(), JUNK))
+        body["Fecha-O"] = draw(OTHER_DEPARTURES)
     if draw(st.booleans()):
-        body["flight_id"] = draw(st.one_of(st.text(max_size=8), st.just("LAN-1-x"), st.just(" x"), JUNK))
+        body["flight_id"] = draw(FLIGHT_IDS)
     if draw(st.booleans()):  # the dataset's column names, alone or beside the canonical ones
-        for name in draw(st.lists(st.sampled_from(list(ALIASES)), max_size=6, unique=True)):
+        for name in draw(ALIASED):
             value = body.pop(name) if draw(st.booleans()) and name in body else draw(near("SCEL"))
             body[ALIASES[name]] = value
     return body

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from producer.replay import dataset_events
 from schemas import FlightEvent
 from stream_runtime.records import PlainRecord, RecordFields
 from tests.support.hostile import HAND_WRITTEN, generate
-from tests.support.payloads import JUNK, PADDING, departures, valid_departures
+from tests.support.payloads import JUNK, SOME_DEPARTURES, padded
 from tests.support.records import VALID_EVENT
 from training.lookup import ServingModel
 
@@ -36,17 +37,23 @@ DATASET = Path("data/dataset_SCL.csv")
 NOW = datetime(2026, 11, 28, 5, 0, 0, 123456, tzinfo=UTC)
 MAX_BYTES = 64 * 1024
 NAMED = st.text(min_size=1, max_size=8).map(str.encode)
-KEYS = st.one_of(NAMED, NAMED, NAMED, st.none(), st.just(b""), st.just(b"\xff\xfe"))  # mostly keys that name it
+KEYS = st.one_of(NAMED, st.none(), st.just(b""), st.just(b"\xff\xfe"))
 NOW_MS = st.integers(1_700_000_000_000, 1_800_000_000_000)
-TIMESTAMPS = st.one_of(
-    NOW_MS,
-    NOW_MS,
-    NOW_MS,
-    st.integers(-2, 1000),
-    st.integers(0, 253_402_300_799_999),
-    st.just(253_402_300_800_000),
-)
+TIMESTAMPS = st.one_of(NOW_MS, st.integers(-2, 1000), st.integers(0, 253_402_300_799_999), st.just(253_402_300_800_000))
 CITIES = ["Punta Arenas", "Asunción", "Bogotá", "São Paulo", "Ñuñoa", "x" * 100, "x" * 101, " x", "x\u00a0", "×", ""]
+# Built once: see tests/support/payloads.py.
+MONTH_TYPES = st.sampled_from([int, str])
+SOME_CITIES = st.one_of(st.sampled_from(CITIES), st.none(), JUNK)
+FLIGHT_IDS = st.one_of(st.text(max_size=8), st.sampled_from(["LAN-1-x", " x", 'a"\\b', "x" * 121]), JUNK)
+BENDABLE = st.lists(st.sampled_from([*VALID_EVENT, "origin", "month", "flight_id"]), max_size=3, unique=True)
+MONTHS = st.integers(0, 13)
+EXTRA_NAMES = st.sampled_from(["Fecha-O", "OPERA", "extra", "MES"])
+
+
+@cache
+def bent(valid: str) -> st.SearchStrategy[Any]:
+    """`valid` padded, re-cased or cut, a month number in its place, or junk."""
+    return st.one_of(padded(valid), st.just(valid.lower()), st.just(valid[:-1]), MONTHS, JUNK)
 
 
 def test_the_compiled_lane_is_installed() -> None:
@@ -110,40 +117,31 @@ def test_every_dataset_row_gives_the_same_bytes_in_both_lanes(lanes: tuple[Batch
 def canonical_payloads(draw: st.DrawFn) -> dict[str, Any]:
     """The producer's canonical events, some of their values bent, moved or replaced by junk."""
     body: dict[str, Any] = dict(VALID_EVENT)
-    body["scheduled_departure"] = draw(st.one_of(valid_departures(), valid_departures(), departures()))
+    body["scheduled_departure"] = draw(SOME_DEPARTURES)
     if draw(st.booleans()):
-        body["month"] = draw(st.sampled_from([int, str]))(int(body["scheduled_departure"][5:7]))
+        body["month"] = draw(MONTH_TYPES)(int(body["scheduled_departure"][5:7]))
     for name in ("origin_city", "destination_city"):
         if draw(st.booleans()):
-            body[name] = draw(st.one_of(st.sampled_from(CITIES), st.none(), JUNK))
+            body[name] = draw(SOME_CITIES)
     if draw(st.booleans()):
-        body["flight_id"] = draw(
-            st.one_of(st.text(max_size=8), st.sampled_from(["LAN-1-x", " x", 'a"\\b', "x" * 121]), JUNK)
-        )
+        body["flight_id"] = draw(FLIGHT_IDS)
     if draw(st.integers(0, 3)) > 0:
         return body
-    bendable = [*VALID_EVENT, "origin", "month", "flight_id"]
-    for name in draw(st.lists(st.sampled_from(bendable), max_size=3, unique=True)):
-        valid = str(body.get(name, "SCEL"))
-        body[name] = draw(
-            st.one_of(
-                st.builds(lambda left, right, text=valid: f"{left}{text}{right}", PADDING, PADDING),
-                st.just(valid.lower()),
-                st.just(valid[:-1]),
-                st.integers(0, 13),
-                JUNK,
-            )
-        )
+    for name in draw(BENDABLE):
+        body[name] = draw(bent(str(body.get(name, "SCEL"))))
     if draw(st.booleans()):
-        del body[draw(st.sampled_from(list(body)))]
+        del body[list(body)[draw(st.integers(0, len(body) - 1))]]
     if draw(st.booleans()):
-        body[draw(st.sampled_from(["Fecha-O", "OPERA", "extra", "MES"]))] = draw(JUNK)
+        body[draw(EXTRA_NAMES)] = draw(JUNK)
     return body
+
+
+PAYLOADS = canonical_payloads()
 
 
 @st.composite
 def records(draw: st.DrawFn) -> PlainRecord:
-    value = orjson.dumps(draw(canonical_payloads()))
+    value = orjson.dumps(draw(PAYLOADS))
     form = draw(st.integers(0, 9))
     if form == 8:  # the same key twice: orjson keeps the last, the compiled lane defers
         value = value[:-1] + b',"airline_code":"LAN"}'
