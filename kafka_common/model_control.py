@@ -11,12 +11,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import KafkaException, Producer
 from pydantic import ValidationError
 
 from kafka_common.delivery import deliver
 from schemas.model_control import ModelControl, ModelRole
-from stream_runtime.topic_reader import OFFSET_BEGINNING, partitions_of, read_to_end, reader
+from stream_runtime.topic_reader import TopicFollower
 
 log = logging.getLogger("kafka_common")
 
@@ -41,36 +41,22 @@ class ControlReader:
 
     def __init__(self, config: dict[str, Any], topic: str, one_off: bool = False) -> None:
         self.topic = topic
-        self._consumer = reader(config, "flightdelay-model-control-reader", one_off)
-        self._partitions: list[int] = []
+        self._follower = TopicFollower(config, topic, "flightdelay-model-control-reader", one_off)
 
     def read_to_end(self, timeout_s: float) -> list[ControlRecord]:
-        """Every record now in the topic, in order (a string for a record that is not a `ModelControl`)."""
-        partitions = partitions_of(self._consumer, self.topic, timeout_s)
-        if partitions is None:
+        """Every record now in the topic, in order (an `InvalidControl` for one that is not a `ModelControl`)."""
+        messages = self._follower.start(timeout_s)
+        if messages is None:
             log.warning("no model control topic %s yet: serving MODEL_URI; following it once it exists", self.topic)
-            self._partitions = [0]
-            self._consumer.assign([TopicPartition(self.topic, 0, OFFSET_BEGINNING)])
             return []
-        self._partitions = partitions
-        return [
-            _parse(message.key(), message.value())
-            for message in read_to_end(self._consumer, self.topic, partitions, timeout_s)
-        ]
+        return [_parse(message.key(), message.value()) for message in messages]
 
     def poll(self) -> list[ControlRecord]:
         """Records that arrived since the last call; never waits."""
-        records: list[ControlRecord] = []
-        for message in self._consumer.consume(100, timeout=0):
-            error = message.error()
-            if error is None:
-                records.append(_parse(message.key(), message.value()))
-            elif error.code() != KafkaError._PARTITION_EOF:
-                log.warning("model control topic %s: %s", self.topic, error.str())
-        return records
+        return [_parse(message.key(), message.value()) for message in self._follower.poll()]
 
     def close(self) -> None:
-        self._consumer.close()
+        self._follower.close()
 
 
 def _parse(key: bytes | None, value: bytes | None) -> ControlRecord:

@@ -1,5 +1,5 @@
-"""The fleet topic, written and read: what each scorer instance serves, for `training models` and for a first
-promotion to know which champion it replaces.
+"""The fleet topic, written and read: what each scorer instance serves, for `training models`, for a first
+promotion to know which champion it replaces, and for the monitor to know the champion no control record names.
 
 Advisory: a scorer that cannot write its status logs it and goes on scoring. The topic is compacted and keyed
 by instance, so its newest record per key is that instance's lineup; a clean stop writes a tombstone. A killed
@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from kafka_common.delivery import deliver
 from schemas.model_control import ModelRef, RefusedRecord, ServingStatus
-from stream_runtime.topic_reader import read_topic
+from stream_runtime.topic_reader import TopicFollower, read_topic
 
 log = logging.getLogger("kafka_common")
 FLUSH_TIMEOUT_S = 5.0
@@ -81,9 +81,9 @@ def _report(error: KafkaError | None, _message: Message) -> None:
         log.warning("fleet status not delivered: %s", error.str())
 
 
-def newest_statuses(messages: list[Message]) -> dict[str, ServingStatus]:
-    """Per instance key, its newest status; a tombstone removes the instance, an unreadable record is skipped."""
-    fleet: dict[str, ServingStatus] = {}
+def apply_statuses(fleet: dict[str, ServingStatus], messages: list[Message]) -> None:
+    """Take `messages` into `fleet` (per instance key, its newest status), in order: a tombstone removes the
+    instance, an unreadable record is skipped."""
     for message in messages:
         key = (message.key() or b"").decode(errors="replace")
         value = message.value()
@@ -94,12 +94,33 @@ def newest_statuses(messages: list[Message]) -> dict[str, ServingStatus]:
             fleet[key] = ServingStatus.model_validate_json(value)
         except ValidationError:
             log.warning("fleet topic: skipping a record that is not a ServingStatus (key %r)", key)
-    return fleet
 
 
 def read_fleet(config: dict[str, Any], topic: str, timeout_s: float) -> dict[str, ServingStatus]:
     """What every instance that has not stopped cleanly says it serves (none when the topic does not exist)."""
-    return newest_statuses(read_topic(config, topic, timeout_s) or [])
+    fleet: dict[str, ServingStatus] = {}
+    apply_statuses(fleet, read_topic(config, topic, timeout_s) or [])
+    return fleet
+
+
+class FleetReader:
+    """The fleet topic followed: `start` reads it to its end, `poll` takes what arrived since, never waiting."""
+
+    def __init__(self, config: dict[str, Any], topic: str, one_off: bool = False) -> None:
+        self._follower = TopicFollower(config, topic, one_off=one_off)
+        self.statuses: dict[str, ServingStatus] = {}
+
+    def start(self, timeout_s: float) -> None:
+        apply_statuses(self.statuses, self._follower.start(timeout_s) or [])
+
+    def poll(self) -> None:
+        apply_statuses(self.statuses, self._follower.poll())
+
+    def served_champion(self, now: datetime) -> ModelRef | None:
+        return served_champion(self.statuses, now)
+
+    def close(self) -> None:
+        self._follower.close()
 
 
 def is_stale(status: ServingStatus, now: datetime) -> bool:

@@ -23,6 +23,7 @@ from typing import Any
 from confluent_kafka import Message, TopicPartition
 
 from kafka_common.model_control import ControlReader
+from kafka_common.model_fleet import FleetReader
 from kafka_common.settings import TopicSettings
 from monitor.autopilot import Mode, Policy
 from monitor.autopilot_control import AutopilotControl
@@ -92,7 +93,8 @@ class MonitorProcessor(Processor[Watched]):
         self.windows = ModelWindows(settings.window_events, settings.window_hours * HOUR_S)
         self._last_report = 0.0
         self._newest_event_s: int | None = None  # the latest moment a flight event read was known at
-        references = References(ControlReader(client, topics.model_control), settings.model_uri)
+        fleet = FleetReader(client, topics.model_fleet)
+        references = References(ControlReader(client, topics.model_control), settings.model_uri, fleet)
         self.drift = DriftWatch(references, settings.drift_window_events, self.metrics)
         self.pairs = PairedFlights(keep=settings.comparison_max_flights)
         self._compared: dict[Lineup, int] = {}  # paired flights of each lineup's last comparison

@@ -79,5 +79,8 @@ def written(out: Path, joined: int, versions: int, flights: int, outcomes_topic:
     if not joined:
         line += f" (a prediction is joined once its flight's outcome is on {outcomes_topic}; the online figures wait)"
     if not champion_known:
-        line += "; no drift or offline figures: no champion known (from the control topic, else MONITOR_MODEL_URI)"
+        line += (
+            "; no drift or offline figures: no champion known (from the control topic, else MONITOR_MODEL_URI, "
+            "else the running scorers)"
+        )
     return line

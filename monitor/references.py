@@ -3,17 +3,20 @@
 The champion's profile is what the input features are compared with; each version's own, what its scores are.
 A version is loaded and verified as the scorers load it (`training.model_store.load_ref`); one that cannot be
 is logged and left out, and the profiles known so far stay. Without a champion on the control topic,
-`MONITOR_MODEL_URI` (when set) names it.
+`MONITOR_MODEL_URI` (when set) names it; else the champion the running scorers say they serve on the fleet topic
+(scorers started from their `MODEL_URI`), followed as it changes.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
+from typing import Protocol
 
-from kafka_common.model_control import ControlReader, ControlRecord, latest_by_role
-from schemas.model_control import ModelControl, ModelRole
+from kafka_common.model_control import ControlRecord, latest_by_role
+from schemas.model_control import ModelControl, ModelRef, ModelRole
 from training.lookup import ServingModel
 from training.manifest import OFFLINE_FIGURES
 from training.model_store import load_ref, load_serving
@@ -22,11 +25,29 @@ from training.reference import ReferenceProfile
 log = logging.getLogger("monitor")
 
 
+class Control(Protocol):
+    """The control topic's records (`kafka_common.model_control.ControlReader`)."""
+
+    def read_to_end(self, timeout_s: float) -> list[ControlRecord]: ...
+    def poll(self) -> list[ControlRecord]: ...
+    def close(self) -> None: ...
+
+
+class Fleet(Protocol):
+    """What the running scorers say they serve (`kafka_common.model_fleet.FleetReader`)."""
+
+    def start(self, timeout_s: float) -> None: ...
+    def poll(self) -> None: ...
+    def served_champion(self, now: datetime) -> ModelRef | None: ...
+    def close(self) -> None: ...
+
+
 class References:
     """Reference profiles by model version, and which version is the champion."""
 
-    def __init__(self, control: ControlReader | None, model_uri: str | None) -> None:
-        self._control, self._model_uri = control, model_uri
+    def __init__(self, control: Control | None, model_uri: str | None, fleet: Fleet | None = None) -> None:
+        self._control, self._model_uri, self._fleet = control, model_uri, fleet
+        self._fleet_tried: ModelRef | None = None  # the fleet's champion last loaded or refused: tried once
         self.by_version: dict[str, ReferenceProfile] = {}
         self.offline: dict[str, dict[str, float]] = {}  # by version: the manifest's test figures, by online name
         self.champion: str | None = None
@@ -37,15 +58,23 @@ class References:
             self._apply(self._control.read_to_end(timeout_s))
         if self.champion is None and self._model_uri:
             self._add(ModelRole.CHAMPION, partial(load_serving, self._model_uri))
+        if self._fleet is not None:
+            self._fleet.start(timeout_s)
+            self._follow_fleet()
 
     def refresh(self) -> None:
-        """Take the control records that arrived since the last call."""
+        """Take the control records (and fleet statuses) that arrived since the last call."""
         if self._control is not None:
             self._apply(self._control.poll())
+        if self._fleet is not None:
+            self._fleet.poll()
+            self._follow_fleet()
 
     def close(self) -> None:
         if self._control is not None:
             self._control.close()
+        if self._fleet is not None:
+            self._fleet.close()
 
     @property
     def champion_profile(self) -> ReferenceProfile | None:
@@ -58,6 +87,21 @@ class References:
         if record is not None:
             return record.model is not None and record.model.version == version
         return role is ModelRole.CHAMPION and self.champion == version
+
+    def _follow_fleet(self) -> None:
+        """With no champion record and no `MONITOR_MODEL_URI`, the champion is the one the running scorers agree
+        they serve; each such version is loaded (or refused) once."""
+        if self._fleet is None or ModelRole.CHAMPION in self.lineup or self._model_uri:
+            return
+        ref = self._fleet.served_champion(datetime.now(UTC))
+        if ref is None or ref == self._fleet_tried:
+            return
+        self._fleet_tried = ref
+        if ref.version in self.by_version:
+            self.champion = ref.version
+        else:
+            log.info("champion from the fleet topic: the running scorers serve %s (%s)", ref.version, ref.uri)
+            self._add(ModelRole.CHAMPION, partial(load_ref, ref))
 
     def _apply(self, records: list[ControlRecord]) -> None:
         newest = latest_by_role(records)

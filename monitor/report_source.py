@@ -1,7 +1,7 @@
 """The report's inputs, read from the broker as it is now: the monitor's joined predictions, the flight events,
 the monitor's stream-feature checks and the reference profiles of the versions the control topic (or
-`MONITOR_MODEL_URI`) names. Reads only: no group is joined and nothing is committed, so a report can run beside a
-live monitor."""
+`MONITOR_MODEL_URI`, or the running scorers) names. Reads only: no group is joined and nothing is committed, so a
+report can run beside a live monitor."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kafka_common.model_control import ControlReader
+from kafka_common.model_fleet import FleetReader
 from kafka_common.settings import TopicSettings
 from monitor.join import Prediction
 from monitor.records import FlightRow, parse
@@ -38,7 +39,8 @@ def gather(
     timeout_s: float,
     progress: Progress = lambda _text: None,
 ) -> ReportInputs:
-    references = References(ControlReader(client, topics.model_control, one_off=True), settings.model_uri)
+    control = ControlReader(client, topics.model_control, one_off=True)
+    references = References(control, settings.model_uri, FleetReader(client, topics.model_fleet, one_off=True))
     try:
         references.start(timeout_s)
     finally:

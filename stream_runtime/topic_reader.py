@@ -1,7 +1,9 @@
-"""A topic read from its beginning to its end as it is now: the control topic at start, the monitor's report."""
+"""A topic read from its beginning to its end as it is now (the control topic at start, the monitor's report), and
+one followed after that."""
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -10,6 +12,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 OFFSET_BEGINNING = -2
+log = logging.getLogger("stream_runtime")
 
 # A partition's end is known from a fetch's answer, and at the end the broker holds a fetch for new records up to
 # `fetch.wait.max.ms` (librdkafka's 500 ms): a one-off read of a quiet topic would wait that long, and more,
@@ -77,3 +80,35 @@ def read_topic(config: dict[str, Any], topic: str, timeout_s: float) -> list[Mes
         return read_to_end(consumer, topic, partitions, timeout_s) if partitions is not None else None
     finally:
         consumer.close()
+
+
+class TopicFollower:
+    """A topic followed from its beginning by a consumer of its own, assigned to every partition, never in a group
+    and never committing: for a compacted topic whose records, replayed in order, give the state now."""
+
+    def __init__(self, config: dict[str, Any], topic: str, group_id: str | None = None, one_off: bool = False) -> None:
+        self.topic = topic
+        self._consumer = reader(config, group_id, one_off)
+
+    def start(self, timeout_s: float) -> list[Message] | None:
+        """Every record now in the topic, in each partition's order; None when the topic does not exist yet (its
+        first partition is followed, so its records arrive by `poll` once it does)."""
+        partitions = partitions_of(self._consumer, self.topic, timeout_s)
+        if partitions is None:
+            self._consumer.assign([TopicPartition(self.topic, 0, OFFSET_BEGINNING)])
+            return None
+        return read_to_end(self._consumer, self.topic, partitions, timeout_s)
+
+    def poll(self) -> list[Message]:
+        """Records that arrived since the last call; never waits."""
+        records: list[Message] = []
+        for message in self._consumer.consume(100, timeout=0):
+            error = message.error()
+            if error is None:
+                records.append(message)
+            elif error.code() != KafkaError._PARTITION_EOF:
+                log.warning("%s: %s", self.topic, error.str())
+        return records
+
+    def close(self) -> None:
+        self._consumer.close()

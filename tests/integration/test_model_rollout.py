@@ -28,29 +28,13 @@ from tests.support.dataset import DATASET
 from tests.support.polling import wait_until
 from tests.support.streaming import scorer_env, scorers
 from tests.support.training_cli import training
-from training.manifest import file_sha256
-from training.model_store import copy_as_version
+from tests.support.versions import pinned, version_of
 
 pytestmark = pytest.mark.integration
 
 # Documented in the README: a scorer applies a control record before its next batch, so every prediction scored
 # this long after the record was written carries the new version (a batch, a transaction and the load included).
 SWAP_BOUND = timedelta(seconds=5)
-
-
-def version_of(model_dir: Path, models: Path, version: str) -> Path:
-    """The trained version copied under another name: the same coefficients, a version of its own."""
-    models.mkdir(exist_ok=True)
-    staged = models / model_dir.name
-    if not staged.exists():
-        shutil.copytree(model_dir, staged)
-    return copy_as_version(staged, version)
-
-
-def ref(directory: Path) -> ModelRef:
-    return ModelRef(
-        version=directory.name, uri=str(directory), manifest_sha256=file_sha256(directory / "manifest.json")
-    )
 
 
 def control(role: ModelRole, model: ModelRef | None, replaces: ModelRef | None = None) -> ModelControl:
@@ -120,7 +104,7 @@ def test_a_tampered_champion_is_refused_and_scoring_goes_on(
     tables.write_text(tables.read_text().replace('"intercept":', '"intercept":1+', 1))
     config = {"bootstrap.servers": bootstrap}
     with scorers(bootstrap, v1, stream_topics, tmp_path) as [process]:
-        write_control(config, stream_topics.model_control, control(ModelRole.CHAMPION, ref(v2)))
+        write_control(config, stream_topics.model_control, control(ModelRole.CHAMPION, pinned(v2)))
         events = list(dataset_events(DATASET, limit=2_000))
         send_at_rate(bootstrap, stream_topics.input, events, 0)
         predictions = predictions_on(bootstrap, stream_topics.predictions, len(events))
@@ -140,8 +124,8 @@ def test_the_challenger_shadow_is_exactly_once_across_a_sigkill(
     models = tmp_path / "models"
     v1, v2 = version_of(model_dir, models, "v1"), version_of(model_dir, models, "v2")
     config = {"bootstrap.servers": bootstrap}
-    write_control(config, stream_topics.model_control, control(ModelRole.CHAMPION, ref(v1)))
-    write_control(config, stream_topics.model_control, control(ModelRole.CHALLENGER, ref(v2)))
+    write_control(config, stream_topics.model_control, control(ModelRole.CHAMPION, pinned(v1)))
+    write_control(config, stream_topics.model_control, control(ModelRole.CHALLENGER, pinned(v2)))
     env = scorer_env(stream_topics, SCORER_BATCH_SIZE="200")
     started = [ScorerProcess(bootstrap, v2, tmp_path / f"s{i}.log", f"s{i}", env).start() for i in range(2)]
     replacement: ScorerProcess | None = None
@@ -226,7 +210,9 @@ def test_post_predict_gives_the_streams_probability_for_the_same_event(
 ) -> None:
     models = tmp_path / "models"
     v1, v2 = version_of(model_dir, models, "v1"), version_of(model_dir, models, "v2")
-    write_control({"bootstrap.servers": bootstrap}, stream_topics.model_control, control(ModelRole.CHALLENGER, ref(v2)))
+    write_control(
+        {"bootstrap.servers": bootstrap}, stream_topics.model_control, control(ModelRole.CHALLENGER, pinned(v2))
+    )
     events = list(dataset_events(DATASET, start=5_000, limit=500))
     with scorers(bootstrap, v1, stream_topics, tmp_path) as [process]:
         send_at_rate(bootstrap, stream_topics.input, events, 0)
@@ -284,7 +270,7 @@ def test_the_fleet_says_what_runs_and_a_first_promotion_replaces_what_it_served(
         assert code == 0 and "champion: v1 (was v2)" in output, output
 
         write_control(
-            {"bootstrap.servers": bootstrap}, stream_topics.model_control, control(ModelRole.CHAMPION, ref(tampered))
+            {"bootstrap.servers": bootstrap}, stream_topics.model_control, control(ModelRole.CHAMPION, pinned(tampered))
         )
 
         def refused_everywhere() -> bool:

@@ -24,5 +24,5 @@ def test_a_page_without_a_champion_says_where_one_is_named() -> None:
     line = written(Path("r.html"), 331, 1, 3_331, "flights.departures", False)
     assert line == (
         "r.html: 331 joined predictions of 1 version, 3,331 flights; no drift or offline figures: no champion known "
-        "(from the control topic, else MONITOR_MODEL_URI)"
+        "(from the control topic, else MONITOR_MODEL_URI, else the running scorers)"
     )
