@@ -74,12 +74,11 @@ def partitions_of(consumer: Consumer, topic: str, timeout_s: float) -> list[int]
 
 def read_topic(config: dict[str, Any], topic: str, timeout_s: float) -> list[Message] | None:
     """Every record now in every partition of `topic` with a reader of its own; None when it does not exist."""
-    consumer = reader(config, one_off=True)
+    follower = TopicFollower(config, topic, one_off=True)
     try:
-        partitions = partitions_of(consumer, topic, timeout_s)
-        return read_to_end(consumer, topic, partitions, timeout_s) if partitions is not None else None
+        return follower.start(timeout_s)
     finally:
-        consumer.close()
+        follower.close()
 
 
 class TopicFollower:

@@ -2,7 +2,7 @@
 strategies shared by the lanes' agreement tests).
 
 Strategies are built once, here, not inside the composites: hypothesis validates every strategy object it is
-handed, and one built afresh on each draw made that validation most of the generated tests' time.
+handed, so one built afresh on each draw is validated on every draw (most of a generated test's time).
 """
 
 from __future__ import annotations
